@@ -1,0 +1,517 @@
+"""Handlers: the ``@handler`` decorator and the standard handlers (env, state, writer, try, ...).
+
+A handler is installed by calling it on a program: ``reader(env={"k": 1})(program)``. Factories
+with parameters (``reader(env)``, ``state()``, ``design_env(env)``) return installers; stateless
+handlers (``writer``, ``try_handler``) are installers themselves, as in doeff 0.8.0.
+
+The standard handlers are *native*: plain objects whose ``handle(effect, segment)`` answers in
+place (see ``interpreter.py``), which keeps ``Ask``/``Get``/``Put``/``Tell`` free of continuation
+capture. ``@handler`` functions are *generator* handlers with full control (``Resume``, ``Transfer``,
+``Pass``, re-performing, aborting).
+"""
+
+from __future__ import annotations
+
+import inspect
+import types as _types
+import typing
+from typing import Any, Callable, Iterable, Mapping
+
+from . import effects as E
+from .errors import MissingEnvKeyError, UnhandledEffect, location_of
+from .interpreter import PASS, AtSite, Future, Segment, complete_future
+from .program import DoFunction, Program, WithHandler, do
+from .results import Err, Ok, Some
+
+
+class Installer:
+    """Something that installs a handler when called on a program (``h(program) -> program``)."""
+
+    _doeff_is_handler_fn = True
+    name = "handler"
+
+    def __call__(self, program: Any = None) -> Program:
+        if program is None:
+            raise TypeError(f"{self.name} is a handler installer: call it on a program, {self.name}(program)")
+        _check_program(program, self.name)
+        return WithHandler(self, program)
+
+    def activate(self) -> Any:
+        """The handler object a run uses (a fresh one when the handler keeps per-run state)."""
+        return self
+
+    def __repr__(self) -> str:
+        return f"<handler {self.name}>"
+
+
+def _check_program(program: Any, who: str) -> None:
+    if isinstance(program, Program):
+        return
+    if isinstance(program, DoFunction):
+        raise TypeError(f"{who}(...) got the @do function {program.__qualname__!r} itself; call it first: {who}({program.__qualname__}(...))")
+    if isinstance(program, Installer):
+        raise TypeError(f"{who}(...) got the handler {program.name!r}, not a program; stack handlers with stacked_handlers(...) or with_handlers([...], program)")
+    raise TypeError(f"{who}(...) expects a program, got {program!r}")
+
+
+class NativeHandler(Installer):
+    native = True
+    types: Any = object
+
+    def handle(self, effect: Any, segment: Segment) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+# --- @handler ----------------------------------------------------------------------------------
+
+
+def _effect_filter(fn: Callable[..., Any]) -> Any:
+    """The type filter from the first parameter's annotation (``object`` when there is none)."""
+    params = list(inspect.signature(fn).parameters.values())
+    if not params:
+        raise TypeError(f"handler {fn.__qualname__} must take (effect, k)")
+    ann = params[0].annotation
+    if ann is inspect.Parameter.empty:
+        return object
+    if isinstance(ann, str):
+        try:
+            ann = typing.get_type_hints(fn).get(params[0].name, object)
+        except Exception:  # noqa: BLE001 - unresolvable forward reference: see every effect
+            return object
+    if ann is Any:
+        return object
+    origin = typing.get_origin(ann)
+    if origin is typing.Union or origin is _types.UnionType:
+        members = typing.get_args(ann)
+    else:
+        members = (ann,)
+    out = []
+    for m in members:
+        m = typing.get_origin(m) or m
+        if m is object or m is Any:
+            return object
+        if not isinstance(m, type):
+            raise TypeError(f"handler {fn.__qualname__}: annotation {m!r} is not a class")
+        out.append(m)
+    return tuple(out)
+
+
+class GeneratorHandler(Installer):
+    """A ``@handler`` function: called with ``(effect, k)`` for every matching effect."""
+
+    native = False
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        raw = fn._fn if isinstance(fn, DoFunction) else fn
+        self.fn = raw
+        self.name = getattr(raw, "__qualname__", repr(raw))
+        self.types = _effect_filter(raw)
+        self.__doc__ = raw.__doc__
+        self.__wrapped__ = raw
+        handles = self.types if isinstance(self.types, tuple) else ()
+        self.__doeff_handles__ = handles
+
+    def __call__(self, program: Any = None) -> Program:
+        if isinstance(self.types, tuple):
+            for t in self.types:
+                if not issubclass(t, E.EffectBase):
+                    raise TypeError(
+                        f"handler {self.name} filters on {t.__name__}, which no effect can be "
+                        "(effects subclass EffectBase); annotate the effect parameter with an effect class"
+                    )
+        return super().__call__(program)
+
+
+def handler(fn: Callable[..., Any]) -> GeneratorHandler:
+    """Turn ``def h(effect: T, k)`` into an installer; the annotation filters which effects it sees."""
+    if isinstance(fn, GeneratorHandler):
+        return fn
+    if not (inspect.isfunction(fn) or isinstance(fn, DoFunction)):
+        raise TypeError(f"@handler expects a function (effect, k), got {fn!r}")
+    return GeneratorHandler(fn)
+
+
+# --- composing -----------------------------------------------------------------------------------
+
+
+def _check_installer(h: Any) -> None:
+    if not callable(h) or isinstance(h, (Program, DoFunction)):
+        raise TypeError(f"expected a handler installer (e.g. reader(env=...), state(), writer), got {h!r}")
+
+
+def with_handlers(handlers: Iterable[Any], program: Program) -> Program:
+    """Install ``handlers`` around ``program``; the FIRST is the OUTERMOST (doeff's order)."""
+    hs = list(handlers)
+    for h in hs:
+        _check_installer(h)
+    for h in reversed(hs):
+        program = h(program)
+    return program
+
+
+class _Stacked(Installer):
+    def __init__(self, handlers: tuple) -> None:
+        self.handlers = handlers
+        self.name = "stacked_handlers(" + ", ".join(getattr(h, "name", repr(h)) for h in handlers) + ")"
+
+    def __call__(self, program: Any = None) -> Program:
+        if program is None:
+            raise TypeError(f"{self.name} is a handler installer: call it on a program")
+        return with_handlers(self.handlers, program)
+
+
+def stacked_handlers(*handlers: Any) -> Installer:
+    """A reusable bundle of installers, first = outermost, like ``with_handlers``."""
+    for h in handlers:
+        _check_installer(h)
+    return _Stacked(handlers)
+
+
+# --- env: reader, lazy_ask, design_env, Local ----------------------------------------------------
+
+
+def _refuse_program_arg(factory: str, value: Any) -> None:
+    if isinstance(value, (Program, DoFunction)):
+        raise TypeError(
+            f"{factory}() got a program: {factory} is a handler factory. "
+            f"Call it to build the handler, then apply that to the program: {factory}(...)(program)"
+        )
+
+
+class _Reader(NativeHandler):
+    types = (E.Ask,)
+
+    def __init__(self, env: Mapping[Any, Any]) -> None:
+        self.env = env
+        self.name = "reader"
+
+    def handle(self, effect: Any, segment: Segment) -> Any:
+        try:
+            return self.env[effect.key]
+        except KeyError:
+            raise MissingEnvKeyError(effect.key, tuple(self.env)) from None
+        except TypeError:
+            raise MissingEnvKeyError(effect.key, tuple(self.env)) from None
+
+
+def reader(env: Mapping[Any, Any] | None = None) -> Installer:
+    """Answer ``Ask(key)`` from ``env`` (values as they are); a missing key raises ``MissingEnvKeyError``."""
+    _refuse_program_arg("reader", env)
+    return _Reader(env if env is not None else {})
+
+
+_EVALUATING = object()
+
+
+class _Pending:
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future = Future()
+
+
+class _LazyEnv(NativeHandler):
+    """Env whose Program-valued entries are evaluated once per run and cached."""
+
+    types = (E.Ask, E.Local)
+
+    def __init__(self, env: Mapping[Any, Any], strict: bool, name: str, fresh_cache: bool) -> None:
+        self.env = env
+        self.strict = strict
+        self.name = name
+        self.fresh_cache = fresh_cache
+        self.cache: dict = {}
+
+    def activate(self) -> Any:
+        if not self.fresh_cache:
+            return self
+        return _LazyEnv(self.env, self.strict, self.name, False)
+
+    def handle(self, effect: Any, segment: Segment) -> Any:
+        if type(effect) is E.Ask or isinstance(effect, E.Ask):
+            key = effect.key
+            cache = self.cache
+            if key in cache:
+                v = cache[key]
+                if type(v) is _Pending:
+                    return AtSite(_wait_pending(v))
+                return v
+            try:
+                v = self.env[key]
+            except (KeyError, TypeError):
+                if self.strict:
+                    raise MissingEnvKeyError(key, tuple(self.env)) from None
+                return PASS
+            if isinstance(v, Program):
+                return AtSite(self._evaluate(key, v))
+            return v
+        # Local: the overridden keys answered by a new layer, the others passed out to this one.
+        layer = _LazyEnv(effect.env, False, "local", False)
+        return AtSite(_run_under(layer, effect.program))
+
+    def _evaluate(self, key: Any, program: Program):
+        pending = _Pending()
+        self.cache[key] = pending
+        try:
+            value = yield program
+        except BaseException as err:
+            del self.cache[key]
+            complete_future(pending.future, None, err)
+            raise
+        self.cache[key] = value
+        complete_future(pending.future, value, None)
+        return value
+
+
+def _wait_pending(pending: _Pending):
+    return (yield E.Wait(pending.future))
+
+
+def _run_under(handler_obj: Any, program: Program):
+    return (yield WithHandler(_Preactivated(handler_obj), program))
+
+
+class _Preactivated(Installer):
+    """Installs an already active handler object (shared state) around a program."""
+
+    def __init__(self, active: Any) -> None:
+        self.active = active
+        self.name = getattr(active, "name", "handler")
+
+    def activate(self) -> Any:
+        return self.active
+
+
+def lazy_ask(env: Mapping[Any, Any] | None = None, *, strict: bool = False) -> Installer:
+    """Answer ``Ask``/``Local``; Program-valued entries run once and are cached; a miss passes outward."""
+    _refuse_program_arg("lazy_ask", env)
+    return _LazyEnv(env if env is not None else {}, strict, "lazy_ask", True)
+
+
+def design_env(env: Mapping[Any, Any] | None = None) -> Installer:
+    """The migrated design: like ``lazy_ask(strict=True)`` (pinjected singletons, once per run).
+
+    A missing key raises ``MissingEnvKeyError`` naming the key, the keys bound and close matches.
+    """
+    _refuse_program_arg("design_env", env)
+    return _LazyEnv(dict(env) if env is not None else {}, True, "design_env", True)
+
+
+class _LocalHandler(NativeHandler):
+    types = (E.Local,)
+    name = "local_handler"
+
+    def handle(self, effect: Any, segment: Segment) -> Any:
+        return AtSite(_run_under(_LazyEnv(effect.env, False, "local", False), effect.program))
+
+
+local_handler = _LocalHandler()
+
+
+# --- state and writer ------------------------------------------------------------------------------
+
+
+class _State(NativeHandler):
+    types = (E.Get, E.Put)
+    name = "state"
+
+    def __init__(self, store: dict) -> None:
+        self.store = store
+
+    def handle(self, effect: Any, segment: Segment) -> Any:
+        if type(effect) is E.Get:
+            return self.store.get(effect.key)
+        if type(effect) is E.Put:
+            self.store[effect.key] = effect.value
+            return None
+        if isinstance(effect, E.Get):
+            return self.store.get(effect.key)
+        self.store[effect.key] = effect.value
+        return None
+
+
+def state(initial: Mapping[Any, Any] | None = None) -> Installer:
+    """Answer ``Get``/``Put`` from a dict (``Get`` of a missing key answers ``None``)."""
+    _refuse_program_arg("state", initial)
+    return _State(dict(initial) if initial else {})
+
+
+state.__doeff_handles__ = (E.Get, E.Put)  # type: ignore[attr-defined]
+
+WRITER_LOG_KEY = "__doeff_writer_log__"
+
+
+class _Writer(NativeHandler):
+    types = (E.Tell,)
+    name = "writer"
+
+    def handle(self, effect: Any, segment: Segment) -> Any:
+        # The log lives in the nearest outer state, as in doeff (writer needs state() outside it).
+        s = segment.parent
+        while s is not None:
+            h = s.handler
+            if h is not None and type(h) is _State:
+                store = h.store
+                cached = store.get(WRITER_LOG_KEY)
+                if type(cached) is Some:
+                    cached.value.append(effect.msg)
+                else:
+                    store[WRITER_LOG_KEY] = Some([effect.msg])
+                return None
+            s = s.parent
+        raise UnhandledEffect(E.Get(WRITER_LOG_KEY), "writer (it keeps its log in state: install state() outside writer)")
+
+
+writer = _Writer()
+
+
+@do
+def writer_log():
+    """A copy of the writer log collected so far (needs ``state``)."""
+    cached = yield E.Get(WRITER_LOG_KEY)
+    if isinstance(cached, Some):
+        return list(cached.value)
+    return []
+
+
+# --- Try, Listen, observe --------------------------------------------------------------------------
+
+
+def _try_site(program: Program):
+    try:
+        value = yield program
+    except Exception as err:  # noqa: BLE001 - Try turns exceptions into Err
+        return Err(err)
+    return Ok(value)
+
+
+class _TryHandler(NativeHandler):
+    types = (E.Try,)
+    name = "try_handler"
+
+    def handle(self, effect: Any, segment: Segment) -> Any:
+        return AtSite(_try_site(effect.program))
+
+
+try_handler = _TryHandler()
+
+
+class _Observer(NativeHandler):
+    """Sees every effect of ``types`` and passes it on unchanged."""
+
+    def __init__(self, callback: Callable[[Any], None], types: Any = object) -> None:
+        self.callback = callback
+        self.types = types
+        self.name = "observe"
+
+    def handle(self, effect: Any, segment: Segment) -> Any:
+        self.callback(effect)
+        return PASS
+
+
+def _listen_site(effect: E.Listen):
+    seen: list = []
+    value = yield WithHandler(_Observer(seen.append, tuple(effect.types)), effect.program)
+    return (value, seen)
+
+
+class _ListenHandler(NativeHandler):
+    types = (E.Listen,)
+    name = "listen_handler"
+
+    def handle(self, effect: Any, segment: Segment) -> Any:
+        return AtSite(_listen_site(effect))
+
+
+listen_handler = _ListenHandler()
+
+
+def WithObserve(observer: Callable[[Any], None], body: Program) -> Program:  # noqa: N802 - doeff's name
+    """Run ``body``, calling ``observer(effect)`` for every effect it performs (observe only)."""
+    return WithHandler(_Observer(observer), body)
+
+
+# --- scheduling and await: built into the interpreter; these installers keep doeff's spelling ------
+
+
+class _Identity(Installer):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, program: Any = None) -> Program:
+        if program is None:
+            raise TypeError(f"{self.name} is a handler installer: call it on a program")
+        _check_program(program, self.name)
+        return program
+
+
+_scheduled = _Identity("scheduled")
+
+
+def scheduled(program: Any = None, *, implementation: Any = None) -> Program:
+    """doeff's scheduler installer. Scheduling is built into ``run`` here, so this returns ``program``."""
+    return _scheduled(program)
+
+
+scheduled._doeff_is_handler_fn = True  # type: ignore[attr-defined]
+
+_await = _Identity("await_handler")
+
+
+def await_handler() -> Installer:
+    """doeff's ``Await`` handler factory. ``Await`` is built into ``run`` here (a background event loop)."""
+    return _await
+
+
+# --- cache ----------------------------------------------------------------------------------------
+
+
+class _MemoryCache(NativeHandler):
+    types = (E.CacheGet, E.CachePut)
+
+    def __init__(self, store: dict | None = None) -> None:
+        self.store = store if store is not None else {}
+        self.name = "memory_cache"
+
+    def handle(self, effect: Any, segment: Segment) -> Any:
+        if isinstance(effect, E.CacheGet):
+            try:
+                return self.store[effect.key]
+            except KeyError:
+                raise KeyError(effect.key) from None
+        self.store[effect.key] = effect.value
+        return None
+
+
+def memory_cache(store: dict | None = None) -> Installer:
+    """Answer ``CacheGet``/``CachePut`` from a dict (a miss raises ``KeyError`` at the yield)."""
+    return _MemoryCache(store)
+
+
+in_memory_cache_handler = memory_cache
+
+
+__all__ = [
+    "Installer",
+    "NativeHandler",
+    "GeneratorHandler",
+    "handler",
+    "with_handlers",
+    "stacked_handlers",
+    "reader",
+    "lazy_ask",
+    "design_env",
+    "local_handler",
+    "state",
+    "writer",
+    "writer_log",
+    "try_handler",
+    "listen_handler",
+    "WithObserve",
+    "scheduled",
+    "await_handler",
+    "memory_cache",
+    "in_memory_cache_handler",
+    "complete_future",
+    "location_of",
+]

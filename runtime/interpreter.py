@@ -1,0 +1,594 @@
+"""The interpreter: one loop that runs programs and dispatches their effects to handlers.
+
+Stack model (like OCaml 5 fibers): a task's stack is a chain of *segments*. Installing a handler
+starts a new segment whose ``parent`` is the installer's segment; the program frames (suspended
+generators) of a segment sit in its ``frames`` list. Nested ``@do`` calls push frames on a list, so
+depth costs no Python stack.
+
+An effect yielded at the top is matched against the handlers of the segments from the top down.
+
+* A *native* handler (a plain object with ``handle(effect, segment)``; the standard handlers) answers
+  in place: no continuation is captured, the answer is sent straight back. This is the hot path.
+* A *generator* handler (``@handler def h(effect, k)``) gets a continuation ``k`` = the segments from
+  the perform site down to its own. Its body runs as a frame pushed on the segment *below* its own,
+  so the effects it performs reach only outer handlers, and when the handled block finishes, its
+  value flows into that frame: ``yield Resume(k, v)`` evaluates to the block's result, and a body
+  that returns without resuming aborts the block with its return value. Capture and resume are O(1).
+
+Tasks (``Spawn``) are further chains that share the spawner's handler objects; the built-in
+scheduler below the root switches tasks only where one blocks (``Wait``, ``Gather``, ``Race``,
+``Await``, ``RunInThread``, external promises), so tasks that never block run one after another in
+spawn order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from . import effects as E
+from .errors import ContinuationError, SchedulerDeadlockError, TaskCancelledError, UnhandledEffect, location_of
+from .program import (
+    K_CALL,
+    K_CALL_PLAIN,
+    K_EFFECT,
+    K_PASS,
+    K_PURE,
+    K_RESUME,
+    K_RESUME_THROW,
+    K_TRANSFER,
+    K_TRANSFER_THROW,
+    K_WITH_HANDLER,
+    Call,
+    DoFunction,
+    Resume,
+    ResumeThrow,
+    Transfer,
+    TransferThrow,
+)
+
+
+class _PassSentinel:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PASS"
+
+
+PASS = _PassSentinel()
+"""Returned by a native handler's ``handle`` to let the next outer handler answer."""
+
+
+class AtSite:
+    """Returned by a native handler: run ``generator`` at the perform site; its return value answers.
+
+    Used for effects that carry a program (``Try``, ``Local``, lazy singletons): the program runs
+    under the same handlers as the code that performed the effect.
+    """
+
+    __slots__ = ("generator",)
+
+    def __init__(self, generator: Any) -> None:
+        self.generator = generator
+
+
+class Segment:
+    __slots__ = ("frames", "parent", "handler", "types")
+
+    def __init__(self, parent: "Segment | None", handler: Any = None) -> None:
+        self.frames: list = []
+        self.parent = parent
+        self.handler = handler
+        self.types = None if handler is None else handler.types
+
+
+class Continuation:
+    """The one-shot continuation ``k`` a generator handler receives."""
+
+    __slots__ = ("top", "hseg", "used")
+
+    def __init__(self, top: Segment, hseg: Segment) -> None:
+        self.top = top
+        self.hseg = hseg
+        self.used = False
+
+    def __repr__(self) -> str:
+        return f"<continuation {'used' if self.used else 'live'}>"
+
+
+def handlers_between(k: Continuation) -> list:
+    """The handler objects installed between the perform site of ``k`` and its handler (inner first)."""
+    out = []
+    s = k.top
+    while s is not None and s is not k.hseg:
+        if s.handler is not None:
+            out.append(s.handler)
+        s = s.parent
+    return out
+
+
+# --- futures and tasks -------------------------------------------------------------------------
+
+
+class Future:
+    """A value that becomes available later; ``Wait`` on it parks the waiting task."""
+
+    __slots__ = ("done", "value", "error", "waiters", "__weakref__")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.waiters: list = []
+
+
+class Task(Future):
+    """A spawned program. ``Wait(task)`` answers its value or raises its exception."""
+
+    __slots__ = ("number", "cancelled")
+
+    def __init__(self, number: int) -> None:
+        super().__init__()
+        self.number = number
+        self.cancelled = False
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else "running"
+        return f"<Task {self.number} {state}>"
+
+
+class ExternalPromise:
+    """Completed from any thread with ``complete(value)`` or ``fail(exc)``; wait on ``.future``."""
+
+    __slots__ = ("future", "_inbox")
+
+    def __init__(self, future: Future, inbox: "queue.SimpleQueue") -> None:
+        self.future = future
+        self._inbox = inbox
+
+    def complete(self, value: Any) -> None:
+        self._inbox.put((self.future, value, None))
+
+    def fail(self, error: BaseException) -> None:
+        self._inbox.put((self.future, None, error))
+
+
+_loop_lock = threading.Lock()
+_background_loop: asyncio.AbstractEventLoop | None = None
+_thread_pool: ThreadPoolExecutor | None = None
+
+
+def background_loop() -> asyncio.AbstractEventLoop:
+    """The process-wide event loop (on a daemon thread) that runs ``Await``ed coroutines."""
+    global _background_loop
+    with _loop_lock:
+        if _background_loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="doeff-migrate-await", daemon=True).start()
+            _background_loop = loop
+        return _background_loop
+
+
+def thread_pool() -> ThreadPoolExecutor:
+    global _thread_pool
+    with _loop_lock:
+        if _thread_pool is None:
+            _thread_pool = ThreadPoolExecutor(thread_name_prefix="doeff-migrate")
+        return _thread_pool
+
+
+def complete_future(fut: Future, value: Any, error: BaseException | None) -> None:
+    """Complete ``fut`` and wake the tasks waiting on it (no-op when already complete)."""
+    if fut.done:
+        return
+    fut.done = True
+    fut.value = value
+    fut.error = error
+    waiters = fut.waiters
+    fut.waiters = []
+    for w in waiters:
+        w(fut)
+
+
+def _task_body(program: Any):
+    return (yield program)
+
+
+class Scheduler:
+    """Run queue and wake-ups of one ``run``; created on the first scheduling effect."""
+
+    def __init__(self) -> None:
+        self.ready: collections.deque = collections.deque()
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.pending_external = 0
+        self.count = 0
+
+    complete = staticmethod(lambda fut, value, error: complete_future(fut, value, error))
+
+    def park_on(self, fut: Future, task: Any, seg: Segment) -> None:
+        ready = self.ready
+
+        def wake(f: Future) -> None:
+            ready.append((task, seg, f.value, f.error))
+
+        fut.waiters.append(wake)
+
+    def park_gather(self, futs: tuple, task: Any, seg: Segment) -> None:
+        remaining = [sum(1 for f in futs if not f.done)]
+        ready = self.ready
+        fired = [False]
+
+        def wake(f: Future) -> None:
+            if fired[0]:
+                return
+            if f.error is not None:
+                fired[0] = True
+                ready.append((task, seg, None, f.error))
+                return
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                fired[0] = True
+                ready.append((task, seg, [g.value for g in futs], None))
+
+        for f in futs:
+            if not f.done:
+                f.waiters.append(wake)
+
+    def park_race(self, futs: tuple, task: Any, seg: Segment) -> None:
+        ready = self.ready
+        fired = [False]
+
+        def wake(f: Future) -> None:
+            if not fired[0]:
+                fired[0] = True
+                ready.append((task, seg, f.value, f.error))
+
+        for f in futs:
+            f.waiters.append(wake)
+
+    def external(self) -> Future:
+        self.pending_external += 1
+        return Future()
+
+    def next_ready(self) -> tuple:
+        while True:
+            if self.ready:
+                return self.ready.popleft()
+            if self.pending_external <= 0:
+                raise SchedulerDeadlockError(
+                    "every task is waiting and nothing outside the runtime can wake one "
+                    "(a Wait on a task that waits on it, or on a future nobody completes)"
+                )
+            fut, value, error = self.inbox.get()
+            self.pending_external -= 1
+            self.complete(fut, value, error)
+
+
+def _as_future(x: Any) -> Future:
+    if isinstance(x, Future):
+        return x
+    if isinstance(x, ExternalPromise):
+        return x.future
+    raise TypeError(f"Wait/Gather/Race expect tasks (answers of Spawn) or futures, got {x!r}; Spawn each program first")
+
+
+def _clone_chain(seg: Segment) -> Segment:
+    """A fresh chain of empty segments with the same handler objects as ``seg``'s chain."""
+    handlers = []
+    s = seg
+    while s is not None:
+        if s.handler is not None:
+            handlers.append(s.handler)
+        s = s.parent
+    top = Segment(None)
+    for h in reversed(handlers):
+        top = Segment(top, h)
+    return top
+
+
+def _bad_yield(y: Any, gen: Any) -> TypeError:
+    where = location_of(gen)
+    where = f" at {where}" if where else ""
+    if isinstance(y, DoFunction) or (callable(y) and not isinstance(y, type)):
+        name = getattr(y, "__qualname__", repr(y))
+        return TypeError(f"yielded the function {name} itself{where}; call it first: `yield {name}(...)`")
+    if hasattr(y, "__await__"):
+        return TypeError(f"yielded an awaitable {y!r}{where}; use `yield Await(coroutine)`")
+    return TypeError(f"a program may only yield effects or programs; got {y!r}{where}")
+
+
+def drive(program: Any) -> Any:
+    """Run ``program`` to completion on a fresh interpreter; return its value or raise."""
+    root = Segment(None)
+    root.frames.append(_task_body(program))
+    seg = root
+    value: Any = None
+    exc: BaseException | None = None
+    hb: dict = {}  # running generator-handler bodies -> their continuation
+    sched: Scheduler | None = None
+    task: Any = None  # None is the main task
+    search: Segment | None = None
+    y: Any = None
+    while True:
+        frames = seg.frames
+        if not frames:
+            parent = seg.parent
+            if parent is not None:
+                seg = parent
+                continue
+            # A task's chain is empty: the task is finished.
+            if task is None:
+                if exc is not None:
+                    raise exc
+                return value
+            sched.complete(task, value, exc)  # type: ignore[union-attr]
+            task, seg, value, exc = sched.next_ready()  # type: ignore[union-attr]
+            continue
+        gen = frames[-1]
+        try:
+            if exc is None:
+                y = gen.send(value)
+            else:
+                e = exc
+                exc = None
+                y = gen.throw(e)
+        except StopIteration as stop:
+            frames.pop()
+            value = stop.value
+            if hb and gen in hb:
+                del hb[gen]
+            continue
+        except BaseException as err:
+            frames.pop()
+            value = None
+            if hb and gen in hb:
+                k = hb.pop(gen)
+                if not k.used:
+                    # A handler that raises before answering raises at the perform site.
+                    k.used = True
+                    seg = k.top
+            exc = err
+            continue
+
+        search = seg
+        while True:  # dispatch ``y``; ``continue`` re-dispatches a replaced ``y``
+            try:
+                kind = y._kind
+            except AttributeError:
+                kind = -1
+            if kind == K_EFFECT:
+                s = search
+                while s is not None:
+                    t = s.types
+                    if t is not None and isinstance(y, t):
+                        h = s.handler
+                        if h.native:
+                            try:
+                                r = h.handle(y, s)
+                            except BaseException as err:
+                                exc = err
+                                break
+                            if r is PASS:
+                                s = s.parent
+                                continue
+                            if type(r) is AtSite:
+                                seg.frames.append(r.generator)
+                                value = None
+                                break
+                            value = r
+                            break
+                        k = Continuation(seg, s)
+                        body = h.fn(y, k)
+                        if body.__class__ is _GENERATOR:
+                            outer = s.parent
+                            outer.frames.append(body)
+                            hb[body] = k
+                            seg = outer
+                            value = None
+                            break
+                        if isinstance(body, (Resume, Transfer, ResumeThrow, TransferThrow)):
+                            exc = TypeError(
+                                f"handler {h.name} returned {type(body).__name__}(...) without yielding it; "
+                                f"write `return (yield {type(body).__name__}(k, value))`"
+                            )
+                            break
+                        # A plain function handler: its return value ends the handled block.
+                        k.used = True
+                        seg = s.parent
+                        value = body
+                        break
+                    s = s.parent
+                else:
+                    # No installed handler: the built-in scheduler, or UnhandledEffect at the yield.
+                    ty = type(y)
+                    if ty in _SCHEDULER_EFFECTS:
+                        if sched is None:
+                            sched = Scheduler()
+                        outcome = _schedule(sched, y, task, seg)
+                        if outcome is None:
+                            task, seg, value, exc = sched.next_ready()
+                        else:
+                            value, exc = outcome
+                    else:
+                        exc = UnhandledEffect(y, location_of(seg.frames[-1]) if seg.frames else "")
+                break
+            if kind == K_CALL:
+                call = y
+                try:
+                    g = call.function._fn(*call.args, **call.kwargs)
+                except BaseException as err:
+                    exc = err
+                    break
+                seg.frames.append(g)
+                value = None
+                break
+            if kind == K_CALL_PLAIN:
+                call = y
+                try:
+                    value = call.function._fn(*call.args, **call.kwargs)
+                except BaseException as err:
+                    exc = err
+                break
+            if kind == K_PURE:
+                value = y.value
+                break
+            if kind == K_WITH_HANDLER:
+                try:
+                    active = y.handler.activate()
+                except BaseException as err:
+                    exc = err
+                    break
+                seg = Segment(seg, active)
+                search = seg
+                y = y.program
+                continue
+            if K_RESUME <= kind <= K_TRANSFER_THROW:
+                k = y.k
+                if type(k) is not Continuation:
+                    exc = TypeError(f"{type(y).__name__} needs the handler's continuation k, got {k!r}")
+                    break
+                if k.used:
+                    exc = ContinuationError(
+                        f"{type(y).__name__}: continuation already consumed (one-shot violation); "
+                        "a handler may resume its continuation once"
+                    )
+                    break
+                k.used = True
+                if kind == K_TRANSFER or kind == K_TRANSFER_THROW:
+                    top = frames.pop()
+                    if hb:
+                        hb.pop(top, None)
+                seg = k.top
+                if kind == K_RESUME or kind == K_TRANSFER:
+                    value = y.value
+                else:
+                    value = None
+                    exc = y.value
+                break
+            if kind == K_PASS:
+                k = y.k
+                if type(k) is not Continuation or k.used:
+                    exc = ContinuationError("Pass: continuation already consumed (one-shot violation)")
+                    break
+                k.used = True
+                top = frames.pop()
+                if hb:
+                    hb.pop(top, None)
+                seg = k.top
+                search = k.hseg.parent
+                y = y.effect
+                continue
+            # Not an effect or a program: raise at the yield, naming where.
+            exc = _bad_yield(y, gen)
+            break
+
+
+def _g():
+    yield
+
+
+_GENERATOR = type(_g())
+
+
+_SCHEDULER_EFFECTS = frozenset({E.Spawn, E.Wait, E.Gather, E.Race, E.Await, E.RunInThread, E.CreateExternalPromise})
+
+
+def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
+    """Answer a scheduling effect: ``(value, exc)`` now, or ``None`` when the task was parked."""
+    ty = type(y)
+    if ty is E.Spawn:
+        sched.count += 1
+        child = Task(sched.count)
+        top = _clone_chain(seg)
+        top.frames.append(_task_body(y.program))
+        sched.ready.append((child, top, None, None))
+        return (child, None)
+    if ty is E.Wait:
+        try:
+            fut = _as_future(y.task)
+        except TypeError as err:
+            return (None, err)
+        if fut.done:
+            return (fut.value, fut.error)
+        sched.park_on(fut, task, seg)
+        return None
+    if ty is E.Gather:
+        try:
+            futs = tuple(_as_future(t) for t in y.tasks)
+        except TypeError as err:
+            return (None, err)
+        for f in futs:
+            if f.done and f.error is not None:
+                return (None, f.error)
+        if all(f.done for f in futs):
+            return ([f.value for f in futs], None)
+        sched.park_gather(futs, task, seg)
+        return None
+    if ty is E.Race:
+        try:
+            futs = tuple(_as_future(t) for t in y.tasks)
+        except TypeError as err:
+            return (None, err)
+        if not futs:
+            return (None, ValueError("Race needs at least one task"))
+        for f in futs:
+            if f.done:
+                return (f.value, f.error)
+        sched.park_race(futs, task, seg)
+        return None
+    if ty is E.CreateExternalPromise:
+        return (ExternalPromise(sched.external(), sched.inbox), None)
+    if ty is E.Await:
+        coro = y.coroutine
+        if not asyncio.iscoroutine(coro) and not isinstance(coro, asyncio.Future) and not hasattr(coro, "__await__"):
+            return (None, TypeError(f"Await expects a coroutine or awaitable, got {coro!r}"))
+        fut = sched.external()
+        inbox = sched.inbox
+
+        async def _wrap():
+            return await coro
+
+        cf = asyncio.run_coroutine_threadsafe(_wrap(), background_loop())
+
+        def done(c: Any) -> None:
+            try:
+                inbox.put((fut, c.result(), None))
+            except BaseException as err:  # noqa: BLE001 - delivered to the awaiting program
+                inbox.put((fut, None, err))
+
+        cf.add_done_callback(done)
+        sched.park_on(fut, task, seg)
+        return None
+    if ty is E.RunInThread:
+        fut = sched.external()
+        inbox = sched.inbox
+        cf = thread_pool().submit(y.fn, *y.args, **y.kwargs)
+
+        def done_thread(c: Any) -> None:
+            try:
+                inbox.put((fut, c.result(), None))
+            except BaseException as err:  # noqa: BLE001
+                inbox.put((fut, None, err))
+
+        cf.add_done_callback(done_thread)
+        sched.park_on(fut, task, seg)
+        return None
+    raise AssertionError(ty)  # pragma: no cover
+
+
+__all__ = [
+    "PASS",
+    "AtSite",
+    "Continuation",
+    "Future",
+    "Task",
+    "ExternalPromise",
+    "TaskCancelledError",
+    "drive",
+    "complete_future",
+    "handlers_between",
+]
