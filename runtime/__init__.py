@@ -62,7 +62,7 @@ from .handlers import (
     writer,
     writer_log,
 )
-from .interpreter import PASS, AtSite, ExternalPromise, Future, Task
+from .interpreter import PASS, AtSite, ExternalPromise, Future, Task, current_task
 from .program import (
     DoFunction,
     EffectGenerator,
@@ -137,6 +137,7 @@ __all__ = [
     "Some",
     "Nothing",
     "Task",
+    "current_task",
     "Future",
     "ExternalPromise",
     "PASS",

@@ -127,14 +127,21 @@ class Future:
 
 
 class Task(Future):
-    """A spawned program. ``Wait(task)`` answers its value or raises its exception."""
+    """A spawned program. ``Wait(task)`` answers its value or raises its exception.
 
-    __slots__ = ("number", "cancelled")
+    ``path`` names the task by where it was spawned, independent of scheduling: the main program is
+    ``()``, its third spawn is ``(2,)``, that task's first spawn ``(2, 0)``. Recordings key effects by
+    it, so a run replays the same whatever the number of workers.
+    """
 
-    def __init__(self, number: int) -> None:
+    __slots__ = ("number", "cancelled", "path", "spawned")
+
+    def __init__(self, number: int, path: tuple = ()) -> None:
         super().__init__()
         self.number = number
         self.cancelled = False
+        self.path = path
+        self.spawned = 0
 
     def __repr__(self) -> str:
         state = "done" if self.done else "running"
@@ -301,8 +308,32 @@ def _bad_yield(y: Any, gen: Any) -> TypeError:
     return TypeError(f"a program may only yield effects or programs; got {y!r}{where}")
 
 
+class _Current(threading.local):
+    task: Any = None
+
+
+_current = _Current()
+
+
+def current_task() -> "Task":
+    """The task running now (the main program's task outside any ``Spawn``)."""
+    t = _current.task
+    if t is None:
+        raise RuntimeError("current_task() is only meaningful while a program runs")
+    return t
+
+
 def drive(program: Any) -> Any:
     """Run ``program`` to completion on a fresh interpreter; return its value or raise."""
+    outer_task = _current.task
+    _current.task = main_task = Task(0, ())
+    try:
+        return _drive(program, main_task)
+    finally:
+        _current.task = outer_task
+
+
+def _drive(program: Any, main_task: "Task") -> Any:
     root = Segment(None)
     root.frames.append(_task_body(program))
     seg = root
@@ -310,7 +341,7 @@ def drive(program: Any) -> Any:
     exc: BaseException | None = None
     hb: dict = {}  # running generator-handler bodies -> their continuation
     sched: Scheduler | None = None
-    task: Any = None  # None is the main task
+    task: Any = main_task
     search: Segment | None = None
     y: Any = None
     while True:
@@ -321,12 +352,13 @@ def drive(program: Any) -> Any:
                 seg = parent
                 continue
             # A task's chain is empty: the task is finished.
-            if task is None:
+            if task is main_task:
                 if exc is not None:
                     raise exc
                 return value
             sched.complete(task, value, exc)  # type: ignore[union-attr]
             task, seg, value, exc = sched.next_ready()  # type: ignore[union-attr]
+            _current.task = task
             continue
         gen = frames[-1]
         try:
@@ -411,6 +443,7 @@ def drive(program: Any) -> Any:
                         outcome = _schedule(sched, y, task, seg)
                         if outcome is None:
                             task, seg, value, exc = sched.next_ready()
+                            _current.task = task
                         else:
                             value, exc = outcome
                     else:
@@ -502,7 +535,8 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
     ty = type(y)
     if ty is E.Spawn:
         sched.count += 1
-        child = Task(sched.count)
+        child = Task(sched.count, task.path + (task.spawned,))
+        task.spawned += 1
         top = _clone_chain(seg)
         top.frames.append(_task_body(y.program))
         sched.ready.append((child, top, None, None))
@@ -589,6 +623,7 @@ __all__ = [
     "ExternalPromise",
     "TaskCancelledError",
     "drive",
+    "current_task",
     "complete_future",
     "handlers_between",
 ]

@@ -36,6 +36,10 @@ class Program(Generic[T]):
     __slots__ = ()
     _kind = -1
 
+    def __iter__(self):
+        # ``value = yield from program`` (doeff's typed form) is the same as ``value = yield program``.
+        return (yield self)
+
 
 class Call(Program[T]):
     """A call of a ``@do`` function with its arguments; running it runs the function's body."""

@@ -1,0 +1,278 @@
+"""Runtime behaviour beyond doeff parity: stack safety, singletons, scheduling order, seed-000 run()."""
+
+import asyncio
+import sys
+import threading
+import tracemalloc
+
+from doeff_migrate.runtime import (
+    Ask,
+    Await,
+    Gather,
+    Get,
+    Local,
+    Program,
+    Put,
+    Race,
+    RunInThread,
+    Spawn,
+    Tell,
+    Wait,
+    design_env,
+    do,
+    handler,
+    Resume,
+    run,
+    state,
+    writer,
+    writer_log,
+    CreateExternalPromise,
+    SchedulerDeadlockError,
+)
+from doeff_migrate.runtime.interpreter import current_task
+
+import pytest
+
+
+@do
+def nested(depth):
+    if depth == 0:
+        return 0
+    return (yield nested(depth - 1)) + 1
+
+
+def test_100k_nested_do_calls_in_constant_python_stack():
+    assert sys.getrecursionlimit() <= 10_000
+    assert run(nested(100_000)) == 100_000
+
+
+@do
+def ask_many(n):
+    total = 0
+    for _ in range(n):
+        total += yield Ask("x")
+    return total
+
+
+def test_a_million_effects_without_memory_growth():
+    tracemalloc.start()
+    try:
+        run(ask_many(10_000), env={"x": 1})
+        base = tracemalloc.get_traced_memory()[0]
+        assert run(ask_many(1_000_000), env={"x": 1}) == 1_000_000
+        grown = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert grown < 1_000_000, f"memory grew by {grown} bytes over 1,000,000 effects"
+
+
+def test_programs_are_lazy_and_rerunnable():
+    calls = []
+
+    @do
+    def prog():
+        calls.append(1)
+        return (yield Ask("x")) * 2
+
+    p = prog()
+    assert calls == []
+    assert run(p, env={"x": 2}) == 4
+    assert run(p, env={"x": 3}) == 6
+    assert calls == [1, 1]
+
+
+def test_design_env_singletons_are_built_once_per_run():
+    built = []
+
+    @do
+    def make_model():
+        built.append("model")
+        return {"lr": (yield Ask("lr"))}
+
+    @do
+    def main():
+        a = yield Ask("model")
+        b = yield Ask("model")
+        return a is b, a["lr"]
+
+    env = {"lr": 0.1, "model": make_model()}
+    assert run(main(), env=env) == (True, 0.1)
+    assert run(main(), env=env) == (True, 0.1)
+    assert built == ["model", "model"]
+
+
+def test_singleton_asked_by_two_tasks_at_once_is_built_once():
+    built = []
+
+    @do
+    def slow_model():
+        built.append("start")
+        yield Await(asyncio.sleep(0.02))
+        return "model"
+
+    @do
+    def user():
+        return (yield Ask("model"))
+
+    @do
+    def main():
+        t1 = yield Spawn(user())
+        t2 = yield Spawn(user())
+        return (yield Gather(t1, t2))
+
+    assert run(main(), env={"model": slow_model()}) == ["model", "model"]
+    assert built == ["start"]
+
+
+def test_local_overrides_some_keys_and_passes_others_outward():
+    @do
+    def read():
+        return (yield Ask("a")), (yield Ask("b"))
+
+    @do
+    def main():
+        inside = yield Local({"a": "override"}, read())
+        outside = yield read()
+        return inside, outside
+
+    assert run(main(), env={"a": "A", "b": "B"}) == (("override", "B"), ("A", "B"))
+
+
+def test_seed_000_run_form_first_handler_sees_effects_first():
+    seen = []
+
+    @handler
+    def first(effect: Tell, k):
+        seen.append(("first", effect.msg))
+        v = yield effect  # re-perform outward: the second handler answers
+        return (yield Resume(k, v))
+
+    @handler
+    def second(effect: Tell, k):
+        seen.append(("second", effect.msg))
+        return (yield Resume(k, f"answered {effect.msg}"))
+
+    @do
+    def main():
+        return (yield Tell("m")), (yield Ask("k"))
+
+    assert run(main(), handlers=[first, second], env={"k": 1}) == ("answered m", 1)
+    assert seen == [("first", "m"), ("second", "m")]
+
+
+def test_spawned_tasks_that_never_block_run_in_spawn_order_after_the_parent_blocks():
+    order = []
+
+    @do
+    def child(i):
+        order.append(f"child {i}")
+        return i
+
+    @do
+    def main():
+        tasks = []
+        for i in range(3):
+            tasks.append((yield Spawn(child(i))))
+        order.append("parent spawned all")
+        return (yield Gather(*tasks))
+
+    assert run(main()) == [0, 1, 2]
+    assert order == ["parent spawned all", "child 0", "child 1", "child 2"]
+
+
+def test_spawned_tasks_share_the_spawners_handlers():
+    @do
+    def child():
+        yield Put("seen", (yield Ask("cfg")))
+        return current_task().path
+
+    @do
+    def main():
+        t = yield Spawn(child())
+        path = yield Wait(t)
+        return path, (yield Get("seen"))
+
+    assert run(state()(main()), env={"cfg": "c"}) == ((0,), "c")
+
+
+def test_race_answers_the_first_to_finish():
+    @do
+    def sleeper(s, v):
+        yield Await(asyncio.sleep(s))
+        return v
+
+    @do
+    def main():
+        slow = yield Spawn(sleeper(0.2, "slow"))
+        fast = yield Spawn(sleeper(0.01, "fast"))
+        return (yield Race(slow, fast))
+
+    assert run(main()) == "fast"
+
+
+def test_gather_raises_the_failing_tasks_exception():
+    @do
+    def bad():
+        raise ValueError("task failed")
+        yield  # pragma: no cover
+
+    @do
+    def main():
+        t = yield Spawn(bad())
+        try:
+            yield Gather(t)
+        except ValueError as err:
+            return str(err)
+
+    assert run(main()) == "task failed"
+
+
+def test_run_in_thread_runs_blocking_work_off_the_interpreter_thread():
+    main_thread = threading.get_ident()
+
+    @do
+    def main():
+        tid = yield RunInThread(threading.get_ident)
+        return tid != main_thread
+
+    assert run(main()) is True
+
+
+def test_external_promise_completed_from_another_thread():
+    @do
+    def main():
+        promise = yield CreateExternalPromise()
+        threading.Timer(0.01, promise.complete, args=("from thread",)).start()
+        return (yield Wait(promise.future))
+
+    assert run(main()) == "from thread"
+
+
+def test_waiting_on_a_future_nobody_completes_is_a_deadlock_error():
+    from doeff_migrate.runtime import Future
+
+    @do
+    def main():
+        return (yield Wait(Future()))
+
+    with pytest.raises(SchedulerDeadlockError, match="every task is waiting"):
+        run(main())
+
+
+def test_writer_log_in_state():
+    @do
+    def main():
+        for i in range(3):
+            yield Tell(i)
+        return (yield writer_log())
+
+    assert run(state()(writer(main()))) == [0, 1, 2]
+
+
+def test_effects_and_calls_are_programs():
+    @do
+    def f():
+        return 1
+
+    assert isinstance(f(), Program)
+    assert isinstance(Ask("x"), Program)

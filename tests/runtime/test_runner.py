@@ -1,0 +1,138 @@
+"""``python -m doeff_migrate.runtime run``: env hierarchy, pre-flight, eager singletons, --json."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+
+def write_tree(root: Path, files: dict) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def run_entry(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "doeff_migrate.runtime", "run", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+PROJECT = {
+    "app/__init__.py": """
+        __design__ = {"who": "root", "level": "init", "shared": "from init"}
+    """,
+    "app/__pinjected__.py": """
+        __design__ = {"level": "pinjected"}
+    """,
+    "app/sub/__init__.py": "",
+    "app/sub/main.py": """
+        from doeff_migrate.runtime import Ask, do, function_binding, instance_binding
+
+        @instance_binding
+        @do
+        def database():
+            print("build database")
+            return "db:" + (yield Ask("who"))
+
+        @function_binding
+        @do
+        def shout(text):
+            return text.upper()
+
+        @function_binding("shared")
+        @do
+        def shared_from_registry():
+            return "registry"
+
+        @do
+        def main():
+            print("main body")
+            db = yield Ask("database")
+            f = yield Ask("shout")
+            return {"db": db, "level": (yield Ask("level")), "shared": (yield Ask("shared")),
+                    "mode": (yield Ask("mode")), "shouted": (yield f("x"))}
+
+        __design__ = {"mode": "module"}
+        __doeff_overrides__ = {"main": {"mode": "override"}}
+        __doeff_requires__ = {"main": ("database", "level", "shared", "mode", "shout")}
+    """,
+}
+
+
+def test_env_layers_in_precedence_order_and_json_on_the_last_line(tmp_path):
+    write_tree(tmp_path, PROJECT)
+    proc = run_entry(tmp_path, "app.sub.main.main", "--json")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert json.loads(lines[-1]) == {
+        "db": "db:root",
+        "level": "pinjected",  # __pinjected__.py over the package __init__
+        "shared": "from init",  # a design over the implicit registry binding
+        "mode": "override",  # the entry point's with-design override over the module design
+        "shouted": "X",
+    }
+    # Like pinjected, the dependencies are built before the entry point's body runs.
+    assert lines[:2] == ["build database", "main body"]
+
+
+def test_lazy_builds_dependencies_when_first_asked(tmp_path):
+    write_tree(tmp_path, PROJECT)
+    proc = run_entry(tmp_path, "app.sub.main.main", "--json", "--lazy")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[:2] == ["main body", "build database"]
+
+
+def test_preflight_names_every_missing_key_before_anything_runs(tmp_path):
+    files = dict(PROJECT)
+    files["app/sub/main.py"] = PROJECT["app/sub/main.py"].replace(
+        '"shout")}', '"shout", "tokenizer", "datset")}'
+    ).replace('__design__ = {"mode": "module"}', '__design__ = {"mode": "module", "dataset": 1}')
+    write_tree(tmp_path, files)
+    proc = run_entry(tmp_path, "app.sub.main.main")
+    assert proc.returncode == 2
+    assert "needs 2 key(s) that no design binds: 'tokenizer', 'datset'" in proc.stderr
+    assert "build database" not in proc.stdout and "main body" not in proc.stdout
+
+
+def test_unknown_module_and_attribute_are_usage_errors(tmp_path):
+    write_tree(tmp_path, PROJECT)
+    proc = run_entry(tmp_path, "app.nope.main")
+    assert proc.returncode == 2 and "no module named 'app.nope'" in proc.stderr
+    proc = run_entry(tmp_path, "app.sub.main.mian")
+    assert proc.returncode == 2 and "has no attribute 'mian'; did you mean main?" in proc.stderr
+
+
+def test_program_exception_exits_1_with_the_original_traceback(tmp_path):
+    write_tree(
+        tmp_path,
+        {
+            "boom.py": """
+                from doeff_migrate.runtime import do
+                @do
+                def main():
+                    raise ValueError("bad input data")
+                    yield
+            """
+        },
+    )
+    proc = run_entry(tmp_path, "boom.main")
+    assert proc.returncode == 1
+    assert "ValueError: bad input data" in proc.stderr
+    assert 'boom.py", line 5, in main' in proc.stderr
+
+
+@pytest.mark.parametrize("value, expected", [("42", 42), ("[1, 2]", [1, 2])])
+def test_entry_point_may_be_a_plain_value(tmp_path, value, expected):
+    write_tree(tmp_path, {"vals.py": f"main = {value}\n"})
+    proc = run_entry(tmp_path, "vals.main", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == expected
