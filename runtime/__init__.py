@@ -37,7 +37,6 @@ from .effects import (
     WriterTellEffect,
 )
 from .errors import (
-    ContinuationError,
     MissingEnvKeyError,
     SchedulerDeadlockError,
     TaskCancelledError,
@@ -148,7 +147,6 @@ __all__ = [
     # errors
     "UnhandledEffect",
     "MissingEnvKeyError",
-    "ContinuationError",
     "SchedulerDeadlockError",
     "TaskCancelledError",
 ]

@@ -63,10 +63,6 @@ class MissingEnvKeyError(KeyError):
         return msg
 
 
-class ContinuationError(RuntimeError):
-    """A continuation was resumed twice (continuations are one-shot)."""
-
-
 class SchedulerDeadlockError(RuntimeError):
     """Every task is waiting and nothing outside the runtime can wake one."""
 

@@ -311,6 +311,10 @@ local_handler = _LocalHandler()
 # --- state and writer ------------------------------------------------------------------------------
 
 
+_Get = E.Get
+_Put = E.Put
+
+
 class _State(NativeHandler):
     types = (E.Get, E.Put)
     name = "state"
@@ -319,12 +323,12 @@ class _State(NativeHandler):
         self.store = store
 
     def handle(self, effect: Any, segment: Segment) -> Any:
-        if type(effect) is E.Get:
+        if effect.__class__ is _Get:
             return self.store.get(effect.key)
-        if type(effect) is E.Put:
+        if effect.__class__ is _Put:
             self.store[effect.key] = effect.value
             return None
-        if isinstance(effect, E.Get):
+        if isinstance(effect, _Get):
             return self.store.get(effect.key)
         self.store[effect.key] = effect.value
         return None

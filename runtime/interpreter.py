@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import effects as E
-from .errors import ContinuationError, SchedulerDeadlockError, TaskCancelledError, UnhandledEffect, location_of
+from .errors import SchedulerDeadlockError, TaskCancelledError, UnhandledEffect, location_of
 from .program import (
     K_CALL,
     K_CALL_PLAIN,
@@ -77,13 +77,18 @@ class AtSite:
 
 
 class Segment:
-    __slots__ = ("frames", "parent", "handler", "types")
+    __slots__ = ("frames", "parent", "handler", "types", "handle")
 
     def __init__(self, parent: "Segment | None", handler: Any = None) -> None:
         self.frames: list = []
         self.parent = parent
         self.handler = handler
-        self.types = None if handler is None else handler.types
+        if handler is None:
+            self.types = self.handle = None
+        else:
+            self.types = handler.types
+            # Bound once here rather than on every effect: natives answer through it.
+            self.handle = handler.handle if handler.native else None
 
 
 class Continuation:
@@ -98,6 +103,9 @@ class Continuation:
 
     def __repr__(self) -> str:
         return f"<continuation {'used' if self.used else 'live'}>"
+
+
+_new_continuation = object.__new__
 
 
 def handlers_between(k: Continuation) -> list:
@@ -325,21 +333,38 @@ def current_task() -> "Task":
 
 def drive(program: Any) -> Any:
     """Run ``program`` to completion on a fresh interpreter; return its value or raise."""
-    outer_task = _current.task
-    _current.task = main_task = Task(0, ())
+    kind = program._kind
+    if kind == K_CALL_PLAIN:
+        # A @do function without yields performs nothing: its value is the program's.
+        return program()
+    current = _current
+    outer_task = current.task
+    current.task = main_task = _new_task(Task)
+    main_task.done = False
+    main_task.error = main_task.value = None
+    main_task.waiters = []
+    main_task.number = 0
+    main_task.cancelled = False
+    main_task.path = ()
+    main_task.spawned = 0
     try:
-        return _drive(program, main_task)
+        return _drive(program, kind, main_task)
     finally:
-        _current.task = outer_task
+        current.task = outer_task
 
 
-def _drive(program: Any, main_task: "Task") -> Any:
-    root = Segment(None)
-    root.frames.append(_task_body(program))
+_new_task = object.__new__
+_new_segment = object.__new__
+
+
+def _drive(program: Any, kind: int, main_task: "Task") -> Any:
+    root = _new_segment(Segment)
+    root.parent = root.handler = root.types = root.handle = None
+    root.frames = [program() if kind == K_CALL else _task_body(program)]
     seg = root
     value: Any = None
     exc: BaseException | None = None
-    hb: dict = {}  # running generator-handler bodies -> their continuation
+    hb: dict = {}  # generator-handler bodies whose continuation is not consumed yet -> continuation
     sched: Scheduler | None = None
     task: Any = main_task
     search: Segment | None = None
@@ -397,10 +422,10 @@ def _drive(program: Any, main_task: "Task") -> Any:
                 while s is not None:
                     t = s.types
                     if t is not None and isinstance(y, t):
-                        h = s.handler
-                        if h.native:
+                        handle = s.handle
+                        if handle is not None:
                             try:
-                                r = h.handle(y, s)
+                                r = handle(y, s)
                             except BaseException as err:
                                 exc = err
                                 break
@@ -413,7 +438,11 @@ def _drive(program: Any, main_task: "Task") -> Any:
                                 break
                             value = r
                             break
-                        k = Continuation(seg, s)
+                        k = _new_continuation(Continuation)
+                        k.top = seg
+                        k.hseg = s
+                        k.used = False
+                        h = s.handler
                         body = h.fn(y, k)
                         if body.__class__ is _GENERATOR:
                             outer = s.parent
@@ -450,19 +479,40 @@ def _drive(program: Any, main_task: "Task") -> Any:
                         exc = UnhandledEffect(y, location_of(seg.frames[-1]) if seg.frames else "")
                 break
             if kind == K_CALL:
-                call = y
                 try:
-                    g = call.function._fn(*call.args, **call.kwargs)
+                    g = y()
                 except BaseException as err:
                     exc = err
                     break
                 seg.frames.append(g)
                 value = None
                 break
+            if K_RESUME <= kind <= K_TRANSFER_THROW:
+                k = y.k
+                if type(k) is not Continuation:
+                    exc = TypeError(f"{type(y).__name__} needs the handler's continuation k, got {k!r}")
+                    break
+                if k.used:
+                    exc = RuntimeError(
+                        f"{type(y).__name__}: continuation already consumed (one-shot violation); "
+                        "a handler may resume its continuation once"
+                    )
+                    break
+                k.used = True
+                if hb:
+                    hb.pop(gen, None)  # k is consumed: a later raise in the body is the body's own
+                if kind == K_TRANSFER or kind == K_TRANSFER_THROW:
+                    frames.pop()
+                seg = k.top
+                if kind == K_RESUME or kind == K_TRANSFER:
+                    value = y.value
+                else:
+                    value = None
+                    exc = y.value
+                break
             if kind == K_CALL_PLAIN:
-                call = y
                 try:
-                    value = call.function._fn(*call.args, **call.kwargs)
+                    value = y()
                 except BaseException as err:
                     exc = err
                 break
@@ -479,33 +529,10 @@ def _drive(program: Any, main_task: "Task") -> Any:
                 search = seg
                 y = y.program
                 continue
-            if K_RESUME <= kind <= K_TRANSFER_THROW:
-                k = y.k
-                if type(k) is not Continuation:
-                    exc = TypeError(f"{type(y).__name__} needs the handler's continuation k, got {k!r}")
-                    break
-                if k.used:
-                    exc = ContinuationError(
-                        f"{type(y).__name__}: continuation already consumed (one-shot violation); "
-                        "a handler may resume its continuation once"
-                    )
-                    break
-                k.used = True
-                if kind == K_TRANSFER or kind == K_TRANSFER_THROW:
-                    top = frames.pop()
-                    if hb:
-                        hb.pop(top, None)
-                seg = k.top
-                if kind == K_RESUME or kind == K_TRANSFER:
-                    value = y.value
-                else:
-                    value = None
-                    exc = y.value
-                break
             if kind == K_PASS:
                 k = y.k
                 if type(k) is not Continuation or k.used:
-                    exc = ContinuationError("Pass: continuation already consumed (one-shot violation)")
+                    exc = RuntimeError("Pass: continuation already consumed (one-shot violation)")
                     break
                 k.used = True
                 top = frames.pop()
@@ -539,8 +566,11 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
         task.spawned += 1
         top = _clone_chain(seg)
         top.frames.append(_task_body(y.program))
-        sched.ready.append((child, top, None, None))
-        return (child, None)
+        # As in doeff, the child runs at once until it blocks or ends; then the spawner goes on
+        # (for spawn-all-then-gather code this is also asyncio's and pinjected's order).
+        sched.ready.appendleft((task, seg, child, None))
+        sched.ready.appendleft((child, top, None, None))
+        return None
     if ty is E.Wait:
         try:
             fut = _as_future(y.task)

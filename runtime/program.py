@@ -41,22 +41,42 @@ class Program(Generic[T]):
         return (yield self)
 
 
-class Call(Program[T]):
-    """A call of a ``@do`` function with its arguments; running it runs the function's body."""
+def _make_call(function: "DoFunction", args: tuple, kwargs: dict) -> "Call":
+    return function(*args, **kwargs)
 
-    __slots__ = ("_kind", "function", "args", "kwargs")
 
-    def __init__(self, function: "DoFunction", args: tuple, kwargs: dict) -> None:
-        self._kind = function._call_kind
-        self.function = function
-        self.args = args
-        self.kwargs = kwargs
+class Call(functools.partial, Program):
+    """A call of a ``@do`` function with its arguments; running it runs the function's body.
+
+    A ``functools.partial`` of the undecorated function: building one (on every call of a ``@do``
+    function) and starting it are C-level operations, which keeps nested calls cheap.
+    """
+
+    _kind = K_CALL
+
+    @property
+    def function(self) -> "DoFunction":
+        return self.func.__doeff_do__
+
+    @property
+    def kwargs(self) -> dict:
+        return self.keywords
 
     def __repr__(self) -> str:
-        return f"<program {self.function.__qualname__}(...)>"
+        return f"<program {self.func.__qualname__}(...)>"
 
     def __reduce__(self):
-        return (Call, (self.function, self.args, self.kwargs))
+        fn = self.func
+        if "<locals>" in fn.__qualname__ or fn.__module__ == "__main__":
+            # Not importable by name: let (cloud)pickle carry the function by value.
+            return functools.partial.__reduce__(self)
+        return (_make_call, (_lookup(fn.__module__, fn.__qualname__), self.args, self.keywords))
+
+
+class PlainCall(Call):
+    """A call of a ``@do`` function written without ``yield``: its return value is the program's."""
+
+    _kind = K_CALL_PLAIN
 
 
 class Pure(Program[T]):
@@ -93,7 +113,7 @@ class WithHandler(Program[T]):
 
 
 class Resume:
-    """Answer the effect with ``value``; the handler gets back the handled block's final value."""
+    """``Resume(k, value)``: answer the effect; the handler gets back the handled block's final value."""
 
     __slots__ = ("k", "value")
     _kind = K_RESUME
@@ -104,7 +124,7 @@ class Resume:
 
 
 class Transfer:
-    """Answer the effect with ``value`` in tail position: the handler does not regain control."""
+    """``Transfer(k, value)``: answer the effect in tail position; the handler does not regain control."""
 
     __slots__ = ("k", "value")
     _kind = K_TRANSFER
@@ -115,7 +135,7 @@ class Transfer:
 
 
 class ResumeThrow:
-    """Raise ``exception`` at the program's ``yield``; the handler gets the block's result back."""
+    """``ResumeThrow(k, exception)``: raise at the program's ``yield``; the handler gets the block's result."""
 
     __slots__ = ("k", "value")
     _kind = K_RESUME_THROW
@@ -126,7 +146,7 @@ class ResumeThrow:
 
 
 class TransferThrow:
-    """Raise ``exception`` at the program's ``yield``, in tail position."""
+    """``TransferThrow(k, exception)``: raise at the program's ``yield``, in tail position."""
 
     __slots__ = ("k", "value")
     _kind = K_TRANSFER_THROW
@@ -156,17 +176,19 @@ def _lookup(module: str, qualname: str) -> Any:
     return obj
 
 
-class DoFunction:
-    """What ``@do`` returns: calling it builds a lazy :class:`Call` program."""
+class DoFunction(functools.partial):
+    """What ``@do`` returns: calling it builds a lazy :class:`Call` program (a C-level partial)."""
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __new__(cls, fn: Callable[..., Any]) -> "DoFunction":
+        call_type = Call if inspect.isgeneratorfunction(fn) else PlainCall
+        self = super().__new__(cls, call_type, fn)
         functools.update_wrapper(self, fn)
-        self.__wrapped__ = fn
-        self._fn = fn
-        self._call_kind = K_CALL if inspect.isgeneratorfunction(fn) else K_CALL_PLAIN
+        fn.__doeff_do__ = self
+        return self
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Call:
-        return Call(self, args, kwargs)
+    @property
+    def _fn(self) -> Callable[..., Any]:
+        return self.args[0]
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         if obj is None:
@@ -177,6 +199,9 @@ class DoFunction:
         return f"<do function {self.__module__}.{self.__qualname__}>"
 
     def __reduce__(self):
+        fn = self.args[0]
+        if "<locals>" in fn.__qualname__ or fn.__module__ == "__main__":
+            return (DoFunction, (fn,))
         # Pickled by reference: the module attribute is this wrapper, not the generator function.
         return (_lookup, (self.__module__, self.__qualname__))
 

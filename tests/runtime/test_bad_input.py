@@ -6,7 +6,6 @@ import pytest
 
 from doeff_migrate.runtime import (
     Ask,
-    ContinuationError,
     EffectBase,
     MissingEnvKeyError,
     Resume,
@@ -109,7 +108,7 @@ def test_resuming_twice_is_a_one_shot_violation():
     def prog():
         return (yield Ping())
 
-    with pytest.raises(ContinuationError, match="one-shot"):
+    with pytest.raises(RuntimeError, match="continuation already consumed \\(one-shot violation\\)"):
         run(twice(prog()))
 
 

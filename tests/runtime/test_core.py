@@ -160,7 +160,7 @@ def test_seed_000_run_form_first_handler_sees_effects_first():
     assert seen == [("first", "m"), ("second", "m")]
 
 
-def test_spawned_tasks_that_never_block_run_in_spawn_order_after_the_parent_blocks():
+def test_spawned_tasks_run_at_spawn_until_they_block_in_spawn_order():
     order = []
 
     @do
@@ -177,7 +177,29 @@ def test_spawned_tasks_that_never_block_run_in_spawn_order_after_the_parent_bloc
         return (yield Gather(*tasks))
 
     assert run(main()) == [0, 1, 2]
-    assert order == ["parent spawned all", "child 0", "child 1", "child 2"]
+    assert order == ["child 0", "child 1", "child 2", "parent spawned all"]
+
+
+def test_a_blocking_child_lets_the_spawner_go_on():
+    order = []
+
+    @do
+    def child():
+        order.append("child starts")
+        yield Await(asyncio.sleep(0.01))
+        order.append("child ends")
+        return "c"
+
+    @do
+    def main():
+        t = yield Spawn(child())
+        order.append("parent goes on")
+        value = yield Wait(t)
+        order.append("parent waited")
+        return value
+
+    assert run(main()) == "c"
+    assert order == ["child starts", "parent goes on", "child ends", "parent waited"]
 
 
 def test_spawned_tasks_share_the_spawners_handlers():
