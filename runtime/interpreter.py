@@ -108,6 +108,18 @@ class Continuation:
 _new_continuation = object.__new__
 
 
+def _abandon(k: Continuation) -> None:
+    """Unwind an aborted block: close its frames innermost first, so its ``finally`` blocks run now."""
+    k.used = True
+    s = k.top
+    stop = k.hseg.parent
+    while s is not None and s is not stop:
+        frames = s.frames
+        while frames:
+            frames.pop().close()
+        s = s.parent
+
+
 def handlers_between(k: Continuation) -> list:
     """The handler objects installed between the perform site of ``k`` and its handler (inner first)."""
     out = []
@@ -397,7 +409,11 @@ def _drive(program: Any, kind: int, main_task: "Task") -> Any:
             frames.pop()
             value = stop.value
             if hb and gen in hb:
-                del hb[gen]
+                # A handler body returned without answering: it aborts the handled block.
+                try:
+                    _abandon(hb.pop(gen))
+                except BaseException as err:
+                    exc = err
             continue
         except BaseException as err:
             frames.pop()
@@ -417,6 +433,15 @@ def _drive(program: Any, kind: int, main_task: "Task") -> Any:
                 kind = y._kind
             except AttributeError:
                 kind = -1
+            if kind == K_CALL:
+                try:
+                    g = y()
+                except BaseException as err:
+                    exc = err
+                    break
+                frames.append(g)
+                value = None
+                break
             if kind == K_EFFECT:
                 s = search
                 while s is not None:
@@ -458,9 +483,12 @@ def _drive(program: Any, kind: int, main_task: "Task") -> Any:
                             )
                             break
                         # A plain function handler: its return value ends the handled block.
-                        k.used = True
                         seg = s.parent
                         value = body
+                        try:
+                            _abandon(k)
+                        except BaseException as err:
+                            exc = err
                         break
                     s = s.parent
                 else:
@@ -477,15 +505,6 @@ def _drive(program: Any, kind: int, main_task: "Task") -> Any:
                             value, exc = outcome
                     else:
                         exc = UnhandledEffect(y, location_of(seg.frames[-1]) if seg.frames else "")
-                break
-            if kind == K_CALL:
-                try:
-                    g = y()
-                except BaseException as err:
-                    exc = err
-                    break
-                seg.frames.append(g)
-                value = None
                 break
             if K_RESUME <= kind <= K_TRANSFER_THROW:
                 k = y.k
@@ -526,6 +545,7 @@ def _drive(program: Any, kind: int, main_task: "Task") -> Any:
                     exc = err
                     break
                 seg = Segment(seg, active)
+                frames = seg.frames
                 search = seg
                 y = y.program
                 continue

@@ -298,3 +298,81 @@ def test_effects_and_calls_are_programs():
 
     assert isinstance(f(), Program)
     assert isinstance(Ask("x"), Program)
+
+
+def test_memory_cache_miss_raises_keyerror_at_the_yield_and_put_then_get_hits():
+    from doeff_migrate.runtime import CacheGet, CachePut, memory_cache
+
+    @do
+    def cached_square(x):
+        try:
+            return (yield CacheGet(("square", x)))
+        except KeyError:
+            value = x * x
+            yield CachePut(("square", x), value)
+            return f"computed {value}"
+
+    @do
+    def main():
+        return [(yield cached_square(3)), (yield cached_square(3))]
+
+    assert run(memory_cache()(main())) == ["computed 9", 9]
+
+
+def test_listen_collects_the_effects_of_a_block_and_still_answers_them():
+    from doeff_migrate.runtime import Listen, listen_handler
+
+    @do
+    def block():
+        yield Tell("a")
+        yield Tell("b")
+        return "done"
+
+    @do
+    def main():
+        value, seen = yield Listen(block())
+        return value, [e.msg for e in seen], (yield writer_log())
+
+    assert run(state()(writer(listen_handler(main())))) == ("done", ["a", "b"], ["a", "b"])
+
+
+def test_with_observe_sees_every_effect_without_answering():
+    from doeff_migrate.runtime import WithObserve
+
+    seen = []
+
+    @do
+    def main():
+        return (yield Ask("x")) + (yield Ask("y"))
+
+    assert run(WithObserve(seen.append, main()), env={"x": 1, "y": 2}) == 3
+    assert [e.key for e in seen] == ["x", "y"]
+
+
+def test_aborting_handler_unwinds_the_abandoned_block_first():
+    from doeff_migrate.runtime import EffectBase
+
+    class Stop(EffectBase):
+        pass
+
+    order = []
+
+    @handler
+    def stopper(effect: Stop, k):
+        return "stopped"
+
+    @do
+    def body():
+        try:
+            yield Stop()
+        finally:
+            order.append("body finally")
+
+    @do
+    def main():
+        result = yield stopper(body())
+        order.append(("main got", result))
+        return result
+
+    assert run(main()) == "stopped"
+    assert order == ["body finally", ("main got", "stopped")]
