@@ -114,8 +114,8 @@ class Put(_Simple):
         self.value = value
 
 
-class Tell(_Simple):
-    """Append ``msg`` to the writer log."""
+class WriterTellEffect(_Simple):
+    """Append ``msg`` to the writer log (built by ``Tell(msg)``, as in doeff)."""
 
     __slots__ = ("msg",)
     _fields = ("msg",)
@@ -124,7 +124,7 @@ class Tell(_Simple):
         self.msg = msg
 
 
-WriterTellEffect = Tell
+Tell = WriterTellEffect
 
 
 class Listen(_Simple):
@@ -135,7 +135,7 @@ class Listen(_Simple):
 
     def __init__(self, program: Program[Any], types: tuple | None = None) -> None:
         self.program = program
-        self.types = types if types is not None else (Tell,)
+        self.types = types if types is not None else (WriterTellEffect,)
 
 
 class Try(_Simple):

@@ -11,7 +11,7 @@ _HINTS = {
     "Local": "install design_env(...), lazy_ask(...) or local_handler around the program",
     "Get": "install state(): state()(program)",
     "Put": "install state(): state()(program)",
-    "Tell": "install writer inside state: state()(writer(program))",
+    "WriterTellEffect": "install writer inside state: state()(writer(program))",
     "Listen": "install listen_handler around the program",
     "Try": "install try_handler: try_handler(program)",
     "CacheGet": "install a cache handler: memory_cache()(program) or DiskCacheHandler(path)",

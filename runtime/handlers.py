@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 from . import effects as E
 from .errors import MissingEnvKeyError, UnhandledEffect, location_of
-from .interpreter import PASS, AtSite, Future, Segment, complete_future
-from .program import DoFunction, Program, WithHandler, do
+from .interpreter import PASS, AtSite, Future, Segment, complete_future, handlers_between
+from .program import DoFunction, Program, Transfer, WithHandler, do
 from .results import Err, Ok, Some
 
 
@@ -96,6 +96,58 @@ def _effect_filter(fn: Callable[..., Any]) -> Any:
     return tuple(out)
 
 
+_CONTROL_NAMES = {"Resume", "ResumeThrow"}
+
+
+def _tail_resume_code(fn: Callable[..., Any]) -> Any:
+    """``fn.__code__`` when every ``Resume``/``ResumeThrow`` it yields is ``return (yield ...)`` outside
+    any ``try``/``with``; else ``None``.
+
+    Such a resume hands the block's result straight back, so the interpreter may run it as a
+    ``Transfer``: the handler frame is not kept alive waiting for the block (doeff analyses handler
+    sources the same way to warn about non-tail resumes).
+    """
+    import ast
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    func = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if func is None:
+        return None
+    found = False
+
+    def is_resume(node: ast.AST) -> bool:
+        if not (isinstance(node, ast.Yield) and isinstance(node.value, ast.Call)):
+            return False
+        f = node.value.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+        return name in _CONTROL_NAMES
+
+    def visit(node: ast.AST, guarded: bool) -> bool:
+        nonlocal found
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                continue
+            if isinstance(child, ast.Return) and child.value is not None and is_resume(child.value):
+                if guarded:
+                    return False
+                found = True
+                continue
+            if is_resume(child):
+                return False
+            inner_guard = guarded or isinstance(child, (ast.Try, ast.With, ast.AsyncWith)) or type(child).__name__ == "TryStar"
+            if not visit(child, inner_guard):
+                return False
+        return True
+
+    if not visit(func, False) or not found:
+        return None
+    return fn.__code__
+
+
 class GeneratorHandler(Installer):
     """A ``@handler`` function: called with ``(effect, k)`` for every matching effect."""
 
@@ -104,6 +156,7 @@ class GeneratorHandler(Installer):
     def __init__(self, fn: Callable[..., Any]) -> None:
         raw = fn._fn if isinstance(fn, DoFunction) else fn
         self.fn = raw
+        self.tail_code = _tail_resume_code(raw)
         self.name = getattr(raw, "__qualname__", repr(raw))
         self.types = _effect_filter(raw)
         self.__doc__ = raw.__doc__
@@ -127,7 +180,9 @@ def handler(fn: Callable[..., Any]) -> GeneratorHandler:
     if isinstance(fn, GeneratorHandler):
         return fn
     if not (inspect.isfunction(fn) or isinstance(fn, DoFunction)):
-        raise TypeError(f"@handler expects a function (effect, k), got {fn!r}")
+        raise TypeError(f"@handler expects a function (effect, k), got {fn!r}; callable instances are refused")
+    if getattr(fn, "__name__", "") == "<lambda>":
+        raise TypeError("@handler refuses lambdas: write `def h(effect: SomeEffect, k): ...` so the annotation can filter effects")
     return GeneratorHandler(fn)
 
 
@@ -135,8 +190,12 @@ def handler(fn: Callable[..., Any]) -> GeneratorHandler:
 
 
 def _check_installer(h: Any) -> None:
-    if not callable(h) or isinstance(h, (Program, DoFunction)):
-        raise TypeError(f"expected a handler installer (e.g. reader(env=...), state(), writer), got {h!r}")
+    if not getattr(h, "_doeff_is_handler_fn", False):
+        name = getattr(h, "__qualname__", repr(h))
+        raise TypeError(
+            f"{name} is not a handler. Make it with @handler (def h(effect: SomeEffect, k): ...) "
+            "or use a handler factory such as reader(env=...), state(), writer"
+        )
 
 
 def with_handlers(handlers: Iterable[Any], program: Program) -> Program:
@@ -246,8 +305,7 @@ class _LazyEnv(NativeHandler):
                 return AtSite(self._evaluate(key, v))
             return v
         # Local: the overridden keys answered by a new layer, the others passed out to this one.
-        layer = _LazyEnv(effect.env, False, "local", False)
-        return AtSite(_run_under(layer, effect.program))
+        return AtSite.outside(lambda k: _local_body(k, effect, self))
 
     def _evaluate(self, key: Any, program: Program):
         pending = _Pending()
@@ -271,6 +329,24 @@ def _run_under(handler_obj: Any, program: Program):
     return (yield WithHandler(_Preactivated(handler_obj), program))
 
 
+def _reinstalled(k: Any, program: Program) -> Program:
+    """``program`` under the handlers that sat between the perform site of ``k`` and its handler."""
+    for h in handlers_between(k):  # innermost first, so it ends up innermost again
+        program = WithHandler(_Preactivated(h), program)
+    return program
+
+
+def _local_body(k: Any, effect: Any, env_handler: Any = None):
+    """Handler body for ``Local``: the carried program sees the handlers between the ``Local`` and
+    this handler again (doeff's "OCaml 5" semantics), inside a layer answering the overridden keys,
+    inside the env handler itself (for the keys not overridden)."""
+    program = WithHandler(_Preactivated(_LazyEnv(effect.env, False, "local", False)), _reinstalled(k, effect.program))
+    if env_handler is not None:
+        program = WithHandler(_Preactivated(env_handler), program)
+    value = yield program
+    return (yield Transfer(k, value))
+
+
 class _Preactivated(Installer):
     """Installs an already active handler object (shared state) around a program."""
 
@@ -285,7 +361,9 @@ class _Preactivated(Installer):
 def lazy_ask(env: Mapping[Any, Any] | None = None, *, strict: bool = False) -> Installer:
     """Answer ``Ask``/``Local``; Program-valued entries run once and are cached; a miss passes outward."""
     _refuse_program_arg("lazy_ask", env)
-    return _LazyEnv(env if env is not None else {}, strict, "lazy_ask", True)
+    # As in doeff, the cache belongs to this handler object: re-running a program built with it, or
+    # installing it on another program, reuses what it evaluated (design_env's cache is per run).
+    return _LazyEnv(env if env is not None else {}, strict, "lazy_ask", False)
 
 
 def design_env(env: Mapping[Any, Any] | None = None) -> Installer:
@@ -302,7 +380,7 @@ class _LocalHandler(NativeHandler):
     name = "local_handler"
 
     def handle(self, effect: Any, segment: Segment) -> Any:
-        return AtSite(_run_under(_LazyEnv(effect.env, False, "local", False), effect.program))
+        return AtSite.outside(lambda k: _local_body(k, effect))
 
 
 local_handler = _LocalHandler()

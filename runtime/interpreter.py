@@ -66,14 +66,20 @@ PASS = _PassSentinel()
 class AtSite:
     """Returned by a native handler: run ``generator`` at the perform site; its return value answers.
 
-    Used for effects that carry a program (``Try``, ``Local``, lazy singletons): the program runs
-    under the same handlers as the code that performed the effect.
+    Used for effects that carry a program (``Try``, lazy singletons): the program runs under the
+    same handlers as the code that performed the effect. ``AtSite.outside(body)`` instead runs
+    ``body(k)`` like a ``@handler`` body: outside the handler, with the continuation ``k``.
     """
 
-    __slots__ = ("generator",)
+    __slots__ = ("generator", "body")
 
-    def __init__(self, generator: Any) -> None:
+    def __init__(self, generator: Any, body: Any = None) -> None:
         self.generator = generator
+        self.body = body
+
+    @classmethod
+    def outside(cls, body: Any) -> "AtSite":
+        return cls(None, body)
 
 
 class Segment:
@@ -233,6 +239,7 @@ class Scheduler:
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.pending_external = 0
         self.count = 0
+        self.main_spawned = 0
 
     complete = staticmethod(lambda fut, value, error: complete_future(fut, value, error))
 
@@ -329,14 +336,16 @@ def _bad_yield(y: Any, gen: Any) -> TypeError:
 
 
 class _Current(threading.local):
-    task: Any = None
+    task: Any = None  # the running task (MAIN_TASK for a run's main program); None outside runs
 
 
 _current = _Current()
+MAIN_TASK = Task(0, ())
+"""Stands for the main program of every run: its path is ``()``."""
 
 
 def current_task() -> "Task":
-    """The task running now (the main program's task outside any ``Spawn``)."""
+    """The task running now (``MAIN_TASK``, path ``()``, for a run's main program)."""
     t = _current.task
     if t is None:
         raise RuntimeError("current_task() is only meaningful while a program runs")
@@ -351,25 +360,17 @@ def drive(program: Any) -> Any:
         return program()
     current = _current
     outer_task = current.task
-    current.task = main_task = _new_task(Task)
-    main_task.done = False
-    main_task.error = main_task.value = None
-    main_task.waiters = []
-    main_task.number = 0
-    main_task.cancelled = False
-    main_task.path = ()
-    main_task.spawned = 0
+    current.task = MAIN_TASK  # also when nested in another run: this run has a main program of its own
     try:
-        return _drive(program, kind, main_task)
+        return _drive(program, kind)
     finally:
         current.task = outer_task
 
 
-_new_task = object.__new__
 _new_segment = object.__new__
 
 
-def _drive(program: Any, kind: int, main_task: "Task") -> Any:
+def _drive(program: Any, kind: int) -> Any:
     root = _new_segment(Segment)
     root.parent = root.handler = root.types = root.handle = None
     root.frames = [program() if kind == K_CALL else _task_body(program)]
@@ -378,7 +379,7 @@ def _drive(program: Any, kind: int, main_task: "Task") -> Any:
     exc: BaseException | None = None
     hb: dict = {}  # generator-handler bodies whose continuation is not consumed yet -> continuation
     sched: Scheduler | None = None
-    task: Any = main_task
+    task: Any = MAIN_TASK  # the running task
     search: Segment | None = None
     y: Any = None
     while True:
@@ -389,7 +390,7 @@ def _drive(program: Any, kind: int, main_task: "Task") -> Any:
                 seg = parent
                 continue
             # A task's chain is empty: the task is finished.
-            if task is main_task:
+            if task is MAIN_TASK:
                 if exc is not None:
                     raise exc
                 return value
@@ -458,7 +459,20 @@ def _drive(program: Any, kind: int, main_task: "Task") -> Any:
                                 s = s.parent
                                 continue
                             if type(r) is AtSite:
-                                seg.frames.append(r.generator)
+                                make_body = r.body
+                                if make_body is None:
+                                    seg.frames.append(r.generator)
+                                    value = None
+                                    break
+                                k = _new_continuation(Continuation)
+                                k.top = seg
+                                k.hseg = s
+                                k.used = False
+                                body = make_body(k)
+                                outer = s.parent
+                                outer.frames.append(body)
+                                hb[body] = k
+                                seg = outer
                                 value = None
                                 break
                             value = r
@@ -520,7 +534,8 @@ def _drive(program: Any, kind: int, main_task: "Task") -> Any:
                 k.used = True
                 if hb:
                     hb.pop(gen, None)  # k is consumed: a later raise in the body is the body's own
-                if kind == K_TRANSFER or kind == K_TRANSFER_THROW:
+                if kind == K_TRANSFER or kind == K_TRANSFER_THROW or gen.gi_code is k.hseg.handler.tail_code:
+                    # Transfer, or a Resume in tail position (see handlers._tail_resume_code).
                     frames.pop()
                 seg = k.top
                 if kind == K_RESUME or kind == K_TRANSFER:
@@ -582,8 +597,12 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
     ty = type(y)
     if ty is E.Spawn:
         sched.count += 1
-        child = Task(sched.count, task.path + (task.spawned,))
-        task.spawned += 1
+        if task is MAIN_TASK:
+            child = Task(sched.count, (sched.main_spawned,))
+            sched.main_spawned += 1
+        else:
+            child = Task(sched.count, task.path + (task.spawned,))
+            task.spawned += 1
         top = _clone_chain(seg)
         top.frames.append(_task_body(y.program))
         # As in doeff, the child runs at once until it blocks or ends; then the spawner goes on
@@ -674,6 +693,7 @@ __all__ = [
     "TaskCancelledError",
     "drive",
     "current_task",
+    "MAIN_TASK",
     "complete_future",
     "handlers_between",
 ]
