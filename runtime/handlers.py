@@ -270,15 +270,23 @@ class _Pending:
 
 
 class _LazyEnv(NativeHandler):
-    """Env whose Program-valued entries are evaluated once per run and cached."""
+    """Env whose Program-valued entries are evaluated on first use and cached.
+
+    A ``Local`` scope is a layer whose ``parent`` is the env it overrides. An entry of the parent that
+    is first built inside the scope is built there, sees the overrides, and is cached in the layer
+    only: a value built under an override never leaks out of the ``Local``.
+    """
 
     types = (E.Ask, E.Local)
 
-    def __init__(self, env: Mapping[Any, Any], strict: bool, name: str, fresh_cache: bool) -> None:
+    def __init__(
+        self, env: Mapping[Any, Any], strict: bool, name: str, fresh_cache: bool, parent: "_LazyEnv | None" = None
+    ) -> None:
         self.env = env
         self.strict = strict
         self.name = name
         self.fresh_cache = fresh_cache
+        self.parent = parent
         self.cache: dict = {}
 
     def activate(self) -> Any:
@@ -289,21 +297,25 @@ class _LazyEnv(NativeHandler):
     def handle(self, effect: Any, segment: Segment) -> Any:
         if type(effect) is E.Ask or isinstance(effect, E.Ask):
             key = effect.key
-            cache = self.cache
-            if key in cache:
-                v = cache[key]
-                if type(v) is _Pending:
-                    return AtSite(_wait_pending(v))
+            layer = self
+            while layer is not None:
+                cache = layer.cache
+                if key in cache:
+                    v = cache[key]
+                    if type(v) is _Pending:
+                        return AtSite(_wait_pending(v))
+                    return v
+                try:
+                    v = layer.env[key]
+                except (KeyError, TypeError):
+                    layer = layer.parent
+                    continue
+                if isinstance(v, Program):
+                    return AtSite(self._evaluate(key, v))  # cached in the innermost layer: this one
                 return v
-            try:
-                v = self.env[key]
-            except (KeyError, TypeError):
-                if self.strict:
-                    raise MissingEnvKeyError(key, tuple(self.env)) from None
-                return PASS
-            if isinstance(v, Program):
-                return AtSite(self._evaluate(key, v))
-            return v
+            if self.strict:
+                raise MissingEnvKeyError(key, tuple(self.env))
+            return PASS
         # Local: the overridden keys answered by a new layer, the others passed out to this one.
         return AtSite.outside(lambda k: _local_body(k, effect, self))
 
@@ -340,7 +352,8 @@ def _local_body(k: Any, effect: Any, env_handler: Any = None):
     """Handler body for ``Local``: the carried program sees the handlers between the ``Local`` and
     this handler again (doeff's "OCaml 5" semantics), inside a layer answering the overridden keys,
     inside the env handler itself (for the keys not overridden)."""
-    program = WithHandler(_Preactivated(_LazyEnv(effect.env, False, "local", False)), _reinstalled(k, effect.program))
+    layer = _LazyEnv(effect.env, False, "local", False, parent=env_handler)
+    program = WithHandler(_Preactivated(layer), _reinstalled(k, effect.program))
     if env_handler is not None:
         program = WithHandler(_Preactivated(env_handler), program)
     value = yield program
@@ -396,6 +409,7 @@ _Put = E.Put
 class _State(NativeHandler):
     types = (E.Get, E.Put)
     name = "state"
+    answered_inline = True  # the interpreter answers exact Get/Put from ``store`` itself
 
     def __init__(self, store: dict) -> None:
         self.store = store

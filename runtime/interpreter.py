@@ -94,7 +94,19 @@ class Segment:
         else:
             self.types = handler.types
             # Bound once here rather than on every effect: natives answer through it.
-            self.handle = handler.handle if handler.native else None
+            if getattr(handler, "answered_inline", False):
+                self.handle = _STATE_HANDLE
+            else:
+                self.handle = handler.handle if handler.native else None
+
+
+_Get = E.Get
+_Put = E.Put
+
+
+def _STATE_HANDLE(effect: Any, segment: "Segment") -> Any:  # noqa: N802 - a marker, compared by identity
+    """Marks a ``state()`` segment, whose exact ``Get``/``Put`` the loop answers itself."""
+    return segment.handler.handle(effect, segment)
 
 
 class Continuation:
@@ -449,6 +461,15 @@ def _drive(program: Any, kind: int) -> Any:
                     t = s.types
                     if t is not None and isinstance(y, t):
                         handle = s.handle
+                        if handle is _STATE_HANDLE:
+                            # state() is answered in the loop itself, as doeff's VM answers it natively.
+                            if y.__class__ is _Get:
+                                value = s.handler.store.get(y.key)
+                                break
+                            if y.__class__ is _Put:
+                                s.handler.store[y.key] = y.value
+                                value = None
+                                break
                         if handle is not None:
                             try:
                                 r = handle(y, s)

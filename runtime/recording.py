@@ -41,7 +41,6 @@ import dataclasses
 import datetime
 import hashlib
 import inspect
-import io
 import json
 import math
 import os
@@ -208,6 +207,19 @@ class BlobStore:
 # --- value encoding -----------------------------------------------------------------------------
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _not_json(o: Any) -> Any:
+    raise TypeError(f"{type(o).__name__} is not JSON serializable")
+
+
+try:  # The C encoder, made once: json.dumps builds a new encoder object per call.
+    _encode_json = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, _not_json, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+except (AttributeError, TypeError):  # pragma: no cover - pure-Python json
+    _py_encoder = json.JSONEncoder(separators=(",", ":"))
+    _encode_json = lambda obj, _level: [_py_encoder.encode(obj)]  # noqa: E731
 
 
 class _NotStorable(Exception):
@@ -489,7 +501,8 @@ class _RecordingSession:
         self._write(header)
 
     def _write(self, obj: dict) -> None:
-        self.file.write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+        # One unbuffered write per line: a killed run leaves every finished line on disk.
+        self.file.write(("".join(_encode_json(obj, 0)) + "\n").encode())
 
     def record(self, path: tuple, seq: int, effect: Any, at: str, value: Any, error: BaseException | None) -> None:
         if self.closed:
@@ -518,7 +531,8 @@ class _RecordingSession:
 
     def body(self, effect: Any, k: Any):
         """The recording handler: re-perform outward, record the answer, answer the program."""
-        if type(effect) is E.Spawn or isinstance(effect, E.Spawn):
+        is_spawn = isinstance(effect, E.Spawn)
+        if is_spawn:
             if not _outer_spawn_handler(k):
                 # The built-in scheduler: pass the Spawn on from the perform site so the child task
                 # keeps this recorder (its own effects are recorded under its task path).
@@ -534,7 +548,7 @@ class _RecordingSession:
         except Exception as err:
             self.record(path, seq, effect, at, None, err)
             raise
-        if isinstance(effect, E.Spawn):
+        if is_spawn:
             self._record_remote(path, seq, effect, at, value)
         else:
             self.record(path, seq, effect, at, value, None)
@@ -585,7 +599,7 @@ def _recording_session(owner: RecordingHandler, program: Program):
 # --- reading ------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class RecordedEffect:
     """One record of a recording: the effect performed at ``(task, seq)`` and its outcome."""
 
@@ -627,10 +641,10 @@ class Recording:
     records: list
     end: dict | None
     torn_last_line: bool = False
+    blobs: BlobStore = dataclasses.field(init=False, repr=False)
 
-    @property
-    def blobs(self) -> BlobStore:
-        return BlobStore(str(self.path) + ".blobs")
+    def __post_init__(self) -> None:
+        self.blobs = BlobStore(str(self.path) + ".blobs")
 
     @property
     def finished(self) -> bool:
