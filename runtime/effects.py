@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from .program import K_EFFECT, Program
+from .program import K_EFFECT, Program  # noqa: F401 - Program is named in annotations
 
 T = TypeVar("T")
 
@@ -37,11 +37,19 @@ __all__ = [
 ]
 
 
-class EffectBase(Program[T], Generic[T]):
-    """Base class of all effects. ``EffectBase[T]``: ``T`` is the answer's type (static typing only)."""
+class EffectBase(Generic[T]):
+    """Base class of all effects. ``EffectBase[T]``: ``T`` is the answer's type (static typing only).
+
+    As in doeff, an effect is not a :class:`Program`, but it is accepted wherever a program is
+    (``run(reader(env)(Ask("x")))``) and yielding either binds the answer.
+    """
 
     __slots__ = ()
     _kind = K_EFFECT
+
+    def __iter__(self):
+        # ``value = yield from effect`` is the same as ``value = yield effect``.
+        return (yield self)
 
 
 Effect = EffectBase

@@ -45,7 +45,7 @@ class Installer:
 
 
 def _check_program(program: Any, who: str) -> None:
-    if isinstance(program, Program):
+    if isinstance(program, (Program, E.EffectBase)):
         return
     if isinstance(program, DoFunction):
         raise TypeError(f"{who}(...) got the @do function {program.__qualname__!r} itself; call it first: {who}({program.__qualname__}(...))")

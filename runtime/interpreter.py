@@ -252,6 +252,20 @@ class Scheduler:
         self.pending_external = 0
         self.count = 0
         self.main_spawned = 0
+        self.unretrieved: dict = {}  # failed tasks nobody has waited for yet -> their exception
+
+    def retrieved(self, futs: Any) -> None:
+        if self.unretrieved:
+            for f in futs:
+                self.unretrieved.pop(f, None)
+
+    def warn_leftovers(self) -> None:
+        """At the end of a run, as asyncio does: say which task failures nobody looked at."""
+        import warnings
+
+        for t, err in self.unretrieved.items():
+            warnings.warn(f"Task exception was never retrieved: task {t.path} raised {err!r}", RuntimeWarning, stacklevel=2)
+        self.unretrieved.clear()
 
     complete = staticmethod(lambda fut, value, error: complete_future(fut, value, error))
 
@@ -385,61 +399,24 @@ _new_segment = object.__new__
 def _drive(program: Any, kind: int) -> Any:
     root = _new_segment(Segment)
     root.parent = root.handler = root.types = root.handle = None
-    root.frames = [program() if kind == K_CALL else _task_body(program)]
+    root.frames = frames = []
+    gen: Any = None
+    if kind == K_CALL:
+        gen = program()
+        try:
+            y = gen.send(None)
+        except StopIteration as stop:
+            return stop.value  # a program that performs nothing costs no interpreter set-up
+        frames.append(gen)
+    else:
+        y = program
     seg = root
     value: Any = None
     exc: BaseException | None = None
     hb: dict = {}  # generator-handler bodies whose continuation is not consumed yet -> continuation
     sched: Scheduler | None = None
     task: Any = MAIN_TASK  # the running task
-    search: Segment | None = None
-    y: Any = None
     while True:
-        frames = seg.frames
-        if not frames:
-            parent = seg.parent
-            if parent is not None:
-                seg = parent
-                continue
-            # A task's chain is empty: the task is finished.
-            if task is MAIN_TASK:
-                if exc is not None:
-                    raise exc
-                return value
-            sched.complete(task, value, exc)  # type: ignore[union-attr]
-            task, seg, value, exc = sched.next_ready()  # type: ignore[union-attr]
-            _current.task = task
-            continue
-        gen = frames[-1]
-        try:
-            if exc is None:
-                y = gen.send(value)
-            else:
-                e = exc
-                exc = None
-                y = gen.throw(e)
-        except StopIteration as stop:
-            frames.pop()
-            value = stop.value
-            if hb and gen in hb:
-                # A handler body returned without answering: it aborts the handled block.
-                try:
-                    _abandon(hb.pop(gen))
-                except BaseException as err:
-                    exc = err
-            continue
-        except BaseException as err:
-            frames.pop()
-            value = None
-            if hb and gen in hb:
-                k = hb.pop(gen)
-                if not k.used:
-                    # A handler that raises before answering raises at the perform site.
-                    k.used = True
-                    seg = k.top
-            exc = err
-            continue
-
         search = seg
         while True:  # dispatch ``y``; ``continue`` re-dispatches a replaced ``y``
             try:
@@ -602,6 +579,58 @@ def _drive(program: Any, kind: int) -> Any:
             exc = _bad_yield(y, gen)
             break
 
+        # Send the answer into the top frame (unwinding finished frames) until one yields.
+        while True:
+            frames = seg.frames
+            if not frames:
+                parent = seg.parent
+                if parent is not None:
+                    seg = parent
+                    continue
+                # A task's chain is empty: the task is finished.
+                if task is MAIN_TASK:
+                    if sched is not None:
+                        sched.warn_leftovers()
+                    if exc is not None:
+                        raise exc
+                    return value
+                if exc is not None and not task.waiters:
+                    sched.unretrieved[task] = exc  # type: ignore[union-attr]
+                sched.complete(task, value, exc)  # type: ignore[union-attr]
+                task, seg, value, exc = sched.next_ready()  # type: ignore[union-attr]
+                _current.task = task
+                continue
+            gen = frames[-1]
+            try:
+                if exc is None:
+                    y = gen.send(value)
+                else:
+                    e = exc
+                    exc = None
+                    y = gen.throw(e)
+            except StopIteration as stop:
+                frames.pop()
+                value = stop.value
+                if hb and gen in hb:
+                    # A handler body returned without answering: it aborts the handled block.
+                    try:
+                        _abandon(hb.pop(gen))
+                    except BaseException as err:
+                        exc = err
+                continue
+            except BaseException as err:
+                frames.pop()
+                value = None
+                if hb and gen in hb:
+                    k = hb.pop(gen)
+                    if not k.used:
+                        # A handler that raises before answering raises at the perform site.
+                        k.used = True
+                        seg = k.top
+                exc = err
+                continue
+            break
+
 
 def _g():
     yield
@@ -637,6 +666,7 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
         except TypeError as err:
             return (None, err)
         if fut.done:
+            sched.retrieved((fut,))
             return (fut.value, fut.error)
         sched.park_on(fut, task, seg)
         return None
@@ -645,6 +675,7 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
             futs = tuple(_as_future(t) for t in y.tasks)
         except TypeError as err:
             return (None, err)
+        sched.retrieved(futs)
         for f in futs:
             if f.done and f.error is not None:
                 return (None, f.error)
@@ -659,6 +690,7 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
             return (None, err)
         if not futs:
             return (None, ValueError("Race needs at least one task"))
+        sched.retrieved(futs)
         for f in futs:
             if f.done:
                 return (f.value, f.error)

@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 from .handlers import Installer, design_env
 from .interpreter import drive
+from .effects import EffectBase
 from .program import DoFunction, Program
 
 
@@ -26,7 +27,7 @@ def run(program: Any, handlers: Iterable[Any] | None = None, env: Any = None) ->
             f"run() got the @do function {program.__qualname__!r} itself, not a program; "
             f"call it first: run({program.__qualname__}(...))"
         )
-    if not isinstance(program, Program):
+    if not isinstance(program, (Program, EffectBase)):
         if callable(program):
             name = getattr(program, "__qualname__", repr(program))
             raise TypeError(f"run() expects a program; {name} is a plain callable — decorate it with @do and call it first")

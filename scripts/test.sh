@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYBIN=.venv/bin/python
 [ -x "$PYBIN" ] || PYBIN=python3
+export DOEFF_MIGRATE_PYTHON="$PWD/$PYBIN"
 if [ -f vscode-extension/package.json ] && [ -d vscode-extension/node_modules ]; then
   (cd vscode-extension && npm test --silent)
 fi

@@ -291,13 +291,14 @@ def test_writer_log_in_state():
     assert run(state()(writer(main()))) == [0, 1, 2]
 
 
-def test_effects_and_calls_are_programs():
+def test_calls_are_programs_and_effects_run_where_programs_do():
     @do
     def f():
         return 1
 
     assert isinstance(f(), Program)
-    assert isinstance(Ask("x"), Program)
+    assert not isinstance(Ask("x"), Program)  # as in doeff
+    assert run(Ask("x"), env={"x": 5}) == 5
 
 
 def test_memory_cache_miss_raises_keyerror_at_the_yield_and_put_then_get_hits():
