@@ -388,7 +388,14 @@ def drive(program: Any) -> Any:
     outer_task = current.task
     current.task = MAIN_TASK  # also when nested in another run: this run has a main program of its own
     try:
-        return _drive(program, kind)
+        if kind == K_CALL:
+            gen = program()
+            try:
+                y = gen.send(None)
+            except StopIteration as stop:
+                return stop.value  # a program that performs nothing costs no interpreter set-up
+            return _drive(gen, y)
+        return _drive(None, program)
     finally:
         current.task = outer_task
 
@@ -396,20 +403,11 @@ def drive(program: Any) -> Any:
 _new_segment = object.__new__
 
 
-def _drive(program: Any, kind: int) -> Any:
+def _drive(gen: Any, y: Any) -> Any:
+    """The loop. ``gen`` is the started main generator (or None) and ``y`` the first thing to dispatch."""
     root = _new_segment(Segment)
     root.parent = root.handler = root.types = root.handle = None
-    root.frames = frames = []
-    gen: Any = None
-    if kind == K_CALL:
-        gen = program()
-        try:
-            y = gen.send(None)
-        except StopIteration as stop:
-            return stop.value  # a program that performs nothing costs no interpreter set-up
-        frames.append(gen)
-    else:
-        y = program
+    root.frames = frames = [] if gen is None else [gen]
     seg = root
     value: Any = None
     exc: BaseException | None = None

@@ -22,6 +22,8 @@ def run(program: Any, handlers: Iterable[Any] | None = None, env: Any = None) ->
     Scheduling (``Spawn``/``Wait``/``Gather``/``Race``), ``Await`` and ``RunInThread`` are answered
     by the built-in scheduler, so ``scheduled(...)`` is optional here.
     """
+    if handlers is None and env is None and isinstance(program, (Program, EffectBase)):
+        return drive(program)
     if isinstance(program, DoFunction):
         raise TypeError(
             f"run() got the @do function {program.__qualname__!r} itself, not a program; "
