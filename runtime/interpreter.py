@@ -422,14 +422,21 @@ def _drive(gen: Any, y: Any) -> Any:
             except AttributeError:
                 kind = -1
             if kind == K_CALL:
+                # Start the sub-program right here: most calls either return at once or yield
+                # their first effect, which is then dispatched without another trip round the loop.
                 try:
                     g = y()
+                    y = g.send(None)
+                except StopIteration as stop:
+                    value = stop.value
+                    break
                 except BaseException as err:
                     exc = err
                     break
                 frames.append(g)
-                value = None
-                break
+                gen = g
+                search = seg
+                continue
             if kind == K_EFFECT:
                 s = search
                 while s is not None:
