@@ -311,7 +311,8 @@ class _LazyEnv(NativeHandler):
                     layer = layer.parent
                     continue
                 if isinstance(v, Program):
-                    return AtSite(self._evaluate(key, v))  # cached in the innermost layer: this one
+                    # Built once, cached in the innermost layer (this one).
+                    return _carried(lambda p: self._evaluate(key, p), v, self)
                 return v
             if self.strict:
                 raise MissingEnvKeyError(key, tuple(self.env))
@@ -346,6 +347,20 @@ def _reinstalled(k: Any, program: Program) -> Program:
     for h in handlers_between(k):  # innermost first, so it ends up innermost again
         program = WithHandler(_Preactivated(h), program)
     return program
+
+
+def _carried(site: Callable[[Program], Any], program: Program, me: Any) -> AtSite:
+    """Run a program an effect carries (``Try``, ``Listen``, a lazy singleton) the way doeff does:
+    outside the handler ``me``, under copies of the handlers that sat between the perform site and
+    ``me`` and of ``me`` itself ("OCaml 5" semantics). ``site(program)`` is a generator computing the
+    answer from the prepared program."""
+
+    def body(k: Any):
+        prepared = WithHandler(_Preactivated(me), _reinstalled(k, program))
+        value = yield from site(prepared)
+        return (yield Transfer(k, value))
+
+    return AtSite.outside(body)
 
 
 def _local_body(k: Any, effect: Any, env_handler: Any = None):
@@ -486,7 +501,7 @@ class _TryHandler(NativeHandler):
     name = "try_handler"
 
     def handle(self, effect: Any, segment: Segment) -> Any:
-        return AtSite(_try_site(effect.program))
+        return _carried(_try_site, effect.program, self)
 
 
 try_handler = _TryHandler()
@@ -505,9 +520,9 @@ class _Observer(NativeHandler):
         return PASS
 
 
-def _listen_site(effect: E.Listen):
+def _listen_site(program: Program, types: tuple):
     seen: list = []
-    value = yield WithHandler(_Observer(seen.append, tuple(effect.types)), effect.program)
+    value = yield WithHandler(_Observer(seen.append, types), program)
     return (value, seen)
 
 
@@ -516,7 +531,8 @@ class _ListenHandler(NativeHandler):
     name = "listen_handler"
 
     def handle(self, effect: Any, segment: Segment) -> Any:
-        return AtSite(_listen_site(effect))
+        types = tuple(effect.types)
+        return _carried(lambda p: _listen_site(p, types), effect.program, self)
 
 
 listen_handler = _ListenHandler()

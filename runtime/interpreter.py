@@ -126,16 +126,31 @@ class Continuation:
 _new_continuation = object.__new__
 
 
-def _abandon(k: Continuation) -> None:
-    """Unwind an aborted block: close its frames innermost first, so its ``finally`` blocks run now."""
+class BlockAborted(BaseException):
+    """Raised at the perform site of a block whose handler returned without answering.
+
+    It unwinds the abandoned block through the interpreter, so ``finally`` blocks run (and may still
+    perform effects) before the handler's value reaches the code that installed it, as in doeff.
+    A ``BaseException`` so that ``except Exception`` in the block does not swallow it.
+    """
+
+
+def _deliver_after_unwind(value: Any):
+    try:
+        yield None
+    except BlockAborted:
+        pass
+    return value
+
+
+def _abort(k: Continuation, value: Any) -> Segment:
+    """Arrange for ``value`` to reach the installer once the block of ``k`` has unwound; the caller
+    then throws ``BlockAborted`` at ``k.top`` (returned)."""
     k.used = True
-    s = k.top
-    stop = k.hseg.parent
-    while s is not None and s is not stop:
-        frames = s.frames
-        while frames:
-            frames.pop().close()
-        s = s.parent
+    catcher = _deliver_after_unwind(value)
+    catcher.send(None)
+    k.hseg.parent.frames.append(catcher)
+    return k.top
 
 
 def handlers_between(k: Continuation) -> list:
@@ -396,8 +411,28 @@ def drive(program: Any) -> Any:
                 return stop.value  # a program that performs nothing costs no interpreter set-up
             return _drive(gen, y)
         return _drive(None, program)
+    except BaseException as err:
+        raise err.with_traceback(_program_frames_only(err.__traceback__))
     finally:
         current.task = outer_task
+
+
+_RUNTIME_DIR = __file__.rpartition("/")[0] + "/"
+
+
+def _program_frames_only(tb: Any) -> Any:
+    """The traceback without the interpreter's own frames, so it reads as the program's call chain."""
+    import types
+
+    kept = []
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_RUNTIME_DIR):
+            kept.append(tb)
+        tb = tb.tb_next
+    out = None
+    for t in reversed(kept):
+        out = types.TracebackType(out, t.tb_frame, t.tb_lasti, t.tb_lineno)
+    return out
 
 
 _new_segment = object.__new__
@@ -500,12 +535,8 @@ def _drive(gen: Any, y: Any) -> Any:
                             )
                             break
                         # A plain function handler: its return value ends the handled block.
-                        seg = s.parent
-                        value = body
-                        try:
-                            _abandon(k)
-                        except BaseException as err:
-                            exc = err
+                        seg = _abort(k, body)
+                        exc = BlockAborted()
                         break
                     s = s.parent
                 else:
@@ -618,10 +649,9 @@ def _drive(gen: Any, y: Any) -> Any:
                 value = stop.value
                 if hb and gen in hb:
                     # A handler body returned without answering: it aborts the handled block.
-                    try:
-                        _abandon(hb.pop(gen))
-                    except BaseException as err:
-                        exc = err
+                    seg = _abort(hb.pop(gen), value)
+                    exc = BlockAborted()
+                    value = None
                 continue
             except BaseException as err:
                 frames.pop()
