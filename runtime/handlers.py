@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from . import effects as E
 from .errors import MissingEnvKeyError, UnhandledEffect, location_of
-from .interpreter import PASS, AtSite, Future, Segment, complete_future, handlers_between
+from .interpreter import PASS, AtSite, Future, Segment, complete_future, current_task, handlers_between
 from .program import DoFunction, Program, Transfer, WithHandler, do
 from .results import Err, Ok, Some
 
@@ -263,10 +263,18 @@ _EVALUATING = object()
 
 
 class _Pending:
-    __slots__ = ("future",)
+    """A cache entry being built; other tasks asking for it wait on ``future``."""
 
-    def __init__(self) -> None:
+    __slots__ = ("future", "task", "chain")
+
+    def __init__(self, task: Any, chain: tuple) -> None:
         self.future = Future()
+        self.task = task
+        self.chain = chain  # keys being built by ``task`` when this one started, outermost first
+
+
+class DependencyCycleError(RuntimeError):
+    """A lazily built env entry asks for itself, directly or through other entries."""
 
 
 class _LazyEnv(NativeHandler):
@@ -303,6 +311,11 @@ class _LazyEnv(NativeHandler):
                 if key in cache:
                     v = cache[key]
                     if type(v) is _Pending:
+                        if v.task is current_task():
+                            chain = self._chain_of(v.task)
+                            chain = chain[chain.index(key) :] if key in chain else (key,)
+                            cycle = " -> ".join(repr(c) for c in (*chain, key))
+                            raise DependencyCycleError(f"dependency cycle while building {key!r}: {cycle}")
                         return AtSite(_wait_pending(v))
                     return v
                 try:
@@ -321,7 +334,8 @@ class _LazyEnv(NativeHandler):
         return AtSite.outside(lambda k: _local_body(k, effect, self))
 
     def _evaluate(self, key: Any, program: Program):
-        pending = _Pending()
+        task = current_task()
+        pending = _Pending(task, (*self._chain_of(task), key))
         self.cache[key] = pending
         try:
             value = yield program
@@ -332,6 +346,11 @@ class _LazyEnv(NativeHandler):
         self.cache[key] = value
         complete_future(pending.future, value, None)
         return value
+
+    def _chain_of(self, task: Any) -> tuple:
+        """The keys ``task`` is building right now in this env, outermost first."""
+        chains = [p.chain for p in self.cache.values() if type(p) is _Pending and p.task is task]
+        return max(chains, key=len) if chains else ()
 
 
 def _wait_pending(pending: _Pending):

@@ -126,31 +126,23 @@ class Continuation:
 _new_continuation = object.__new__
 
 
-class BlockAborted(BaseException):
-    """Raised at the perform site of a block whose handler returned without answering.
-
-    It unwinds the abandoned block through the interpreter, so ``finally`` blocks run (and may still
-    perform effects) before the handler's value reaches the code that installed it, as in doeff.
-    A ``BaseException`` so that ``except Exception`` in the block does not swallow it.
-    """
-
-
-def _deliver_after_unwind(value: Any):
-    try:
-        yield None
-    except BlockAborted:
-        pass
-    return value
-
-
-def _abort(k: Continuation, value: Any) -> Segment:
-    """Arrange for ``value`` to reach the installer once the block of ``k`` has unwound; the caller
-    then throws ``BlockAborted`` at ``k.top`` (returned)."""
+def _abandon(k: Continuation) -> None:
+    """Unwind an aborted block now, innermost frame first, so its ``finally`` blocks run before the
+    handler's value goes on. As in doeff, what a frame yields while unwinding is dropped: the frame
+    gets ``GeneratorExit`` again at that point (so its remaining cleanup code does not run)."""
     k.used = True
-    catcher = _deliver_after_unwind(value)
-    catcher.send(None)
-    k.hseg.parent.frames.append(catcher)
-    return k.top
+    s = k.top
+    stop = k.hseg.parent
+    while s is not None and s is not stop:
+        frames = s.frames
+        while frames:
+            gen = frames.pop()
+            for _ in range(1000):  # a frame that keeps yielding in its cleanup is given up on
+                try:
+                    gen.throw(GeneratorExit)
+                except BaseException:  # noqa: BLE001 - GeneratorExit, StopIteration or its own error: it is done
+                    break
+        s = s.parent
 
 
 def handlers_between(k: Continuation) -> list:
@@ -535,8 +527,9 @@ def _drive(gen: Any, y: Any) -> Any:
                             )
                             break
                         # A plain function handler: its return value ends the handled block.
-                        seg = _abort(k, body)
-                        exc = BlockAborted()
+                        _abandon(k)
+                        seg = s.parent
+                        value = body
                         break
                     s = s.parent
                 else:
@@ -649,9 +642,7 @@ def _drive(gen: Any, y: Any) -> Any:
                 value = stop.value
                 if hb and gen in hb:
                     # A handler body returned without answering: it aborts the handled block.
-                    seg = _abort(hb.pop(gen), value)
-                    exc = BlockAborted()
-                    value = None
+                    _abandon(hb.pop(gen))
                 continue
             except BaseException as err:
                 frames.pop()
@@ -690,10 +681,12 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
             task.spawned += 1
         top = _clone_chain(seg)
         top.frames.append(_task_body(y.program))
-        # As in doeff, the child runs at once until it blocks or ends; then the spawner goes on
-        # (for spawn-all-then-gather code this is also asyncio's and pinjected's order).
-        sched.ready.appendleft((task, seg, child, None))
-        sched.ready.appendleft((child, top, None, None))
+        # As in doeff: the child, then the spawner, join the back of the FIFO ready queue and the
+        # head runs next. From a lone main program the child thus runs at once until it blocks or
+        # ends (for spawn-all-then-gather code also asyncio's and pinjected's order); spawns inside
+        # tasks take turns with the tasks already waiting to run.
+        sched.ready.append((child, top, None, None))
+        sched.ready.append((task, seg, child, None))
         return None
     if ty is E.Wait:
         try:

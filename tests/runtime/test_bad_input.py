@@ -233,3 +233,22 @@ def test_returning_an_unyielded_resume_is_refused():
 
     with pytest.raises(TypeError, match=r"without yielding it"):
         run(lazy(prog()))
+
+
+def test_a_singleton_that_needs_itself_is_a_named_dependency_cycle():
+    from doeff_migrate.runtime.handlers import DependencyCycleError
+
+    @do
+    def make_a():
+        return (yield Ask("b"))
+
+    @do
+    def make_b():
+        return (yield Ask("a"))
+
+    @do
+    def main():
+        return (yield Ask("a"))
+
+    with pytest.raises(DependencyCycleError, match=r"dependency cycle while building 'a': 'a' -> 'b' -> 'a'"):
+        run(main(), env={"a": make_a(), "b": make_b()})
