@@ -150,3 +150,114 @@ __all__ = [
     "SchedulerDeadlockError",
     "TaskCancelledError",
 ]
+
+# --- pinjected bridges (runtime/bridge.py): mixed pinjected/migrated codebases keep running.
+# bridge.py imports pinjected only when a bridge is built or used (pinjected is an optional extra).
+from .bridge import (  # noqa: E402 - kept in one block at the end
+    BridgedFunction,
+    PinjectedBridgeError,
+    PinjectedEnv,
+    PinjectedFunction,
+    as_injected,
+    as_instance,
+    asked_keys,
+    migrated_design,
+    pinjected_env,
+    run_mixed_entry,
+)
+
+__all__ += [
+    "run_mixed_entry",
+    "as_injected",
+    "as_instance",
+    "migrated_design",
+    "PinjectedEnv",
+    "pinjected_env",
+    "asked_keys",
+    "BridgedFunction",
+    "PinjectedFunction",
+    "PinjectedBridgeError",
+]
+
+# --- ML handlers: recording/replay, override, retry, observability, testing, metrics, cache, Ray ---
+# RayHandler and WandbHandler import ray/wandb only when constructed, so importing these is cheap.
+from .determinism import WorkerPoolHandler, check_determinism
+from .disk_cache import DiskCacheHandler
+from .metrics import (
+    Log,
+    LogConfig,
+    LogMetrics,
+    LogSummary,
+    MetricsLogger,
+    MissingDependencyError,
+    WandbHandler,
+)
+from .observability import (
+    EffectFailed,
+    EffectFinished,
+    EffectStarted,
+    EventBus,
+    EventBusHandler,
+    LoggingHandler,
+    Publish,
+    TraceEvent,
+    TracingHandler,
+)
+from .override import OverrideHandler
+from .ray_backend import RayHandler, RayNotStartedError
+from .recording import (
+    UNRECORDED_EFFECTS,
+    BlobIntegrityError,
+    RecordingError,
+    RecordingExistsError,
+    RecordingFormatError,
+    RecordingHandler,
+    RecordingVersionError,
+    ReplayDivergenceError,
+    ReplayHandler,
+    load_recording,
+)
+from .retry import RetryHandler, RetryPolicy
+from .testing import Responses, SequenceMismatch, StubHandler, fake, perform_sequence
+
+__all__ += [
+    "RecordingHandler",
+    "ReplayHandler",
+    "load_recording",
+    "UNRECORDED_EFFECTS",
+    "OverrideHandler",
+    "RetryHandler",
+    "RetryPolicy",
+    "TracingHandler",
+    "LoggingHandler",
+    "TraceEvent",
+    "EventBus",
+    "EventBusHandler",
+    "Publish",
+    "EffectStarted",
+    "EffectFinished",
+    "EffectFailed",
+    "StubHandler",
+    "Responses",
+    "fake",
+    "perform_sequence",
+    "SequenceMismatch",
+    "LogMetrics",
+    "Log",
+    "LogConfig",
+    "LogSummary",
+    "MetricsLogger",
+    "WandbHandler",
+    "RayHandler",
+    "DiskCacheHandler",
+    "WorkerPoolHandler",
+    "check_determinism",
+    "RecordingError",
+    "RecordingExistsError",
+    "RecordingFormatError",
+    "BlobIntegrityError",
+    "ReplayDivergenceError",
+    "RecordingVersionError",
+    "RayNotStartedError",
+    "MissingDependencyError",
+]

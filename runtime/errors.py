@@ -14,6 +14,9 @@ _HINTS = {
     "WriterTellEffect": "install writer inside state: state()(writer(program))",
     "Listen": "install listen_handler around the program",
     "Try": "install try_handler: try_handler(program)",
+    "LogMetrics": "install a metrics handler: MetricsLogger() (console/JSONL) or WandbHandler(...)",
+    "LogConfig": "install a metrics handler: MetricsLogger() (console/JSONL) or WandbHandler(...)",
+    "LogSummary": "install a metrics handler: MetricsLogger() (console/JSONL) or WandbHandler(...)",
     "CacheGet": "install a cache handler: memory_cache()(program) or DiskCacheHandler(path)",
     "CachePut": "install a cache handler: memory_cache()(program) or DiskCacheHandler(path)",
 }

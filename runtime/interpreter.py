@@ -126,13 +126,11 @@ class Continuation:
 _new_continuation = object.__new__
 
 
-def _abandon(k: Continuation) -> None:
-    """Unwind an aborted block now, innermost frame first, so its ``finally`` blocks run before the
-    handler's value goes on. As in doeff, what a frame yields while unwinding is dropped: the frame
-    gets ``GeneratorExit`` again at that point (so its remaining cleanup code does not run)."""
-    k.used = True
-    s = k.top
-    stop = k.hseg.parent
+def _unwind(top: Segment, stop: "Segment | None") -> None:
+    """Close the frames from segment ``top`` down to (not including) ``stop``, innermost first, so
+    their ``finally`` blocks run now. As in doeff, what a frame yields while unwinding is dropped: the
+    frame gets ``GeneratorExit`` again at that point (its remaining cleanup code does not run)."""
+    s = top
     while s is not None and s is not stop:
         frames = s.frames
         while frames:
@@ -143,6 +141,12 @@ def _abandon(k: Continuation) -> None:
                 except BaseException:  # noqa: BLE001 - GeneratorExit, StopIteration or its own error: it is done
                     break
         s = s.parent
+
+
+def _abandon(k: Continuation) -> None:
+    """Unwind the block a handler aborted (returned without answering) before its value goes on."""
+    k.used = True
+    _unwind(k.top, k.hseg.parent)
 
 
 def handlers_between(k: Continuation) -> list:
@@ -260,6 +264,27 @@ class Scheduler:
         self.count = 0
         self.main_spawned = 0
         self.unretrieved: dict = {}  # failed tasks nobody has waited for yet -> their exception
+        self.parked: dict = {}  # task -> the segment it last parked at (for the end-of-run unwinding)
+        self.in_flight: set = set()  # concurrent futures of Await/RunInThread work, cancelled at the end
+
+    def end_of_run(self) -> None:
+        """When the main program ends, end the tasks it leaves behind, as doeff does: cancel their
+        outside work and unwind them (their ``finally`` blocks run) before ``run`` returns."""
+        for cf in list(self.in_flight):  # cancelling runs the done callback, which discards
+            cf.cancel()
+        left: dict = {}
+        for task, seg, _value, _error in self.ready:
+            if task is not MAIN_TASK and not task.done:
+                left.setdefault(task, seg)
+        for task, seg in self.parked.items():
+            if task is not MAIN_TASK and not task.done:
+                left.setdefault(task, seg)
+        self.ready.clear()
+        for task in sorted(left, key=lambda t: t.number):
+            task.done = task.cancelled = True
+            task.error = TaskCancelledError(f"task {task.path} was still running when the main program ended")
+            _unwind(left[task], None)
+        self.warn_leftovers()
 
     def retrieved(self, futs: Any) -> None:
         if self.unretrieved:
@@ -277,6 +302,7 @@ class Scheduler:
     complete = staticmethod(lambda fut, value, error: complete_future(fut, value, error))
 
     def park_on(self, fut: Future, task: Any, seg: Segment) -> None:
+        self.parked[task] = seg
         ready = self.ready
 
         def wake(f: Future) -> None:
@@ -285,6 +311,7 @@ class Scheduler:
         fut.waiters.append(wake)
 
     def park_gather(self, futs: tuple, task: Any, seg: Segment) -> None:
+        self.parked[task] = seg
         remaining = [sum(1 for f in futs if not f.done)]
         ready = self.ready
         fired = [False]
@@ -306,6 +333,7 @@ class Scheduler:
                 f.waiters.append(wake)
 
     def park_race(self, futs: tuple, task: Any, seg: Segment) -> None:
+        self.parked[task] = seg
         ready = self.ready
         fired = [False]
 
@@ -355,6 +383,11 @@ def _clone_chain(seg: Segment) -> Segment:
     for h in reversed(handlers):
         top = Segment(top, h)
     return top
+
+
+def _at(gen: Any) -> str:
+    where = location_of(gen)
+    return f" (at {where})" if where else ""
 
 
 def _bad_yield(y: Any, gen: Any) -> TypeError:
@@ -428,6 +461,22 @@ def _program_frames_only(tb: Any) -> Any:
 
 
 _new_segment = object.__new__
+
+
+def perform_site_location() -> str:
+    """``file:line in function`` of the program frame whose effect is being answered, for a native
+    handler's ``handle()`` to name in its messages ('' when not called from inside a run)."""
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code is not _drive.__code__:
+        frame = frame.f_back
+    if frame is None:
+        return ""
+    seg = frame.f_locals.get("seg")
+    if seg is None or not seg.frames:
+        return ""
+    return location_of(seg.frames[-1])
 
 
 def _drive(gen: Any, y: Any) -> Any:
@@ -553,11 +602,11 @@ def _drive(gen: Any, y: Any) -> Any:
                     exc = TypeError(f"{type(y).__name__} needs the handler's continuation k, got {k!r}")
                     break
                 if k.used:
-                    exc = RuntimeError(
+                    # Fatal, as in doeff: the run stops here; no program or handler can catch it.
+                    raise RuntimeError(
                         f"{type(y).__name__}: continuation already consumed (one-shot violation); "
-                        "a handler may resume its continuation once"
+                        f"a handler may resume its continuation once{_at(gen)}"
                     )
-                    break
                 k.used = True
                 if hb:
                     hb.pop(gen, None)  # k is consumed: a later raise in the body is the body's own
@@ -594,8 +643,7 @@ def _drive(gen: Any, y: Any) -> Any:
             if kind == K_PASS:
                 k = y.k
                 if type(k) is not Continuation or k.used:
-                    exc = RuntimeError("Pass: continuation already consumed (one-shot violation)")
-                    break
+                    raise RuntimeError(f"Pass: continuation already consumed (one-shot violation){_at(gen)}")
                 k.used = True
                 top = frames.pop()
                 if hb:
@@ -619,7 +667,7 @@ def _drive(gen: Any, y: Any) -> Any:
                 # A task's chain is empty: the task is finished.
                 if task is MAIN_TASK:
                     if sched is not None:
-                        sched.warn_leftovers()
+                        sched.end_of_run()
                     if exc is not None:
                         raise exc
                     return value
@@ -726,6 +774,7 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
         return None
     if ty is E.CreateExternalPromise:
         return (ExternalPromise(sched.external(), sched.inbox), None)
+    in_flight = sched.in_flight
     if ty is E.Await:
         coro = y.coroutine
         if not asyncio.iscoroutine(coro) and not isinstance(coro, asyncio.Future) and not hasattr(coro, "__await__"):
@@ -737,8 +786,10 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
             return await coro
 
         cf = asyncio.run_coroutine_threadsafe(_wrap(), background_loop())
+        sched.in_flight.add(cf)
 
         def done(c: Any) -> None:
+            in_flight.discard(c)
             try:
                 inbox.put((fut, c.result(), None))
             except BaseException as err:  # noqa: BLE001 - delivered to the awaiting program
@@ -751,8 +802,10 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
         fut = sched.external()
         inbox = sched.inbox
         cf = thread_pool().submit(y.fn, *y.args, **y.kwargs)
+        sched.in_flight.add(cf)
 
         def done_thread(c: Any) -> None:
+            in_flight.discard(c)
             try:
                 inbox.put((fut, c.result(), None))
             except BaseException as err:  # noqa: BLE001
@@ -774,6 +827,7 @@ __all__ = [
     "TaskCancelledError",
     "drive",
     "current_task",
+    "perform_site_location",
     "MAIN_TASK",
     "complete_future",
     "handlers_between",

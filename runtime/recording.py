@@ -43,19 +43,21 @@ import hashlib
 import inspect
 import json
 import math
+import operator
 import os
 import pickle
 import re
+import sys
 import tempfile
 from collections import deque
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from . import effects as E
 from .errors import location_of
-from .handlers import Installer, _check_program
-from .interpreter import Future, complete_future, current_task
-from .program import Call, Pass, Program, Pure, Transfer, TransferThrow, WithHandler, do
+from .handlers import Installer, _check_program, _Preactivated
+from .interpreter import PASS, Future, complete_future, current_task, perform_site_location
+from .program import Call, Pass, Program, Pure, Transfer, WithHandler, do
 
 FORMAT_VERSION = 1
 
@@ -119,6 +121,11 @@ class ReplayedError(Exception):
 _NAME_CACHE: dict = {}
 
 
+def _effect_name(t: type) -> str:
+    name = _NAME_CACHE.get(t)
+    return name if name is not None else type_name(t)
+
+
 def type_name(t: type) -> str:
     """``module.QualName`` of a class (the name recordings store for effect types)."""
     name = _NAME_CACHE.get(t)
@@ -157,16 +164,18 @@ class BlobStore:
     so concurrent writers of the same content never leave a partial blob.
     """
 
-    def __init__(self, directory: str | os.PathLike) -> None:
+    def __init__(self, directory: str | os.PathLike, *, remedy: str = "re-record the run") -> None:
         self.directory = Path(directory)
+        self.remedy = remedy
 
     def path_of(self, digest: str) -> Path:
         return self.directory / digest[:2] / digest
 
-    def put_bytes(self, data: bytes) -> str:
+    def put_bytes(self, data: bytes, *, verify_existing: bool = False) -> str:
+        """Store ``data``; an existing blob is kept, or rewritten when ``verify_existing`` finds it damaged."""
         digest = hashlib.sha256(data).hexdigest()
         target = self.path_of(digest)
-        if not target.exists():
+        if not target.exists() or (verify_existing and not _matches(target, digest)):
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             try:
@@ -179,9 +188,9 @@ class BlobStore:
                 raise
         return digest
 
-    def put(self, value: Any) -> tuple[str, int]:
+    def put(self, value: Any, *, verify_existing: bool = False) -> tuple[str, int]:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        return self.put_bytes(data), len(data)
+        return self.put_bytes(data, verify_existing=verify_existing), len(data)
 
     def get_bytes(self, digest: str) -> bytes:
         target = self.path_of(digest)
@@ -190,18 +199,25 @@ class BlobStore:
         except FileNotFoundError:
             raise BlobIntegrityError(
                 f"blob {digest} is missing from {self.directory}: copy the recording together with its "
-                f"'{self.directory.name}' directory, or re-record the run"
+                f"'{self.directory.name}' directory, or {self.remedy}"
             ) from None
         actual = hashlib.sha256(data).hexdigest()
         if actual != digest:
             raise BlobIntegrityError(
                 f"blob {target} does not match its sha256 (expected {digest}, file has {actual}): it was "
-                "modified or corrupted, so it is not unpickled; re-record the run"
+                f"modified or corrupted, so it is not unpickled; {self.remedy}"
             )
         return data
 
     def get(self, digest: str) -> Any:
         return pickle.loads(self.get_bytes(digest))
+
+
+def _matches(path: Path, digest: str) -> bool:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    except OSError:
+        return False
 
 
 # --- value encoding -----------------------------------------------------------------------------
@@ -297,6 +313,11 @@ def describe(value: Any) -> Any:
         return {"$tuple": [describe(v) for v in value]}
     if t is dict and all(type(k) is str and not k.startswith("$") for k in value):
         return {k: describe(v) for k, v in value.items()}
+    if t is dict:
+        return {"$dict": [[describe(k), describe(v)] for k, v in value.items()]}
+    if t is set or t is frozenset:
+        # Sorted by their JSON text: a set's iteration order (and pickle) changes between processes.
+        return {"$set": sorted((describe(v) for v in value), key=lambda d: json.dumps(d, sort_keys=True))}
     if isinstance(value, float):
         return _float(float(value))
     if isinstance(value, Call):
@@ -335,6 +356,104 @@ def effect_fields(effect: Any) -> dict:
     if names:
         return {n: getattr(effect, n) for n in names}
     return dict(getattr(effect, "__dict__", {}))
+
+
+_ESC = json.encoder.encode_basestring_ascii
+_SITES: dict = {}
+_SITE_JSON: dict = {}
+
+
+def _site(gen: Any) -> str:
+    """``location_of(gen)``, cached per (code, line): the same few sites perform most effects."""
+    frame = getattr(gen, "gi_frame", None)
+    if frame is None:
+        return location_of(gen)
+    key = (frame.f_code, frame.f_lineno)
+    at = _SITES.get(key)
+    if at is None:
+        at = _SITES[key] = location_of(gen)
+    return at
+_EFFECT_NAME_JSON: dict = {}
+
+
+def _effect_name_json(t: type) -> str:
+    text = _EFFECT_NAME_JSON.get(t)
+    if text is None:
+        text = _EFFECT_NAME_JSON[t] = _ESC(type_name(t))
+    return text
+
+
+def _json_text(value: Any, blobs: BlobStore) -> str:
+    """JSON text of ``encode_value(value)``, with the common scalars written directly."""
+    t = type(value)
+    if t is int:
+        return str(value)
+    if t is str:
+        return _ESC(value)
+    if value is None:
+        return "null"
+    if t is bool:
+        return "true" if value else "false"
+    if t is float and math.isfinite(value):
+        return repr(value)
+    return "".join(_encode_json(encode_value(value, blobs), 0))
+
+
+_FIELD_TEMPLATES: dict = {}
+
+
+def _value_json(value: Any) -> str:
+    """JSON text of ``describe(value)``, with the common scalars written directly."""
+    t = type(value)
+    if t is int:
+        return str(value)
+    if t is str:
+        return _ESC(value)
+    if value is None:
+        return "null"
+    return "".join(_encode_json(describe(value), 0))
+
+
+def _fields_json(effect: Any) -> str:
+    """JSON text of ``describe_fields(effect)``: a per-type template filled with the field values."""
+    t = type(effect)
+    entry = _FIELD_TEMPLATES.get(t)
+    if entry is None:
+        effect_fields(effect)  # fills the per-type field names
+        names = _FIELDS_CACHE[t]
+        if names:
+            template = "{" + ",".join(_ESC(n).replace("%", "%%") + ":%s" for n in names) + "}"
+            entry = _FIELD_TEMPLATES[t] = (template, operator.attrgetter(*names), len(names) == 1)
+        else:
+            entry = _FIELD_TEMPLATES[t] = (None, None, False)
+    template, getter, single = entry
+    if template is None:  # fields known only per instance
+        return "{" + ",".join(_ESC(n) + ":" + _value_json(v) for n, v in effect_fields(effect).items()) + "}"
+    if single:
+        return template % _value_json(getter(effect))
+    return template % tuple(map(_value_json, getter(effect)))
+
+
+def _fields_match(effect: Any, recorded: dict) -> bool:
+    """``describe_fields(effect) == recorded``, without building the description for plain fields."""
+    names = _FIELDS_CACHE.get(type(effect))
+    if not names:
+        return describe_fields(effect) == recorded
+    if len(recorded) != len(names):
+        return False
+    for name in names:
+        value = getattr(effect, name)
+        try:
+            r = recorded[name]
+        except KeyError:
+            return False
+        t = type(value)
+        if t is str or t is int or value is None:
+            if type(r) is not t or r != value:
+                return False
+        elif describe(value) != r:
+            return False
+    return True
 
 
 def describe_fields(effect: Any) -> dict:
@@ -421,7 +540,7 @@ def _outer_spawn_handler(k: Any) -> bool:
 
 
 class _SessionHandler(Installer):
-    """The per-run generator handler a recording or replay session installs."""
+    """The per-run generator handler a recording session installs."""
 
     native = False
 
@@ -443,7 +562,8 @@ class RecordingHandler(Installer):
     :data:`UNRECORDED_EFFECTS`). ``program_name``/``version`` label the header (defaults: the
     entry function and a hash of its module's source). An answer that is neither JSON nor
     picklable stops the run with a ``RecordingError`` naming the effect; what was recorded before
-    stays on disk. See the module docstring for the format.
+    stays on disk. See the module docstring for the format. Answers that are not JSON are pickled
+    into ``<path>.blobs/``: whoever replays the recording trusts whoever made it.
     """
 
     def __init__(
@@ -489,6 +609,7 @@ class _RecordingSession:
         self.blobs = BlobStore(str(path) + ".blobs")
         self.types = owner.types
         self.counters: dict = {}
+        self._task_json: dict = {}
         self.count = 0
         self.closed = False
         header = {
@@ -507,19 +628,30 @@ class _RecordingSession:
     def record(self, path: tuple, seq: int, effect: Any, at: str, value: Any, error: BaseException | None) -> None:
         if self.closed:
             return
-        rec = {"task": path, "seq": seq, "effect": type_name(type(effect)), "fields": describe_fields(effect), "at": at}
         if error is None:
             try:
-                rec["answer"] = encode_value(value, self.blobs)
+                answer = _json_text(value, self.blobs)
             except _NotStorable as err:
                 raise RecordingError(
                     f"cannot record the answer of {_short_repr(effect)} performed at {at or '?'}: {err}. "
                     f"Return picklable data from its handler, or leave the effect out of the recording: "
                     f"RecordingHandler(path, exclude=[{type(effect).__qualname__}])"
                 ) from None
+            # Built as text from cached parts: this line is written once per recorded effect.
+            task = self._task_json.get(path)
+            if task is None:
+                task = self._task_json[path] = "".join(_encode_json(list(path), 0))
+            at_json = _SITE_JSON.get(at)
+            if at_json is None:
+                at_json = _SITE_JSON[at] = _ESC(at)
+            line = '{"task":%s,"seq":%d,"effect":%s,"fields":%s,"at":%s,"answer":%s}\n' % (
+                task, seq, _effect_name_json(type(effect)), _fields_json(effect), at_json, answer,
+            )
+            self.file.write(line.encode())
         else:
+            rec = {"task": path, "seq": seq, "effect": type_name(type(effect)), "fields": describe_fields(effect), "at": at}
             rec["error"] = _encode_error(error, self.blobs)
-        self._write(rec)
+            self._write(rec)
         self.count += 1
 
     def close(self, status: str) -> None:
@@ -542,7 +674,7 @@ class _RecordingSession:
         seq = counters.get(path, 0)
         counters[path] = seq + 1
         frames = k.top.frames
-        at = location_of(frames[-1]) if frames else ""
+        at = _site(frames[-1]) if frames else ""
         try:
             value = yield effect
         except Exception as err:
@@ -704,9 +836,10 @@ def load_recording(path: str | os.PathLike) -> Recording:
     for number, line in enumerate(lines[1:], start=2):
         try:
             obj = json.loads(line)
-        except ValueError as err:
+        except ValueError as err:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not UTF-8
+            detail = f"{err.msg} at column {err.colno}" if isinstance(err, json.JSONDecodeError) else "not UTF-8 text"
             raise RecordingFormatError(
-                f"{path}:{number} is corrupt ({err.msg} at column {err.colno}): the file was edited or damaged "
+                f"{path}:{number} is corrupt ({detail}): the file was edited or damaged "
                 "after recording; restore it or re-record the run"
             ) from None
         if not isinstance(obj, dict):
@@ -755,10 +888,6 @@ def _parse_header(path: Path, line: bytes) -> dict:
     return header
 
 
-def iter_records(path: str | os.PathLike) -> Iterator[RecordedEffect]:
-    yield from load_recording(path).records
-
-
 # --- replay -------------------------------------------------------------------------------------
 
 
@@ -772,14 +901,25 @@ class ReplayHandler(Installer):
     type and fields, each record used once, in order); any other effect passes to the handlers
     outside, so new metrics or a different hyperparameter run for real on top of replayed data.
     ``check_version=True`` refuses to start when the recording was made by a different version of
-    the program (its source changed). Blobs are verified against their sha256 before unpickling;
+    the program (its source changed); ``program_name``/``version`` name the program replayed now when
+    the default (the entry function, a hash of its module) is not the right identity. Blobs are verified against their sha256 before unpickling;
     pickled blobs are trusted input (see the module docstring).
     """
 
-    def __init__(self, path: str | os.PathLike, *, strict: bool = True, check_version: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        strict: bool = True,
+        check_version: bool = False,
+        program_name: str | None = None,
+        version: str | None = None,
+    ) -> None:
         self.path = Path(path)
         self.strict = strict
         self.check_version = check_version
+        self.program_name = program_name
+        self.version = version
         self.name = f"ReplayHandler({str(self.path)!r})"
         self._recording: Recording | None = None
 
@@ -802,12 +942,14 @@ class ReplayHandler(Installer):
 class _ReplaySession:
     def __init__(self, owner: ReplayHandler, recording: Recording, program: Any) -> None:
         self.owner = owner
+        self.name = owner.name
         self.recording = recording
         self.strict = owner.strict
         self.types = RecordedTypes.from_header(recording.header.get("recorded"))
         self.counters: dict = {}
         self.used = 0
         name, version = program_fingerprint(program)
+        name, version = owner.program_name or name, owner.version or version
         self.program_name = name
         self.version = version
         rec_version = recording.header.get("version") or ""
@@ -823,19 +965,26 @@ class _ReplaySession:
                     "Re-record it (run --record PATH --overwrite), or replay without check_version to try anyway"
                 )
         if self.strict:
-            self.index = {r.key: r for r in recording.records}
-            self.per_task: dict = {}
+            # Per task, the records by sequence number (None where a seq is absent).
+            self.by_task: dict = {}
             for r in recording.records:
-                self.per_task[r.task] = self.per_task.get(r.task, 0) + 1
+                slots = self.by_task.setdefault(r.task, [])
+                if r.seq >= len(slots):
+                    slots.extend([None] * (r.seq + 1 - len(slots)))
+                slots[r.seq] = r
+            self.per_task = {task: sum(1 for r in slots if r is not None) for task, slots in self.by_task.items()}
         else:
             self.queues: dict = {}
             for r in recording.sorted_records():
                 key = (r.task, r.effect, json.dumps(r.fields, sort_keys=True))
                 self.queues.setdefault(key, deque()).append(r)
 
-    def answer(self, rec: RecordedEffect, effect: Any, k: Any):
+    # Native handler protocol: answers in place (no continuation), which keeps replay cheap.
+    native = True
+
+    def answer(self, rec: RecordedEffect, effect: Any) -> Any:
         self.used += 1
-        if isinstance(effect, E.Await):
+        if type(effect) is E.Await or isinstance(effect, E.Await):
             _close_unawaited(effect.coroutine)
         if isinstance(effect, E.Spawn):
             fut = Future()
@@ -843,35 +992,42 @@ class _ReplaySession:
                 complete_future(fut, None, self.recording.decode_error(rec))
             else:
                 complete_future(fut, self.recording.decode_answer(rec), None)
-            return Transfer(k, fut)
+            return fut
         if rec.error is not None:
-            return TransferThrow(k, self.recording.decode_error(rec))
-        return Transfer(k, self.recording.decode_answer(rec))
+            raise self.recording.decode_error(rec)
+        answer = rec.answer
+        t = type(answer)
+        if t is int or t is str or t is float or t is bool or answer is None:
+            return answer
+        return decode_value(answer, self.recording.blobs)
 
-    def body(self, effect: Any, k: Any):
+    def handle(self, effect: Any, segment: Any) -> Any:
         path = current_task().path
-        name = type_name(type(effect))
         if self.strict:
-            seq = self.counters.get(path, 0)
-            rec = self.index.get((path, seq))
-            if isinstance(effect, E.Spawn) and (rec is None or rec.effect != name):
-                # Not a recorded remote Spawn: the built-in scheduler runs it (its effects replay).
-                return (yield Pass(effect, k))
-            self.counters[path] = seq + 1
+            counters = self.counters
+            seq = counters.get(path, 0)
+            slots = self.by_task.get(path)
+            rec = slots[seq] if slots is not None and seq < len(slots) else None
+            name = _effect_name(type(effect))
             if rec is None:
-                raise self._missing(effect, k, path, seq)
-            if rec.effect != name or rec.fields != describe_fields(effect):
-                raise self._diverged(effect, k, rec)
-            return (yield self.answer(rec, effect, k))
-        key = (path, name, json.dumps(describe_fields(effect), sort_keys=True))
+                if isinstance(effect, E.Spawn):
+                    return PASS  # a local Spawn: the built-in scheduler runs it (its effects replay)
+                counters[path] = seq + 1
+                raise self._missing(effect, path, seq)
+            if rec.effect != name:
+                if isinstance(effect, E.Spawn):
+                    return PASS
+                counters[path] = seq + 1
+                raise self._diverged(effect, rec)
+            counters[path] = seq + 1
+            if not _fields_match(effect, rec.fields):
+                raise self._diverged(effect, rec)
+            return self.answer(rec, effect)
+        key = (path, _effect_name(type(effect)), json.dumps(describe_fields(effect), sort_keys=True))
         queue = self.queues.get(key)
         if queue:
-            return (yield self.answer(queue.popleft(), effect, k))
-        return (yield Pass(effect, k))
-
-    def _where(self, k: Any) -> str:
-        frames = k.top.frames
-        return location_of(frames[-1]) if frames else ""
+            return self.answer(queue.popleft(), effect)
+        return PASS
 
     def _advice(self) -> str:
         return (
@@ -879,8 +1035,10 @@ class _ReplaySession:
             "--overwrite), or replay with strict=False to let effects the recording lacks run for real."
         )
 
-    def _diverged(self, effect: Any, k: Any, rec: RecordedEffect) -> ReplayDivergenceError:
-        where = self._where(k)
+    def _diverged(self, effect: Any, rec: RecordedEffect) -> ReplayDivergenceError:
+        if isinstance(effect, E.Await):
+            _close_unawaited(effect.coroutine)
+        where = _perform_site()
         task = "main" if not rec.task else f"task {list(rec.task)}"
         msg = (
             f"replay diverged from {self.recording.path} at effect #{rec.seq} of {task}: the program performed "
@@ -889,8 +1047,10 @@ class _ReplaySession:
         )
         return ReplayDivergenceError(msg + self._advice(), effect=effect, location=where, recorded=rec)
 
-    def _missing(self, effect: Any, k: Any, path: tuple, seq: int) -> ReplayDivergenceError:
-        where = self._where(k)
+    def _missing(self, effect: Any, path: tuple, seq: int) -> ReplayDivergenceError:
+        if isinstance(effect, E.Await):
+            _close_unawaited(effect.coroutine)
+        where = _perform_site()
         task = "main" if not path else f"task {list(path)}"
         have = self.per_task.get(path, 0)
         if self.recording.finished:
@@ -908,6 +1068,11 @@ class _ReplaySession:
         return ReplayDivergenceError(msg + self._advice(), effect=effect, location=where, recorded=None)
 
 
+def _perform_site() -> str:
+    """``file:line in function`` of the program frame whose effect a native handler is answering."""
+    return perform_site_location()
+
+
 def _close_unawaited(coro: Any) -> None:
     close = getattr(coro, "close", None)
     if close is not None and inspect.iscoroutine(coro):
@@ -917,8 +1082,7 @@ def _close_unawaited(coro: Any) -> None:
 @do
 def _replay_session(owner: ReplayHandler, program: Program):
     session = owner.open_session(program)
-    handler_obj = _SessionHandler(owner.name, session.types, session.body)
-    return (yield WithHandler(handler_obj, program))
+    return (yield WithHandler(_Preactivated(session), program))
 
 
 __all__ = [
@@ -937,7 +1101,6 @@ __all__ = [
     "RecordingVersionError",
     "ReplayedError",
     "load_recording",
-    "iter_records",
     "program_fingerprint",
     "describe_fields",
     "effect_fields",

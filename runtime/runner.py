@@ -11,6 +11,15 @@ The counterpart of ``python -m pinjected run pkg.mod.var``. The env is, from low
 Before anything runs, every key in the module's ``__doeff_requires__[var]`` is checked (all missing
 keys are named at once) and, unless ``--lazy``, the Program-valued ones are built in that order, as
 pinjected builds an entry point's dependencies before running it.
+
+The module's ``__doeff_handlers__`` (see ``entry_handlers``) are the handlers of its own effects;
+metrics effects (``LogMetrics``, ...) that none of them answers are printed to stderr by ``MetricsLogger``.
+``--record PATH`` runs it under ``RecordingHandler(PATH)`` (``--overwrite`` to replace a recording),
+``--replay PATH`` under ``ReplayHandler(PATH)`` (``--replay-lenient``: ``strict=False``), and
+``--workers N`` gives blocking work a pool of N threads. ``check-determinism pkg.mod.var --workers
+1,4`` runs the entry point once per worker count and diffs the recordings (``determinism.py``).
+Exit codes: 0 ok, 1 the program failed (or a replay diverged, or check-determinism found a
+difference), 2 entry point, env or recording file unusable, 3 a check-determinism run failed.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import os
 import sys
 from typing import Any, Sequence
 
+from .effects import EffectBase
 from .errors import MissingEnvKeyError
 from .handlers import design_env
 from .program import DoFunction, Program
@@ -31,6 +41,7 @@ from .registry import registered_env
 EXIT_OK = 0
 EXIT_PROGRAM_FAILED = 1
 EXIT_USAGE = 2
+EXIT_RUN_FAILED = 3  # check-determinism: one of the runs failed
 
 
 class EntryPointError(Exception):
@@ -91,7 +102,7 @@ def build_env(module_name: str, var: str) -> dict:
 
 
 def entry_program(value: Any, target: str) -> Program:
-    if isinstance(value, Program):
+    if isinstance(value, (Program, EffectBase)):
         return value
     if isinstance(value, DoFunction):
         return value()
@@ -137,8 +148,37 @@ def _eager(keys: Sequence[str], env: dict, program: Program) -> Program:
     return prebuilt()
 
 
-def run_entry(target: str, *, lazy: bool = False, handlers: Sequence[Any] = ()) -> Any:
-    """Import, check and run ``pkg.mod.var``; returns its value."""
+def entry_handlers(module: Any, var: str) -> list:
+    """The handler stack the module declares for its entry points, innermost first.
+
+    ``__doeff_handlers__`` is a list of handler installers, a dict from entry-point name to such a
+    list (``"*"`` for every entry point), or a zero-argument function returning a list (for
+    handlers that open connections or files when the run starts).
+    """
+    declared = getattr(module, "__doeff_handlers__", None)
+    if declared is None:
+        return []
+    if isinstance(declared, dict):
+        declared = declared.get(var, declared.get("*", []))
+    if callable(declared) and not isinstance(declared, (list, tuple)) and not hasattr(declared, "activate"):
+        declared = declared()
+    if not isinstance(declared, (list, tuple)):
+        declared = [declared]
+    return list(declared)
+
+
+def run_entry(
+    target: str,
+    *,
+    lazy: bool = False,
+    handlers: Sequence[Any] = (),
+    outer_handlers: Sequence[Any] = (),
+) -> Any:
+    """Import, check and run ``pkg.mod.var``; returns its value.
+
+    The stack, innermost first: ``handlers`` (e.g. a recorder), the module's ``__doeff_handlers__``
+    (its real IO handlers), ``outer_handlers`` (e.g. a worker pool), then the design env.
+    """
     module, module_name, var = _import_entry(target)
     env = build_env(module_name, var)
     keys = preflight(module, var, env)
@@ -147,7 +187,8 @@ def run_entry(target: str, *, lazy: bool = False, handlers: Sequence[Any] = ()) 
         program = _eager(keys, env, program)
     from .run import run
 
-    return run(program, handlers=list(handlers), env=env)
+    stack = [*handlers, *entry_handlers(module, var), *outer_handlers]
+    return run(program, handlers=stack, env=env)
 
 
 def _json_default(o: Any) -> Any:
@@ -158,6 +199,41 @@ def _json_default(o: Any) -> Any:
     return repr(o)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of workers, got {text}")
+    return value
+
+
+def _worker_counts(text: str) -> list:
+    try:
+        counts = [_positive_int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected worker counts like 1,4, got {text!r}") from None
+    if not counts:
+        raise argparse.ArgumentTypeError("expected at least one worker count, e.g. 1,4")
+    return counts
+
+
+def _check_determinism_command(args: argparse.Namespace) -> int:
+    from .determinism import check_determinism
+
+    try:
+        _import_entry(args.target)
+        report = check_determinism(args.target, args.workers, contract=args.contract, keep=args.keep)
+    except (EntryPointError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(report.render())
+    if report.skipped or report.ok:
+        return EXIT_OK
+    if report.failure:
+        failed = next(r for r in report.runs if r.returncode != 0)
+        return EXIT_USAGE if failed.returncode == EXIT_USAGE else EXIT_RUN_FAILED
+    return EXIT_PROGRAM_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doeff_migrate.runtime", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,15 +241,70 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run.add_argument("target", help="dotted path of the entry point, e.g. pkg.mod.main")
     p_run.add_argument("--json", action="store_true", help="print the result as JSON on the last stdout line")
     p_run.add_argument("--lazy", action="store_true", help="do not build the required instances before running")
+    p_run.add_argument("--record", metavar="PATH", help="record the effects that touch the world to PATH (JSON Lines)")
+    p_run.add_argument("--overwrite", action="store_true", help="with --record: replace an existing recording")
+    p_run.add_argument("--replay", metavar="PATH", help="answer recorded effects from PATH instead of running them")
+    p_run.add_argument(
+        "--replay-lenient", action="store_true",
+        help="with --replay: effects missing from the recording run for real instead of stopping the run",
+    )
+    p_run.add_argument("--workers", type=_positive_int, metavar="N", help="run blocking work (RunInThread) on N worker threads")
+    p_det = sub.add_parser(
+        "check-determinism",
+        help="run an entry point under different scheduling and diff the recordings",
+        description="Run pkg.mod.var once per worker count, record each run, and report the first differing effect.",
+    )
+    p_det.add_argument("target", help="dotted path of the entry point, e.g. pkg.mod.main")
+    p_det.add_argument("--workers", default="1,4", type=_worker_counts, help="worker counts to compare (default 1,4)")
+    p_det.add_argument("--contract", choices=("order_independent", "single_worker", "nondeterministic"), help="override the module's __doeff_determinism__")
+    p_det.add_argument("--keep", metavar="DIR", help="keep the recordings in DIR (default: a temp directory)")
     args = parser.parse_args(argv)
 
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    if args.command == "check-determinism":
+        return _check_determinism_command(args)
+    if args.record and args.replay:
+        print("error: --record and --replay exclude each other (a replay touches nothing worth recording)", file=sys.stderr)
+        return EXIT_USAGE
+    if (args.overwrite and not args.record) or (args.replay_lenient and not args.replay):
+        print("error: --overwrite goes with --record, --replay-lenient with --replay", file=sys.stderr)
+        return EXIT_USAGE
+    from .recording import (
+        RecordingExistsError,
+        RecordingFormatError,
+        RecordingHandler,
+        ReplayDivergenceError,
+        ReplayHandler,
+        program_fingerprint,
+    )
+
     try:
-        result = run_entry(args.target, lazy=args.lazy)
-    except EntryPointError as err:
+        handlers = []
+        if args.record or args.replay:
+            _module, module_name, var = _import_entry(args.target)
+            _name, version = program_fingerprint(getattr(_module, var))
+            if args.record:
+                handlers.append(RecordingHandler(args.record, overwrite=args.overwrite, program_name=args.target, version=version))
+            else:
+                replay = ReplayHandler(args.replay, strict=not args.replay_lenient, program_name=args.target, version=version)
+                replay.recording  # a missing or foreign file is an input error, reported before running
+                handlers.append(replay)
+        from .metrics import MetricsLogger
+
+        # Metrics effects nobody else answers are printed, as wandb.log printed before migration.
+        outer: list = [MetricsLogger(stream=sys.stderr)]
+        if args.workers:
+            from .determinism import WorkerPoolHandler
+
+            outer.append(WorkerPoolHandler(args.workers))
+        result = run_entry(args.target, lazy=args.lazy, handlers=handlers, outer_handlers=outer)
+    except (EntryPointError, RecordingExistsError, RecordingFormatError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except ReplayDivergenceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_PROGRAM_FAILED
     if args.json:
         sys.stdout.flush()
         print(json.dumps(result, default=_json_default))

@@ -1,0 +1,350 @@
+"""Side-by-side benchmark: doeff_migrate.runtime against doeff 0.8.0 (a Rust VM), in one process.
+
+    .venv/bin/python benchmarks/bench_runtime.py            # Markdown table
+    .venv/bin/python benchmarks/bench_runtime.py --json     # JSON document instead
+    .venv/bin/python benchmarks/bench_runtime.py --quick    # 3 repeats instead of 9
+
+Each case builds the same program on both backends from one source (the builder gets a namespace
+of the backend's names), runs it once per backend to warm up, then times ``--repeats`` runs per
+backend with ``time.perf_counter`` (the backends alternate within each repeat) and reports the
+median divided by the number of operations, in µs. The
+plain-Python baselines (a function call in a loop, a generator trampoline) show how far either
+interpreter is from bare Python. Targets are those of issue 3: Ask/Tell/Get/Put at ≤ 0.5× doeff,
+custom-handler Resume, nested @do call and run() fixed cost at ≤ 1.0×.
+"""
+
+# No `from __future__ import annotations`: handler annotations must stay evaluable objects, since
+# they are the handlers' type filters.
+import argparse
+import gc
+import importlib
+import importlib.metadata
+import json
+import platform
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Callable
+
+NAMES = (
+    "do", "run", "EffectBase", "handler", "Resume", "Transfer",
+    "Ask", "Get", "Put", "Tell", "Spawn", "Gather",
+    "reader", "state", "writer", "scheduled",
+)
+# doeff 0.8.0 keeps its handlers out of the top-level package.
+DOEFF_MODULE_OF = {
+    "reader": "doeff_core_effects.handlers",
+    "state": "doeff_core_effects.handlers",
+    "writer": "doeff_core_effects.handlers",
+    "scheduled": "doeff_core_effects.scheduler",
+}
+
+
+def load_backend(name: str) -> SimpleNamespace:
+    if name == "doeff":
+        return SimpleNamespace(**{
+            n: getattr(importlib.import_module(DOEFF_MODULE_OF.get(n, "doeff")), n) for n in NAMES
+        })
+    module = importlib.import_module("doeff_migrate.runtime")
+    return SimpleNamespace(**{n: getattr(module, n) for n in NAMES})
+
+
+# --- cases: each builder returns (zero-argument callable running the case once, operation count)
+
+
+def ask_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    @api.do
+    def ask_loop(count):
+        acc = 0
+        for _ in range(count):
+            acc += yield api.Ask("x")
+        return acc
+
+    return (lambda: api.run(api.reader(env={"x": 1})(ask_loop(n)))), n
+
+
+def tell_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    @api.do
+    def tell_loop(count):
+        for i in range(count):
+            yield api.Tell(i)
+        return count
+
+    return (lambda: api.run(api.state()(api.writer(tell_loop(n))))), n
+
+
+def get_put_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    @api.do
+    def counter_loop(count):
+        for _ in range(count):
+            value = yield api.Get("x")
+            yield api.Put("x", value + 1)
+        return (yield api.Get("x"))
+
+    # Two effects per iteration: the time is reported per effect.
+    return (lambda: api.run(api.state(initial={"x": 0})(counter_loop(n)))), 2 * n
+
+
+def ping_program(api: Any, n: int) -> Any:
+    class Ping(api.EffectBase):
+        pass
+
+    ping = Ping()
+
+    @api.do
+    def ping_loop(count):
+        acc = 0
+        for _ in range(count):
+            acc += yield ping
+        return acc
+
+    return Ping, ping_loop(n)
+
+
+def resume_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    Ping, program = ping_program(api, n)
+
+    @api.handler
+    def answer(effect: Ping, k):
+        return (yield api.Resume(k, 1))
+
+    return (lambda: api.run(answer(program))), n
+
+
+def transfer_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    Ping, program = ping_program(api, n)
+
+    @api.handler
+    def answer(effect: Ping, k):
+        return (yield api.Transfer(k, 1))
+
+    return (lambda: api.run(answer(program))), n
+
+
+def nested_case(api: Any, depth: int) -> tuple[Callable[[], Any], int]:
+    @api.do
+    def nested(d):
+        if d == 0:
+            return 0
+        return (yield nested(d - 1)) + 1
+
+    return (lambda: api.run(nested(depth))), depth
+
+
+def sequential_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    @api.do
+    def leaf():
+        return 1
+        yield
+
+    @api.do
+    def calls(count):
+        acc = 0
+        for _ in range(count):
+            acc += yield leaf()
+        return acc
+
+    return (lambda: api.run(calls(n))), n
+
+
+def run_fixed_cost_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    @api.do
+    def leaf():
+        return 1
+        yield
+
+    program = leaf()
+
+    def many_runs():
+        for _ in range(n):
+            api.run(program)
+
+    return many_runs, n
+
+
+def gather_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    @api.do
+    def one():
+        return 1
+        yield
+
+    @api.do
+    def spawn_all(count):
+        tasks = []
+        for _ in range(count):
+            tasks.append((yield api.Spawn(one())))
+        return sum((yield api.Gather(*tasks)))
+
+    return (lambda: api.run(api.scheduled(spawn_all(n)))), n
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    label: str
+    build: Callable[[Any, int], tuple[Callable[[], Any], int]]
+    size: int
+    target: float | None  # ceiling for runtime/doeff, from issue 3
+
+
+CASES = (
+    Case("ask", "`Ask` dispatch (`reader`)", ask_case, 100_000, 0.5),
+    Case("tell", "`Tell` (`state()(writer(...))`)", tell_case, 100_000, 0.5),
+    Case("get_put", "`Get`/`Put` (`state`), per effect", get_put_case, 50_000, 0.5),
+    Case("resume", "custom `@handler` answering with `Resume`", resume_case, 100_000, 1.0),
+    Case("transfer", "custom `@handler` answering with `Transfer`", transfer_case, 100_000, None),
+    Case("nested", "nested `@do` call chain (ops = depth; per level)", nested_case, 1_000, 1.0),
+    Case("sequential", "sequential sub-program calls (`acc += yield leaf()`)", sequential_case, 100_000, None),
+    Case("run_fixed", "`run()` fixed cost, trivial program", run_fixed_cost_case, 10_000, 1.0),
+    Case("gather", "`Spawn` + `Gather` of many tasks (per task)", gather_case, 1_000, None),
+)
+
+# --- plain-Python baselines
+
+
+def plain_call_baseline(n: int) -> tuple[Callable[[], Any], int]:
+    def f(x):
+        return x
+
+    def loop():
+        acc = 0
+        for _ in range(n):
+            acc += f(1)
+        return acc
+
+    return loop, n
+
+
+def trampoline_baseline(n: int) -> tuple[Callable[[], Any], int]:
+    env = {"x": 1}
+
+    def body():
+        acc = 0
+        for _ in range(n):
+            acc += yield "x"
+        return acc
+
+    def drive():
+        gen = body()
+        try:
+            request = next(gen)
+            while True:
+                request = gen.send(env[request])
+        except StopIteration as stop:
+            return stop.value
+
+    return drive, n
+
+
+PLAIN_CALLS = 100_000
+BASELINES = (
+    ("plain_call", "plain Python: function call in a loop", plain_call_baseline, PLAIN_CALLS),
+    ("plain_trampoline", "plain Python: generator trampoline (`gen.send`)", trampoline_baseline, 100_000),
+)
+
+
+def time_per_op(runs: dict[str, tuple[Callable[[], Any], int]], repeats: int) -> dict[str, float]:
+    """Median µs per operation of each `(callable, operation count)` over `repeats` timed runs,
+    after one warm-up run each.
+
+    The callables take turns within each repeat, so a burst of load from other processes on the
+    machine slows every contender alike instead of skewing the ratios."""
+    for run_once, _ in runs.values():
+        run_once()
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, (run_once, _) in runs.items():
+            gc.collect()
+            start = time.perf_counter()
+            run_once()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(samples[name]) / ops * 1e6 for name, (_, ops) in runs.items()}
+
+
+def measure(repeats: int, scale: float, only: set[str] | None) -> dict[str, Any]:
+    backends = {"doeff": load_backend("doeff"), "runtime": load_backend("runtime")}
+    baselines = {}
+    for name, label, build, size in BASELINES:
+        run_once, ops = build(max(1, int(size * scale)))
+        us_per_op = time_per_op({name: (run_once, ops)}, repeats)[name]
+        baselines[name] = {"label": label, "ops": ops, "us_per_op": us_per_op}
+    cases = {}
+    for case in CASES:
+        if only and case.name not in only:
+            continue
+        size = max(1, int(case.size * scale))
+        runs = {backend: case.build(api, size) for backend, api in backends.items()}
+        # The plain-call baseline is timed in the same rounds, so "× plain call" compares like with like.
+        runs["plain_call"] = plain_call_baseline(max(1, int(PLAIN_CALLS * scale)))
+        timings = time_per_op(runs, repeats)
+        ops = runs["runtime"][1]
+        ratio = timings["runtime"] / timings["doeff"]
+        cases[case.name] = {
+            "label": case.label,
+            "ops": ops,
+            "doeff_us": timings["doeff"],
+            "runtime_us": timings["runtime"],
+            "plain_call_us": timings["plain_call"],
+            "runtime_over_doeff": ratio,
+            "runtime_over_plain_call": timings["runtime"] / timings["plain_call"],
+            "target_runtime_over_doeff": case.target,
+            "meets_target": None if case.target is None else ratio <= case.target,
+        }
+    return {
+        "meta": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "doeff": importlib.metadata.version("doeff"),
+            "repeats": repeats,
+            "scale": scale,
+        },
+        "baselines": baselines,
+        "cases": cases,
+    }
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    lines = [
+        "| case | ops | doeff µs/op | runtime µs/op | runtime/doeff | target | runtime/plain call (≤ 20×) |",
+        "|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for row in report["cases"].values():
+        target = row["target_runtime_over_doeff"]
+        verdict = "—" if target is None else f"≤ {target}× {'met' if row['meets_target'] else 'MISSED'}"
+        lines.append(
+            f"| {row['label']} | {row['ops']:,} | {row['doeff_us']:.3f} | {row['runtime_us']:.3f} "
+            f"| {row['runtime_over_doeff']:.2f}× | {verdict} | {row['runtime_over_plain_call']:.1f}× |"
+        )
+    for row in report["baselines"].values():
+        lines.append(f"| {row['label']} | {row['ops']:,} | | {row['us_per_op']:.3f} | | | |")
+    meta = report["meta"]
+    lines.append("")
+    lines.append(
+        f"CPython {meta['python']} ({meta['machine']}), doeff {meta['doeff']}; "
+        f"median of {meta['repeats']} runs after one warm-up, scale {meta['scale']}."
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print a JSON document instead of the table")
+    parser.add_argument("--quick", action="store_true", help="3 timed repeats instead of 9")
+    parser.add_argument("--repeats", type=int, help="timed repeats per case (overrides --quick)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every case's size (e.g. 0.01 for a smoke run)")
+    parser.add_argument("--only", action="append", choices=[c.name for c in CASES], help="run only this case (repeatable)")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (3 if args.quick else 9)
+    # The Resume case keeps the handler frame live on purpose; doeff warns about that per code object.
+    warnings.filterwarnings("ignore", message="non-tail Resume")
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 1_000))
+    report = measure(repeats, args.scale, set(args.only) if args.only else None)
+    print(json.dumps(report, indent=2) if args.json else markdown_table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""``RayHandler``: run ``Spawn``ed programs as Ray tasks; ``Wait``/``Gather`` their results as usual.
+
+::
+
+    ray.init()                                   # or ray.init(address="auto") on a cluster
+    run(sweep(), handlers=[RayHandler(worker_handlers=[DiskCacheHandler("/shared/cache")])])
+
+Each ``Spawn(program, num_gpus=1)`` ships ``program`` to a Ray worker (Ray serializes it with
+cloudpickle: ``@do`` functions of importable modules travel by reference, local ones by value) and
+runs it there with ``run(program, handlers=worker_handlers, env=worker_env)``: the effects the
+spawned program performs are answered on the worker by the stack you give, not by the driver's
+handlers. ``Spawn`` answers a future that ``Wait``/``Gather``/``Race`` accept; a remote exception is
+raised at the ``Wait`` as the original exception type. Ray options given to ``Spawn`` (``num_cpus``,
+``num_gpus``, ``memory``, ``resources``, ...) go to the Ray task; anything else is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping
+
+from . import effects as E
+from .handlers import Installer
+from .metrics import MissingDependencyError
+from .program import Transfer
+
+RAY_TASK_OPTIONS = frozenset({
+    "num_cpus", "num_gpus", "memory", "resources", "accelerator_type", "max_retries",
+    "retry_exceptions", "runtime_env", "scheduling_strategy", "name", "label_selector",
+    "num_returns", "_metadata",
+})
+"""``Spawn`` options passed to ``ray.remote(...).options(...)``."""
+
+
+class RayNotStartedError(RuntimeError):
+    """A ``Spawn`` reached ``RayHandler`` while Ray is not initialized in this process."""
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"RayHandler needs the ray package, which cannot be imported ({err}). Install it with "
+            "`pip install 'doeff-migrate[ray]'`, or leave RayHandler out to run Spawned programs on the "
+            "built-in thread scheduler"
+        ) from err
+    return ray
+
+
+def _run_on_worker(program: Any, stack: Any, env: Any) -> Any:
+    """The Ray task: run the shipped program under the worker handler stack."""
+    from doeff_migrate.runtime.run import run
+
+    return run(program, handlers=_handler_list(stack), env=env)
+
+
+def _handler_list(stack: Any) -> list:
+    if stack is None:
+        return []
+    if isinstance(stack, (list, tuple)):
+        return list(stack)
+    if isinstance(stack, Installer):
+        return [stack]
+    if callable(stack):
+        return list(stack())
+    raise TypeError(f"RayHandler worker_handlers must be a list of handlers or a function returning one, got {stack!r}")
+
+
+class RayHandler(Installer):
+    """Answers ``Spawn`` by running the program as a Ray task (see the module docstring).
+
+    ``worker_handlers``: the handler stack the program runs under on the worker, innermost first
+    (a list of picklable handlers, or a zero-argument function building them there, for handlers
+    holding connections or files). ``worker_env``: a design env for the worker. ``options``:
+    default Ray task options, overridden per ``Spawn``. ``init=True`` calls ``ray.init(**init_kwargs)``
+    if Ray is not running yet; otherwise a Spawn before ``ray.init()`` raises
+    :class:`RayNotStartedError`. Constructing it without ray installed raises
+    :class:`MissingDependencyError`.
+    """
+
+    native = False
+    types = (E.Spawn,)
+
+    def __init__(
+        self,
+        worker_handlers: Iterable[Any] | Callable[[], Iterable[Any]] | None = None,
+        *,
+        worker_env: Mapping[Any, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        init: bool = False,
+        init_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.ray = import_ray()
+        self.worker_handlers = list(worker_handlers) if isinstance(worker_handlers, (list, tuple)) else worker_handlers
+        self.worker_env = dict(worker_env) if worker_env is not None else None
+        self.options = _check_options(dict(options or {}))
+        self.init = init
+        self.init_kwargs = dict(init_kwargs or {})
+        self.name = "RayHandler"
+        self._remote: Any = None
+        self._shared: tuple | None = None  # this run's (job id, stack ref, env ref)
+        self._job_shared: tuple | None = None
+
+    def _ensure_started(self) -> None:
+        ray = self.ray
+        if ray.is_initialized():
+            return
+        if self.init:
+            ray.init(**self.init_kwargs)
+            return
+        raise RayNotStartedError(
+            "a Spawn reached RayHandler but Ray is not started in this process: call ray.init() "
+            "(ray.init(address='auto') to join a cluster) before run(...), or use RayHandler(init=True)"
+        )
+
+    def submit(self, effect: E.Spawn) -> Any:
+        """Start the Ray task for a ``Spawn``; returns its ``ObjectRef``."""
+        self._ensure_started()
+        ray = self.ray
+        options = {**self.options, **_check_options(dict(effect.options))}
+        if self._remote is None:
+            self._remote = ray.remote(_run_on_worker)
+        if self._shared is None:
+            job = ray.get_runtime_context().get_job_id()
+            if self._job_shared is None or self._job_shared[0] != job:
+                # Shipped once per Ray session, not once per task (nothing to ship: pass None).
+                stack = ray.put(self.worker_handlers) if self.worker_handlers else None
+                env = ray.put(self.worker_env) if self.worker_env else None
+                self._job_shared = (job, stack, env)
+            self._shared = self._job_shared
+        remote = self._remote.options(**options) if options else self._remote
+        return remote.remote(effect.program, self._shared[1], self._shared[2])
+
+    def activate(self) -> Any:
+        # Ray may have been restarted since the last run: re-check the shipped stack once per run.
+        self._shared = None
+        return self
+
+    def fn(self, effect: Any, k: Any):
+        promise = yield E.CreateExternalPromise()
+        ref = self.submit(effect)
+        task_error = self.ray.exceptions.RayTaskError
+
+        def deliver(done: Any) -> None:
+            try:
+                value = done.result()
+            except task_error as err:
+                promise.fail(_original_error(err))
+            except BaseException as err:  # noqa: BLE001 - delivered to the waiting program
+                promise.fail(err)
+            else:
+                promise.complete(value)
+
+        ref.future().add_done_callback(deliver)
+        return (yield Transfer(k, promise.future))
+
+
+def _original_error(err: Any) -> BaseException:
+    """The exception the remote program raised (same type and message), with Ray's remote
+    traceback attached as a note; Ray's own wrapper when the cause did not survive."""
+    cause = getattr(err, "cause", None)
+    if not isinstance(cause, BaseException):
+        return err
+    if hasattr(cause, "add_note"):
+        cause.add_note(f"raised in a Ray task; remote traceback:\n{err}")
+    return cause
+
+
+def _check_options(options: dict) -> dict:
+    unknown = sorted(set(options) - RAY_TASK_OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"Spawn option(s) {', '.join(map(repr, unknown))} are not Ray task options; RayHandler accepts "
+            f"{', '.join(sorted(RAY_TASK_OPTIONS))}"
+        )
+    return options
+
+
+__all__ = ["RayHandler", "RayNotStartedError", "RAY_TASK_OPTIONS", "MissingDependencyError"]
