@@ -19,7 +19,16 @@ from typing import Any, Callable, Iterable, Mapping
 
 from . import effects as E
 from .errors import MissingEnvKeyError, UnhandledEffect, location_of
-from .interpreter import PASS, AtSite, Future, Segment, complete_future, current_task, handlers_between
+from .interpreter import (
+    PASS,
+    AtSite,
+    Future,
+    Segment,
+    complete_future,
+    current_task,
+    handlers_between,
+    perform_site_location,
+)
 from .program import DoFunction, Program, Transfer, WithHandler, do
 from .results import Err, Ok, Some
 
@@ -169,10 +178,15 @@ class GeneratorHandler(Installer):
             for t in self.types:
                 if not issubclass(t, E.EffectBase):
                     raise TypeError(
-                        f"handler {self.name} filters on {t.__name__}, which no effect can be "
+                        f"handler {self.name} ({_defined_at(self.fn)}) filters on {t.__name__}, which no effect can be "
                         "(effects subclass EffectBase); annotate the effect parameter with an effect class"
                     )
         return super().__call__(program)
+
+
+def _defined_at(fn: Callable[..., Any]) -> str:
+    code = getattr(fn, "__code__", None)
+    return f"defined at {code.co_filename}:{code.co_firstlineno}" if code else "defined at an unknown place"
 
 
 def handler(fn: Callable[..., Any]) -> GeneratorHandler:
@@ -248,9 +262,9 @@ class _Reader(NativeHandler):
         try:
             return self.env[effect.key]
         except KeyError:
-            raise MissingEnvKeyError(effect.key, tuple(self.env)) from None
+            raise MissingEnvKeyError(effect.key, tuple(self.env), perform_site_location()) from None
         except TypeError:
-            raise MissingEnvKeyError(effect.key, tuple(self.env)) from None
+            raise MissingEnvKeyError(effect.key, tuple(self.env), perform_site_location()) from None
 
 
 def reader(env: Mapping[Any, Any] | None = None) -> Installer:
@@ -328,7 +342,7 @@ class _LazyEnv(NativeHandler):
                     return _carried(lambda p: self._evaluate(key, p), v, self)
                 return v
             if self.strict:
-                raise MissingEnvKeyError(key, tuple(self.env))
+                raise MissingEnvKeyError(key, tuple(self.env), perform_site_location())
             return PASS
         # Local: the overridden keys answered by a new layer, the others passed out to this one.
         return AtSite.outside(lambda k: _local_body(k, effect, self))
