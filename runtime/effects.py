@@ -239,6 +239,13 @@ class RunInThread(_Simple):
         self.args = args
         self.kwargs = kwargs
 
+    def __reduce__(self):
+        return (_run_in_thread, (self.fn, self.args, self.kwargs))
+
+
+def _run_in_thread(fn: Any, args: tuple, kwargs: dict) -> RunInThread:
+    return RunInThread(fn, *args, **kwargs)
+
 
 class CreateExternalPromise(_Simple):
     """Answer an :class:`ExternalPromise` that any thread may complete; wait on ``promise.future``."""

@@ -393,3 +393,22 @@ def test_aborting_handler_unwinds_the_abandoned_block_first():
 
     assert run(main()) == "stopped"
     assert order == ["body finally", ("main got", "stopped")]
+
+
+def test_standard_effects_pickle_and_come_back_equal():
+    import operator
+    import pickle
+
+    from doeff_migrate.runtime import CachePut, Local, RunInThread
+
+    for effect in [
+        Ask("k"),
+        Put("k", 1),
+        Tell("m"),
+        CachePut("k", 2, ttl=3.0),
+        RunInThread(operator.add, 1, 2),
+        RunInThread(sorted, [3, 1], reverse=True),
+    ]:
+        back = pickle.loads(pickle.dumps(effect))
+        assert back == effect, (back, effect)
+    assert run(pickle.loads(pickle.dumps(RunInThread(sorted, [3, 1], reverse=True)))) == [3, 1]
