@@ -1,0 +1,157 @@
+"""Settings of the language server: ``[tool.doeff-migrate]`` in pyproject.toml, then the client's settings.
+
+The table is the CLI's (``doeff_migrate.codemod.config``): the nearest pyproject.toml is used, with the
+same keys (``select``, ``ignore``, ``per-file-ignores``, ...) and the same selection rule as the CLI's
+``--select/--ignore``: a code is reported when ``select`` is empty or one of its prefixes matches, and no
+``ignore`` prefix (nor a ``per-file-ignores`` entry for the file) matches. The language server also reads
+``extra-side-effects`` (see ``doeff_migrate.codemod.side_effects``).
+
+Client settings (``initializationOptions.settings`` or ``workspace/didChangeConfiguration``) may set
+``select``, ``ignore``, ``enable`` and ``debounceMs``; when given they win over pyproject's.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from doeff_migrate.codemod import config as cli_config
+from doeff_migrate.codemod.side_effects import Catalogue, CatalogueError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["Config", "ConfigError", "load_pyproject_config", "find_pyproject", "MAX_DEBOUNCE_MS"]
+
+MAX_DEBOUNCE_MS = 150
+"""Upper bound of the per-document debounce (the issue's budget)."""
+
+
+class ConfigError(ValueError):
+    """Invalid ``[tool.doeff-migrate]`` table or client settings; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    select: tuple[str, ...] = ()
+    """Empty: every rule."""
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    source: Path | None = None
+    """The pyproject.toml the settings came from."""
+    enable: bool = True
+    debounce_ms: int = 100
+    extra_side_effects: tuple[Any, ...] = ()
+    catalogue: Catalogue = field(default_factory=Catalogue.default, compare=False, repr=False)
+
+    def is_selected(self, code: str) -> bool:
+        """Whether diagnostics of ``code`` are reported (the CLI's rule: any ignore prefix wins)."""
+        if self.select and not any(code.startswith(p) for p in self.select):
+            return False
+        return not any(code.startswith(p) for p in self.ignore)
+
+    def for_path(self, path: str | Path) -> Config:
+        """This config with the ``per-file-ignores`` that match ``path`` added to ``ignore``."""
+        if not self.per_file_ignores:
+            return self
+        settings = cli_config.Settings(
+            per_file_ignores={pattern: list(codes) for pattern, codes in self.per_file_ignores}, source=self.source
+        )
+        extra = tuple(settings.ignores_for(Path(path)))
+        return replace(self, ignore=self.ignore + extra) if extra else self
+
+    def with_client_settings(self, settings: Mapping[str, Any] | None) -> Config:
+        """This config with the client's settings applied on top (unknown keys are ignored)."""
+        if not settings:
+            return self
+        settings = _unwrap(settings)
+        changes: dict[str, Any] = {}
+        for key in ("select", "ignore"):
+            if settings.get(key) is not None:
+                changes[key] = _code_list(settings[key], f"client setting {key!r}")
+        if settings.get("enable") is not None:
+            if not isinstance(settings["enable"], bool):
+                raise ConfigError(f"client setting 'enable' must be true or false, got {settings['enable']!r}")
+            changes["enable"] = settings["enable"]
+        debounce = settings.get("debounceMs", settings.get("debounce-ms"))
+        if debounce is not None:
+            if not isinstance(debounce, int) or isinstance(debounce, bool) or not 0 <= debounce <= MAX_DEBOUNCE_MS:
+                raise ConfigError(f"client setting 'debounceMs' must be an integer in 0..{MAX_DEBOUNCE_MS}, got {debounce!r}")
+            changes["debounce_ms"] = debounce
+        return replace(self, **changes)
+
+
+def _unwrap(settings: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Accept ``{"settings": {...}}``, ``{"doeff-migrate": {...}}``, ``{"doeffMigrate": {...}}`` or flat."""
+    for key in ("settings", "doeff-migrate", "doeffMigrate", "doeff_migrate"):
+        inner = settings.get(key)
+        if isinstance(inner, Mapping):
+            return _unwrap(inner)
+    return settings
+
+
+def _code_list(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of rule codes or prefixes such as \"DM3\", got {value!r}")
+    for code in value:
+        if not code.startswith("DM") or not code[2:].isdigit() or len(code) > 5:
+            raise ConfigError(f"{where}: {code!r} is not a rule code or prefix (expected e.g. \"DM301\" or \"DM3\")")
+    return tuple(value)
+
+
+def find_pyproject(path: Path) -> Path | None:
+    """The nearest pyproject.toml at or above ``path`` (the CLI's lookup)."""
+    return cli_config.find_pyproject(path)
+
+
+LSP_KEYS = {"extra-side-effects"}
+"""Keys of ``[tool.doeff-migrate]`` that only the language server reads."""
+
+
+def load_pyproject_config(pyproject: Path | None) -> Config:
+    """Config from a pyproject.toml's ``[tool.doeff-migrate]`` table (defaults when absent)."""
+    if pyproject is None:
+        return Config()
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: cannot read [tool.doeff-migrate]: {exc}") from None
+    table = data.get("tool", {}).get("doeff-migrate", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.doeff-migrate] must be a table")
+    known = cli_config.KNOWN_KEYS | LSP_KEYS
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"{pyproject}: unknown key(s) in [tool.doeff-migrate]: {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    changes: dict[str, Any] = {}
+    for key in ("select", "ignore"):
+        if key in table:
+            changes[key] = _code_list(table[key], f"{pyproject}: [tool.doeff-migrate] {key}")
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise ConfigError(f"{pyproject}: [tool.doeff-migrate] per-file-ignores must map patterns to lists of codes")
+    changes["per_file_ignores"] = tuple(
+        (pattern, _code_list(codes, f"{pyproject}: [tool.doeff-migrate] per-file-ignores {pattern!r}"))
+        for pattern, codes in per_file.items()
+    )
+    extra = table.get("extra-side-effects", [])
+    if not isinstance(extra, list):
+        raise ConfigError(f"{pyproject}: [tool.doeff-migrate] extra-side-effects must be a list")
+    try:
+        catalogue = Catalogue.default(extra)
+    except CatalogueError as exc:
+        raise ConfigError(f"{pyproject}: [tool.doeff-migrate] {exc}") from None
+    return Config(**changes, source=pyproject, extra_side_effects=tuple(_freeze(e) for e in extra), catalogue=catalogue)
+
+
+def _freeze(item: Any) -> Any:
+    return tuple(sorted(item.items())) if isinstance(item, dict) else item

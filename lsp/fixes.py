@@ -1,0 +1,122 @@
+"""Edits behind the quick fixes: fix-all of safe fixes, ``# noqa`` insertion, and the codemod's migration.
+
+The migration is a thin call of the codemod API
+(``doeff_migrate.codemod.api.migrate_source(source, path=..., only_range=(start, end))``); this module
+only turns its result into the smallest line-block edit, so the editor keeps the cursor and undo history
+of the untouched lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+
+from .analysis import Edit, Finding, Range
+
+__all__ = ["apply_fixes", "noqa_edit", "migrate_edits", "line_diff_edit", "codemod_available"]
+
+log = logging.getLogger(__name__)
+_NOQA_CODES = re.compile(r"#\s*noqa:\s*(?P<codes>DM\d+(?:[\s,]+DM\d+)*)", re.IGNORECASE)
+_BARE_NOQA = re.compile(r"#\s*noqa\b(?!:)", re.IGNORECASE)
+
+
+def apply_fixes(findings: Iterable[Finding]) -> list[Edit]:
+    """The edits of every safe fix, without overlaps (first fix wins) and without duplicate edits."""
+    chosen: list[Edit] = []
+    seen: set[tuple] = set()
+    taken: list[Range] = []
+    for finding in findings:
+        fix = finding.fix
+        if fix is None or not fix.safe:
+            continue
+        edits = [e for e in fix.edits if (e.range, e.new_text) not in seen]
+        if any(_overlaps(e.range, t) for e in edits for t in taken if not _is_insert(e.range) or not _is_insert(t)):
+            continue
+        for edit in edits:
+            seen.add((edit.range, edit.new_text))
+            taken.append(edit.range)
+            chosen.append(edit)
+    return chosen
+
+
+def _is_insert(rng: Range) -> bool:
+    return (rng.start_line, rng.start_col) == (rng.end_line, rng.end_col)
+
+
+def _overlaps(a: Range, b: Range) -> bool:
+    a0, a1 = (a.start_line, a.start_col), (a.end_line, a.end_col)
+    b0, b1 = (b.start_line, b.start_col), (b.end_line, b.end_col)
+    return a0 < b1 and b0 < a1 or (a0 == b0 and (a0 == a1 or b0 == b1))
+
+
+def noqa_edit(lines: Sequence[str], line: int, code: str) -> Edit | None:
+    """Edit adding ``code`` to the line's ``# noqa`` comment (or a new one); None when already suppressed."""
+    if not 0 <= line < len(lines):
+        return None
+    text = lines[line].rstrip("\r\n")
+    match = _NOQA_CODES.search(text)
+    if match:
+        codes = re.split(r"[\s,]+", match.group("codes").strip())
+        if code in codes:
+            return None
+        end = match.end("codes")
+        return Edit(Range(line, end, line, end), f", {code}")
+    if _BARE_NOQA.search(text):
+        return None
+    end = len(text)
+    stripped = text.rstrip()
+    return Edit(Range(line, len(stripped), line, end), f"  # noqa: {code}")
+
+
+def codemod_available() -> bool:
+    try:
+        from doeff_migrate.codemod.api import migrate_source  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def migrate_edits(source: str, path: str, only_range: tuple[int, int], phase: str | None = None) -> list[Edit]:
+    """Edits that migrate lines ``only_range`` (1-based, inclusive) with the codemod; [] when nothing changes.
+
+    The codemod is imported on first use (it pulls in LibCST), keeping the server's start fast.
+    """
+    try:
+        from doeff_migrate.codemod.api import migrate_source
+    except ImportError as exc:
+        log.info("codemod API not available (%s): no migrate quick fix", exc)
+        return []
+    try:
+        result = migrate_source(source, path=path, only_range=only_range, phases=(phase,) if phase else None)
+    except ValueError as exc:  # e.g. a phase the codemod does not implement (yet): no action to offer
+        log.info("codemod refused %s lines %s: %s", path, only_range, exc)
+        return []
+    except Exception:  # noqa: BLE001 - a codemod failure must not take the server down; it is logged
+        log.exception("codemod failed on %s lines %s", path, only_range)
+        return []
+    if not result.changed or result.code == source:
+        return []
+    edit = line_diff_edit(source, result.code)
+    return [edit] if edit is not None else []
+
+
+def line_diff_edit(old: str, new: str) -> Edit | None:
+    """One edit replacing the block of whole lines that differs between ``old`` and ``new``."""
+    if old == new:
+        return None
+    a = old.splitlines(keepends=True)
+    b = new.splitlines(keepends=True)
+    prefix = 0
+    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(a), len(b)) - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+    replaced_end = len(a) - suffix
+    new_text = "".join(b[prefix : len(b) - suffix])
+    if replaced_end < len(a) or not a or a[-1].endswith(("\n", "\r")):
+        return Edit(Range(prefix, 0, replaced_end, 0), new_text)
+    # The old text has no final newline and the change reaches its last line: end at its last column.
+    last = len(a) - 1
+    return Edit(Range(prefix, 0, last, len(a[last])), new_text)

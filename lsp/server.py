@@ -1,0 +1,578 @@
+"""The doeff-migrate language server (pygls 2): one short handler per LSP method.
+
+All analysis lives in :mod:`.analysis` (plain Findings); this module converts Findings to ``lsprotocol``
+types, keeps per-document state (debounce, versions, last good diagnostics) and runs the codemod for quick
+fixes. Fix edits travel in ``Diagnostic.data`` and are read back by ``textDocument/codeAction`` (ruff's
+``AssociatedDiagnosticData``).
+
+Effects of the handlers, in short:
+
+* ``didOpen`` publishes at once; ``didChange`` publishes after a per-document debounce (default 100 ms, at
+  most 150 ms); results computed for a version the editor has already replaced are dropped.
+* Clients that support pull diagnostics (``textDocument/diagnostic``) are not sent push diagnostics.
+* A syntax error is one DM001 diagnostic; the other diagnostics of the last version that parsed are kept
+  when the line they point at is unchanged.
+* ``workspace/didChangeConfiguration`` re-checks every open document with the new settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from doeff_migrate.codemod.rules import get_rule
+
+from . import __version__
+from .analysis import SEVERITY, Analysis, Edit, Finding, Range, analyze
+from .config import Config, ConfigError, find_pyproject, load_pyproject_config
+from .fixes import apply_fixes, migrate_edits, noqa_edit
+from .project import ProjectIndex
+
+__all__ = ["DoeffMigrateServer", "server", "SOURCE", "FIX_ALL_KIND"]
+
+SOURCE = "doeff-migrate"
+FIX_ALL_KIND = "source.fixAll.doeff-migrate"
+log = logging.getLogger(__name__)
+
+_SEVERITIES = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "information": types.DiagnosticSeverity.Information,
+    "hint": types.DiagnosticSeverity.Hint,
+}
+
+
+def severity_of(code: str) -> types.DiagnosticSeverity:
+    best = max((p for p in SEVERITY if code.startswith(p)), key=len, default=None)
+    return _SEVERITIES[SEVERITY[best] if best else "warning"]
+
+
+@dataclass
+class DocumentState:
+    version: int | None = None
+    findings: list[Finding] = field(default_factory=list)
+    good: list[tuple[Finding, str]] = field(default_factory=list)
+    """Findings of the last version that parsed, with the text of the line each starts on."""
+    pending: asyncio.Task | None = None
+    result_id: str | None = None
+
+
+class DoeffMigrateServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("doeff-migrate", __version__)
+        self.documents: dict[str, DocumentState] = {}
+        self.open_uris: set[str] = set()
+        """URIs of open documents exactly as the client sent them (pygls keys its documents unquoted)."""
+        self.client_settings: dict[str, Any] = {}
+        self.project = ProjectIndex()
+        self._pyproject_cache: dict[Path | None, tuple[float, Config]] = {}
+        self._reported_errors: set[str] = set()
+
+    # -- configuration -------------------------------------------------------------------------------------
+    def config_for(self, path: str) -> Config:
+        pyproject = find_pyproject(Path(path)) if path else None
+        mtime = pyproject.stat().st_mtime if pyproject is not None and pyproject.exists() else 0.0
+        cached = self._pyproject_cache.get(pyproject)
+        if cached is None or cached[0] != mtime:
+            try:
+                base = load_pyproject_config(pyproject)
+            except ConfigError as exc:
+                self.report_config_error(str(exc))
+                base = Config()
+            self._pyproject_cache[pyproject] = (mtime, base)
+        else:
+            base = cached[1]
+        try:
+            return base.with_client_settings(self.client_settings).for_path(path)
+        except ConfigError as exc:
+            self.report_config_error(str(exc))
+            return base.for_path(path)
+
+    def report_config_error(self, message: str) -> None:
+        """Effect: shows an error message once per distinct text (configuration errors, analysis failures)."""
+        if message in self._reported_errors:
+            return
+        self._reported_errors.add(message)
+        log.error(message)
+        self.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"doeff-migrate: {message}"))
+
+    @property
+    def pull_mode(self) -> bool:
+        caps = self.client_capabilities.text_document
+        return caps is not None and caps.diagnostic is not None
+
+    # -- analysis ------------------------------------------------------------------------------------------
+    def analyze_document(self, uri: str) -> tuple[int | None, list[Finding]]:
+        """Analyse the document's current text; returns (version, findings) and updates the project index."""
+        document = self.workspace.get_text_document(uri)
+        path = document.path or uri
+        state = self.documents.setdefault(uri, DocumentState())
+        if not _is_python(document):
+            state.version, state.findings, state.result_id = document.version, [], f"{document.version}-none"
+            return document.version, []
+        project = self.project if self.project.ready else None
+        try:
+            result: Analysis = analyze(document.source, path, self.config_for(path), project)
+        except Exception as exc:  # noqa: BLE001 - a bug in a rule must not take the editor's server down
+            log.exception("analysis failed on %s", path)
+            self.report_config_error(f"internal error analysing {path}: {exc!r}; showing the last diagnostics")
+            return state.version, state.findings
+        if result.syntax_error is None:
+            lines = document.lines
+            state.good = [(f, _line(lines, f.range.start_line)) for f in result.findings]
+            findings = result.findings
+            if self.project.update(path, result.facts):
+                self.recheck_others(uri)
+        else:
+            lines = document.lines
+            # Keep what still points at unchanged text, without edits: they were computed for other text.
+            kept = [
+                replace(f, fix=None, migrate_lines=None, migrate_title=None, migrate_phase=None)
+                for f, text in state.good
+                if f.code != "DM001" and _line(lines, f.range.start_line) == text
+            ]
+            findings = result.findings + kept
+        state.version = document.version
+        state.findings = findings
+        state.result_id = f"{document.version}-{id(findings)}"
+        return document.version, findings
+
+    def to_diagnostics(self, uri: str, findings: list[Finding]) -> list[types.Diagnostic]:
+        document = self.workspace.get_text_document(uri)
+        lines = document.lines
+        encoding = self.workspace.position_encoding
+        return [to_diagnostic(f, lines, encoding, document.version) for f in findings]
+
+    def publish(self, uri: str) -> None:
+        """Effect: analyses ``uri`` and publishes its diagnostics (push mode; a pull client asks itself)."""
+        if uri not in self.open_uris or self.pull_mode:
+            return
+        version, findings = self.analyze_document(uri)
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=self.to_diagnostics(uri, findings), version=version)
+        )
+
+    def schedule(self, uri: str, version: int | None) -> None:
+        """Effect: (re)starts the per-document debounce; the check runs only if ``version`` is still current."""
+        state = self.documents.setdefault(uri, DocumentState())
+        if state.pending is not None:
+            state.pending.cancel()
+        if self.pull_mode:
+            return  # the client pulls after each change
+        delay = self.config_for(_path_of(uri)).debounce_ms / 1000
+        state.pending = asyncio.ensure_future(self._debounced(uri, version, delay))
+
+    async def _debounced(self, uri: str, version: int | None, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if uri not in self.open_uris:
+            return
+        if self.workspace.get_text_document(uri).version != version:
+            return  # a newer change is on its way with its own timer
+        self.publish(uri)
+
+    def recheck_open_documents(self) -> None:
+        """Effect: re-publishes every open document (push) or asks the client to pull again."""
+        if self.pull_mode:
+            for state in self.documents.values():
+                state.result_id = None
+            workspace = self.client_capabilities.workspace
+            if workspace and workspace.diagnostics and workspace.diagnostics.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+            return
+        for uri in sorted(self.open_uris):
+            self.publish(uri)
+
+    async def watch_files(self) -> None:
+        """Effect: asks the client to report changes of Python files and pyproject.toml (when it can)."""
+        workspace = self.client_capabilities.workspace
+        watched = workspace.did_change_watched_files if workspace is not None else None
+        if watched is None or not watched.dynamic_registration:
+            return
+        options = types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern="**/*.py"), types.FileSystemWatcher(glob_pattern="**/pyproject.toml")]
+        )
+        registration = types.Registration(
+            id="doeff-migrate-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
+        )
+        try:
+            await self.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
+        except Exception as exc:  # noqa: BLE001 - without watchers, edits in the editor still update everything
+            log.info("client refused file watchers: %s", exc)
+
+    def is_open_path(self, path: str) -> bool:
+        return any(_path_of(uri) == path for uri in self.open_uris)
+
+    def files_changed(self, changes: list[tuple[str, types.FileChangeType]]) -> None:
+        """Effect: files changed on disk (git checkout, another tool): re-index them, reload pyproject,
+        re-check open documents."""
+        changed = False
+        for uri, kind in changes:
+            path = _path_of(uri)
+            if path.endswith("pyproject.toml"):
+                self._pyproject_cache.clear()
+                self._reported_errors.clear()
+                changed = True
+            elif path.endswith(".py") and not self.is_open_path(path):
+                if kind == types.FileChangeType.Deleted:
+                    changed |= self.project.remove(path)
+                else:
+                    try:
+                        source = Path(path).read_text(encoding="utf-8")
+                    except (OSError, UnicodeDecodeError):
+                        continue
+                    changed |= self.project.update(path, analyze(source, path, Config()).facts)
+        if changed:
+            self.recheck_open_documents()
+
+    def index_ready(self, parsed: int) -> None:
+        """Effect: logs the index size to the client and re-checks open documents with cross-file rules on."""
+        self.window_log_message(types.LogMessageParams(types.MessageType.Info, f"doeff-migrate: indexed {parsed} files"))
+        self.recheck_open_documents()
+
+    def recheck_others(self, changed_uri: str) -> None:
+        """Effect: facts of ``changed_uri`` changed (a stub, a binding): re-check the other open documents."""
+        if self.pull_mode:
+            self.recheck_open_documents()
+            return
+        for uri in sorted(self.open_uris):
+            if uri != changed_uri and uri in self.documents:
+                self.schedule(uri, self.workspace.get_text_document(uri).version)
+
+    def start_project_scan(self) -> None:
+        """Effect: indexes the workspace in a thread, then re-checks open documents."""
+        roots = [Path(_path_of(f.uri)) for f in self.workspace.folders.values()]
+        if not roots and self.workspace.root_path:
+            roots = [Path(self.workspace.root_path)]
+        self.project.roots = roots
+        if not roots:
+            return
+        loop = asyncio.get_running_loop()
+
+        def read_facts(path: str, source: str):
+            # Facts do not depend on select/ignore; the default config keeps this thread off the
+            # configuration cache and away from the client connection.
+            return analyze(source, path, Config()).facts
+
+        def scan() -> None:
+            try:
+                parsed = self.project.scan(read_facts)
+            except Exception:  # noqa: BLE001 - a scan failure must not take the server down
+                log.exception("project scan failed")
+                return
+            log.info("indexed %d files", parsed)
+            loop.call_soon_threadsafe(self.index_ready, parsed)
+
+        threading.Thread(target=scan, name="doeff-migrate-index", daemon=True).start()
+
+
+def _is_python(document) -> bool:
+    """Python by language id or by file name (Neovim attaches to any buffer it is told to)."""
+    return document.language_id == "python" or (document.path or document.uri).endswith((".py", ".pyi"))
+
+
+def _line(lines, number: int) -> str:
+    return lines[number] if 0 <= number < len(lines) else ""
+
+
+def _path_of(uri: str) -> str:
+    return to_fs_path(uri) or uri
+
+
+# -- positions ---------------------------------------------------------------------------------------------
+
+
+def to_client_col(text: str, col: int, encoding: str | None) -> int:
+    """Code-point column -> client units (UTF-16 unless negotiated otherwise)."""
+    if text.isascii() or encoding == types.PositionEncodingKind.Utf32:
+        return col
+    prefix = text[:col]
+    if encoding == types.PositionEncodingKind.Utf8:
+        return len(prefix.encode("utf-8"))
+    return len(prefix.encode("utf-16-le")) // 2
+
+
+def from_client_col(text: str, col: int, encoding: str | None) -> int:
+    if text.isascii() or encoding == types.PositionEncodingKind.Utf32:
+        return col
+    unit = "utf-8" if encoding == types.PositionEncodingKind.Utf8 else "utf-16-le"
+    width = 1 if unit == "utf-8" else 2
+    return len(text.encode(unit)[: col * width].decode(unit, errors="ignore"))
+
+
+def to_lsp_range(rng: Range, lines, encoding: str | None) -> types.Range:
+    return types.Range(
+        start=types.Position(rng.start_line, to_client_col(_line(lines, rng.start_line), rng.start_col, encoding)),
+        end=types.Position(rng.end_line, to_client_col(_line(lines, rng.end_line), rng.end_col, encoding)),
+    )
+
+
+def from_lsp_range(rng: types.Range, lines, encoding: str | None) -> Range:
+    return Range(
+        rng.start.line,
+        from_client_col(_line(lines, rng.start.line), rng.start.character, encoding),
+        rng.end.line,
+        from_client_col(_line(lines, rng.end.line), rng.end.character, encoding),
+    )
+
+
+def to_text_edits(edits: list[Edit] | tuple[Edit, ...], lines, encoding: str | None) -> list[types.TextEdit]:
+    return [types.TextEdit(range=to_lsp_range(e.range, lines, encoding), new_text=e.new_text) for e in edits]
+
+
+def to_diagnostic(finding: Finding, lines, encoding: str | None, version: int | None) -> types.Diagnostic:
+    data: dict[str, Any] = {"version": version}
+    if finding.fix is not None:
+        data["fix"] = {
+            "title": finding.fix.title,
+            "safe": finding.fix.safe,
+            "edits": [[*_range_tuple(e.range), e.new_text] for e in finding.fix.edits],
+        }
+    if finding.migrate_lines is not None:
+        data["migrate"] = list(finding.migrate_lines)
+        data["migrate_title"] = finding.migrate_title
+        data["migrate_phase"] = finding.migrate_phase
+    return types.Diagnostic(
+        range=to_lsp_range(finding.range, lines, encoding),
+        message=finding.message,
+        severity=severity_of(finding.code),
+        code=finding.code,
+        source=SOURCE,
+        data=data,
+    )
+
+
+def _range_tuple(rng: Range) -> list[int]:
+    return [rng.start_line, rng.start_col, rng.end_line, rng.end_col]
+
+
+def edits_from_data(data: dict[str, Any]) -> list[Edit]:
+    return [Edit(Range(*item[:4]), item[4]) for item in data.get("edits", [])]
+
+
+# -- the server and its handlers --------------------------------------------------------------------------
+
+server = DoeffMigrateServer()
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: DoeffMigrateServer, params: types.InitializeParams) -> None:
+    options = params.initialization_options
+    if isinstance(options, dict):
+        ls.client_settings = dict(options)
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: DoeffMigrateServer, params: types.InitializedParams) -> None:
+    ls.start_project_scan()
+    await ls.watch_files()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: DoeffMigrateServer, params: types.DidChangeWatchedFilesParams) -> None:
+    ls.files_changed([(change.uri, change.type) for change in params.changes])
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: DoeffMigrateServer, params: types.DidOpenTextDocumentParams) -> None:
+    ls.open_uris.add(params.text_document.uri)
+    ls.publish(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: DoeffMigrateServer, params: types.DidChangeTextDocumentParams) -> None:
+    ls.schedule(params.text_document.uri, params.text_document.version)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: DoeffMigrateServer, params: types.DidSaveTextDocumentParams) -> None:
+    ls.schedule(params.text_document.uri, ls.workspace.get_text_document(params.text_document.uri).version)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: DoeffMigrateServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.open_uris.discard(params.text_document.uri)
+    state = ls.documents.pop(params.text_document.uri, None)
+    if state is not None and state.pending is not None:
+        state.pending.cancel()
+    if not ls.pull_mode:
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: DoeffMigrateServer, params: types.DidChangeConfigurationParams) -> None:
+    settings = params.settings
+    if not isinstance(settings, dict) or not settings:
+        workspace = ls.client_capabilities.workspace
+        if workspace is not None and workspace.configuration:
+            items = await ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="doeff-migrate")])
+            )
+            settings = items[0] if items and isinstance(items[0], dict) else {}
+    ls.client_settings = dict(settings or {})
+    ls._reported_errors.clear()
+    ls.recheck_open_documents()
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_DIAGNOSTIC,
+    types.DiagnosticOptions(identifier=SOURCE, inter_file_dependencies=True, workspace_diagnostics=False),
+)
+def document_diagnostic(ls: DoeffMigrateServer, params: types.DocumentDiagnosticParams):
+    uri = params.text_document.uri
+    state = ls.documents.get(uri)
+    document = ls.workspace.get_text_document(uri)
+    if state is not None and state.version == document.version and state.result_id is not None:
+        if params.previous_result_id == state.result_id:
+            return types.UnchangedDocumentDiagnosticReport(result_id=state.result_id)
+        findings = state.findings
+    else:
+        _, findings = ls.analyze_document(uri)
+        state = ls.documents[uri]
+    return types.RelatedFullDocumentDiagnosticReport(items=ls.to_diagnostics(uri, findings), result_id=state.result_id)
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls: DoeffMigrateServer, params: types.HoverParams) -> types.Hover | None:
+    state = ls.documents.get(params.text_document.uri)
+    if state is None:
+        return None
+    document = ls.workspace.get_text_document(params.text_document.uri)
+    encoding = ls.workspace.position_encoding
+    line, col = params.position.line, from_client_col(_line(document.lines, params.position.line), params.position.character, encoding)
+    codes = []
+    for finding in state.findings:
+        r = finding.range
+        if (r.start_line, r.start_col) <= (line, col) <= (r.end_line, r.end_col) and finding.code not in codes:
+            codes.append(finding.code)
+    if not codes:
+        return None
+    text = "\n\n---\n\n".join(get_rule(code).markdown() for code in codes)
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(
+        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite, FIX_ALL_KIND]
+    ),
+)
+def code_action(ls: DoeffMigrateServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    uri = params.text_document.uri
+    document = ls.workspace.get_text_document(uri)
+    encoding = ls.workspace.position_encoding
+    only = params.context.only
+    actions: list[types.CodeAction] = []
+
+    def wanted(kind: str) -> bool:
+        return only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)
+
+    if wanted(types.CodeActionKind.QuickFix):
+        for diagnostic in params.context.diagnostics:
+            if diagnostic.source != SOURCE or not isinstance(diagnostic.data, dict):
+                continue
+            actions.extend(quick_fixes(ls, document, diagnostic, encoding))
+    if wanted(types.CodeActionKind.RefactorRewrite):
+        actions.extend(migrate_under_cursor(ls, document, params, encoding, offered={a.title for a in actions}))
+    if wanted(FIX_ALL_KIND):
+        edits = fix_all_edits(ls, uri)
+        if edits:
+            actions.append(
+                types.CodeAction(
+                    title="doeff-migrate: fix all safe fixes",
+                    kind=FIX_ALL_KIND,
+                    edit=types.WorkspaceEdit(changes={uri: to_text_edits(edits, document.lines, encoding)}),
+                )
+            )
+    return actions
+
+
+def migrate_under_cursor(ls: DoeffMigrateServer, document, params: types.CodeActionParams, encoding, offered: set[str]):
+    """"Migrate `f`" for the not-yet-migrated function (or construct) whose lines contain the cursor,
+    wherever the cursor is in it (the diagnostic itself only covers the decorator)."""
+    state = ls.documents.get(document.uri)
+    if state is None or state.version != document.version:
+        return []
+    line = params.range.start.line + 1
+    actions = []
+    for finding in state.findings:
+        if finding.migrate_phase != "di" or finding.migrate_lines is None:
+            continue
+        first, last = finding.migrate_lines
+        title = f"{finding.code}: {finding.migrate_title}"
+        if not first <= line <= last or title in offered:
+            continue
+        edits = migrate_edits(document.source, document.path or document.uri, (first, last), "di")
+        if edits:
+            offered.add(title)
+            actions.append(
+                types.CodeAction(
+                    title=title,
+                    kind=types.CodeActionKind.RefactorRewrite,
+                    edit=types.WorkspaceEdit(changes={document.uri: to_text_edits(edits, document.lines, encoding)}),
+                )
+            )
+    return actions
+
+
+def quick_fixes(ls: DoeffMigrateServer, document, diagnostic: types.Diagnostic, encoding) -> list[types.CodeAction]:
+    data = diagnostic.data
+    code = str(diagnostic.code)
+    if data.get("version") not in (None, document.version):
+        return []  # the diagnostic describes text that has changed since; its edits would land wrong
+    actions = []
+    uri = document.uri
+
+    def action(title: str, edits: list[Edit], preferred: bool = False) -> types.CodeAction:
+        return types.CodeAction(
+            title=title,
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[diagnostic],
+            is_preferred=preferred,
+            edit=types.WorkspaceEdit(changes={uri: to_text_edits(edits, document.lines, encoding)}),
+        )
+
+    if "fix" in data:
+        actions.append(action(f"{code}: {data['fix']['title']}", edits_from_data(data["fix"]), preferred=True))
+    if "migrate" in data:
+        start, end = data["migrate"]
+        edits = migrate_edits(document.source, document.path or uri, (start, end), data.get("migrate_phase"))
+        if edits:
+            actions.append(action(f"{code}: {data.get('migrate_title') or 'Migrate'}", edits, preferred="fix" not in data))
+    line = diagnostic.range.start.line
+    edit = noqa_edit(document.lines, line, code)
+    if edit is not None:
+        actions.append(action(f"{code}: Suppress with `# noqa: {code}`", [edit]))
+    return actions
+
+
+def fix_all_edits(ls: DoeffMigrateServer, uri: str) -> list[Edit]:
+    document = ls.workspace.get_text_document(uri)
+    state = ls.documents.get(uri)
+    if state is None or state.version != document.version:
+        _, findings = ls.analyze_document(uri)
+    else:
+        findings = state.findings
+    return apply_fixes(findings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve LSP over stdio (``python -m doeff_migrate.lsp`` / ``doeff-migrate-lsp``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="doeff-migrate-lsp", description="doeff-migrate language server (stdio)")
+    parser.add_argument("--log-file", help="write the server's log to this file")
+    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args = parser.parse_args(argv)
+    if args.log_file:
+        logging.basicConfig(filename=args.log_file, level=args.log_level)
+    server.start_io()
+    return 0
+
