@@ -378,7 +378,8 @@ def _run_under(handler_obj: Any, program: Program):
 def _reinstalled(k: Any, program: Program) -> Program:
     """``program`` under the handlers that sat between the perform site of ``k`` and its handler."""
     for h in handlers_between(k):  # innermost first, so it ends up innermost again
-        program = WithHandler(_Preactivated(h), program)
+        if getattr(h, "reinstalled", True):
+            program = WithHandler(_Preactivated(h), program)
     return program
 
 
@@ -542,6 +543,10 @@ try_handler = _TryHandler()
 
 class _Observer(NativeHandler):
     """Sees every effect of ``types`` and passes it on unchanged."""
+
+    # Observation is not a handler in doeff: programs that outer handlers run for an effect the
+    # observed block performed (Try, Local, lazy entries) are not observed again.
+    reinstalled = False
 
     def __init__(self, callback: Callable[[Any], None], types: Any = object) -> None:
         self.callback = callback

@@ -254,6 +254,10 @@ def _task_body(program: Any):
     return (yield program)
 
 
+class _RunFinished(Exception):
+    """Carries the main program's (value, error) out of the loop once the leftover tasks are done."""
+
+
 class Scheduler:
     """Run queue and wake-ups of one ``run``; created on the first scheduling effect."""
 
@@ -266,10 +270,15 @@ class Scheduler:
         self.unretrieved: dict = {}  # failed tasks nobody has waited for yet -> their exception
         self.parked: dict = {}  # task -> the segment it last parked at (for the end-of-run unwinding)
         self.in_flight: set = set()  # concurrent futures of Await/RunInThread work, cancelled at the end
+        self.finishing: "tuple | None" = None  # the main program's (value, error) once it has ended
 
-    def end_of_run(self) -> None:
-        """When the main program ends, end the tasks it leaves behind, as doeff does: cancel their
-        outside work and unwind them (their ``finally`` blocks run) before ``run`` returns."""
+    def cancel_leftovers(self, value: Any, error: "BaseException | None") -> bool:
+        """When the main program ends, cancel the tasks it leaves behind, as doeff does:
+        ``TaskCancelledError`` is thrown into each, and they keep running (their ``except``/``finally``
+        blocks may still perform effects) until the ready queue is empty; ``run`` then returns the
+        main program's outcome (kept here). False when no task is left."""
+        if self.finishing is not None:
+            return False
         for cf in list(self.in_flight):  # cancelling runs the done callback, which discards
             cf.cancel()
         left: dict = {}
@@ -279,12 +288,25 @@ class Scheduler:
         for task, seg in self.parked.items():
             if task is not MAIN_TASK and not task.done:
                 left.setdefault(task, seg)
+        if not left:
+            return False
+        self.finishing = (value, error)
         self.ready.clear()
         for task in sorted(left, key=lambda t: t.number):
-            task.done = task.cancelled = True
-            task.error = TaskCancelledError(f"task {task.path} was still running when the main program ended")
-            _unwind(left[task], None)
+            task.cancelled = True
+            self.parked.pop(task, None)  # a later wake-up of its old park is stale
+            cancel = TaskCancelledError(f"task {task.path} was still running when the main program ended")
+            self.ready.append((task, left[task], None, cancel))
+        return True
+
+    def finish(self) -> None:
+        """The ready queue ran dry after the main program ended: close what still waits and stop."""
+        for task, seg in list(self.parked.items()):
+            if task is not MAIN_TASK and not task.done:
+                task.done = True
+                _unwind(seg, None)
         self.warn_leftovers()
+        raise _RunFinished(self.finishing)
 
     def retrieved(self, futs: Any) -> None:
         if self.unretrieved:
@@ -305,8 +327,11 @@ class Scheduler:
         self.parked[task] = seg
         ready = self.ready
 
+        parked = self.parked
+
         def wake(f: Future) -> None:
-            ready.append((task, seg, f.value, f.error))
+            if parked.get(task) is seg:  # not a task cancelled since it parked here
+                ready.append((task, seg, f.value, f.error))
 
         fut.waiters.append(wake)
 
@@ -316,8 +341,10 @@ class Scheduler:
         ready = self.ready
         fired = [False]
 
+        parked = self.parked
+
         def wake(f: Future) -> None:
-            if fired[0]:
+            if fired[0] or parked.get(task) is not seg:
                 return
             if f.error is not None:
                 fired[0] = True
@@ -337,8 +364,10 @@ class Scheduler:
         ready = self.ready
         fired = [False]
 
+        parked = self.parked
+
         def wake(f: Future) -> None:
-            if not fired[0]:
+            if not fired[0] and parked.get(task) is seg:
                 fired[0] = True
                 ready.append((task, seg, f.value, f.error))
 
@@ -353,6 +382,8 @@ class Scheduler:
         while True:
             if self.ready:
                 return self.ready.popleft()
+            if self.finishing is not None:
+                self.finish()
             if self.pending_external <= 0:
                 raise SchedulerDeadlockError(
                     "every task is waiting and nothing outside the runtime can wake one "
@@ -436,10 +467,16 @@ def drive(program: Any) -> Any:
                 return stop.value  # a program that performs nothing costs no interpreter set-up
             return _drive(gen, y)
         return _drive(None, program)
+    except _RunFinished as finished:
+        outcome = finished.args[0]  # raised below, outside this handler, so its own context stays
     except BaseException as err:
         raise err.with_traceback(_program_frames_only(err.__traceback__))
     finally:
         current.task = outer_task
+    value, error = outcome
+    if error is not None:
+        raise error.with_traceback(_program_frames_only(error.__traceback__))
+    return value
 
 
 _RUNTIME_DIR = __file__.rpartition("/")[0] + "/"
@@ -667,11 +704,15 @@ def _drive(gen: Any, y: Any) -> Any:
                 # A task's chain is empty: the task is finished.
                 if task is MAIN_TASK:
                     if sched is not None:
-                        sched.end_of_run()
+                        if sched.cancel_leftovers(value, exc):
+                            task, seg, value, exc = sched.next_ready()
+                            _current.task = task
+                            continue
+                        sched.warn_leftovers()
                     if exc is not None:
                         raise exc
                     return value
-                if exc is not None and not task.waiters:
+                if exc is not None and not task.waiters and not isinstance(exc, TaskCancelledError):
                     sched.unretrieved[task] = exc  # type: ignore[union-attr]
                 sched.complete(task, value, exc)  # type: ignore[union-attr]
                 task, seg, value, exc = sched.next_ready()  # type: ignore[union-attr]

@@ -81,6 +81,37 @@ def _design_of(module_name: str) -> dict:
     return design
 
 
+def _from_pinjected(value: Any) -> bool:
+    return type(value).__module__.split(".")[0] == "pinjected"
+
+
+def _design_modules(module_name: str) -> list:
+    """The modules whose ``__design__`` make up the env of an entry point in ``module_name``."""
+    parts = module_name.split(".")
+    names = []
+    for i in range(1, len(parts)):
+        pkg = ".".join(parts[:i])
+        names.append(pkg)
+        if importlib.util.find_spec(f"{pkg}.__pinjected__") is not None:
+            names.append(f"{pkg}.__pinjected__")
+    names.append(module_name)
+    return names
+
+
+def still_pinjected(module: Any, var: str) -> bool:
+    """Whether the entry point or a design on its path is still pinjected (a partly migrated codebase)."""
+    if _from_pinjected(getattr(module, var, None)):
+        return True
+    for name in _design_modules(module.__name__):
+        try:
+            mod = sys.modules.get(name) or importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        if _from_pinjected(getattr(mod, "__design__", None)):
+            return True
+    return False
+
+
 def build_env(module_name: str, var: str) -> dict:
     """The env of entry point ``module_name.var`` (see the module docstring for the order)."""
     parts = module_name.split(".")
@@ -180,6 +211,12 @@ def run_entry(
     (its real IO handlers), ``outer_handlers`` (e.g. a worker pool), then the design env.
     """
     module, module_name, var = _import_entry(target)
+    if still_pinjected(module, var):
+        # Part of the codebase is still pinjected: one pinjected resolver owns every key, so
+        # pinjected code and migrated code share singletons (see runtime/bridge.py).
+        from .bridge import run_mixed_entry
+
+        return run_mixed_entry(target, lazy=lazy, handlers=[*handlers, *entry_handlers(module, var), *outer_handlers])
     env = build_env(module_name, var)
     keys = preflight(module, var, env)
     program = entry_program(getattr(module, var), target)
@@ -192,7 +229,7 @@ def run_entry(
 
 
 def _json_default(o: Any) -> Any:
-    if hasattr(o, "tolist"):
+    if type(o).__module__.split(".")[0] == "numpy" and hasattr(o, "tolist"):
         return o.tolist()
     if isinstance(o, (set, frozenset, tuple)):
         return list(o)

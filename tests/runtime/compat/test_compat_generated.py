@@ -4,31 +4,25 @@ doeff 0.8.0 and on the runtime; results, exception types and traces must be equa
 The grammar: user effects; the standard effects (Ask through reader and lazy_ask, Get/Put, Tell,
 Try, Local, Listen, WithObserve); spawned tasks (Spawn/Wait, Gather, Race); sub-program calls,
 raise, try/except, try/finally; and handlers that resume, transfer, pass, abort, raise, throw,
-re-perform, perform another effect, tell, or resume twice. The hand-written scenarios pin each
+re-perform, perform another effect, or tell. The hand-written scenarios pin each
 construct; this file looks for the combinations nobody thought of."""
 
 from dataclasses import dataclass
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compat_harness import (
-    RUNTIME_MODULE,
-    RUNTIME_READY_NAMES,
-    Api,
-    Outcome,
-    doeff_names,
-    observe,
-    runtime_names,
-)
+from compat_harness import Api, Outcome, doeff_names, observe, runtime_api_or_skip
 
 EFFECT_NAMES = ("A", "B")
 EXCEPTIONS = {"ValueError": ValueError, "KeyError": KeyError}
 HANDLER_ACTIONS = (
     "resume", "transfer", "pass", "abort", "raise", "resume_throw", "transfer_throw",
-    "reperform", "perform_other", "resume_twice", "tell_then_resume",
+    "reperform", "perform_other", "tell_then_resume",
 )
+# Not generated: resuming twice. doeff makes that a fatal VM error that skips even `finally` blocks
+# in some task layouts; the hand-written one-shot scenarios in test_compat_handlers.py pin the
+# behaviour that matters (RuntimeError reaches run(), nothing can catch it).
 HANDLER_FILTERS = ("A", "B", "A|B", "any")
 
 
@@ -111,9 +105,6 @@ def build_program(api, steps, outer_handlers):
             return (yield api.ResumeThrow(k, KeyError(f"thrown by {label}")))
         if action == "transfer_throw":
             return (yield api.TransferThrow(k, ValueError(f"thrown by {label}")))
-        if action == "resume_twice":
-            yield api.Resume(k, effect.n)
-            return (yield api.Resume(k, effect.n))  # a one-shot violation
         if action == "tell_then_resume":
             yield api.Tell(("told by handler", label))  # a standard effect from a handler body
             return (yield api.Resume(k, effect.n))
@@ -262,13 +253,10 @@ def run_generated(steps, outer_handlers):
 )
 @given(steps=program_specs(), outer_handlers=st.lists(handler_specs(), max_size=2))
 def test_generated_program_matches_doeff(steps, outer_handlers):
-    names, missing = runtime_names()
-    not_ready = [name for name in RUNTIME_READY_NAMES if name in missing]
-    if not_ready:
-        pytest.skip(f"{RUNTIME_MODULE} does not provide {', '.join(not_ready)} yet")
+    runtime_api = runtime_api_or_skip()
     program = run_generated(steps, outer_handlers)
     truth = observe(program, Api("doeff", doeff_names()))
-    assert observe(program, Api("runtime", names)) == truth
+    assert observe(program, runtime_api) == truth
 
 
 def test_generated_interpreter_runs_a_known_program_on_doeff():

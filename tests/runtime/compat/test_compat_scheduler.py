@@ -820,6 +820,52 @@ def task_parked_on_await_is_unwound_when_the_root_returns(api):
     return api.run(api.scheduled(api.await_handler()(main())))
 
 
+@SCENARIOS.add(
+    returned(
+        "root",
+        "task starts", "root returns", ("task got", "TaskCancelledError"), ("answer", 1),
+        ("finally effect answered", 1),
+    )
+)
+def task_left_behind_is_cancelled_and_may_still_perform_effects(api):
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Flush(api.EffectBase[int]):
+        n: int
+
+    @api.handler
+    def answer(effect: Flush, k):
+        api.trace.append(("answer", effect.n))
+        return (yield api.Resume(k, effect.n))
+
+    @api.do
+    def empty():
+        return 1
+        yield
+
+    @api.do
+    def task():
+        try:
+            api.trace.append("task starts")
+            yield api.Spawn(empty())  # queues this task behind the root
+            api.trace.append("task resumed (never)")
+        except BaseException as exc:
+            api.trace.append(("task got", type(exc).__name__))
+            raise
+        finally:
+            flushed = yield Flush(1)
+            api.trace.append(("finally effect answered", flushed))
+
+    @api.do
+    def main():
+        yield api.Spawn(task())
+        api.trace.append("root returns")
+        return "root"
+
+    return api.run(api.scheduled(answer(main())))
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS.all, ids=lambda scenario: scenario.name)
 def test_matches_doeff(scenario, backend):
     check_scenario(scenario, backend)

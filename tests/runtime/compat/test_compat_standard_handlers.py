@@ -820,6 +820,65 @@ def lazy_ask_entry_program_sees_the_handlers_at_the_ask_site(api):
     return api.run(api.scheduled(program))
 
 
+@SCENARIOS.add(returned("svc", ("lazy", "Ask"), ("try", "Try"), ("local", "Local")))
+def with_observe_does_not_see_programs_run_by_outer_handlers(api):
+    @api.do
+    def entry():
+        yield api.Tell("entry built")
+        return "svc"
+
+    @api.do
+    def telling():
+        yield api.Tell("carried")
+        return 1
+
+    def observer(tag):
+        return lambda effect: api.trace.append((tag, type(effect).__name__))
+
+    @api.do
+    def main():
+        # Each carried program (a lazy entry, a Try's program, a Local's program) is run by a handler
+        # outside the WithObserve: doeff reinstalls the handlers in between, not the observer.
+        value = yield api.WithObserve(observer("lazy"), api.Ask("svc"))
+        yield api.WithObserve(observer("try"), api.Try(telling()))
+        yield api.WithObserve(observer("local"), api.Local({"z": 1}, telling()))
+        return value
+
+    stack = api.stacked_handlers(
+        api.state(), api.writer, api.try_handler, api.local_handler, api.lazy_ask(env={"svc": entry()})
+    )
+    return api.run(api.scheduled(stack(main())))
+
+
+@SCENARIOS.add(
+    returned(
+        ["a", "b"],
+        ("Get", "__doeff_writer_log__"), ("Put", "__doeff_writer_log__"),
+        ("Get", "__doeff_writer_log__"), ("Get", "__doeff_writer_log__"),
+    ),
+    runtime_expected=returned(["a", "b"], ("Get", "__doeff_writer_log__")),
+    difference=(
+        "doeff's writer reads and writes its log through Get/Put on every Tell; the runtime's writer "
+        "answers Tell without effects (only writer_log() reads state), which is what makes Tell "
+        "cheap; only a handler placed between state and writer can tell (decided by the runtime's lead)"
+    ),
+)
+def writer_keeps_its_log_in_state_through_get_and_put(api):
+    @api.handler
+    def spy(effect, k):
+        api.trace.append((type(effect).__name__, getattr(effect, "key", None)))
+        return (yield api.Pass(effect, k))
+
+    @api.do
+    def main():
+        yield api.Tell("a")
+        yield api.Tell("b")
+        return (yield api.writer_log())
+
+    # The spy sits between state and writer: it sees how writer stores its log.
+    return api.run(api.state()(spy(api.writer(main()))))
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS.all, ids=lambda scenario: scenario.name)
 def test_matches_doeff(scenario, backend):
     check_scenario(scenario, backend)

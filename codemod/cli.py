@@ -1,0 +1,360 @@
+"""``doeff-migrate``: rewrite a pinjected codebase in place (typer + rich).
+
+Exit codes: 0 done; 1 ``--check`` found files that would change; 2 usage or configuration error
+(including refusing to write files with uncommitted changes); 3 some files failed (the others were
+still processed). ``doeff-migrate rules`` lists the rule catalog, ``rules --doc DM101`` shows one rule.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from .config import ConfigError, load_settings
+from .discovery import iter_python_files
+from .engine import Flag, MigrationError, migrate_text
+from .files import FileProblem, SourceFile, dirty_files, read_source, write_atomic
+from .index import ProjectIndex
+from .rules import all_rules, get_rule
+from .transforms import PHASES, all_transforms
+from .handler_stubs import plan_handler_modules, write_handler_module
+
+EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+
+app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
+rules_app = typer.Typer(add_completion=False, help="List the rule catalog (DM### codes).")
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+out = Console(highlight=False, soft_wrap=True, markup=False)
+
+
+@dataclass
+class Outcome:
+    path: str
+    status: str  # changed | unchanged | skipped | failed
+    flags: list[Flag] = field(default_factory=list)
+    error: str | None = None
+    new_text: str | None = None
+    source: SourceFile | None = None
+    effects: list = field(default_factory=list)  # handler_stubs.EffectNeed of the io/recording phases
+
+
+@dataclass
+class Job:
+    phases: tuple[str, ...]
+    target: str
+    select: tuple[str, ...]
+    ignore_for: dict[str, tuple[str, ...]]
+
+
+_INDEX: ProjectIndex | None = None
+_JOB: Job | None = None
+
+
+def _init_worker(index: ProjectIndex, job: Job) -> None:
+    global _INDEX, _JOB
+    _INDEX, _JOB = index, job
+
+
+def process_file(path: str) -> Outcome:
+    """Migrate one file in memory (no writes)."""
+    assert _INDEX is not None and _JOB is not None
+    try:
+        source = read_source(Path(path))
+    except FileProblem as exc:
+        return Outcome(path, "failed", error=str(exc))
+    if not any(word in source.text for word in _prefilter(_JOB.phases)):
+        return Outcome(path, "skipped")
+    try:
+        result = migrate_text(
+            source.text,
+            path=path,
+            phases=_JOB.phases,
+            target=_JOB.target,
+            index=_INDEX,
+            select=_JOB.select,
+            ignore=_JOB.ignore_for.get(path, ()),
+        )
+    except MigrationError as exc:
+        return Outcome(path, "failed", error=str(exc))
+    except RecursionError:
+        return Outcome(path, "failed", error="too deeply nested to parse: left unchanged")
+    status = "changed" if result.changed else "unchanged"
+    return Outcome(path, status, result.flags, new_text=result.code if result.changed else None, source=source, effects=result.effects)
+
+
+def _mentions_any(path: str, words: list[bytes]) -> bool:
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return True  # let process_file report why it cannot be read
+    return any(w in data for w in words)
+
+
+def _prefilter(phases: tuple[str, ...]) -> set[str]:
+    """Words one of which a file must contain to be parsed: the union over the enabled transforms."""
+    return {w for t in all_transforms() if t.phase in phases for w in t.prefilter}
+
+
+def _run_all(paths: list[str], jobs: int, show_progress: bool) -> list[Outcome]:
+    if jobs <= 1 or len(paths) < 2:
+        iterator = map(process_file, paths)
+        return _with_progress(iterator, len(paths), show_progress)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(_INDEX, _JOB)) as pool:
+        return _with_progress(pool.map(process_file, paths, chunksize=max(1, len(paths) // (jobs * 8))), len(paths), show_progress)
+
+
+def _with_progress(iterator, total: int, show: bool) -> list[Outcome]:
+    if not show:
+        return list(iterator)
+    results = []
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("migrating", total=total)
+        for outcome in iterator:
+            results.append(outcome)
+            progress.advance(task)
+    return results
+
+
+def _diff(outcome: Outcome) -> str:
+    assert outcome.source is not None and outcome.new_text is not None
+    return "".join(
+        difflib.unified_diff(
+            outcome.source.text.splitlines(keepends=True),
+            outcome.new_text.splitlines(keepends=True),
+            fromfile=f"a/{outcome.path}",
+            tofile=f"b/{outcome.path}",
+        )
+    )
+
+
+def _report(path: Path, outcomes: list[Outcome], counts: dict[str, int]) -> None:
+    data = {
+        "summary": counts,
+        "files": [
+            {
+                "path": o.path,
+                "status": o.status,
+                "error": o.error,
+                "flags": [asdict(f) for f in o.flags],
+                "flags_by_code": _by_code(o.flags),
+            }
+            for o in outcomes
+        ],
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _by_code(flags: list[Flag]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for f in flags:
+        counts[f.code] = counts.get(f.code, 0) + 1
+    return counts
+
+
+@app.command(context_settings={"help_option_names": ["-h", "--help"]})
+def migrate(
+    paths: list[Path] = typer.Argument(..., help="Files or folders to migrate (in place)."),
+    phase: Optional[list[str]] = typer.Option(None, "--phase", help=f"Phase to run (repeatable): {', '.join(PHASES)}. Default: all."),
+    diff: bool = typer.Option(False, "--diff", help="Print a unified diff; write nothing."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if any file would change."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write a JSON report to this file."),
+    jobs: int = typer.Option(1, "-j", "--jobs", min=1, help="Parallel jobs."),
+    target: Optional[str] = typer.Option(None, "--target", help="Import effects from 'runtime' (bundled) or 'doeff'."),
+    select: Optional[list[str]] = typer.Option(None, "--select", help="Only flag these rule codes/prefixes."),
+    ignore: Optional[list[str]] = typer.Option(None, "--ignore", help="Never flag these rule codes/prefixes."),
+    allow_dirty: bool = typer.Option(False, "--allow-dirty", help="Write into files with uncommitted git changes."),
+    config: Optional[Path] = typer.Option(None, "--config", help="pyproject.toml to read [tool.doeff-migrate] from."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print errors and the summary."),
+) -> None:
+    """Migrate pinjected code under PATHS to doeff-style effects."""
+    global _INDEX, _JOB
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        err.print(f"error: path does not exist: {', '.join(missing)}")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        settings = load_settings(paths[0], config)
+    except ConfigError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    chosen_target = target or settings.target
+    if chosen_target not in ("runtime", "doeff"):
+        err.print(f"error: --target must be 'runtime' or 'doeff', not {chosen_target!r}")
+        raise typer.Exit(EXIT_USAGE)
+    phases = tuple(phase or settings.phases or PHASES)
+    unknown = [p for p in phases if p not in PHASES]
+    if unknown:
+        err.print(f"error: unknown phase {', '.join(unknown)} (known: {', '.join(PHASES)})")
+        raise typer.Exit(EXIT_USAGE)
+    files = [str(f) for f in iter_python_files(paths, settings.exclude)]
+    # Text pre-filter in this process: files no enabled transform cares about are neither indexed
+    # for parsing nor sent to workers, so a run over an already migrated tree costs file reads only.
+    words = [w.encode() for w in _prefilter(phases)]
+    candidates = [f for f in files if _mentions_any(f, words)]
+    _INDEX = ProjectIndex.build([Path(f) for f in files]) if candidates else ProjectIndex()
+    _JOB = Job(
+        phases=phases,
+        target=chosen_target,
+        select=tuple(select or settings.select),
+        ignore_for={f: tuple([*(ignore or ()), *settings.ignores_for(Path(f))]) for f in files},
+    )
+    show_progress = err.is_terminal and len(candidates) >= 50 and not quiet
+    try:
+        done = {o.path: o for o in _run_all(candidates, jobs, show_progress)}
+        outcomes = [done.get(f) or Outcome(f, "skipped") for f in files]
+    except KeyboardInterrupt:
+        err.print("interrupted: no file was written")
+        raise typer.Exit(130)
+    changed = [o for o in outcomes if o.status == "changed"]
+    writing = not diff and not check
+    # The generated handler modules the io/recording/compute phases need (read now, written after the files).
+    handler_changes = plan_handler_modules(e for o in changed for e in o.effects)
+    broken = {str(hc.path.parent): hc for hc in handler_changes if hc.error is not None}
+    for o in changed:  # a file that needs a handler module we cannot extend would import missing names
+        blocker = next((broken[e.directory] for e in o.effects if e.directory in broken), None)
+        if blocker is not None:
+            o.status, o.error = "failed", f"needs {blocker.path}, which cannot be extended: not written"
+    changed = [o for o in changed if o.status == "changed"]
+    if writing and changed and not allow_dirty:
+        dirty = dirty_files([Path(o.path) for o in changed] + [hc.path for hc in handler_changes if hc.old is not None])
+        if dirty:
+            err.print("error: refusing to write files with uncommitted changes (commit or stash them, or pass --allow-dirty):")
+            for d in dirty:
+                err.print(f"  {d}")
+            raise typer.Exit(EXIT_USAGE)
+    written = 0
+    try:
+        for o in outcomes:
+            if o.status == "failed":
+                err.print(f"{o.path}: error: {o.error}")
+                continue
+            if o.status != "changed":
+                continue
+            if diff:
+                sys.stdout.write(_diff(o))
+            elif writing:
+                try:
+                    write_atomic(o.source, o.new_text)  # type: ignore[arg-type]
+                    written += 1
+                except FileProblem as exc:
+                    o.status, o.error = "failed", str(exc)
+                    err.print(f"{o.path}: error: {exc}")
+            if not quiet and not diff:
+                out.print(f"{'would change' if check else 'migrated'}: {o.path}")
+    except KeyboardInterrupt:
+        err.print(f"interrupted: {written} file(s) were written completely, the others are unchanged")
+        raise typer.Exit(130)
+    for hc in handler_changes:
+        if hc.error is not None:
+            err.print(f"error: {hc.error}")
+            outcomes.append(Outcome(str(hc.path), "failed", error=hc.error))
+            continue
+        if diff:
+            sys.stdout.write(hc.diff())
+        elif writing:
+            try:
+                write_handler_module(hc)
+            except (OSError, FileProblem) as exc:
+                err.print(f"{hc.path}: error: {exc}")
+                outcomes.append(Outcome(str(hc.path), "failed", error=str(exc)))
+                continue
+        outcomes.append(Outcome(str(hc.path), "changed"))
+        if not quiet and not diff:
+            out.print(f"{'would change' if check else 'migrated'}: {hc.path}")
+    if not quiet:
+        for o in outcomes:
+            for f in o.flags:
+                err.print(f"{o.path}:{f.line}:{f.col + 1}: {f.code} {f.message}")
+    counts = {
+        "files": len(outcomes),
+        "changed": sum(o.status == "changed" for o in outcomes),
+        "unchanged": sum(o.status == "unchanged" for o in outcomes),
+        "skipped": sum(o.status == "skipped" for o in outcomes),
+        "failed": sum(o.status == "failed" for o in outcomes),
+        "flagged": sum(bool(o.flags) for o in outcomes),
+        "flags": sum(len(o.flags) for o in outcomes),
+    }
+    if report is not None:
+        _report(report, outcomes, counts)
+    verb = "would change" if (check or diff) else "changed"
+    err.print(
+        f"{counts['files']} file(s): {counts['changed']} {verb}, {counts['unchanged']} unchanged, "
+        f"{counts['skipped']} without pinjected, {counts['failed']} failed, "
+        f"{counts['flagged']} flagged ({counts['flags']} flag(s))"
+    )
+    if counts["failed"]:
+        raise typer.Exit(EXIT_FAILED)
+    if check and counts["changed"]:
+        raise typer.Exit(EXIT_PENDING)
+    raise typer.Exit(EXIT_OK)
+
+
+@rules_app.command(context_settings={"help_option_names": ["-h", "--help"]})
+def rules(
+    doc: Optional[str] = typer.Option(None, "--doc", help="Show the documentation of one rule code."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the whole catalog as Markdown (docs/rules.md)."),
+) -> None:
+    """List every rule code, or show one rule's documentation."""
+    if markdown:
+        parts = ["# doeff-migrate rules", "", "Generated by `doeff-migrate rules --markdown` from the rule catalog.", ""]
+        out.print("\n".join(parts + [rule.markdown() for rule in all_rules()]), markup=False)
+        return
+    if doc is not None:
+        try:
+            rule = get_rule(doc.upper())
+        except KeyError:
+            err.print(f"error: unknown rule code {doc!r}; run `doeff-migrate rules` for the list")
+            raise typer.Exit(EXIT_USAGE)
+        out.print(rule.markdown(), markup=False)
+        return
+    table = Table("code", "name", "phase", "message")
+    for rule in all_rules():
+        table.add_row(rule.code, rule.name, rule.phase or "-", rule.message)
+    out.print(table)
+
+
+status_app = typer.Typer(add_completion=False, help="Show how much migration work is left.")
+
+
+@status_app.command(context_settings={"help_option_names": ["-h", "--help"]})
+def status(
+    paths: list[Path] = typer.Argument(..., help="Files or folders to report on."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (for CI dashboards)."),
+    fail_over: Optional[int] = typer.Option(None, "--fail-over", help="Exit 1 when more than N items are left (a ratchet)."),
+) -> None:
+    """Migration work left, per package and per phase (parses the code, never runs it)."""
+    from .status import status_command
+
+    raise typer.Exit(status_command([str(p) for p in paths], as_json=as_json, fail_over=fail_over))
+
+
+_SUBCOMMANDS = {"rules": rules_app, "status": status_app}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns the exit code (also usable in-process by tests)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = _SUBCOMMANDS.get(args[0], app) if args else app
+    if command is not app:
+        args = args[1:]
+    try:
+        command(args=args, prog_name="doeff-migrate", standalone_mode=True)
+    except SystemExit as exc:  # click ends every run (usage errors: 2) with SystemExit
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""``[tool.doeff-migrate]`` in pyproject.toml: the settings shared by the CLI and the language server.
+
+Keys: ``select`` / ``ignore`` (rule code prefixes), ``exclude`` (gitwildmatch patterns),
+``target`` (``runtime`` | ``doeff``), ``phases`` (list), ``per-file-ignores`` (pattern -> codes).
+Unknown keys are an error (exit code 2), so a typo never silently changes what gets migrated.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# ``extra-side-effects`` is read by the language server and the io phase's side-effect catalogue.
+KNOWN_KEYS = {"select", "ignore", "exclude", "target", "phases", "per-file-ignores", "extra-side-effects"}
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass
+class Settings:
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    target: str = "runtime"
+    phases: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    source: Path | None = None
+
+    def ignores_for(self, path: Path) -> list[str]:
+        found = list(self.ignore)
+        base = self.source.parent if self.source else Path.cwd()
+        try:
+            rel = path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            rel = path.as_posix()
+        for pattern, codes in self.per_file_ignores.items():
+            if pathspec.GitIgnoreSpec.from_lines([pattern]).match_file(rel):
+                found += codes
+        return found
+
+
+def find_pyproject(start: Path) -> Path | None:
+    folder = start.resolve()
+    if folder.is_file():
+        folder = folder.parent
+    for candidate in [folder, *folder.parents]:
+        if (candidate / "pyproject.toml").is_file():
+            return candidate / "pyproject.toml"
+    return None
+
+
+def load_settings(start: Path, explicit: Path | None = None) -> Settings:
+    path = explicit or find_pyproject(start)
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
+    table = data.get("tool", {}).get("doeff-migrate", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.doeff-migrate] must be a table")
+    unknown = sorted(set(table) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) in [tool.doeff-migrate]: {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_KEYS))})")
+
+    def strings(key: str) -> list[str]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: [tool.doeff-migrate] {key} must be a list of strings")
+        return value
+
+    target = table.get("target", "runtime")
+    if target not in ("runtime", "doeff"):
+        raise ConfigError(f"{path}: [tool.doeff-migrate] target must be 'runtime' or 'doeff', not {target!r}")
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict) or not all(isinstance(v, list) for v in per_file.values()):
+        raise ConfigError(f"{path}: [tool.doeff-migrate] per-file-ignores must map patterns to lists of codes")
+    return Settings(
+        select=strings("select"),
+        ignore=strings("ignore"),
+        exclude=strings("exclude"),
+        target=target,
+        phases=strings("phases"),
+        per_file_ignores={k: [str(c) for c in v] for k, v in per_file.items()},
+        source=path,
+    )

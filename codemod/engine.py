@@ -1,0 +1,210 @@
+"""Migrates one module's source: parse, run the enabled transforms in order, fix imports, re-parse.
+
+This is the single place where a file's text becomes new text; the CLI (files, writes, reports) and
+the language server (buffers, quick fixes) both call it through :mod:`doeff_migrate.codemod.api`.
+Nothing here executes the code it reads: ``compile`` only checks that the output is valid Python.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from . import pinjected_names as pn
+from .imports import apply_import_requests
+from .index import ProjectIndex
+from .state import FileState, FlagRecord
+from .transforms import PHASES, all_transforms
+
+__all__ = ["Flag", "MigrationResult", "MigrationError", "migrate_text", "PREFILTER"]
+
+# Files that never mention pinjected are not parsed at all (text pre-filter).
+PREFILTER = "pinjected"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A construct left as it was; ``line`` is 1-based in the input, ``col`` 0-based (as in LSP)."""
+
+    code: str
+    line: int
+    col: int
+    message: str
+
+
+@dataclass
+class MigrationResult:
+    code: str
+    changed: bool
+    flags: list[Flag] = field(default_factory=list)
+    effects: list = field(default_factory=list)
+    """What the file needs in its package's generated handler module (``handler_stubs.EffectNeed``)."""
+
+
+class MigrationError(Exception):
+    """The input cannot be migrated (unparsable); nothing was changed."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _selector(select: Sequence[str] | None, ignore: Sequence[str] | None) -> Callable[[str], bool]:
+    chosen = tuple(select or ())
+    skipped = tuple(ignore or ())
+
+    def selected(code: str) -> bool:
+        if chosen and not any(code.startswith(c) for c in chosen):
+            return False
+        return not any(code.startswith(c) for c in skipped)
+
+    return selected
+
+
+def _range_filter(module: cst.Module, only_range: tuple[int, int] | None) -> Callable[[cst.CSTNode], bool]:
+    if only_range is None:
+        return lambda node: True
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    first, last = only_range
+
+    def in_range(node: cst.CSTNode) -> bool:
+        pos = positions.get(node)
+        return pos is not None and pos.start.line <= last and pos.end.line >= first
+
+    return in_range
+
+
+def migrate_text(
+    source: str,
+    *,
+    path: str = "<string>",
+    phases: Sequence[str] | None = None,
+    target: str = "runtime",
+    index: ProjectIndex | None = None,
+    only_range: tuple[int, int] | None = None,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+) -> MigrationResult:
+    """Migrate ``source``; raises :class:`MigrationError` when it is not valid Python."""
+    if target not in ("runtime", "doeff"):
+        raise ValueError(f"unknown target {target!r} (expected 'runtime' or 'doeff')")
+    wanted = tuple(phases or PHASES)
+    unknown = [p for p in wanted if p not in PHASES]
+    if unknown:
+        raise ValueError(f"unknown phase(s) {', '.join(unknown)} (known: {', '.join(PHASES)})")
+    # Each transform runs only on files that mention one of its words (text pre-filter); a file no
+    # enabled transform cares about is not even parsed.
+    transforms = [t for t in all_transforms() if t.phase in wanted and any(word in source for word in t.prefilter)]
+    if not transforms:
+        return MigrationResult(source, False, [])
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        # Python's own parser words syntax errors the way users know them.
+        try:
+            compile(source, path, "exec", flags=0x400, dont_inherit=True)  # ast.PyCF_ONLY_AST
+        except SyntaxError as py_exc:
+            raise MigrationError(f"syntax error at line {py_exc.lineno}: {py_exc.msg}", py_exc.lineno) from None
+        raise MigrationError(f"syntax error at line {exc.editor_line}: {exc.message}", exc.editor_line) from None
+    if index is None:
+        index = ProjectIndex.from_sources({path: source})
+    facts = index.facts_for(path) or index.add_source(path, source)
+    if facts is None:
+        # ``ast`` refused what LibCST accepted (e.g. a construct of a newer Python): stay safe.
+        raise MigrationError("the file could not be parsed by Python's own parser")
+    context = CodemodContext(filename=path, full_module_name=facts.module)
+    state = FileState(
+        path=path,
+        module=facts.module,
+        index=index,
+        facts=facts,
+        names=pn.from_cst(module),
+        context=context,
+        target=target,
+        selected=_selector(select, ignore),
+        in_range=_range_filter(module, only_range),
+    )
+    if only_range is not None:
+        transforms = [t for t in transforms if t.name == "injected_functions"]
+    tree = module
+    for transform in transforms:
+        tree = tree.visit(transform.transformer(state))
+    # Code generation is the most expensive step after parsing: once for unchanged files, twice at
+    # most for changed ones (after the transforms, after the import edits).
+    code = tree.code
+    if code != source:
+        # Only a file that changes loses its now unused pinjected imports.
+        state.drop_pinjected_imports()
+        edited = _strip_new_leading_blank_lines(module, apply_import_requests(tree, context, code))
+        if edited is not tree:
+            code = edited.code
+    if code != source:
+        try:
+            compile(code, path, "exec", dont_inherit=True)
+        except SyntaxError as exc:  # a bug in a transform: never hand out broken code
+            raise MigrationError(f"internal error: the migrated code would not compile ({exc.msg}, line {exc.lineno}); nothing was changed") from None
+    needs = list(context.scratch.get("doeff_migrate.effects", ())) if code != source else []
+    return MigrationResult(code, code != source, _locate_flags(source, code, state.flags), needs)
+
+
+def _strip_new_leading_blank_lines(before: cst.Module, after: cst.Module) -> cst.Module:
+    """Removing a leading import must not leave the file starting with blank lines it never had."""
+    if not after.body or after.header or before.header:
+        return after
+    first = after.body[0]
+    if before.body and not before.body[0].leading_lines and first.leading_lines:
+        kept = list(first.leading_lines)
+        while kept and kept[0].comment is None:
+            kept.pop(0)
+        return after.with_changes(body=[first.with_changes(leading_lines=kept), *after.body[1:]])
+    return after
+
+
+def _locate_flags(source: str, code: str, records: list[FlagRecord]) -> list[Flag]:
+    if not records:
+        return []
+    out_lines = code.splitlines()
+    in_lines = source.splitlines()
+    mapping = _line_map(in_lines, out_lines)
+    flags: list[Flag] = []
+    start_at: dict[str, int] = {}
+    for record in records:
+        comment = record.comment
+        begin = start_at.get(comment, 0)
+        found = None
+        for i in range(begin, len(out_lines)):
+            if out_lines[i].strip() == comment:
+                found = i
+                break
+        if found is None:
+            continue
+        start_at[comment] = found + 1
+        target = found + 1
+        while target < len(out_lines) and (out_lines[target].strip().startswith("#") or not out_lines[target].strip()):
+            target += 1
+        target = min(target, len(out_lines) - 1)
+        line = mapping(target)
+        text = in_lines[line] if line < len(in_lines) else ""
+        flags.append(Flag(record.code, line + 1, len(text) - len(text.lstrip()), record.message))
+    return flags
+
+
+def _line_map(before: list[str], after: list[str]) -> Callable[[int], int]:
+    """Maps a 0-based line of ``after`` to the corresponding line of ``before``."""
+    opcodes = difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
+
+    def to_before(j: int) -> int:
+        for tag, i1, i2, j1, j2 in opcodes:
+            if j1 <= j < j2:
+                if tag == "equal":
+                    return i1 + (j - j1)
+                return min(i1, max(len(before) - 1, 0))
+        return max(len(before) - 1, 0)
+
+    return to_before
+

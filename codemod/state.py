@@ -1,0 +1,127 @@
+"""Per-file facts and the helpers every transform shares: flag comments, ``# noqa``, imports.
+
+A transform never decides on its own how a flag looks or whether it is suppressed: it calls
+:meth:`FileState.flag`, which applies ``--select/--ignore``, honours ``# noqa: DM###`` on the
+statement, and writes ``# doeff-migrate: DM###: <message>`` above it exactly once (so a second run
+changes nothing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+from . import pinjected_names as pn
+from .index import ModuleFacts, ProjectIndex
+from .rules import get_rule
+
+RUNTIME_MODULE = "doeff_migrate.runtime"
+TARGET_MODULES = {"runtime": RUNTIME_MODULE, "doeff": "doeff"}
+# The implicit-binding registry has no doeff counterpart: it always comes from the bundled runtime.
+REGISTRY_NAMES = {"function_binding", "instance_binding"}
+FLAG_PREFIX = "# doeff-migrate: "
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+
+Stmt = TypeVar("Stmt", bound=cst.CSTNode)
+
+
+@dataclass(frozen=True)
+class FlagRecord:
+    code: str
+    message: str
+
+    @property
+    def comment(self) -> str:
+        return f"{FLAG_PREFIX}{self.code}: {self.message}"
+
+
+@dataclass
+class FileState:
+    path: str
+    module: str
+    index: ProjectIndex
+    facts: ModuleFacts
+    names: pn.PinjectedNames
+    context: CodemodContext
+    target: str = "runtime"
+    selected: Callable[[str], bool] = lambda code: True
+    in_range: Callable[[cst.CSTNode], bool] = lambda node: True
+    flags: list[FlagRecord] = field(default_factory=list)
+    unmigrated: set[str] = field(default_factory=set)
+    """Decorated functions of this file left as pinjected (flagged): nothing may call them as programs."""
+    migrated_instances: list[str] = field(default_factory=list)
+    """``@instance`` functions migrated in this run (entry points for ``__doeff_requires__``)."""
+
+    # -- pinjected names ------------------------------------------------------------------------
+    def canonical(self, node: cst.CSTNode) -> str | None:
+        """Canonical pinjected name of ``node`` (a name, attribute or the callee of a call)."""
+        if isinstance(node, cst.Call):
+            node = node.func
+        if isinstance(node, cst.Decorator):
+            return self.canonical(node.decorator)
+        return self.names.canonical_of_dotted(pn.dotted_cst(node))
+
+    # -- imports ------------------------------------------------------------------------------
+    def need(self, name: str) -> str:
+        """Import ``name`` from the target runtime; returns the name to write."""
+        module = RUNTIME_MODULE if name in REGISTRY_NAMES else TARGET_MODULES[self.target]
+        AddImportsVisitor.add_needed_import(self.context, module, name)
+        return name
+
+    def drop_pinjected_imports(self) -> None:
+        """Remove pinjected imports that nothing uses any more (kept when still referenced)."""
+        for local, canonical in self.names.names.items():
+            module = self._pinjected_module_of(local)
+            if module is not None:
+                RemoveImportsVisitor.remove_unused_import(
+                    self.context, module, canonical, None if local == canonical else local
+                )
+        for local, module in self.names.module_origins.items():
+            RemoveImportsVisitor.remove_unused_import(self.context, module, None, None if local == module else local)
+
+    def _pinjected_module_of(self, local: str) -> str | None:
+        return self.names.origins.get(local)
+
+    # -- flags --------------------------------------------------------------------------------
+    def flag(self, stmt: Stmt, code: str, message: str | None = None) -> Stmt:
+        """Write the rule's comment above ``stmt`` (once), unless not selected or suppressed."""
+        if not self.selected(code) or is_suppressed(stmt, code):
+            return stmt
+        record = FlagRecord(code, message or get_rule(code).message)
+        self.flags.append(record)
+        leading = list(getattr(stmt, "leading_lines", ()))
+        if any(line.comment is not None and line.comment.value == record.comment for line in leading):
+            return stmt
+        leading.append(cst.EmptyLine(comment=cst.Comment(record.comment)))
+        return stmt.with_changes(leading_lines=leading)  # type: ignore[return-value]
+
+
+def statement_comments(stmt: cst.CSTNode) -> list[str]:
+    """Comments attached to a statement: lines above it, trailing comments of its first line(s)."""
+    found = [line.comment.value for line in getattr(stmt, "leading_lines", ()) if line.comment]
+    for deco in getattr(stmt, "decorators", ()):
+        if deco.trailing_whitespace.comment:
+            found.append(deco.trailing_whitespace.comment.value)
+        found += [line.comment.value for line in deco.leading_lines if line.comment]
+    trailing = getattr(stmt, "trailing_whitespace", None)
+    if isinstance(trailing, cst.TrailingWhitespace) and trailing.comment:
+        found.append(trailing.comment.value)
+    body = getattr(stmt, "body", None)
+    if isinstance(body, cst.IndentedBlock) and body.header.comment:
+        found.append(body.header.comment.value)
+    return found
+
+
+def is_suppressed(stmt: cst.CSTNode, code: str) -> bool:
+    for comment in statement_comments(stmt):
+        for match in _NOQA.finditer(comment):
+            codes = match.group("codes")
+            if codes is None or code in re.split(r"[\s,]+", codes.upper()):
+                return True
+    return False

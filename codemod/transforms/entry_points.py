@@ -1,0 +1,458 @@
+"""Module-level IProxy entry points and ``Injected`` combinators -> programs, plus their required keys.
+
+pinjected-semantics.md §2 C7-C14, C17 and §4.2. ``main: IProxy[int] = f(3)`` becomes
+``main: Program[int] = f(3)`` (calling the ``@do`` function builds the same lazy computation); an
+expression over injected values is lifted into a ``@do`` function of the same name in which every
+pinjected leaf is ``yield``ed: calls of injected functions, ``@instance`` objects (run again, as a
+value passed by object is in pinjected), ``injected("k")`` -> ``Ask("k")``, ``Injected.pure(v)`` -> ``v``,
+``Injected.bind(f, **m)`` -> ``f`` called with asked keys (defaults ignored, renames honoured),
+``Injected.mzip/zip/tuple/list/dict`` -> ``Spawn`` each + ``Gather`` (members run in order when they
+do not block, as in pinjected), ``Injected.procedure`` -> one ``yield`` after the other, ``.map(f)`` on an
+``Injected`` -> ``f(value)``. Per entry point and ``@instance``, the keys it can ``Ask`` for (transitive,
+dependencies first) go to ``__doeff_requires__`` for the runner's pre-flight check and eager build.
+"""
+
+from __future__ import annotations
+
+import json
+
+import libcst as cst
+
+from .. import pinjected_names as pn
+from ..index import ValueSpec
+from . import MigrationTransformer, Transform, register
+
+
+class Untranslatable(Exception):
+    pass
+
+
+def _yield(expr: cst.BaseExpression) -> cst.Yield:
+    return cst.Yield(value=expr, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+class EntryPoints(MigrationTransformer):
+    def __init__(self, state) -> None:
+        super().__init__(state)
+        self.programs: dict[str, str] = {}  # migrated entry point -> "program" | "function"
+        self.plain_functions: dict[str, cst.FunctionDef] = {}
+        self.prelude: list[cst.SimpleStatementLine] = []  # statements of the @do being lifted
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Module(self, node: cst.Module) -> None:
+        for stmt in node.body:
+            if isinstance(stmt, cst.FunctionDef):
+                if not stmt.decorators:
+                    self.plain_functions[stmt.name.value] = stmt
+
+    # -- leaves -------------------------------------------------------------------------------
+    def provider(self, node: cst.BaseExpression):
+        dotted = pn.dotted_cst(node)
+        if dotted is None:
+            return None
+        return self.state.index.resolve_ref(ValueSpec("ref", self.state.module, dotted))
+
+    def injected_class_call(self, node: cst.BaseExpression) -> str | None:
+        if not isinstance(node, cst.Call):
+            return None
+        dotted = pn.dotted_cst(node.func) or ""
+        head, _, attr = dotted.rpartition(".")
+        if self.state.names.canonical_of_dotted(head) == pn.INJECTED_CLASS:
+            return attr
+        return None
+
+    def has_leaf(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` contains a pinjected computation (so it is an IProxy, not a value)."""
+        found = False
+        outer = self
+
+        class _Finder(cst.CSTVisitor):
+            def visit_Call(self, n: cst.Call) -> None:
+                nonlocal found
+                target = outer.provider(n.func)
+                by_name = outer.state.canonical(n.func) == pn.INJECTED and _single_string(n)
+                if target is not None or by_name or outer.injected_class_call(n) not in (None, "dynamic"):
+                    found = True
+
+            def visit_Name(self, n: cst.Name) -> None:
+                nonlocal found
+                target = outer.provider(n)
+                if (target is not None and target.kind == "instance") or n.value in outer.programs:
+                    found = True
+
+            def visit_Lambda(self, n: cst.Lambda) -> bool:
+                return False
+
+            def visit_Attribute(self, n: cst.Attribute) -> bool:
+                n.value.visit(self)
+                return False
+
+        node.visit(_Finder())
+        return found
+
+    def program_of(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """A program computing ``node`` (for ``Spawn``): leaves keep their program form."""
+        target = self.provider(node)
+        if target is not None and target.kind == "instance":
+            return cst.Call(node.with_changes(lpar=[], rpar=[]))
+        if isinstance(node, cst.Name) and node.value in self.programs:
+            return node if self.programs[node.value] == "program" else cst.Call(node)
+        if isinstance(node, cst.Call):
+            target = self.provider(node.func)
+            if target is not None and target.kind == "injected" and not any(self.has_leaf(a.value) for a in node.args):
+                return node
+            if self.state.canonical(node.func) == pn.INJECTED and _single_string(node):
+                return cst.Call(cst.Name(self.state.need("Ask")), [cst.Arg(node.args[0].value)])
+            if self.injected_class_call(node) == "by_name" and _single_string(node):
+                return cst.Call(cst.Name(self.state.need("Ask")), [cst.Arg(node.args[0].value)])
+            if self.injected_class_call(node) == "pure" and len(node.args) == 1:
+                return cst.Call(cst.Name(self.state.need("Pure")), [cst.Arg(node.args[0].value)])
+        if not self.has_leaf(node):
+            return cst.Call(cst.Name(self.state.need("Pure")), [cst.Arg(node)])
+        raise Untranslatable
+
+    def value_of(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """An expression evaluating ``node`` inside a ``@do`` body (leaves ``yield``ed)."""
+        if not self.has_leaf(node):
+            return node
+        state = self.state
+        target = self.provider(node)
+        if target is not None and target.kind == "instance":
+            return _yield(self.program_of(node))
+        if isinstance(node, cst.Name) and node.value in self.programs:
+            return _yield(self.program_of(node))
+        if isinstance(node, cst.Call):
+            attr = self.injected_class_call(node)
+            if attr is not None:
+                return self.combinator(attr, node)
+            if self.state.canonical(node.func) == pn.INJECTED and _single_string(node):
+                return _yield(self.program_of(node))
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "map":
+                inner = func.value
+                if self.injected_class_call(inner) is None:
+                    raise Untranslatable  # ``.map`` on an IProxy is an attribute of the value (trap 6)
+                if len(node.args) != 1 or node.args[0].keyword:
+                    raise Untranslatable
+                return self.apply(node.args[0].value, [cst.Arg(self.value_of(inner))])
+            target = self.provider(func)
+            if target is not None and target.kind == "injected":
+                args = [a.with_changes(value=self.value_of(a.value)) for a in node.args]
+                return _yield(node.with_changes(args=args))
+            raise Untranslatable  # a method call / call on an injected value: type unknown (DM108)
+        if isinstance(node, cst.Attribute):
+            return node.with_changes(value=self.value_of(node.value))
+        if isinstance(node, cst.Subscript):
+            return node.with_changes(value=self.value_of(node.value))
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Multiply, cst.Divide, cst.Modulo)):
+            return node.with_changes(left=self.value_of(node.left), right=self.value_of(node.right))
+        if isinstance(node, cst.Comparison) and all(isinstance(c.operator, cst.Equal) for c in node.comparisons):
+            return node.with_changes(
+                left=self.value_of(node.left),
+                comparisons=[c.with_changes(comparator=self.value_of(c.comparator)) for c in node.comparisons],
+            )
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.BitInvert):
+            return node.with_changes(expression=self.value_of(node.expression))
+        raise Untranslatable
+
+    def apply(self, func: cst.BaseExpression, args: list[cst.Arg]) -> cst.BaseExpression:
+        """Call a plain function on resolved values; async functions of this module are awaited."""
+        if isinstance(func, cst.Lambda):
+            func = func.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        call = cst.Call(func, args)
+        name = pn.dotted_cst(func)
+        defined = self.plain_functions.get(name or "")
+        if defined is not None and defined.asynchronous is not None:
+            return _yield(cst.Call(cst.Name(self.state.need("Await")), [cst.Arg(call)]))
+        return call
+
+    def member_height(self, node: cst.BaseExpression) -> int | None:
+        """How many resolution hops pinjected needs before a combinator member's body runs.
+
+        ``None`` for members without a body of their own (pure values, aliases): their position
+        does not matter, so they keep the one of the member before them."""
+        target = self.provider(node)
+        if target is not None and target.kind == "instance":
+            return self.state.index.provider_height(target, self.state.module)
+        if isinstance(node, cst.Call):
+            target = self.provider(node.func)
+            if target is not None and target.kind == "injected":
+                return self.state.index.provider_height(target, self.state.module) + 1
+        return None
+
+    def gathered(self, members: list[cst.BaseExpression]) -> cst.BaseExpression:
+        """``Gather`` of spawned members; spawned in the order pinjected runs them, gathered in order.
+
+        Members that do not block run one after another in spawn order; pinjected starts them
+        together and a member whose dependencies need more resolution hops runs later (verified:
+        ``mzip(dataset, weights)`` builds ``weights`` first when only ``dataset`` has dependencies).
+        """
+        spawn, gather = self.state.need("Spawn"), self.state.need("Gather")
+        heights: list[int] = []
+        for m in members:
+            found = self.member_height(m)
+            heights.append(found if found is not None else (heights[-1] if heights else 0))
+        programs = [self.program_of(m) for m in members]
+        if heights == sorted(heights):
+            tasks = [cst.Arg(_yield(cst.Call(cst.Name(spawn), [cst.Arg(p)]))) for p in programs]
+            return _yield(cst.Call(cst.Name(gather), tasks))
+        names = []
+        for i in sorted(range(len(members)), key=lambda i: (heights[i], i)):
+            name = f"_task{len(self.prelude)}"
+            names.append((i, name))
+            self.prelude.append(cst.SimpleStatementLine([cst.Assign(
+                [cst.AssignTarget(cst.Name(name))], cst.Yield(cst.Call(cst.Name(spawn), [cst.Arg(programs[i])])))]))
+        by_index = dict(names)
+        return _yield(cst.Call(cst.Name(gather), [cst.Arg(cst.Name(by_index[i])) for i in range(len(members))]))
+
+    def combinator(self, attr: str, node: cst.Call) -> cst.BaseExpression:
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        keywords = [(a.keyword.value, a.value) for a in node.args if a.keyword is not None]
+        if any(a.star for a in node.args):
+            raise Untranslatable
+        if attr in ("pure",) and len(positional) == 1:
+            return positional[0]
+        if attr == "by_name" and _single_string(node):
+            return _yield(self.program_of(node))
+        if attr in ("mzip", "zip", "tuple") and not keywords:
+            return cst.Call(cst.Name("tuple"), [cst.Arg(self.gathered(positional))])
+        if attr == "list" and not keywords:
+            return cst.Call(cst.Name("list"), [cst.Arg(self.gathered(positional))])
+        if attr == "dict" and not positional:
+            keys = cst.Tuple([cst.Element(cst.SimpleString(json.dumps(k))) for k, _ in keywords] + ([] if len(keywords) != 1 else []))
+            zipped = cst.Call(cst.Name("zip"), [cst.Arg(keys), cst.Arg(self.gathered([v for _, v in keywords]))])
+            return cst.Call(cst.Name("dict"), [cst.Arg(zipped)])
+        if attr == "procedure" and positional and not keywords:
+            # Injected.procedure(a, b, c, ...) is tuple(tuple(tuple(a, b), c), ...)[1] in pinjected: the
+            # shallow members resolve first, so members run in the order c.., b.., then a, b (verified
+            # on 0.2.252: procedure(s1, s2, s3, s4) prints s4, s3, s1, s2). The value is the last one's.
+            if len(positional) == 1:
+                return self.value_of(positional[0]) if self.has_leaf(positional[0]) else positional[0]
+            order = [*reversed(positional[2:]), *positional[:2]]
+            index = order.index(positional[-1])
+            return cst.Subscript(self.gathered(order), [cst.SubscriptElement(cst.Index(cst.Integer(str(index))))])
+        if attr == "bind" and positional:
+            return self.bind(positional[0], positional[1:], keywords)
+        raise Untranslatable
+
+    def bind(self, func: cst.BaseExpression, extra: list, mapping: list[tuple[str, cst.BaseExpression]]) -> cst.BaseExpression:
+        if extra:
+            raise Untranslatable
+        if isinstance(func, cst.Lambda):
+            params = func.params
+        else:
+            defined = self.plain_functions.get(pn.dotted_cst(func) or "")
+            if defined is None:
+                raise Untranslatable
+            params = defined.params
+        if params.star_arg is not cst.MaybeSentinel.DEFAULT and isinstance(params.star_arg, cst.Param) or params.star_kwarg:
+            raise Untranslatable
+        renames = dict(mapping)
+        for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
+            source = renames.get(p.name.value)
+            key = source.evaluated_value if isinstance(source, cst.SimpleString) else p.name.value if source is None else None
+            if key is not None and self.state.index.key_kind(key) != "value":
+                # The plain function would call an injected function: it would get a program back.
+                raise Untranslatable
+        ask = self.state.need("Ask")
+        args = []
+        for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
+            name = p.name.value
+            source = renames.pop(name, None)
+            if source is None:
+                value: cst.BaseExpression = _yield(cst.Call(cst.Name(ask), [cst.Arg(cst.SimpleString(json.dumps(name)))]))
+            elif isinstance(source, cst.SimpleString):
+                value = _yield(cst.Call(cst.Name(ask), [cst.Arg(source)]))
+            else:
+                value = self.value_of(source) if self.has_leaf(source) else source
+            args.append(cst.Arg(value, keyword=cst.Name(name), equal=cst.AssignEqual(
+                whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))))
+        if renames:
+            raise Untranslatable
+        return self.apply(func, args)
+
+    # -- statements ---------------------------------------------------------------------------
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
+        if len(updated_node.body) != 1:
+            return updated_node
+        stmt = updated_node.body[0]
+        if not isinstance(stmt, (cst.Assign, cst.AnnAssign)) or stmt.value is None:
+            return updated_node
+        if isinstance(stmt, cst.Assign) and (len(stmt.targets) != 1 or not isinstance(stmt.targets[0].target, cst.Name)):
+            return updated_node
+        name = stmt.targets[0].target.value if isinstance(stmt, cst.Assign) else getattr(stmt.target, "value", None)
+        if name is None or (name.startswith("__") and name.endswith("__")) or name in self.state.facts.design_vars:
+            return updated_node
+        annotated = isinstance(stmt, cst.AnnAssign) and self.is_iproxy(stmt.annotation.annotation)
+        if not annotated and not self.has_leaf(stmt.value):
+            return updated_node
+        value = stmt.value
+        self.prelude = []
+        left = sorted(_names(value) & self.state.unmigrated)
+        if left:
+            return self.state.flag(
+                updated_node, "DM108", f"entry point uses `{left[0]}`, which was left as pinjected: migrate it first"
+            )
+        if self.passes_injected_function(value):
+            return self.state.flag(
+                updated_node, "DM108",
+                "an injected function is passed as a value here: pinjected resolves it to a callable, a program is not one",
+            )
+        try:
+            if isinstance(value, cst.Call) and not self.has_leaf_in_args(value):
+                target = self.provider(value.func)
+                if target is not None and target.kind == "injected":
+                    return self.as_program(updated_node, stmt, name, value)
+            if self.provider(value) is not None and self.provider(value).kind == "instance":
+                return self.as_program(updated_node, stmt, name, cst.Call(value))
+            body = self.value_of(value)
+        except Untranslatable:
+            return self.state.flag(updated_node, "DM108")
+        if not self.has_leaf(value):
+            return self.state.flag(updated_node, "DM108")
+        self.programs[name] = "function"
+        func = cst.FunctionDef(
+            name=cst.Name(name),
+            params=cst.Parameters(),
+            body=cst.IndentedBlock([*self.prelude, cst.SimpleStatementLine([cst.Return(_bare_return(body))])]),
+            decorators=[cst.Decorator(cst.Name(self.state.need("do")))],
+            leading_lines=updated_node.leading_lines or [cst.EmptyLine()],
+        )
+        return cst.FlattenSentinel([func])
+
+    def passes_injected_function(self, node: cst.BaseExpression) -> bool:
+        """An injected function referenced other than as the callee of a call (an argument, a value)."""
+        callees: set[int] = set()
+        found = False
+        outer = self
+
+        class _Finder(cst.CSTVisitor):
+            def visit_Call(self, n: cst.Call) -> None:
+                callees.add(id(n.func))
+
+            def visit_Lambda(self, n: cst.Lambda) -> bool:
+                return False
+
+            def _check(self, n: cst.BaseExpression) -> bool:
+                nonlocal found
+                if id(n) not in callees:
+                    target = outer.provider(n)
+                    if target is not None and target.kind == "injected":
+                        found = True
+                        return False
+                return True
+
+            def visit_Name(self, n: cst.Name) -> None:
+                self._check(n)
+
+            def visit_Attribute(self, n: cst.Attribute) -> bool:
+                if self._check(n):
+                    n.value.visit(self)  # ``mod.fetch``: check the whole name, then its head
+                return False
+
+        node.visit(_Finder())
+        return found
+
+    def has_leaf_in_args(self, call: cst.Call) -> bool:
+        return any(self.has_leaf(a.value) for a in call.args)
+
+    def is_iproxy(self, annotation: cst.BaseExpression) -> bool:
+        if isinstance(annotation, cst.Subscript):
+            annotation = annotation.value
+        return self.state.names.canonical_of_dotted(pn.dotted_cst(annotation)) == pn.IPROXY
+
+    def as_program(self, line: cst.SimpleStatementLine, stmt, name: str, value: cst.BaseExpression):
+        self.programs[name] = "program"
+        if isinstance(stmt, cst.AnnAssign):
+            annotation = stmt.annotation.annotation
+            if self.is_iproxy(annotation):
+                program = cst.Name(self.state.need("Program"))
+                annotation = annotation.with_changes(value=program) if isinstance(annotation, cst.Subscript) else program
+            new = stmt.with_changes(value=value, annotation=stmt.annotation.with_changes(annotation=annotation))
+        else:
+            new = stmt.with_changes(value=value)
+        return line.with_changes(body=[new])
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        entries = [*self.state.migrated_instances, *self.programs]
+        if not entries:
+            return updated_node
+        elements = []
+        for entry in entries:
+            keys = self.state.index.requires(self.state.module, entry)
+            if not keys:  # unknown, or nothing to check: the runner resolves lazily
+                continue
+            items = [cst.Element(cst.SimpleString(json.dumps(k))) for k in keys]
+            value = cst.Tuple(items) if len(items) != 1 else cst.Tuple(items, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            elements.append(cst.DictElement(cst.SimpleString(json.dumps(entry)), value))
+        if not elements:
+            return updated_node
+        body = list(updated_node.body)
+        for i, stmt in enumerate(body):
+            existing = _requires_dict(stmt)
+            if existing is not None:
+                # A second run (a file left partly unmigrated) merges instead of appending again.
+                new_by_key = {e.key.evaluated_value: e for e in elements}  # type: ignore[union-attr]
+                merged_elements = []
+                for e in existing.elements:
+                    key = e.key.evaluated_value if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString) else None
+                    merged_elements.append(new_by_key.pop(key, e) if key is not None else e)
+                merged = existing.with_changes(elements=[*merged_elements, *new_by_key.values()])
+                if merged.deep_equals(existing):
+                    return updated_node
+                assign = stmt.body[0]  # type: ignore[union-attr]
+                body[i] = stmt.with_changes(body=[assign.with_changes(value=merged)])  # type: ignore[union-attr]
+                return updated_node.with_changes(body=body)
+        requires = cst.SimpleStatementLine(
+            [cst.Assign([cst.AssignTarget(cst.Name("__doeff_requires__"))], cst.Dict(elements))],
+            leading_lines=[cst.EmptyLine()],
+        )
+        return updated_node.with_changes(body=[*body, requires])
+
+
+def _requires_dict(stmt: cst.CSTNode) -> cst.Dict | None:
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
+        assign = stmt.body[0]
+        if (
+            len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+            and assign.targets[0].target.value == "__doeff_requires__"
+            and isinstance(assign.value, cst.Dict)
+        ):
+            return assign.value
+    return None
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class _Names(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.add(n.value)
+
+    node.visit(_Names())
+    return found
+
+
+def _bare_return(expr: cst.BaseExpression) -> cst.BaseExpression:
+    return expr
+
+
+def _single_string(node: cst.Call) -> bool:
+    return len(node.args) == 1 and node.args[0].keyword is None and isinstance(node.args[0].value, cst.SimpleString)
+
+
+transform = register(
+    Transform(
+        __name__,
+        phase="di",
+        order=30,
+        transformer=EntryPoints,
+        description="IProxy entry points and Injected combinators -> programs; __doeff_requires__ per entry point",
+    )
+)

@@ -1,0 +1,1 @@
+"""Inventory: the product catalog (the package everything else depends on)."""

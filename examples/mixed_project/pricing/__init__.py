@@ -1,0 +1,1 @@
+"""Pricing: quotes built on the inventory's prices."""

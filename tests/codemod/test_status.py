@@ -1,0 +1,246 @@
+"""``doeff-migrate status`` (codemod/status.py) on small trees written to tmp_path."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from doeff_migrate.codemod.status import collect, file_status, status_command, summarize
+
+PINJECTED_MODULE = """\
+from pinjected import design, injected, instance
+
+@instance
+def settings():
+    return {}
+
+@injected
+def train(settings, /, x):
+    return x
+
+__design__ = design(rate=1)
+"""
+
+MIGRATED_MODULE = """\
+import wandb
+from doeff_migrate.runtime import Ask, do, function_binding, handler
+from doeff_migrate.runtime import as_injected as bridge
+import doeff_migrate.runtime as rt
+
+@function_binding
+@do
+def train(x):
+    settings = yield Ask("settings")
+    # doeff-migrate: DM106: dependency `verbose` had a default; pinjected ignored it
+    wandb.log({"x": x})
+    print(x)
+    print(x)
+    note = "# doeff-migrate: DM999 inside a string is not a flag"
+    return x
+
+@handler
+def handle_upload(effect, k):
+    # doeff-migrate: stub
+    raise NotImplementedError("write the handler for Upload")
+
+legacy_train = bridge(train)
+env = rt.PinjectedEnv(None)
+"""
+
+DONE_MODULE = """\
+from doeff_migrate.runtime import Ask, do
+
+@do
+def clean(x):
+    factor = yield Ask("factor")
+    return x * factor
+"""
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    write_tree(
+        tmp_path / "src",
+        {
+            "shop/__init__.py": "",
+            "shop/core/__init__.py": "",
+            "shop/core/models.py": PINJECTED_MODULE,
+            "shop/billing/__init__.py": "",
+            "shop/billing/pay.py": MIGRATED_MODULE,
+            "shop/billing/clean.py": DONE_MODULE,
+        },
+    )
+    return tmp_path / "src"
+
+
+def test_counts_each_kind_of_remaining_work_per_package(tree: Path):
+    report = summarize(collect([str(tree)]))
+    core = report["packages"]["shop.core"]
+    assert core["pinjected"] == 3
+    assert core["pinjected_by_rule"] == {"design": 1, "injected-function": 1, "instance-function": 1}
+    billing = report["packages"]["shop.billing"]
+    assert billing["side_effects_by_category"] == {"metrics-call": 1, "print-call": 2}
+    assert billing["flags_by_code"] == {"DM106": 1}  # the string is not a comment
+    assert billing["stubs"] == 1
+    assert billing["bridges_by_name"] == {"PinjectedEnv": 1, "as_injected": 1}
+    assert billing["pinjected"] == 0
+    assert billing["total"] == 3 + 1 + 1 + 2
+    assert (billing["files"], billing["files_done"]) == (3, 2)  # __init__.py and clean.py are done
+    assert report["totals"]["total"] == core["total"] + billing["total"] + report["packages"]["shop"]["total"]
+
+
+def test_phases_add_up_to_the_total(tree: Path):
+    report = summarize(collect([str(tree)]))
+    for bucket in [report["totals"], *report["packages"].values()]:
+        assert sum(bucket["phases"].values()) == bucket["total"]
+    billing = report["packages"]["shop.billing"]["phases"]
+    assert billing == {"di": 3, "compute": 0, "io": 4, "recording": 0}
+
+
+def test_flag_comments_counted_once_even_though_the_language_server_reports_them_too():
+    status = file_status("x = 1  # doeff-migrate: DM106: something a human decides\n", "m.py", "pkg")
+    assert dict(status.flags) == {"DM106": 1}
+    assert status.total == 1
+
+
+def test_a_migrated_module_without_leftovers_counts_nothing():
+    status = file_status(textwrap.dedent(DONE_MODULE), "m.py", "pkg")
+    assert status.total == 0
+
+
+def test_bridges_are_found_through_aliases_and_module_attributes_only():
+    source = textwrap.dedent(
+        """\
+        import doeff_migrate.runtime
+        from doeff_migrate.runtime.bridge import migrated_design as md, as_instance
+
+        def as_injected(x):  # a local function of the same name is not the bridge
+            return x
+
+        a = md()
+        b = as_instance(f)
+        c = doeff_migrate.runtime.pinjected_env(d)
+        e = as_injected(1)
+        """
+    )
+    status = file_status(source, "m.py", "pkg")
+    assert dict(status.bridges) == {"migrated_design": 1, "as_instance": 1, "pinjected_env": 1}
+
+
+def test_unparsable_files_are_counted_and_named_and_nothing_is_written(tmp_path: Path):
+    write_tree(tmp_path, {"pkg/bad.py": "def broken(:\n", "pkg/good.py": DONE_MODULE})
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.py")}
+    report = summarize(collect([str(tmp_path)]))
+    bad = next(f for f in report["files"] if f["path"].endswith("bad.py"))
+    assert bad["unparsable"].startswith("SyntaxError") and "line 1" in bad["unparsable"]
+    assert report["totals"]["unparsable"] == 1 and report["totals"]["total"] == 1
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.py")} == before
+
+
+def test_the_code_is_never_executed(tmp_path: Path):
+    marker = tmp_path / "executed"
+    write_tree(tmp_path, {"pkg/evil.py": f"open({str(marker)!r}, 'w').write('ran')\nfrom pinjected import injected\n"})
+    summarize(collect([str(tmp_path)]))
+    assert not marker.exists()
+
+
+def test_json_output_and_fail_over_ratchet(tree: Path, capsys: pytest.CaptureFixture):
+    assert status_command([str(tree)], as_json=True, fail_over=None) == 0
+    report = json.loads(capsys.readouterr().out)
+    total = report["totals"]["total"]
+    assert total == 10 and report["over_limit"] is False
+    assert status_command([str(tree)], as_json=True, fail_over=total) == 0
+    assert json.loads(capsys.readouterr().out)["over_limit"] is False
+    assert status_command([str(tree)], as_json=True, fail_over=total - 1) == 1
+    assert json.loads(capsys.readouterr().out)["over_limit"] is True
+
+
+def test_rich_table_names_packages_phases_and_the_verdict(tree: Path, capsys: pytest.CaptureFixture):
+    assert status_command([str(tree)], as_json=False, fail_over=5) == 1
+    out = capsys.readouterr().out
+    for expected in ("shop.core", "shop.billing", "Per phase", "metrics-call", "DM106", "as_injected", "over the limit"):
+        assert expected in out
+
+
+def test_usage_errors_exit_2_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture):
+    assert status_command([str(tmp_path / "missing")], as_json=False, fail_over=None) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    assert status_command([str(tmp_path)], as_json=False, fail_over=-1) == 2
+    assert "--fail-over must be 0 or more" in capsys.readouterr().err
+    assert status_command([], as_json=False, fail_over=None) == 2
+
+
+def test_an_empty_tree_reports_zero(tmp_path: Path, capsys: pytest.CaptureFixture):
+    assert status_command([str(tmp_path)], as_json=False, fail_over=0) == 0
+    assert "no Python files found" in capsys.readouterr().out
+
+
+def test_pyproject_settings_exclude_paths_and_ignore_codes(tree: Path, capsys: pytest.CaptureFixture):
+    (tree / "pyproject.toml").write_text(
+        '[tool.doeff-migrate]\nexclude = ["shop/core/"]\nignore = ["DM309"]\n'
+        'per-file-ignores = { "shop/billing/pay.py" = ["DM106"] }\n'
+    )
+    report = summarize(collect([str(tree)]))
+    assert "shop.core" not in report["packages"]
+    billing = report["packages"]["shop.billing"]
+    assert billing["side_effects_by_category"] == {"metrics-call": 1}
+    assert billing["flags_by_code"] == {}
+    assert billing["total"] == 1 + 1 + 2  # metrics call, stub, bridges
+
+
+def test_invalid_configuration_exits_2_naming_the_file(tree: Path, capsys: pytest.CaptureFixture):
+    (tree / "pyproject.toml").write_text('[tool.doeff-migrate]\nignore = "DM309"\n')
+    assert status_command([str(tree)], as_json=True, fail_over=None) == 2
+    err = capsys.readouterr().err
+    assert "pyproject.toml" in err and "ignore" in err
+
+
+def test_noqa_suppresses_a_finding(tmp_path: Path):
+    source = textwrap.dedent(
+        """\
+        from doeff_migrate.runtime import do
+
+        @do
+        def f(x):
+            print(x)  # noqa: DM309
+            print(x)
+            return x
+        """
+    )
+    assert dict(file_status(source, "m.py", "pkg").side_effects) == {"print-call": 1}
+
+
+def test_module_entry_point_parses_the_same_options(tree: Path, capsys: pytest.CaptureFixture):
+    from doeff_migrate.codemod.status import main
+
+    assert main([str(tree), "--json", "--fail-over", "9"]) == 1
+    assert json.loads(capsys.readouterr().out)["totals"]["total"] == 10
+    assert main([str(tree), "--fail-over", "10"]) == 0
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+
+
+def test_status_is_a_subcommand_of_the_cli_with_a_ratchet_exit_code(tmp_path, capsys):
+    from doeff_migrate.codemod.cli import main
+
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "mod.py").write_text("from pinjected import injected\n\n@injected\ndef f(dep, /, x):\n    return dep(x)\n")
+    assert main(["status", str(tmp_path), "--fail-over", "0"]) == 1
+    assert main(["status", str(tmp_path), "--fail-over", "100"]) == 0
+    assert main(["status", str(tmp_path / "missing")]) == 2
+    capsys.readouterr()
+    assert main(["status", str(tmp_path), "--json"]) == 0
+    assert '"injected-function"' in capsys.readouterr().out
