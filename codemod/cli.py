@@ -25,7 +25,7 @@ from .config import ConfigError, load_settings
 from .discovery import iter_python_files
 from .engine import Flag, MigrationError, migrate_text
 from .files import FileProblem, SourceFile, dirty_files, read_source, write_atomic
-from .index import ProjectIndex
+from .index import ProjectIndex, project_root_for
 from .rules import all_rules, get_rule
 from .transforms import PHASES, all_transforms
 from .handler_stubs import plan_handler_modules, write_handler_module
@@ -203,7 +203,11 @@ def migrate(
     # for parsing nor sent to workers, so a run over an already migrated tree costs file reads only.
     words = [w.encode() for w in _prefilter(phases)]
     candidates = [f for f in files if _mentions_any(f, words)]
-    _INDEX = ProjectIndex.build([Path(f) for f in files]) if candidates else ProjectIndex()
+    # The index covers the whole project the paths belong to (a dependency's kind is a project-wide
+    # fact), even when only some of its files are rewritten.
+    roots = sorted({project_root_for(p) for p in paths})
+    indexed = [*files, *(str(f) for f in iter_python_files(roots, settings.exclude))]
+    _INDEX = ProjectIndex.build([Path(f) for f in dict.fromkeys(indexed)]) if candidates else ProjectIndex()
     _JOB = Job(
         phases=phases,
         target=chosen_target,

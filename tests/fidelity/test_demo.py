@@ -24,13 +24,12 @@ def test_demo_exits_non_zero_when_a_run_differs(tmp_path):
     project = tmp_path / "proj"
     (project / "app").mkdir(parents=True)
     (project / "app" / "__init__.py").write_text("")
-    # A latent bug the codemod flags (DM110) and leaves untouched: the migrated copy then lacks the
-    # binding, so the runs differ and the demo must say so with a non-zero exit code.
+    # An entry point whose result depends on how it is launched (the runner is given --json, pinjected
+    # is not): the two runs differ, and the demo must say so with a non-zero exit code.
     (project / "app" / "main.py").write_text(
-        "from pinjected import IProxy, injected\n\n"
-        "@injected\nasync def a_sys(cmd):\n    return cmd\n\n"
-        "@injected\nasync def build(a_sys, /):\n    a_sys('x')\n    return 1\n\n"
-        "main: IProxy = build()\n"
+        "import sys\nfrom pinjected import IProxy, injected\n\n"
+        "@injected\ndef launched_with_json():\n    return '--json' in sys.argv\n\n"
+        "main: IProxy = launched_with_json()\n"
     )
     proc = subprocess.run(
         ["bash", str(ROOT / "scripts" / "demo.sh"), str(project), "app.main.main"],

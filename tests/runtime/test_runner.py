@@ -136,3 +136,33 @@ def test_entry_point_may_be_a_plain_value(tmp_path, value, expected):
     proc = run_entry(tmp_path, "vals.main", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.splitlines()[-1]) == expected
+
+
+def test_a_partly_migrated_codebase_runs_through_the_pinjected_bridge(tmp_path):
+    # The package design is still pinjected; the module was migrated. The runner hands such entry
+    # points to the bridge, so one pinjected resolver answers the keys of both.
+    write_tree(
+        tmp_path,
+        {
+            "app/__init__.py": """
+                from pinjected import design, instance
+
+                @instance
+                def greeting():
+                    print("building greeting")
+                    return "hello"
+
+                __design__ = design(name="world")
+            """,
+            "app/main.py": """
+                from doeff_migrate.runtime import Ask, do
+
+                @do
+                def main():
+                    return f"{(yield Ask('greeting'))}, {(yield Ask('name'))}"
+            """,
+        },
+    )
+    proc = run_entry(tmp_path, "app.main.main", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-2:] == ["building greeting", '"hello, world"']
