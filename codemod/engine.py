@@ -152,6 +152,30 @@ def migrate_text(
     return MigrationResult(code, code != source, _locate_flags(source, code, state.flags), needs)
 
 
+def unmigrated_providers(source: str, path: str, index: ProjectIndex) -> set[str]:
+    """Decorated functions of ``source`` that the ``di`` phase leaves as pinjected (flagged)."""
+    from .transforms.injected_functions import InjectedFunctions
+
+    if "pinjected" not in source:
+        return set()
+    try:
+        module = cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError):
+        return set()
+    facts = index.facts_for(path)
+    if facts is None:
+        return set()
+    state = FileState(
+        path=path, module=facts.module, index=index, facts=facts, names=pn.from_cst(module),
+        context=CodemodContext(filename=path, full_module_name=facts.module),
+    )
+    try:
+        module.visit(InjectedFunctions(state))
+    except RecursionError:
+        return set()
+    return set(state.unmigrated)
+
+
 def _strip_new_leading_blank_lines(before: cst.Module, after: cst.Module) -> cst.Module:
     """Removing a leading import must not leave the file starting with blank lines it never had."""
     if not after.body or after.header or before.header:

@@ -40,7 +40,11 @@ class ValueSpec:
 
     kind: ``"ref"`` (a name that may be an injected function / instance; ``ref`` is the dotted name as
     written in ``module``), ``"alias"`` (``injected("k")`` / ``Injected.by_name("k")``; ``ref`` = key),
-    ``"value"`` (literal, lambda, any other plain object: bound as a value, trap 1) or ``"unknown"``.
+    ``"value"`` (literal, lambda, any other plain object: bound as a value, trap 1) or ``"unknown"``;
+    ``"opaque"``: a value computed by a call, a conditional or a subscript (``pick_impl()``): maybe an
+    injected function, so callers of the key are flagged (DM107), but no dependencies are known;
+    ``"call"``: ``inst()`` in an already migrated env dict (an ``@instance``'s program if ``ref`` is an
+    instance provider, otherwise a value parsing cannot know).
     """
 
     kind: str
@@ -91,6 +95,30 @@ def module_name_for(path: str | os.PathLike[str]) -> str:
     return ".".join(parts) or p.stem
 
 
+def project_root_for(path: str | os.PathLike[str]) -> Path:
+    """The project a file or folder belongs to: the nearest folder above it holding ``pyproject.toml``,
+    ``setup.py`` or ``.git``; else the parent of its top-most package (its own folder for a plain module).
+
+    A dependency's kind is a whole-project fact, so migrating a subset of a project must index all of it.
+    """
+    p = Path(path).resolve()
+    start = p if p.is_dir() else p.parent
+    for folder in (start, *start.parents):
+        if any((folder / marker).exists() for marker in ("pyproject.toml", "setup.py", ".git")):
+            return folder
+    folder = start
+    while (folder / "__init__.py").exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder
+
+
+# Calls whose result is never an injected function: a design value built by them is a plain value.
+_PLAIN_VALUE_CALLS = frozenset(
+    "dict list tuple set frozenset int float str bool bytes complex range object len sorted min max sum "
+    "Path pathlib.Path os.getenv os.environ.get".split()
+)
+
+
 def _resolve_relative(module: str, is_package: bool, level: int, target: str | None) -> str:
     parts = module.split(".")
     if not is_package:
@@ -125,6 +153,16 @@ class _Collector:
                 for alias in node.names:
                     if alias.name != "*":
                         self.facts.imports[alias.asname or alias.name] = (base, alias.name)
+        # An already migrated module (a second run, a partly migrated project): its env dicts are
+        # designs, and ``_ask_k()`` helpers generated for ``injected("k")`` are aliases of ``k``.
+        self.migrated = any(m == "doeff_migrate" or m.startswith("doeff_migrate.") for m, _ in self.facts.imports.values())
+        self.ask_helpers = {
+            node.name: key
+            for node in self.tree.body
+            if isinstance(node, ast.FunctionDef) and len(node.body) == 1 and isinstance(node.body[0], ast.Return)
+            and node.body[0].value is not None
+            and (key := _asked_key(ast.Assign(targets=[], value=node.body[0].value))) is not None
+        }
         self._toplevel(self.tree.body, overrides={})
         top_level = {id(n) for n in self.tree.body}
         for node in ast.walk(self.tree):
@@ -180,7 +218,7 @@ class _Collector:
                 deps.append(key)
             self.facts.providers[node.name] = ProviderDef(
                 key=node.name, name=node.name, kind=migrated, module=self.facts.module,
-                deps=tuple(deps), is_async=False, lineno=node.lineno,
+                deps=tuple(deps), is_async=_was_async(node), lineno=node.lineno,
             )
             return
         for deco in node.decorator_list:
@@ -221,7 +259,14 @@ class _Collector:
             return
         name = targets[0].id
         self.facts.variables[name] = pn.dotted_ast(node.value)
-        design = self.design_of(node.value)
+        if isinstance(node.value, ast.Dict) and name.startswith("__") and name != "__design__":
+            if name == "__doeff_overrides__":  # dissolved ``with design(...)`` blocks
+                for var, layers in zip(node.value.keys, node.value.values):
+                    bound = self.design_of(layers, env=True)
+                    if isinstance(var, ast.Constant) and isinstance(var.value, str) and bound is not None:
+                        self.facts.overrides[var.value] = {**self.facts.overrides.get(var.value, {}), **bound}
+            return  # ``__doeff_requires__`` and other generated tables are not designs
+        design = self.design_of(node.value, env=name == "__design__")
         if design is not None or name in ("__design__", "__meta_design__"):
             if name == "__meta_design__" and design is not None:
                 # 0.2.252 merges the design under ``overrides=`` into the module's design (C23).
@@ -266,20 +311,46 @@ class _Collector:
             return merged
         return None
 
-    def design_of(self, node: ast.expr) -> dict[str, ValueSpec] | None:
-        """Statically read a design expression: ``design(...)``, ``a + b``, names of design variables."""
+    def design_of(self, node: ast.expr, env: bool = False) -> dict[str, ValueSpec] | None:
+        """Statically read a design expression: ``design(...)``, ``a + b``, names of design variables,
+        and env dicts (``{"k": v}``) in ``__design__`` (``env``) or anywhere in a migrated module."""
         if isinstance(node, ast.Call) and self.canonical(node.func) == pn.DESIGN:
             if node.args or any(kw.arg is None for kw in node.keywords):
                 return None
             return {kw.arg: self.value_spec(kw.value) for kw in node.keywords if kw.arg}
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.BitOr)):
-            left, right = self.design_of(node.left), self.design_of(node.right)
+            left, right = self.design_of(node.left, env), self.design_of(node.right, env)
             if left is None or right is None:
                 return None
             return {**left, **right}
         if isinstance(node, ast.Name) and node.id in self.facts.design_vars:
             return self.facts.design_vars[node.id]
+        if (
+            isinstance(node, ast.Dict)
+            and (self.migrated or env)
+            and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys)
+        ):
+            # An env dict the codemod produced: index it like the design it was, so a second run
+            # sees the same bindings the first did.
+            design = {k.value: self.env_value_spec(v) for k, v in zip(node.keys, node.values)}  # type: ignore[union-attr]
+            for key, spec in design.items():
+                self.facts.bound_keys.setdefault(key, []).append(spec)
+            return design
         return None
+
+    def env_value_spec(self, node: ast.expr) -> ValueSpec:
+        """A value of an already migrated env dict (see ``DesignTranslator.value``)."""
+        if isinstance(node, ast.Call) and not node.args and not node.keywords:
+            dotted = pn.dotted_ast(node.func)
+            if dotted in self.ask_helpers:
+                return ValueSpec("alias", self.facts.module, self.ask_helpers[dotted])
+            if dotted and (dotted in self.facts.providers or dotted.split(".")[0] in self.facts.imports):
+                return ValueSpec("call", self.facts.module, dotted)
+        if isinstance(node, ast.Call) and (pn.dotted_ast(node.func) or "").rpartition(".")[2] == "Ask":
+            key = _asked_key(ast.Assign(targets=[], value=ast.Yield(value=node)))
+            if key is not None:
+                return ValueSpec("alias", self.facts.module, key)
+        return self.value_spec(node)
 
     def value_spec(self, node: ast.expr) -> ValueSpec:
         dotted = pn.dotted_ast(node)
@@ -300,6 +371,10 @@ class _Collector:
                 return ValueSpec("unknown")
             if dotted_func in self.facts.providers or dotted_func in self.facts.imports:
                 return ValueSpec("unknown")
+            if dotted_func not in _PLAIN_VALUE_CALLS:
+                return ValueSpec("opaque")  # ``pick_impl()`` may return an injected function
+        elif isinstance(node, (ast.IfExp, ast.Subscript, ast.BoolOp, ast.NamedExpr)):
+            return ValueSpec("opaque")
         return ValueSpec("value")
 
     def leaves(self, node: ast.expr) -> list[ValueSpec]:
@@ -335,6 +410,21 @@ class _Collector:
             elif isinstance(source, ast.Constant) and isinstance(source.value, str):
                 found.append(ValueSpec("alias", self.facts.module, source.value))
         return found
+
+
+def _was_async(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether an already migrated provider was an ``async def`` (its calls had to be awaited).
+
+    The ``@do`` form keeps no ``async``: its body ``yield``-ing ``Await``/``Spawn``/``Gather`` (only
+    generated for awaits) or the ``a_`` naming convention of async providers tells.
+    """
+    if isinstance(node, ast.AsyncFunctionDef) or node.name.startswith("a_"):
+        return True
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Yield) and isinstance(sub.value, ast.Call):
+            if (pn.dotted_ast(sub.value.func) or "").rpartition(".")[2] in ("Await", "Spawn", "Gather"):
+                return True
+    return False
 
 
 def _asked_key(stmt: ast.stmt) -> str | None:
@@ -374,6 +464,9 @@ class ProjectIndex:
         self.modules: dict[str, ModuleFacts] = {}
         self.by_path: dict[str, ModuleFacts] = {}
         self._by_key: tuple[dict[str, list[ProviderDef]], dict[str, list[ValueSpec]]] | None = None
+        self.sources: dict[str, tuple[str, str]] = {}
+        """Module -> (path, source) as indexed (to decide which of its providers stay pinjected)."""
+        self._unmigrated: dict[str, set[str]] = {}
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
@@ -390,12 +483,25 @@ class ProjectIndex:
         from .discovery import iter_python_files
 
         index = cls()
+        # Modules that only re-export (``from app.lib import fetch as DEFAULT``) are indexed too, after
+        # the pinjected ones, so that names resolve through them; they never replace a pinjected module.
+        importing: list[tuple[Path, bytes]] = []
         for file in iter_python_files([Path(p) for p in paths]):
             try:
                 data = file.read_bytes()
             except OSError:
                 continue
-            if b"pinjected" not in data and b"_binding" not in data:
+            if not any(w in data for w in (b"pinjected", b"_binding", b"__design__", b"doeff_migrate")):
+                if b"import" in data:
+                    importing.append((file, data))
+                continue
+            try:
+                index.add_source(str(file), data.decode("utf-8-sig"))
+            except UnicodeDecodeError:
+                continue
+        for file, data in importing:
+            name = module_name_for(file)
+            if name in index.modules:
                 continue
             try:
                 index.add_source(str(file), data.decode("utf-8-sig"))
@@ -413,7 +519,9 @@ class ProjectIndex:
         _Collector(facts, tree, Path(path).name == "__init__.py").run()
         self.modules[module] = facts
         self.by_path[os.path.abspath(path)] = facts
+        self.sources[module] = (str(path), source)
         self._by_key = None
+        self._unmigrated = {}
         return facts
 
     # -- queries ------------------------------------------------------------------------------
@@ -466,6 +574,33 @@ class ProjectIndex:
                 return self.resolve_ref(ValueSpec("ref", candidate, rest), _depth + 1)
         return None
 
+    def unmigrated_providers(self, module: str) -> set[str]:
+        """Names of the providers of ``module`` the codemod leaves as pinjected (flagged), cached.
+
+        While a module is being decided its own providers count as migrated (breaks import cycles).
+        """
+        if module not in self._unmigrated:
+            self._unmigrated[module] = set()
+            if module in self.sources:
+                from .engine import unmigrated_providers
+
+                path, source = self.sources[module]
+                for _ in range(10):  # to a fixpoint: a provider depending on one flagged in this pass
+                    found = unmigrated_providers(source, path, self)
+                    if found <= self._unmigrated[module]:
+                        break
+                    self._unmigrated[module] = self._unmigrated[module] | found
+        return self._unmigrated[module]
+
+    def is_unmigrated(self, provider: ProviderDef | None) -> bool:
+        """A provider that stays pinjected: nothing migrated may ask for it, call it or bind it."""
+        return provider is not None and provider.name in self.unmigrated_providers(provider.module)
+
+    def instance_of_call(self, spec: ValueSpec) -> ProviderDef | None:
+        """The ``@instance`` provider whose program a ``"call"`` spec (``inst()``) is, if it is one."""
+        target = self.resolve_ref(ValueSpec("ref", spec.module, spec.ref))
+        return target if target is not None and target.kind == "instance" else None
+
     def is_opaque_variable(self, spec: ValueSpec) -> bool:
         """A module-level variable assigned something other than a plain name (``impl = pick()``)."""
         facts = self.modules.get(spec.module)
@@ -488,6 +623,9 @@ class ProjectIndex:
         for provider in providers:
             kinds.add("function" if provider.kind == "injected" else "value")
         for spec in self.bindings_for_key(key):
+            if spec.kind == "call":
+                kinds.add("value" if self.instance_of_call(spec) is not None else "mixed")
+                continue
             target = self.resolve_ref(spec)
             if target is not None:
                 kinds.add("function" if target.kind == "injected" else "value")
@@ -495,7 +633,7 @@ class ProjectIndex:
                 kinds.add("mixed")  # a variable whose value parsing cannot know: maybe a function
             elif spec.kind == "alias":
                 kinds.add(self.key_kind(spec.ref) if spec.ref != key else "mixed")
-            elif spec.kind == "unknown":
+            elif spec.kind in ("unknown", "opaque"):
                 kinds.add("mixed")
             else:
                 kinds.add("value")
@@ -557,6 +695,11 @@ class ProjectIndex:
                 if spec.kind == "ref":
                     target = self.resolve_ref(spec)
                     return target.deps if target is not None else ()
+                if spec.kind == "call":
+                    target = self.instance_of_call(spec)
+                    if target is not None:
+                        return target.deps
+                    state["ok"] = False
                 if spec.kind == "unknown":
                     state["ok"] = False
                 return ()
@@ -613,6 +756,8 @@ class ProjectIndex:
                 target = None
                 if spec is not None and spec.kind == "ref":
                     target = self.resolve_ref(spec)
+                elif spec is not None and spec.kind == "call":
+                    target = self.instance_of_call(spec)
                 elif spec is None:
                     found = self.providers_for_key(dep)
                     target = found[0] if len(found) == 1 else None

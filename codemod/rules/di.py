@@ -270,3 +270,21 @@ INSTANCE_STAR_PARAMS = register(
         phase="di",
     )
 )
+
+DEPENDS_ON_UNMIGRATED = register(
+    Rule(
+        code="DM117",
+        name="depends-on-unmigrated-provider",
+        message="uses a provider that is left as pinjected (flagged): migrate that provider first",
+        what="Flags an `@injected`/`@instance` function that depends on, and a design value that binds, a "
+        "provider the codemod leaves as pinjected because it carries a DM1xx flag.",
+        why="The flagged provider stays an `@injected`/`@instance` (an IProxy, not a program): a migrated "
+        "caller would `yield` it, a migrated design would call it, and the env has no binding for its key, "
+        "so the migrated code would crash, hang or silently get a pinjected object instead of the value.",
+        example="@instance\ndef bad(*workers): ...   # DM116, stays pinjected\n\n@injected\ndef use(bad, /): ...",
+        use_instead="Fix and migrate the flagged provider first (see its own DM1xx flag), then run the "
+        "codemod again: the flag on this construct is then removed by hand and it is migrated.",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)

@@ -27,6 +27,8 @@ class DesignTranslator:
         self.t = transformer
         self.state = transformer.state
         self.design_vars = design_vars
+        self.blocked: str | None = None
+        """A provider left as pinjected that the last untranslatable design binds (DM117)."""
 
     def design(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
         state = self.state
@@ -48,6 +50,10 @@ class DesignTranslator:
                 whitespace_before=node.operator.whitespace_before, whitespace_after=node.operator.whitespace_after))
         if isinstance(node, cst.Name) and node.value in self.design_vars:
             return node
+        if isinstance(node, cst.Dict) and all(isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString) for e in node.elements):
+            # An already migrated env dict (combined with a design variable): kept as it is.
+            if not any(n in state.names.names or n in state.names.modules for n in _plain_names(node)):
+                return node
         return None
 
     def value(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
@@ -57,6 +63,9 @@ class DesignTranslator:
             if state.names.canonical_of_dotted(dotted) is not None:
                 return None  # a pinjected API object itself as a value
             target = state.index.resolve_ref(ValueSpec("ref", state.module, dotted))
+            if state.index.is_unmigrated(target):
+                self.blocked = dotted
+                return None
             if target is not None and target.kind == "instance":
                 return cst.Call(node)
             return node
@@ -72,6 +81,9 @@ class DesignTranslator:
                 return None
             # A call of an injected function with plain arguments is a program (an IProxy before).
             target = state.index.resolve_ref(ValueSpec("ref", state.module, func)) if func else None
+            if state.index.is_unmigrated(target):
+                self.blocked = func
+                return None
             if target is not None and target.kind == "injected" and not _mentions_pinjected(node, self.state):
                 return node
         if _mentions_pinjected(node, state):
@@ -86,6 +98,17 @@ def _is_env_dict(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
         return all(isinstance(side, cst.Name) or _is_env_dict(side) for side in (node.left, node.right))
     return False
+
+
+def _plain_names(node: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class _Names(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.add(n.value)
+
+    node.visit(_Names())
+    return found
 
 
 def _single_string(node: cst.Call) -> bool:
@@ -177,7 +200,12 @@ class Designs(MigrationTransformer):
                 )
             if target == "__meta_design__":
                 return self.meta_design(updated_node, stmt)
+            self.translator.blocked = None
             translated = self.translator.design(stmt.value)
+            if translated is None and self.translator.blocked:
+                return self.state.flag(
+                    updated_node, "DM117", f"design binds `{self.translator.blocked}`, which is left as pinjected (flagged): migrate it first"
+                )
             if translated is None:
                 return self.state.flag(updated_node, "DM115")
             new = stmt.with_changes(value=translated)

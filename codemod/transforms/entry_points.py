@@ -293,7 +293,11 @@ class EntryPoints(MigrationTransformer):
             return updated_node
         value = stmt.value
         self.prelude = []
-        left = sorted(_names(value) & self.state.unmigrated)
+        index = self.state.index
+        left = sorted(
+            n for n in _names(value)
+            if n in self.state.unmigrated or index.is_unmigrated(index.resolve_ref(ValueSpec("ref", self.state.module, n)))
+        )
         if left:
             return self.state.flag(
                 updated_node, "DM108", f"entry point uses `{left[0]}`, which was left as pinjected: migrate it first"

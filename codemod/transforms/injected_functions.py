@@ -349,6 +349,14 @@ class InjectedFunctions(MigrationTransformer):
                 problems.append(("DM110", f"async injected dependency `{dep.local}` is called without `await`: latent bug, fix it consciously"))
             if dep.direct and dep.direct != dep.local and dep.direct in _names_in(node.body):
                 dep.direct = None
+        index = self.state.index
+        for dep in deps:
+            targets = list(index.providers_for_key(dep.key))
+            for spec in index.bindings_for_key(dep.key):
+                targets.append(index.instance_of_call(spec) if spec.kind == "call" else index.resolve_ref(spec))
+            left = next((t for t in targets if index.is_unmigrated(t)), None)
+            if left is not None:
+                problems.append(("DM117", f"dependency `{dep.local}` is provided by `{left.module}.{left.name}`, which is left as pinjected (flagged): migrate it first"))
         seen: set[str] = set()
         unique = []
         for code, message in problems:

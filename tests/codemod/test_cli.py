@@ -199,3 +199,80 @@ def test_progress_bar_is_shown_on_a_terminal_only(project, monkeypatch):
     monkeypatch.setattr(cli, "err", Console(file=io.StringIO(), force_terminal=True, soft_wrap=True, markup=False))
     assert main([str(project), "--check"]) == 1
     assert shown == [61]
+
+
+def test_migrating_one_file_indexes_the_whole_project_it_belongs_to(tmp_path):
+    """Review BUG 2: `doeff-migrate app/main.py` must know that `fetch` (in app/lib.py) is an injected function."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    lib = "from pinjected import injected\n\n@injected\ndef fetch(prefix, /, url):\n    return prefix + url\n"
+    (tmp_path / "app" / "lib.py").write_text(lib)
+    (tmp_path / "app" / "main.py").write_text(
+        "from pinjected import IProxy, design, injected\nfrom app import lib\n\n"
+        "@injected\ndef page(fetch, /, url):\n    return fetch(url)\n\n"
+        'main: IProxy = page("x")\n__design__ = design(prefix="P-")\n'
+    )
+    assert main([str(tmp_path / "app" / "main.py"), "--allow-dirty", "-q"]) == 0
+    migrated = (tmp_path / "app" / "main.py").read_text()
+    assert "return (yield fetch(url))" in migrated or "yield fetch(url)" in migrated, migrated
+    assert (tmp_path / "app" / "lib.py").read_text() == lib  # indexed, not written
+
+
+def test_a_second_run_reads_the_env_dicts_of_the_first_as_designs(tmp_path):
+    """Review BUG 1: after run 1, `design(fetch=lambda ...)` is `{"fetch": lambda ...}`; run 2 must still know that
+    `fetch` is bound both to an injected function and to a plain value (DM107), not migrate new code calling it."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "lib.py").write_text('from pinjected import injected\n\n@injected\ndef fetch(url):\n    return "real:" + url\n')
+    (app / "testing.py").write_text(
+        'from pinjected import design\n\n__design__ = design(fetch=lambda u: "fake:" + u, prefix="P-")\n'
+    )
+    assert main([str(tmp_path), "--allow-dirty", "-q"]) == 0
+    assert '"fetch": lambda u' in (app / "testing.py").read_text()
+    page = "from pinjected import injected\n\n@injected\ndef page(fetch, /, url):\n    return fetch(url)\n"
+    (app / "page.py").write_text(page)
+    assert main([str(tmp_path), "--allow-dirty", "-q"]) == 0
+    text = (app / "page.py").read_text()
+    assert "# doeff-migrate: DM107" in text, text
+    kept = [line for line in text.splitlines(keepends=True) if not line.startswith("# doeff-migrate:")]
+    assert "".join(kept) == page, text
+
+
+def test_a_design_value_re_exported_through_a_plain_module_is_resolved(tmp_path):
+    """Review BUG 5 (variant): `DEFAULT_FETCH` re-exported by `app/consts.py` (no "pinjected" in it) is `lib.fetch`."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "lib.py").write_text("from pinjected import injected\n\n@injected\ndef fetch(prefix, /, url):\n    return prefix + url\n")
+    (app / "consts.py").write_text("from app.lib import fetch as DEFAULT_FETCH\n")
+    (app / "main.py").write_text(
+        "from pinjected import IProxy, design, injected\nfrom app.consts import DEFAULT_FETCH\n\n"
+        "@injected\ndef page(fetcher, /, url):\n    return fetcher(url)\n\n"
+        'main: IProxy = page("x")\n__design__ = design(fetcher=DEFAULT_FETCH, prefix="P-")\n'
+    )
+    assert main([str(tmp_path), "--allow-dirty", "-q"]) == 0
+    text = (app / "main.py").read_text()
+    assert "return (yield fetcher(url))" in text, text
+
+
+def test_a_second_run_still_knows_that_a_migrated_provider_was_async(tmp_path):
+    """Review BUG 1 (DM110): after `a_slow` is migrated, new code calling it without `await` is still flagged."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "lib.py").write_text(
+        "import asyncio\nfrom pinjected import injected\n\n"
+        "@injected\nasync def slow(x):\n    await asyncio.sleep(0)\n    return x\n"
+    )
+    assert main([str(tmp_path), "--allow-dirty", "-q"]) == 0
+    assert "yield Await(" in (app / "lib.py").read_text()
+    run = (
+        "import asyncio\nfrom pinjected import injected\n\n"
+        "@injected\nasync def run(slow, /, x):\n    return await asyncio.wait_for(slow(x), 5)\n"
+    )
+    (app / "run.py").write_text(run)
+    assert main([str(tmp_path), "--allow-dirty", "-q"]) == 0
+    text = (app / "run.py").read_text()
+    assert "# doeff-migrate: DM110" in text, text
+    assert "".join(line for line in text.splitlines(keepends=True) if not line.startswith("# doeff-migrate:")) == run

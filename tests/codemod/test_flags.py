@@ -473,3 +473,110 @@ def test_a_flag_from_an_earlier_run_keeps_the_function_as_it_is():
     )
     assert second.code == first.code
     assert [f.code for f in second.flags] == ["DM110"]
+
+
+# -- review BUG 10: references to a provider left as pinjected are left and flagged too (DM117) ----------------
+_FLAGGED_LIB = (
+    "from pinjected import injected\n\n"
+    "# doeff-migrate: DM102: injected dependency `step` is used as a value or inside a nested scope: its calls cannot become `yield`\n"
+    "@injected\ndef twice(step, /, x):\n    return list(map(step, [x, x]))\n"
+)
+
+
+def test_dependency_on_a_flagged_provider_in_another_module_is_flagged_dm117():
+    flagged(
+        """\
+        from pinjected import injected
+
+        @injected  # <-
+        def combo(twice, /, x):
+            return twice(x)
+        """,
+        "DM117",
+        message="dependency `twice` is provided by `lib.twice`, which is left as pinjected (flagged): migrate it first",
+        others={"lib.py": _FLAGGED_LIB},
+    )
+
+
+def test_dependency_on_a_flagged_provider_of_the_same_module_is_flagged_dm117_transitively():
+    source = dedent(
+        """\
+        from pinjected import injected
+
+        @injected
+        def step(scale, /, x):
+            yield x * scale
+
+        @injected
+        def combo(step, /, x):
+            return step(x)
+
+        @injected
+        def top(combo, /, x):
+            return combo(x)
+        """
+    )
+    result = migrate_source(source, path="example.py", index=ProjectIndex.from_sources({"example.py": source}))
+    assert [f.code for f in result.flags] == ["DM101", "DM117", "DM117"]
+    kept = [line for line in result.code.splitlines(keepends=True) if not line.startswith("# doeff-migrate:")]
+    assert "".join(kept) == source
+
+
+def test_design_binding_a_flagged_instance_is_flagged_dm117():
+    flagged(
+        """\
+        import asyncio
+        from pinjected import design, instance
+
+        # doeff-migrate: DM105: @instance creates a task, future or asyncio primitive: it must start at resolution, keep it by hand
+        @instance
+        async def lock():
+            return asyncio.Lock()
+
+        __design__ = design(the_lock=lock)  # <-
+        """,
+        "DM117",
+        message="design binds `lock`, which is left as pinjected (flagged): migrate it first",
+    )
+
+
+def test_entry_point_using_a_flagged_provider_of_another_module_is_flagged():
+    flagged(
+        """\
+        from pinjected import IProxy
+        from lib import twice
+
+        main: IProxy = twice(3)  # <-
+        """,
+        "DM108",
+        message="entry point uses `twice`, which was left as pinjected: migrate it first",
+        others={"lib.py": _FLAGGED_LIB},
+    )
+
+
+def test_design_value_computed_by_a_call_makes_its_callers_dm107():
+    """Review BUG 5: `design(fetcher=pick_impl())` may bind an injected function: calls of `fetcher` are flagged."""
+    source = dedent(
+        """\
+        from pinjected import IProxy, design, injected
+
+        @injected
+        def fetch_v2(url):
+            return "v2:" + url
+
+        def pick_impl():
+            return fetch_v2
+
+        @injected
+        def page(fetcher, /, url):
+            return fetcher(url)
+
+        __design__ = design(fetcher=pick_impl(), timeout=int("5"))
+        """
+    )
+    result = migrate_source(source, path="example.py", index=ProjectIndex.from_sources({"example.py": source}))
+    assert [f.code for f in result.flags] == ["DM107"]
+    assert (
+        "# doeff-migrate: DM107: dependency `fetcher` is bound both to injected functions and to plain values (or defined twice)\n"
+        "@injected\ndef page(fetcher, /, url):\n    return fetcher(url)\n"
+    ) in result.code

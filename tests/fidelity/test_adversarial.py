@@ -1016,18 +1016,9 @@ def _tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))}
 
 
-# Flagged cases whose second run is known to leave the files alone. (The others are not: a second run migrates
-# some previously flagged functions — see the adversarial bug report — so they are deliberately not listed.)
-_IDEMPOTENT_FLAGGED = [
-    "dependency_call_in_comprehension_with_module_alias",
-    "iproxy_method_chain_list_argument_and_conditional",
-    "functools_wraps_decorators_above_and_below",
-    "methods_classmethods_staticmethods_and_nested_defs",
-    "instances_with_loop_bound_values",
-    "generators_context_managers_and_async_with",
-    "design_with_injected_bind",
-    "class_based_injection",
-]
+# Every flagged case: a second run must leave the files alone (earlier flags stay authoritative, the env
+# dicts of the first run are indexed as designs, migrated async providers stay async).
+_IDEMPOTENT_FLAGGED = sorted(FLAGGED)
 
 
 @pytest.mark.parametrize("name", sorted(PROJECTS) + _IDEMPOTENT_FLAGGED)

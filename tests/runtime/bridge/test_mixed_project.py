@@ -116,15 +116,6 @@ def test_migrating_in_dependency_order_keeps_the_output_after_every_step(project
         assert run_example(project, state) == EXPECTED_OUTPUT, state
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "codemod CLI: `doeff-migrate <package>/` builds its ProjectIndex from the given paths only "
-        "(codemod/cli.py), so calls of functions defined in the other packages are not recognised: "
-        "`await a_quote_all(order)` becomes `yield Await(a_quote_all(order))` and `price_of(sku)` "
-        "stays a plain call, instead of `yield a_quote_all(order)` / `(yield price_of(sku))`"
-    ),
-)
 @pytest.mark.parametrize("order", ["dependency", "reverse"])
 def test_the_cli_migrates_one_package_at_a_time_with_the_rest_still_pinjected(project: Path, order: str):
     packages = PACKAGES_IN_DEPENDENCY_ORDER if order == "dependency" else tuple(reversed(PACKAGES_IN_DEPENDENCY_ORDER))
