@@ -544,14 +544,13 @@ try_handler = _TryHandler()
 class _Observer(NativeHandler):
     """Sees every effect of ``types`` and passes it on unchanged."""
 
-    # Observation is not a handler in doeff: programs that outer handlers run for an effect the
-    # observed block performed (Try, Local, lazy entries) are not observed again.
-    reinstalled = False
-
-    def __init__(self, callback: Callable[[Any], None], types: Any = object) -> None:
+    def __init__(self, callback: Callable[[Any], None], types: Any = object, *, reinstalled: bool = True) -> None:
         self.callback = callback
         self.types = types
         self.name = "observe"
+        # Listen is a handler in doeff, reinstalled around the programs outer handlers run on the
+        # block's behalf (Try, Local, lazy entries); WithObserve is not, so those are not observed.
+        self.reinstalled = reinstalled
 
     def handle(self, effect: Any, segment: Segment) -> Any:
         self.callback(effect)
@@ -578,7 +577,7 @@ listen_handler = _ListenHandler()
 
 def WithObserve(observer: Callable[[Any], None], body: Program) -> Program:  # noqa: N802 - doeff's name
     """Run ``body``, calling ``observer(effect)`` for every effect it performs (observe only)."""
-    return WithHandler(_Observer(observer), body)
+    return WithHandler(_Observer(observer, reinstalled=False), body)
 
 
 # --- scheduling and await: built into the interpreter; these installers keep doeff's spelling ------
