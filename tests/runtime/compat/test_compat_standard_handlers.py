@@ -879,6 +879,82 @@ def writer_keeps_its_log_in_state_through_get_and_put(api):
     return api.run(api.state()(spy(api.writer(main()))))
 
 
+@SCENARIOS.add(returned(("svc", ["entry built", "after"])))
+def listen_captures_tells_of_a_lazy_entry_built_inside_it(api):
+    @api.do
+    def entry():
+        yield api.Tell("entry built")
+        return "svc"
+
+    @api.do
+    def body():
+        value = yield api.Ask("svc")
+        yield api.Tell("after")
+        return value
+
+    @api.do
+    def main():
+        value, collected = yield api.Listen(body())
+        return (value, [effect.msg for effect in collected])
+
+    # Listen's collector is a handler between the Ask and lazy_ask: lazy_ask reinstalls it around
+    # the entry, so the entry's Tell is collected (unlike a WithObserve observer).
+    stack = api.stacked_handlers(
+        api.state(), api.writer, api.lazy_ask(env={"svc": entry()}), api.listen_handler
+    )
+    return api.run(api.scheduled(stack(main())))
+
+
+OBSERVER_AT_SCOPE_BOUNDARY = (
+    "#29: the runtime calls a WithObserve observer where the effect leaves the WithObserve's body "
+    "(after handlers inside it), doeff where it is performed; kept open by the runtime's lead because "
+    "observing at the perform site would put a check on every effect's hot path"
+)
+
+
+def observed_effect_program(api, inner_action):
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Beep(api.EffectBase[int]):
+        n: int
+
+    @api.handler
+    def inner(effect: Beep, k):
+        api.trace.append(f"inner handler {inner_action}")
+        if inner_action == "answers":
+            return (yield api.Resume(k, 1))
+        return (yield api.Pass(effect, k))
+
+    @api.handler
+    def outer(effect: Beep, k):
+        api.trace.append("outer handler answers")
+        return (yield api.Resume(k, 2))
+
+    @api.do
+    def main():
+        return (yield Beep(0))
+
+    observer = lambda effect: api.trace.append(("observed", type(effect).__name__))
+    return api.run(outer(api.WithObserve(observer, inner(main()))))
+
+
+@SCENARIOS.add(
+    returned(1, ("observed", "Beep"), "inner handler answers"),
+    open_discrepancy=OBSERVER_AT_SCOPE_BOUNDARY,
+)
+def with_observe_sees_effects_answered_inside_its_body(api):
+    return observed_effect_program(api, "answers")
+
+
+@SCENARIOS.add(
+    returned(2, ("observed", "Beep"), "inner handler passes", "outer handler answers"),
+    open_discrepancy=OBSERVER_AT_SCOPE_BOUNDARY,
+)
+def with_observe_sees_an_effect_when_it_is_performed(api):
+    return observed_effect_program(api, "passes")
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS.all, ids=lambda scenario: scenario.name)
 def test_matches_doeff(scenario, backend):
     check_scenario(scenario, backend)
