@@ -175,7 +175,7 @@ def migrate(
     select: Optional[list[str]] = typer.Option(None, "--select", help="Only flag these rule codes/prefixes."),
     ignore: Optional[list[str]] = typer.Option(None, "--ignore", help="Never flag these rule codes/prefixes."),
     allow_dirty: bool = typer.Option(False, "--allow-dirty", help="Write into files with uncommitted git changes."),
-    config: Optional[Path] = typer.Option(None, "--config", help="pyproject.toml to read [tool.doeff-migrate] from."),
+    config: Optional[Path] = typer.Option(None, "--config", help="pyproject.toml to read \\[tool.doeff-migrate] from."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print errors and the summary."),
 ) -> None:
     """Migrate pinjected code under PATHS to doeff-style effects."""
