@@ -47,7 +47,6 @@ import operator
 import os
 import pickle
 import re
-import sys
 import tempfile
 from collections import deque
 from pathlib import Path

@@ -34,7 +34,6 @@ from typing import Any, Sequence
 
 from .effects import EffectBase
 from .errors import MissingEnvKeyError
-from .handlers import design_env
 from .program import DoFunction, Program
 from .registry import registered_env
 

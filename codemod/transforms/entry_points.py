@@ -120,7 +120,6 @@ class EntryPoints(MigrationTransformer):
         """An expression evaluating ``node`` inside a ``@do`` body (leaves ``yield``ed)."""
         if not self.has_leaf(node):
             return node
-        state = self.state
         target = self.provider(node)
         if target is not None and target.kind == "instance":
             return _yield(self.program_of(node))
