@@ -371,10 +371,6 @@ def _wait_pending(pending: _Pending):
     return (yield E.Wait(pending.future))
 
 
-def _run_under(handler_obj: Any, program: Program):
-    return (yield WithHandler(_Preactivated(handler_obj), program))
-
-
 def _reinstalled(k: Any, program: Program) -> Program:
     """``program`` under the handlers that sat between the perform site of ``k`` and its handler."""
     for h in handlers_between(k):  # innermost first, so it ends up innermost again

@@ -319,7 +319,7 @@ class Scheduler:
             warnings.warn(f"Task exception was never retrieved: task {t.path} raised {err!r}", RuntimeWarning, stacklevel=2)
         self.unretrieved.clear()
 
-    complete = staticmethod(lambda fut, value, error: complete_future(fut, value, error))
+    complete = staticmethod(complete_future)
 
     def park_on(self, fut: Future, task: Any, seg: Segment) -> None:
         self.parked[task] = seg

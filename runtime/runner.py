@@ -113,15 +113,7 @@ def still_pinjected(module: Any, var: str) -> bool:
 
 def build_env(module_name: str, var: str) -> dict:
     """The env of entry point ``module_name.var`` (see the module docstring for the order)."""
-    parts = module_name.split(".")
-    layers: list[dict] = []
-    for i in range(1, len(parts)):
-        pkg = ".".join(parts[:i])
-        layers.append(_design_of(pkg))
-        pinjected_file = f"{pkg}.__pinjected__"
-        if importlib.util.find_spec(pinjected_file) is not None:
-            layers.append(_design_of(pinjected_file))
-    layers.append(_design_of(module_name))
+    layers = [_design_of(name) for name in _design_modules(module_name)]
     module = sys.modules[module_name]
     overrides = getattr(module, "__doeff_overrides__", {}) or {}
     env = registered_env()  # after the imports above, so their registrations are in
@@ -136,10 +128,6 @@ def entry_program(value: Any, target: str) -> Program:
         return value
     if isinstance(value, DoFunction):
         return value()
-    return _Value(value)
-
-
-def _Value(value: Any) -> Program:  # noqa: N802 - a program constructor
     from .program import Pure
 
     return Pure(value)
