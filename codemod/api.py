@@ -27,8 +27,11 @@ def migrate_source(
 ) -> MigrationResult:
     """Migrate one module's source text.
 
-    ``only_range`` (1-based inclusive lines) limits the rewrite to the decorated function(s)
-    overlapping it. Raises :class:`MigrationError` if ``source`` is not valid Python.
+    ``only_range`` (1-based inclusive lines) limits the rewrite to what overlaps it: the decorated
+    function(s) in the ``di`` phase; the statements (``io``) or functions (``compute``) in the other phases,
+    with only the imports and handler-module needs (``MigrationResult.effects``) those rewrites use
+    (``codemod/ranges.py``). Raises :class:`MigrationError` if ``source`` is not valid Python, and its
+    subclass ``ranges.RangeConflict`` when rewriting only those lines would leave the file half-migrated.
     """
     return migrate_text(
         source,

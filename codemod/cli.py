@@ -27,8 +27,9 @@ from .engine import Flag, MigrationError, migrate_text
 from .files import FileProblem, SourceFile, dirty_files, read_source, write_atomic
 from .index import ProjectIndex, project_root_for
 from .rules import all_rules, get_rule
-from .transforms import PHASES, all_transforms
+from .transforms import PHASES, any_wants
 from .handler_stubs import plan_handler_modules, write_handler_module
+from .bridges import BridgeChange, needed_bridges, plan_bridge_files, reference_flag_positions, write_bridge_change
 
 EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -36,6 +37,10 @@ app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 rules_app = typer.Typer(add_completion=False, help="List the rule catalog (DM### codes).")
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 out = Console(highlight=False, soft_wrap=True, markup=False)
+
+
+# Phases whose output runs on the doeff package itself (see the --target check in ``migrate``).
+DOEFF_TARGET_PHASES = ("di",)
 
 
 @dataclass
@@ -47,6 +52,7 @@ class Outcome:
     new_text: str | None = None
     source: SourceFile | None = None
     effects: list = field(default_factory=list)  # handler_stubs.EffectNeed of the io/recording phases
+    facts: object = None  # index facts of new_text, read by the worker (engine.MigrationResult.facts)
 
 
 @dataclass
@@ -55,6 +61,7 @@ class Job:
     target: str
     select: tuple[str, ...]
     ignore_for: dict[str, tuple[str, ...]]
+    cli_ignore: tuple[str, ...] = ()
 
 
 _INDEX: ProjectIndex | None = None
@@ -73,7 +80,7 @@ def process_file(path: str) -> Outcome:
         source = read_source(Path(path))
     except FileProblem as exc:
         return Outcome(path, "failed", error=str(exc))
-    if not any(word in source.text for word in _prefilter(_JOB.phases)):
+    if not any_wants(_JOB.phases, source.text, path):
         return Outcome(path, "skipped")
     try:
         result = migrate_text(
@@ -90,20 +97,19 @@ def process_file(path: str) -> Outcome:
     except RecursionError:
         return Outcome(path, "failed", error="too deeply nested to parse: left unchanged")
     status = "changed" if result.changed else "unchanged"
-    return Outcome(path, status, result.flags, new_text=result.code if result.changed else None, source=source, effects=result.effects)
+    return Outcome(
+        path, status, result.flags, new_text=result.code if result.changed else None, source=source, effects=result.effects,
+        facts=result.facts if result.changed else None,
+    )
 
 
-def _mentions_any(path: str, words: list[bytes]) -> bool:
+def _wanted(path: str, phases: tuple[str, ...]) -> bool:
+    """Whether an enabled transform's pre-filter (``Transform.prefilter``) matches the file."""
     try:
         data = Path(path).read_bytes()
     except OSError:
         return True  # let process_file report why it cannot be read
-    return any(w in data for w in words)
-
-
-def _prefilter(phases: tuple[str, ...]) -> set[str]:
-    """Words one of which a file must contain to be parsed: the union over the enabled transforms."""
-    return {w for t in all_transforms() if t.phase in phases for w in t.prefilter}
+    return any_wants(phases, data, path)
 
 
 def _run_all(paths: list[str], jobs: int, show_progress: bool) -> list[Outcome]:
@@ -198,11 +204,26 @@ def migrate(
     if unknown:
         err.print(f"error: unknown phase {', '.join(unknown)} (known: {', '.join(PHASES)})")
         raise typer.Exit(EXIT_USAGE)
+    if chosen_target == "doeff":
+        # The compute/io/recording phases introduce effects answered by the bundled runtime's
+        # handlers (RayHandler's Spawn options, call_in_thread, metrics, checkpoints, recording);
+        # doeff 0.8.0 has no counterpart, so their output would not run there. Say so instead of writing code that fails at import or at the first effect.
+        runtime_only = [p for p in phases if p not in DOEFF_TARGET_PHASES]
+        if phase or settings.phases:
+            if runtime_only:
+                err.print(
+                    f"error: phase(s) {', '.join(runtime_only)} need --target runtime: their effects are answered by "
+                    f"the bundled runtime's handlers, which doeff has no counterpart of (--target doeff runs: {', '.join(DOEFF_TARGET_PHASES)})"
+                )
+                raise typer.Exit(EXIT_USAGE)
+        else:
+            phases = tuple(p for p in phases if p in DOEFF_TARGET_PHASES)
+            if not quiet:
+                err.print(f"note: --target doeff runs phases {', '.join(phases)} ({', '.join(runtime_only)} need --target runtime)")
     files = [str(f) for f in iter_python_files(paths, settings.exclude)]
     # Text pre-filter in this process: files no enabled transform cares about are neither indexed
     # for parsing nor sent to workers, so a run over an already migrated tree costs file reads only.
-    words = [w.encode() for w in _prefilter(phases)]
-    candidates = [f for f in files if _mentions_any(f, words)]
+    candidates = [f for f in files if _wanted(f, phases)]
     # The index covers the whole project the paths belong to (a dependency's kind is a project-wide
     # fact), even when only some of its files are rewritten.
     roots = sorted({project_root_for(p) for p in paths})
@@ -213,6 +234,7 @@ def migrate(
         target=chosen_target,
         select=tuple(select or settings.select),
         ignore_for={f: tuple([*(ignore or ()), *settings.ignores_for(Path(f))]) for f in files},
+        cli_ignore=tuple([*(ignore or ()), *settings.ignore]),
     )
     show_progress = err.is_terminal and len(candidates) >= 50 and not quiet
     try:
@@ -231,8 +253,15 @@ def migrate(
         if blocker is not None:
             o.status, o.error = "failed", f"needs {blocker.path}, which cannot be extended: not written"
     changed = [o for o in changed if o.status == "changed"]
-    if writing and changed and not allow_dirty:
-        dirty = dirty_files([Path(o.path) for o in changed] + [hc.path for hc in handler_changes if hc.old is not None])
+    # Pinjected code outside the paths that depends on migrated providers by name keeps resolving
+    # through a generated bridge block (codemod/bridges.py); blocks no longer needed are removed.
+    bridge_changes = _plan_bridges(outcomes, indexed, chosen_target) if "di" in phases and candidates else []
+    if writing and (changed or bridge_changes) and not allow_dirty:
+        dirty = dirty_files(
+            [Path(o.path) for o in changed]
+            + [hc.path for hc in handler_changes if hc.old is not None]
+            + [bc.path for bc in bridge_changes if bc.old is not None]
+        )
         if dirty:
             err.print("error: refusing to write files with uncommitted changes (commit or stash them, or pass --allow-dirty):")
             for d in dirty:
@@ -277,6 +306,19 @@ def migrate(
         outcomes.append(Outcome(str(hc.path), "changed"))
         if not quiet and not diff:
             out.print(f"{'would change' if check else 'migrated'}: {hc.path}")
+    for bc in bridge_changes:
+        if diff:
+            sys.stdout.write(bc.diff())
+        elif writing:
+            try:
+                write_bridge_change(bc)
+            except (OSError, FileProblem) as exc:
+                err.print(f"{bc.path}: error: {exc}")
+                outcomes.append(Outcome(str(bc.path), "failed", error=str(exc)))
+                continue
+        outcomes.append(Outcome(str(bc.path), "changed", flags=_reference_flags(bc.new)))
+        if not quiet and not diff:
+            out.print(f"{'would change' if check else 'flagged' if bc.flags_only else 'bridge ' + bc.action}: {bc.path}")
     if not quiet:
         for o in outcomes:
             for f in o.flags:
@@ -303,6 +345,46 @@ def migrate(
     if check and counts["changed"]:
         raise typer.Exit(EXIT_PENDING)
     raise typer.Exit(EXIT_OK)
+
+
+def _plan_bridges(outcomes: list[Outcome], project_files: list[str], target: str) -> list[BridgeChange]:
+    """Bridge files to write after this run's rewrites; a file the run rewrites anyway gets the block in its new text."""
+    assert _INDEX is not None
+    texts = {}
+    for o in outcomes:
+        if o.status == "changed" and o.new_text is not None:
+            _INDEX.add_source(o.path, o.new_text, facts=o.facts)  # the index now describes the project after the run
+            texts[o.path] = o.new_text
+    if target != "runtime":
+        # The bridges run programs on the bundled runtime; doeff's programs are not theirs to run.
+        needed = needed_bridges(_INDEX)
+        if needed:
+            keys = ", ".join(sorted([b.key for b in needed.bridges] + list(needed.ambiguous)))
+            err.print(
+                f"note: pinjected code left depends on migrated providers by name ({keys}); "
+                "generated bridges need --target runtime: bind these keys in a design by hand"
+            )
+        return []
+    assert _JOB is not None
+    from .engine import _selector
+
+    flag_references = _selector(_JOB.select, _JOB.cli_ignore)("DM161")
+    changes = plan_bridge_files(_INDEX, dict.fromkeys(project_files), texts, flag_references=flag_references)
+    by_path = {str(Path(o.path).resolve()): o for o in outcomes if o.status == "changed"}
+    separate = []
+    for change in changes:
+        rewritten = by_path.get(str(change.path.resolve()))
+        if rewritten is None:
+            separate.append(change)
+        else:
+            rewritten.new_text = change.new or ""
+            rewritten.flags = [f for f in rewritten.flags if f.code != "DM161"] + _reference_flags(change.new)
+    return separate
+
+
+def _reference_flags(text: str | None) -> list[Flag]:
+    """The DM161 flags the bridge step left in ``text`` (pinjected code using migrated functions as objects)."""
+    return [Flag("DM161", line, col, message) for line, col, message in reference_flag_positions(text or "")]
 
 
 @rules_app.command(context_settings={"help_option_names": ["-h", "--help"]})

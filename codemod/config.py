@@ -1,7 +1,8 @@
 """``[tool.doeff-migrate]`` in pyproject.toml: the settings shared by the CLI and the language server.
 
 Keys: ``select`` / ``ignore`` (rule code prefixes), ``exclude`` (gitwildmatch patterns),
-``target`` (``runtime`` | ``doeff``), ``phases`` (list), ``per-file-ignores`` (pattern -> codes).
+``target`` (``runtime`` | ``doeff``), ``phases`` (list), ``per-file-ignores`` (pattern -> codes),
+``extra-side-effects`` (entries added to the side-effect catalogue, see ``codemod/side_effects.py``).
 Unknown keys are an error (exit code 2), so a typo never silently changes what gets migrated.
 """
 
@@ -34,6 +35,8 @@ class Settings:
     target: str = "runtime"
     phases: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    extra_side_effects: list = field(default_factory=list)
+    """Raw ``extra-side-effects`` items (strings or tables), validated against the catalogue's format."""
     source: Path | None = None
 
     def ignores_for(self, path: Path) -> list[str]:
@@ -86,7 +89,17 @@ def load_settings(start: Path, explicit: Path | None = None) -> Settings:
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict) or not all(isinstance(v, list) for v in per_file.values()):
         raise ConfigError(f"{path}: [tool.doeff-migrate] per-file-ignores must map patterns to lists of codes")
+    extra = table.get("extra-side-effects", [])
+    if not isinstance(extra, list):
+        raise ConfigError(f"{path}: [tool.doeff-migrate] extra-side-effects must be a list")
+    from .side_effects import Catalogue, CatalogueError
+
+    try:
+        Catalogue.default(extra)
+    except CatalogueError as exc:
+        raise ConfigError(f"{path}: [tool.doeff-migrate] {exc}") from None
     return Settings(
+        extra_side_effects=extra,
         select=strings("select"),
         ignore=strings("ignore"),
         exclude=strings("exclude"),

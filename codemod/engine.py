@@ -7,6 +7,7 @@ Nothing here executes the code it reads: ``compile`` only checks that the output
 
 from __future__ import annotations
 
+import ast
 import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from . import pinjected_names as pn
 from .imports import apply_import_requests
 from .index import ProjectIndex
-from .state import FileState, FlagRecord
+from .state import FLAG_PREFIX, FileState, FlagRecord
 from .transforms import PHASES, all_transforms
 
 __all__ = ["Flag", "MigrationResult", "MigrationError", "migrate_text", "PREFILTER"]
@@ -44,6 +45,8 @@ class MigrationResult:
     flags: list[Flag] = field(default_factory=list)
     effects: list = field(default_factory=list)
     """What the file needs in its package's generated handler module (``handler_stubs.EffectNeed``)."""
+    facts: object = None
+    """``ModuleFacts`` of ``code`` when it changed (``ProjectIndex.add_source(facts=)``)."""
 
 
 class MigrationError(Exception):
@@ -79,6 +82,10 @@ def _range_filter(module: cst.Module, only_range: tuple[int, int] | None) -> Cal
     return in_range
 
 
+class _WrongAssumption(Exception):
+    """The migration left a provider pinjected that ``ProjectIndex.assume_unmigrated`` assumed migrated."""
+
+
 def migrate_text(
     source: str,
     *,
@@ -91,15 +98,34 @@ def migrate_text(
     ignore: Sequence[str] | None = None,
 ) -> MigrationResult:
     """Migrate ``source``; raises :class:`MigrationError` when it is not valid Python."""
+    options = dict(path=path, phases=phases, target=target, index=index, only_range=only_range, select=select, ignore=ignore)
+    try:
+        return _migrate(source, assume=True, **options)  # type: ignore[arg-type]
+    except _WrongAssumption:
+        return _migrate(source, assume=False, **options)  # type: ignore[arg-type]
+
+
+def _migrate(
+    source: str,
+    *,
+    path: str,
+    phases: Sequence[str] | None,
+    target: str,
+    index: ProjectIndex | None,
+    only_range: tuple[int, int] | None,
+    select: Sequence[str] | None,
+    ignore: Sequence[str] | None,
+    assume: bool,
+) -> MigrationResult:
     if target not in ("runtime", "doeff"):
         raise ValueError(f"unknown target {target!r} (expected 'runtime' or 'doeff')")
     wanted = tuple(phases or PHASES)
     unknown = [p for p in wanted if p not in PHASES]
     if unknown:
         raise ValueError(f"unknown phase(s) {', '.join(unknown)} (known: {', '.join(PHASES)})")
-    # Each transform runs only on files that mention one of its words (text pre-filter); a file no
+    # Each transform runs only on files that match its pre-filter (regular expressions); a file no
     # enabled transform cares about is not even parsed.
-    transforms = [t for t in all_transforms() if t.phase in wanted and any(word in source for word in t.prefilter)]
+    transforms = [t for t in all_transforms() if t.phase in wanted and t.wants(source, path)]
     if not transforms:
         return MigrationResult(source, False, [])
     try:
@@ -111,12 +137,25 @@ def migrate_text(
         except SyntaxError as py_exc:
             raise MigrationError(f"syntax error at line {py_exc.lineno}: {py_exc.msg}", py_exc.lineno) from None
         raise MigrationError(f"syntax error at line {exc.editor_line}: {exc.message}", exc.editor_line) from None
+    except cst.CSTValidationError as exc:
+        # LibCST's tokenizer and Python's disagree (e.g. a character of a newer Unicode version in a name).
+        try:
+            compile(source, path, "exec", flags=0x400, dont_inherit=True)
+        except SyntaxError as py_exc:
+            raise MigrationError(f"syntax error at line {py_exc.lineno}: {py_exc.msg}", py_exc.lineno) from None
+        raise MigrationError(f"the file could not be parsed by LibCST: {exc}") from None
+    module = _flags_to_first_statement(module)
     if index is None:
         index = ProjectIndex.from_sources({path: source})
     facts = index.facts_for(path) or index.add_source(path, source)
     if facts is None:
         # ``ast`` refused what LibCST accepted (e.g. a construct of a newer Python): stay safe.
         raise MigrationError("the file could not be parsed by Python's own parser")
+    # The index decides which providers of this module stay pinjected from the same tree (no second parse).
+    index.remember_tree(facts.module, source, module)
+    # (injected_functions decides it like the index would: over the whole file, before any other transform)
+    assume = assume and only_range is None and transforms[0].name == "injected_functions"
+    assumed = index.assume_unmigrated(facts.module, source) if assume else None
     context = CodemodContext(filename=path, full_module_name=facts.module)
     state = FileState(
         path=path,
@@ -128,39 +167,101 @@ def migrate_text(
         target=target,
         selected=_selector(select, ignore),
         in_range=_range_filter(module, only_range),
+        source=source,
     )
     if only_range is not None:
-        transforms = [t for t in transforms if t.name == "injected_functions"]
+        # In the di phase only injected_functions follows the range (state.in_range); the other phases'
+        # transformers are wrapped to keep just the range's rewrites (ranges.py).
+        transforms = [t for t in transforms if t.phase != "di" or t.name == "injected_functions"]
     tree = module
     for transform in transforms:
-        tree = tree.visit(transform.transformer(state))
-    # Code generation is the most expensive step after parsing: once for unchanged files, twice at
-    # most for changed ones (after the transforms, after the import edits).
-    code = tree.code
+        transformer = transform.transformer
+        if only_range is not None and transform.phase != "di":
+            from .ranges import restricted  # imports this module (RangeConflict is a MigrationError)
+
+            transformer = restricted(transformer, transform.phase)
+        try:
+            tree = tree.visit(transformer(state))
+        except (RecursionError, MigrationError):
+            if assumed is not None:
+                index.forget_assumption()
+            raise
+        except Exception as exc:  # a bug in a transform fails this file only, never the whole run
+            if assumed is not None:
+                index.forget_assumption()
+            raise MigrationError(
+                f"internal error in the {transform.name} transform ({type(exc).__name__}: {exc}); nothing was changed"
+            ) from exc
+        if assumed is not None and transform.name == "injected_functions" and not state.unmigrated <= assumed:
+            index.forget_assumption()
+            raise _WrongAssumption
+    # Code generation is the most expensive step after parsing: once per top-level statement (the
+    # import edits replace a few statements; the others' code is reused).
+    codegen = _StatementCode()
+    code = codegen.code(tree)
     if code != source:
         # Only a file that changes loses its now unused pinjected imports.
         state.drop_pinjected_imports()
-        edited = _strip_new_leading_blank_lines(module, apply_import_requests(tree, context, code))
+        try:
+            edited = _strip_new_leading_blank_lines(module, apply_import_requests(tree, context, code))
+        except SyntaxError as exc:  # a transform produced broken code: never hand it out
+            raise MigrationError(
+                f"internal error: the migrated code would not compile ({exc.msg}, line {exc.lineno}); nothing was changed"
+            ) from None
         if edited is not tree:
-            code = edited.code
+            code = codegen.code(edited)
+    new_facts = None
     if code != source:
         try:
-            compile(code, path, "exec", dont_inherit=True)
+            parsed = ast.parse(code, path)
+            compile(parsed, path, "exec", dont_inherit=True)
         except SyntaxError as exc:  # a bug in a transform: never hand out broken code
             raise MigrationError(f"internal error: the migrated code would not compile ({exc.msg}, line {exc.lineno}); nothing was changed") from None
+        # What the index must know of the file after the run (the CLI's bridge planning), read here: in
+        # a worker process, in parallel, from the parse the check above needed anyway.
+        new_facts = index.read_facts(path, code, parsed)
     needs = list(context.scratch.get("doeff_migrate.effects", ())) if code != source else []
-    return MigrationResult(code, code != source, _locate_flags(source, code, state.flags), needs)
+    return MigrationResult(code, code != source, _locate_flags(source, code, state.flags), needs, new_facts)
 
 
-def unmigrated_providers(source: str, path: str, index: ProjectIndex) -> set[str]:
-    """Decorated functions of ``source`` that the ``di`` phase leaves as pinjected (flagged)."""
+def analysis_tree(source: str) -> cst.Module | None:
+    """``source`` parsed for :func:`unmigrated_providers` (``None``: nothing to analyse)."""
+    if "pinjected" not in source:
+        return None
+    try:
+        return _flags_to_first_statement(cst.parse_module(source))
+    except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError):
+        return None
+
+
+def _flags_to_first_statement(module: cst.Module) -> cst.Module:
+    """Flag comments right above the first statement belong to it, but LibCST parses them into
+    ``Module.header``: moved to the statement's ``leading_lines`` (the same code), so that transforms
+    see them there like on any other statement (``FileState.flag`` writes a flag once, earlier flags
+    stay authoritative)."""
+    if not module.body or not module.header:
+        return module
+    header = list(module.header)
+    moved: list[cst.EmptyLine] = []
+    while header and header[-1].comment is not None and header[-1].comment.value.startswith(FLAG_PREFIX):
+        moved.insert(0, header.pop())
+    if not moved:
+        return module
+    first = module.body[0]
+    return module.with_changes(header=header, body=[first.with_changes(leading_lines=[*moved, *first.leading_lines]), *module.body[1:]])
+
+
+def unmigrated_providers(source: str, path: str, index: ProjectIndex, module: cst.Module | None = None) -> set[str]:
+    """Decorated functions of ``source`` that the ``di`` phase leaves as pinjected (flagged).
+
+    ``module``: ``source`` already parsed (:func:`analysis_tree`; the tree the engine is migrating):
+    parsing is the most expensive part of this question.
+    """
     from .transforms.injected_functions import InjectedFunctions
 
-    if "pinjected" not in source:
-        return set()
-    try:
-        module = cst.parse_module(source)
-    except (cst.ParserSyntaxError, RecursionError):
+    if module is None:
+        module = analysis_tree(source)
+    if module is None:
         return set()
     facts = index.facts_for(path)
     if facts is None:
@@ -169,11 +270,35 @@ def unmigrated_providers(source: str, path: str, index: ProjectIndex) -> set[str
         path=path, module=facts.module, index=index, facts=facts, names=pn.from_cst(module),
         context=CodemodContext(filename=path, full_module_name=facts.module),
     )
+    # Only the decisions are wanted: the bodies of the providers that migrate are not rewritten.
+    analysis = InjectedFunctions(state)
+    analysis.analysis_only = True
     try:
-        module.visit(InjectedFunctions(state))
+        module.visit(analysis)
     except RecursionError:
         return set()
     return set(state.unmigrated)
+
+
+class _StatementCode:
+    """``Module.code`` assembled from the code of its top-level nodes, remembered by identity (LibCST
+    trees are immutable: a statement the import edits kept is the same object with the same code)."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, tuple[cst.CSTNode, str]] = {}
+
+    def code(self, module: cst.Module) -> str:
+        nodes = (*module.header, *module.body, *module.footer)
+        if not module.has_trailing_newline or not nodes:
+            return module.code  # (LibCST's own special cases)
+        parts = []
+        for node in nodes:
+            known = self.known.get(id(node))
+            if known is None or known[0] is not node:
+                known = (node, module.code_for_node(node))
+                self.known[id(node)] = known
+            parts.append(known[1])
+        return "".join(parts)
 
 
 def _strip_new_leading_blank_lines(before: cst.Module, after: cst.Module) -> cst.Module:

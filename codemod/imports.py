@@ -12,6 +12,7 @@ visitors unchanged.
 from __future__ import annotations
 
 import ast
+import re
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -30,6 +31,8 @@ def apply_import_requests(module: cst.Module, context: CodemodContext, code: str
     simple_removes = all(pn.is_pinjected_module(mod) for mod, _, _ in removes)
     if not (simple_adds and simple_removes):
         if adds:
+            # LibCST writes a repeated aliased request twice (``Ask as _dm_Ask, Ask as _dm_Ask``).
+            context.scratch[AddImportsVisitor.CONTEXT_KEY] = list(dict.fromkeys(adds))
             module = AddImportsVisitor(context).transform_module(module)
         if removes:
             module = RemoveImportsVisitor(context).transform_module(module)
@@ -47,28 +50,73 @@ def apply_import_requests(module: cst.Module, context: CodemodContext, code: str
 
 
 def _used_names(code: str) -> set[str]:
-    """Identifiers the module uses outside import statements (from Python's own parser: fast)."""
+    """Identifiers the module uses outside import statements (from Python's own parser: fast).
+
+    Names in string annotations (``x: "Design"``, ``list["IProxy[int]"]``) count as uses; other strings
+    (``Ask("design")``, a dict key ``"injected"``) do not.
+    """
     tree = ast.parse(code)
-    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    # Names used only in string annotations still count as uses.
-    used |= {
-        part
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier()
-        for part in [node.value]
-    }
+    used: set[str] = set()
+    annotations: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            used.add(node.id)
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            annotations.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            annotations.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+    for annotation in annotations:
+        for sub in ast.walk(annotation):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                used |= _names_in_string_annotation(sub.value)
     return used
 
 
+def _names_in_string_annotation(text: str) -> set[str]:
+    try:
+        parsed = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError):
+        return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+    found = set()
+    for sub in ast.walk(parsed):
+        if isinstance(sub, ast.Name):
+            found.add(sub.id)
+        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):  # ``"list['Design']"``
+            found |= _names_in_string_annotation(sub.value)
+    return found
+
+
+def _mentioned_outside_imports(module: cst.Module, code: str, names: set[str]) -> bool:
+    """Whether any of ``names`` occurs in ``code`` as a word outside its top-level import statements
+    (a superset of the uses: the parse of :func:`_used_names` is needed only then)."""
+    imports = "".join(module.code_for_node(stmt) for stmt in module.body if _is_import(stmt))
+    for name in names:
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        if len(word.findall(code)) > len(word.findall(imports)):
+            return True
+    return False
+
+
 def _remove_unused(module: cst.Module, requests: set[tuple[str, str | None, str | None]], code: str | None) -> cst.Module:
-    used = _used_names(code if code is not None else module.code)
+    code = code if code is not None else module.code
+    locals_ = {alias or (obj if obj is not None else mod.split(".")[0]) for mod, obj, alias in requests}
+    used = _used_names(code) if _mentioned_outside_imports(module, code, locals_) else set()
     body: list[cst.BaseStatement] = []
     carried: list[cst.EmptyLine] = []
     for stmt in module.body:
         new = stmt
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
             small = stmt.body[0]
-            if isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None and not isinstance(small.names, cst.ImportStar):
+            if isinstance(small, cst.ImportFrom) and not small.relative and isinstance(small.names, cst.ImportStar):
+                # ``from pinjected import *`` binds ``pinjected.__all__`` only: unused once none of it is.
+                if (
+                    small.module is not None and pn.dotted_cst(small.module) == "pinjected"
+                    and all(("pinjected", name, None) in requests and name not in used for name in pn.STAR_EXPORTS)
+                ):
+                    new = None
+            elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
                 mod = pn.dotted_cst(small.module) or ""
                 kept = [
                     a for a in small.names

@@ -11,7 +11,10 @@ them (pinjected-semantics.md §1, C26: the implicit registry is keyed by functio
 from __future__ import annotations
 
 import ast
+import bisect
 import os
+import re
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +79,19 @@ class ModuleFacts:
     """A pinjected-decorated function or class inside a function or class body (DM113)."""
     leftover_calls: bool = False
     """Calls of runner machinery, ``injected(Class)`` or ``Injected.dynamic`` (flagged by ``leftovers``)."""
+    lifted_entry_points: set[str] = field(default_factory=set)
+    """Entry points that are not a plain call of one provider (``greet("amy") + "!"``): after migration
+    a ``@do`` function or left as pinjected, never a program a design could bind as it is."""
+    opaque_overrides: set[str] = field(default_factory=set)
+    """Entry points inside a ``with`` block whose design the index cannot read (imported, computed)."""
+    clean_definitions: tuple[frozenset[str], frozenset[str]] | None = None
+    """Names of the functions / classes whose every definition never mentions a local pinjected name
+    inside its body (:func:`clean_definitions`; ``transforms/leftovers.py`` skips them)."""
+    top_functions: list[tuple[str, str | None, int]] | None = None
+    """``(name, kind of its bridge decorator, line)`` of the module-level functions (``bridges.top_functions``)."""
+    reexported_api: bool = False
+    """The module gets pinjected's API through a project module re-exporting it (``from app.di import
+    injected``): the transforms cannot see it, so its providers stay pinjected (DM128)."""
 
     @property
     def design(self) -> dict[str, ValueSpec] | None:
@@ -133,11 +149,14 @@ def _resolve_relative(module: str, is_package: bool, level: int, target: str | N
 class _Collector:
     """Walks one module's ``ast`` and fills a :class:`ModuleFacts`."""
 
-    def __init__(self, facts: ModuleFacts, tree: ast.Module, is_package: bool) -> None:
+    def __init__(self, facts: ModuleFacts, tree: ast.Module, is_package: bool, source: str | None = None) -> None:
         self.facts = facts
         self.tree = tree
+        self.source = source
         self.is_package = is_package
         self.names = facts.names
+        self.layers: dict[str, dict[str, ValueSpec] | None] = {}
+        """``"meta"`` / ``"own"``: the readable designs of ``__meta_design__`` / ``__design__`` (``None``: unreadable)."""
 
     def canonical(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Call):
@@ -153,6 +172,11 @@ class _Collector:
                 for alias in node.names:
                     if alias.name != "*":
                         self.facts.imports[alias.asname or alias.name] = (base, alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:  # ``import app.helpers as h``: ``h.fetch`` is ``app.helpers.fetch``
+                        package, _, leaf = alias.name.rpartition(".")
+                        self.facts.imports[alias.asname] = (package, leaf)
         # An already migrated module (a second run, a partly migrated project): its env dicts are
         # designs, and ``_ask_k()`` helpers generated for ``injected("k")`` are aliases of ``k``.
         self.migrated = any(m == "doeff_migrate" or m.startswith("doeff_migrate.") for m, _ in self.facts.imports.values())
@@ -164,8 +188,13 @@ class _Collector:
             and (key := _asked_key(ast.Assign(targets=[], value=node.body[0].value))) is not None
         }
         self._toplevel(self.tree.body, overrides={})
+        from .bridges import top_functions
+
+        self.facts.top_functions = top_functions(self.tree, self.facts.imports)
+        if self.source is not None:
+            self.facts.clean_definitions = clean_definitions(self.source, self.tree, self.names)
         top_level = {id(n) for n in self.tree.body}
-        for node in ast.walk(self.tree):
+        for node in _walk(self.searched_statements()):
             if isinstance(node, ast.Call):
                 canonical = self.canonical(node.func)
                 if canonical == pn.DESIGN:
@@ -176,7 +205,7 @@ class _Collector:
                 head, _, attr = dotted.rpartition(".")
                 if (
                     canonical in pn.RUNNER_SPECIFIC
-                    or attr in ("to_graph", "to_resolver", "dynamic")
+                    or attr in _RUNNER_ATTRIBUTES
                     or (canonical == pn.INJECTED and node.args and not isinstance(node.args[0], ast.Constant))
                 ):
                     self.facts.leftover_calls = True
@@ -192,16 +221,90 @@ class _Collector:
                 if any(self.canonical(d) is not None for d in node.decorator_list):
                     self.facts.nested_decorated = True
 
-    def _toplevel(self, body: list[ast.stmt], overrides: dict[str, ValueSpec]) -> None:
+    def searched_statements(self) -> list[ast.stmt]:
+        """Top-level statements that can hold a call or a definition the walk of :meth:`run` looks for:
+        each names a pinjected name (or module alias) or one of the runner attributes on one of its lines.
+
+        Walking every node of a module with ``ast.walk`` was most of the index's time; the others are skipped
+        (a breadth-first walk of the rest meets the same nodes in the same order)."""
+        body = self.tree.body
+        if self.source is None:
+            return body
+        lines = _word_lines(self.source, {*self.names.names, *(m.split(".")[0] for m in self.names.modules), *_RUNNER_ATTRIBUTES})
+        searched = []
+        for node in body:
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+            at = bisect.bisect_left(lines, first)
+            if at < len(lines) and lines[at] <= (node.end_lineno or node.lineno):
+                searched.append(node)
+        return searched
+
+    def _toplevel(self, body: list[ast.stmt], overrides: dict[str, ValueSpec], opaque: bool = False) -> None:
+        """Module-level statements, including those nested in module-level ``if``/``try``/loops/``with``:
+        they run at import time like any other (a provider defined under ``if`` is still registered)."""
         for node in body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.provider(node)
-            elif isinstance(node, ast.With) and len(node.items) == 1:
-                bound = self.design_of(node.items[0].context_expr)
-                if bound is not None and node.items[0].optional_vars is None:
-                    self._toplevel(node.body, {**overrides, **bound})
+            elif isinstance(node, ast.With):
+                inner, inner_opaque = dict(overrides), opaque
+                for item in node.items:  # ``with a, b:`` is ``with a: with b:`` (b wins)
+                    bound = self.design_of(item.context_expr)
+                    if bound is None and self.may_be_design(item.context_expr):
+                        inner_opaque = True
+                    elif bound is not None:
+                        inner.update(bound)
+                        if isinstance(item.optional_vars, ast.Name):  # ``as d``: ``Design.__enter__`` returns itself
+                            self.facts.design_vars[item.optional_vars.id] = bound
+                self._toplevel(node.body, inner, inner_opaque)
+            elif isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While)):
+                self._toplevel(node.body, overrides, opaque)
+                self._toplevel(node.orelse, overrides, opaque)
+            elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+                for part in (node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody):
+                    self._toplevel(part, overrides, opaque)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                self.assignment(node, overrides)
+                self.assignment(node, overrides, opaque)
+            elif (
+                isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+                and pn.dotted_ast(node.value.func) == "__doeff_overrides__.setdefault"
+                and len(node.value.args) == 2 and isinstance(node.value.args[0], ast.Constant)
+                and isinstance(node.value.args[0].value, str)
+            ):  # a dissolved ``with design(...)`` block under a module-level ``if``/``try`` (a second run)
+                var = node.value.args[0].value
+                bound = self.design_of(node.value.args[1], env=True)
+                if bound is None:
+                    self.facts.opaque_overrides.add(var)
+                elif var not in self.facts.overrides:
+                    self.facts.overrides[var] = bound
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and isinstance(node.op, (ast.Add, ast.BitOr)):
+                name = node.target.id
+                if name in self.facts.design_vars:  # ``d += design(...)``: a new design bound to ``d``
+                    before = self.layers.get("own") if name == "__design__" else self.facts.design_vars[name]
+                    added = self.design_of(node.value, env=name == "__design__")
+                    merged = None if before is None or added is None else {**before, **added}
+                    if name == "__design__":
+                        self.layers["own"] = merged
+                        merged = self.merged_layers()
+                    self.facts.design_vars[name] = merged
+
+    def merged_layers(self) -> dict[str, ValueSpec] | None:
+        """The module's ``__design__``: ``__meta_design__`` overrides first, ``__design__`` on top."""
+        parts = [self.layers[k] for k in ("meta", "own") if k in self.layers]
+        if any(part is None for part in parts):
+            return None
+        merged: dict[str, ValueSpec] = {}
+        for part in parts:
+            merged.update(part)  # type: ignore[arg-type]
+        return merged
+
+    def may_be_design(self, node: ast.expr) -> bool:
+        """A ``with`` item that may be a design the index cannot read: a pinjected call, an imported name."""
+        dotted = pn.dotted_ast(node.func if isinstance(node, ast.Call) else node) or ""
+        if self.names.canonical_of_dotted(dotted) is not None or self.canonical(node) is not None:
+            return True
+        if isinstance(node, ast.BinOp):
+            return self.may_be_design(node.left) or self.may_be_design(node.right)
+        return dotted.split(".")[0] in self.facts.imports or isinstance(node, ast.Call)
 
     def provider(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         migrated = self.migrated_kind(node)
@@ -253,12 +356,16 @@ class _Collector:
                     return "instance"
         return None
 
-    def assignment(self, node: ast.Assign | ast.AnnAssign, overrides: dict[str, ValueSpec]) -> None:
+    def assignment(self, node: ast.Assign | ast.AnnAssign, overrides: dict[str, ValueSpec], opaque: bool = False) -> None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         if len(targets) != 1 or not isinstance(targets[0], ast.Name) or node.value is None:
             return
         name = targets[0].id
-        self.facts.variables[name] = pn.dotted_ast(node.value)
+        # ``""``: a literal (``PREFIX = "first-"``), certainly not an injected function.
+        self.facts.variables[name] = pn.dotted_ast(node.value) or ("" if _is_literal(node.value) else None)
+        if name.startswith("__doeff_with_"):  # a ``with design(...)`` layer snapshotted where the block was
+            self.facts.design_vars[name] = self.design_of(node.value, env=True)
+            return
         if isinstance(node.value, ast.Dict) and name.startswith("__") and name != "__design__":
             if name == "__doeff_overrides__":  # dissolved ``with design(...)`` blocks
                 for var, layers in zip(node.value.keys, node.value.values):
@@ -268,18 +375,38 @@ class _Collector:
             return  # ``__doeff_requires__`` and other generated tables are not designs
         design = self.design_of(node.value, env=name == "__design__")
         if design is not None or name in ("__design__", "__meta_design__"):
-            if name == "__meta_design__" and design is not None:
-                # 0.2.252 merges the design under ``overrides=`` into the module's design (C23).
-                name = "__design__"
-                design = self.meta_design(node.value)
-            self.facts.design_vars[name] = design
+            # 0.2.252 merges the design under ``__meta_design__``'s ``overrides=`` into the module's design
+            # (C23), and the module's own ``__design__`` goes on top of it whatever the statement order.
+            if name not in ("__design__", "__meta_design__"):
+                self.facts.design_vars[name] = design
+                return
+            if name == "__meta_design__":
+                self.layers["meta"] = self.meta_design(node.value) if design is not None else None
+            else:
+                self.layers["own"] = design
+            self.facts.design_vars["__design__"] = self.merged_layers()
             return
         is_entry = isinstance(node, ast.AnnAssign) and self.is_iproxy_annotation(node.annotation)
         leaves = self.leaves(node.value)
         if is_entry or (leaves and any(leaf.kind in ("ref", "alias") for leaf in leaves) and self.is_program_expr(node.value)):
             self.facts.entry_points[name] = leaves
+            if not self.is_plain_program(node.value):
+                self.facts.lifted_entry_points.add(name)
             if overrides:
                 self.facts.overrides[name] = dict(overrides)
+            if opaque:
+                self.facts.opaque_overrides.add(name)
+
+    def is_plain_program(self, node: ast.expr) -> bool:
+        """``f(1, "x")`` of one provider with plain arguments, or an ``@instance`` object: a program after
+        migration (``main: Program = f(1, "x")``) that a design can bind as it is."""
+        func = node.func if isinstance(node, ast.Call) else node
+        dotted = pn.dotted_ast(func)
+        if dotted is None or not (dotted in self.facts.providers or dotted.split(".")[0] in self.facts.imports):
+            return False
+        if isinstance(node, ast.Call):
+            return not any(self.leaves(a) for a in [*node.args, *(kw.value for kw in node.keywords)])
+        return dotted in self.facts.providers and self.facts.providers[dotted].kind == "instance"
 
     def is_iproxy_annotation(self, node: ast.expr) -> bool:
         if isinstance(node, ast.Subscript):
@@ -355,6 +482,8 @@ class _Collector:
     def value_spec(self, node: ast.expr) -> ValueSpec:
         dotted = pn.dotted_ast(node)
         if dotted is not None:
+            if dotted.endswith(".proxy"):  # ``fn.proxy`` is ``fn`` as an IProxy (C13)
+                dotted = dotted[: -len(".proxy")]
             return ValueSpec("ref", self.facts.module, dotted)
         if isinstance(node, ast.Call):
             canonical = self.canonical(node.func)
@@ -412,6 +541,73 @@ class _Collector:
         return found
 
 
+def _word_lines(source: str, words: Iterable[str]) -> list[int]:
+    """Sorted 1-based numbers of the lines of ``source`` where one of ``words`` occurs as a word."""
+    pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
+    line_starts = [0, *(m.end() for m in _NEWLINE.finditer(source))]
+    return sorted({bisect.bisect_right(line_starts, m.start()) for m in pattern.finditer(source)})
+
+
+def clean_definitions(source: str, tree: ast.Module, names: pn.PinjectedNames) -> tuple[frozenset[str], frozenset[str]]:
+    """``(functions, classes)``: names whose every definition in ``source`` never mentions a local pinjected
+    name (or module alias) inside its body (a function) or anywhere (a class): nothing in them can build
+    an IProxy. Matched by name, so a name defined twice is clean only if both definitions are."""
+    words = set(names.names) | {m.split(".")[0] for m in names.modules}
+    if not words:
+        return frozenset(), frozenset()
+    lines = _word_lines(source, words)
+
+    def mentions(first: int, last: int) -> bool:
+        at = bisect.bisect_left(lines, first)
+        return at < len(lines) and lines[at] <= last
+
+    functions: dict[str, bool] = {}
+    classes: dict[str, bool] = {}
+
+    def visit(body: list) -> None:
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                clean = not mentions(node.body[0].lineno, node.end_lineno or node.lineno)
+                functions[node.name] = functions.get(node.name, True) and clean
+            elif isinstance(node, ast.ClassDef):
+                clean = not mentions(node.lineno, node.end_lineno or node.lineno)
+                classes[node.name] = classes.get(node.name, True) and clean
+            for part in ("body", "orelse", "finalbody", "handlers", "cases"):
+                block = getattr(node, part, None)
+                if isinstance(block, list) and block:
+                    visit(block)
+
+    visit(tree.body)
+    return (
+        frozenset(name for name, clean in functions.items() if clean),
+        frozenset(name for name, clean in classes.items() if clean),
+    )
+
+
+_RUNNER_ATTRIBUTES = ("to_graph", "to_resolver", "dynamic")
+_NEWLINE = re.compile("\n")
+
+
+def _walk(nodes: list[ast.stmt]):
+    """``ast.walk`` (breadth-first) from several roots."""
+    todo = deque(nodes)
+    while todo:
+        node = todo.popleft()
+        todo.extend(ast.iter_child_nodes(node))
+        yield node
+
+
+def _is_literal(node: ast.expr) -> bool:
+    """A constant, an f-string, or a tuple/list/set/dict of those."""
+    if isinstance(node, (ast.Constant, ast.JoinedStr)):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return all(_is_literal(e) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and _is_literal(k) and _is_literal(v) for k, v in zip(node.keys, node.values))
+    return False
+
+
 def _was_async(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Whether an already migrated provider was an ``async def`` (its calls had to be awaited).
 
@@ -457,16 +653,79 @@ def dependency_params(args: ast.arguments, kind: str) -> list[tuple[str, str]]:
     return found
 
 
+# A file with none of these is a plain module (indexed only for the names it re-exports).
+_INDEXED_WORDS = (b"pinjected", b"_binding", b"__design__", b"doeff_migrate", b"__doeff_", b"DM161")
+_RELATIVE_IMPORT = re.compile(rb"\bfrom[ \t]+\.")
+_IMPORT_LINE = re.compile(rb"(?:^|;)[ \t]*(?:from|import)\b(?:[^\n]|\\\n)*", re.M)
+_WORD = re.compile(rb"\w+")
+
+
+class _ModuleTable(dict):
+    """Module name -> facts; a plain module ``build`` left unparsed (``pending``) is indexed the first
+    time it is looked up (``get``, ``in``, ``[]``). Iterating sees the indexed modules only: a pending
+    module has no providers, binds no keys and borrows no pinjected name (``ProjectIndex.build``)."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        super().__init__()
+        self.index = index
+        self.pending: dict[str, list[tuple[str, bytes]]] = {}
+
+    def _fetch(self, name: object) -> bool:
+        candidates = self.pending.pop(name, None) if isinstance(name, str) else None
+        if candidates is None:
+            return False
+        self.index._load_plain(name, candidates)  # type: ignore[arg-type]
+        return dict.__contains__(self, name)
+
+    def get(self, name, default=None):  # type: ignore[override]
+        if dict.__contains__(self, name) or self._fetch(name):
+            return dict.__getitem__(self, name)
+        return default
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or self._fetch(name)
+
+    def __missing__(self, name: str) -> ModuleFacts:
+        if self._fetch(name):
+            return dict.__getitem__(self, name)
+        raise KeyError(name)
+
+
 class ProjectIndex:
     """Facts about every pinjected module of a project, keyed by dotted module name."""
 
     def __init__(self) -> None:
-        self.modules: dict[str, ModuleFacts] = {}
+        self.modules: _ModuleTable = _ModuleTable(self)
+        self.pending_paths: dict[str, str] = {}
+        """Absolute path -> module name of the plain modules not parsed yet (``build``)."""
         self.by_path: dict[str, ModuleFacts] = {}
         self._by_key: tuple[dict[str, list[ProviderDef]], dict[str, list[ValueSpec]]] | None = None
         self.sources: dict[str, tuple[str, str]] = {}
         """Module -> (path, source) as indexed (to decide which of its providers stay pinjected)."""
         self._unmigrated: dict[str, set[str]] = {}
+        self._cyclic: set[tuple[str, str]] | None = None
+        self._tree: tuple[str, str, object] | None = None
+        self._keep_trees = False
+        self._ast_trees: dict[str, tuple[str, ast.Module]] = {}
+        """Module -> (source, ``ast`` tree) of the sources added after the index was built (the run's
+        rewrites), for :meth:`ast_tree` (the bridge planning reads them again)."""
+        """(module, source, LibCST tree) of the file being migrated (``remember_tree``)."""
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_tree"] = None  # a parse of one file, not a fact about the project
+        state["_ast_trees"] = {}
+        return state
+
+    def ast_tree(self, module: str, source: str) -> ast.Module | None:
+        """The ``ast`` tree of ``source`` if it is what was last indexed for ``module`` after the build."""
+        kept = self._ast_trees.get(module)
+        return kept[1] if kept is not None and kept[0] == source else None
+
+    def remember_tree(self, module: str, source: str, tree: object) -> None:
+        """The engine's parse of ``module`` (the file being migrated, whose providers' fate the
+        transforms ask first): reused by :meth:`unmigrated_providers` while ``source`` is what was indexed."""
+        self._tree = (module, source, tree)
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
@@ -475,6 +734,8 @@ class ProjectIndex:
         index = cls()
         for path, source in sources.items():
             index.add_source(path, source)
+        index.link_reexports()
+        index._keep_trees = True
         return index
 
     @classmethod
@@ -491,7 +752,7 @@ class ProjectIndex:
                 data = file.read_bytes()
             except OSError:
                 continue
-            if not any(w in data for w in (b"pinjected", b"_binding", b"__design__", b"doeff_migrate")):
+            if not any(w in data for w in _INDEXED_WORDS):
                 if b"import" in data:
                     importing.append((file, data))
                 continue
@@ -499,34 +760,151 @@ class ProjectIndex:
                 index.add_source(str(file), data.decode("utf-8-sig"))
             except UnicodeDecodeError:
                 continue
+        # Parsing every plain module of a large project was most of the index's time, serially, before
+        # any file is migrated: a plain module is parsed now only when it may borrow pinjected's API
+        # from an indexed module (``link_reexports``: it names one, or imports relatively), otherwise
+        # the first time a name is resolved through it (``_ModuleTable``).
+        plain: dict[str, list[tuple[str, bytes]]] = {}
         for file, data in importing:
             name = module_name_for(file)
-            if name in index.modules:
-                continue
-            try:
-                index.add_source(str(file), data.decode("utf-8-sig"))
-            except UnicodeDecodeError:
-                continue
+            if name not in index.modules:
+                plain.setdefault(name, []).append((str(file), data))
+        eager: set[str] = set()
+        words = {part.encode() for module in index.modules for part in module.split(".")}
+        # The words of each candidate's import statements (``None``: it imports relatively).
+        imported = {
+            name: [None if _RELATIVE_IMPORT.search(data) else set(_WORD.findall(b"\n".join(_IMPORT_LINE.findall(data)))) for _, data in candidates]
+            for name, candidates in plain.items()
+        }
+        while True:
+            found = {
+                name for name, seen in imported.items()
+                if name not in eager and any(tokens is None or not tokens.isdisjoint(words) for tokens in seen)
+            }
+            if not found:
+                break
+            eager |= found
+            words |= {part.encode() for name in found for part in name.split(".")}
+        for name, candidates in plain.items():
+            if name in eager:
+                index._load_plain(name, candidates)
+            else:
+                index.modules.pending[name] = candidates
+                for path, _ in candidates:
+                    index.pending_paths[os.path.abspath(path)] = name
+        index.link_reexports()
+        index._keep_trees = True
         return index
 
-    def add_source(self, path: str, source: str) -> ModuleFacts | None:
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError):
-            return None
+    def _load_plain(self, name: str, candidates: list[tuple[str, bytes]]) -> None:
+        """Index the first of ``candidates`` (files of module ``name`` without pinjected) that parses.
+
+        Such a module has no providers and binds no keys, so no cached answer changes (``add_source``
+        forgets them all)."""
+        caches = (self._by_key, self._unmigrated, self._cyclic)
+        for path, data in candidates:
+            if dict.__contains__(self.modules, name):
+                break
+            try:
+                self.add_source(path, data.decode("utf-8-sig"))
+            except UnicodeDecodeError:
+                continue
+        self._by_key, self._unmigrated, self._cyclic = caches
+
+    def read_facts(self, path: str, source: str, tree: ast.Module | None = None) -> ModuleFacts | None:
+        """The facts of ``source`` as the file at ``path``, without indexing them (``add_source(facts=)``)."""
+        if tree is None:
+            try:
+                tree = ast.parse(source)
+            except (SyntaxError, ValueError):
+                return None
         module = module_name_for(path) if os.path.exists(path) else _module_from_plain_path(path)
         facts = ModuleFacts(module=module, path=str(path), names=pn.from_ast(tree))
-        _Collector(facts, tree, Path(path).name == "__init__.py").run()
+        _Collector(facts, tree, Path(path).name == "__init__.py", source).run()
+        return facts
+
+    def add_source(self, path: str, source: str, facts: ModuleFacts | None = None) -> ModuleFacts | None:
+        """Index ``source`` as the file at ``path``; ``facts``: :meth:`read_facts` of it, computed already
+        (e.g. by the worker process that migrated it)."""
+        tree = None
+        if facts is None:
+            try:
+                tree = ast.parse(source)
+            except (SyntaxError, ValueError):
+                return None
+            facts = self.read_facts(path, source, tree)
+            assert facts is not None
+        module = facts.module
+        if self._keep_trees and tree is not None:
+            self._ast_trees[module] = (source, tree)
+        else:
+            self._ast_trees.pop(module, None)
         self.modules[module] = facts
         self.by_path[os.path.abspath(path)] = facts
         self.sources[module] = (str(path), source)
         self._by_key = None
         self._unmigrated = {}
+        self._cyclic = None
         return facts
+
+    def link_reexports(self) -> None:
+        """Modules that get pinjected's API from a project module (``from app.di import injected``,
+        ``app/di.py`` importing it from pinjected) are re-read with those names, so their providers are
+        known; they stay pinjected (the transforms only see direct imports) and are flagged (DM128)."""
+        for module, facts in list(self.modules.items()):
+            borrowed = {}
+            for local, (origin, name) in facts.imports.items():
+                source = self.modules.get(origin)
+                if source is not None and origin != module and name in source.names.names and local not in facts.names.names:
+                    borrowed[local] = source.names.names[name]
+            if not borrowed:
+                continue
+            path, text = self.sources[module]
+            tree = ast.parse(text)
+            names = pn.from_ast(tree)
+            names.names.update(borrowed)
+            for local in borrowed:
+                names.origins[local] = facts.imports[local][0]
+            relinked = ModuleFacts(module=module, path=facts.path, names=names, reexported_api=True)
+            _Collector(relinked, tree, Path(path).name == "__init__.py", text).run()
+            self.modules[module] = relinked
+            self.by_path[os.path.abspath(path)] = relinked
+        self._by_key = None
+        self._unmigrated = {}
+        self._cyclic = None
+
+    def cyclic_providers(self) -> set[tuple[str, str]]:
+        """``(module, name)`` of providers on a dependency cycle (``def fact(fact, /, n)``): pinjected
+        fails to resolve them ("cycle detected"), a migrated ``@do`` would recurse and succeed (DM129).
+
+        Only edges parsing is sure of: a key with one provider that no design rebinds."""
+        if self._cyclic is None:
+            graph: dict[str, tuple[str, ...]] = {}
+            for key, providers in self._tables()[0].items():
+                if len(providers) == 1 and not self.is_rebound(key):
+                    graph[key] = providers[0].deps
+            on_cycle: set[str] = set()
+            for start in graph:
+                stack, seen = [start], set()
+                while stack:
+                    key = stack.pop()
+                    for dep in graph.get(key, ()):
+                        if dep == start:
+                            on_cycle.add(start)
+                        elif dep not in seen:
+                            seen.add(dep)
+                            stack.append(dep)
+            self._cyclic = {(self.providers_for_key(k)[0].module, self.providers_for_key(k)[0].name) for k in on_cycle}
+        return self._cyclic
 
     # -- queries ------------------------------------------------------------------------------
     def facts_for(self, path: str) -> ModuleFacts | None:
-        return self.by_path.get(os.path.abspath(path))
+        key = os.path.abspath(path)
+        found = self.by_path.get(key)
+        if found is None and key in self.pending_paths:
+            self.modules.get(self.pending_paths[key])
+            found = self.by_path.get(key)
+        return found
 
     def _tables(self) -> tuple[dict[str, list[ProviderDef]], dict[str, list[ValueSpec]]]:
         if self._by_key is None:
@@ -580,17 +958,49 @@ class ProjectIndex:
         While a module is being decided its own providers count as migrated (breaks import cycles).
         """
         if module not in self._unmigrated:
-            self._unmigrated[module] = set()
+            self._unmigrated[module] = self._surely_unmigrated(module)
             if module in self.sources:
-                from .engine import unmigrated_providers
+                from .engine import analysis_tree, unmigrated_providers
 
                 path, source = self.sources[module]
+                remembered = self._tree
+                if remembered is not None and remembered[0] == module and remembered[1] == source and "pinjected" in source:
+                    tree = remembered[2]
+                else:
+                    tree = analysis_tree(source)
                 for _ in range(10):  # to a fixpoint: a provider depending on one flagged in this pass
-                    found = unmigrated_providers(source, path, self)
+                    found = unmigrated_providers(source, path, self, tree) if tree is not None else set()
                     if found <= self._unmigrated[module]:
                         break
                     self._unmigrated[module] = self._unmigrated[module] | found
         return self._unmigrated[module]
+
+    def _surely_unmigrated(self, module: str) -> set[str]:
+        """Providers pinjected itself cannot resolve or that the transforms cannot see: they stay pinjected."""
+        facts = self.modules.get(module)
+        found = {name for mod, name in self.cyclic_providers() if mod == module}
+        if facts is not None and facts.reexported_api:
+            found |= set(facts.providers)
+        return found
+
+    def assume_unmigrated(self, module: str, source: str) -> set[str] | None:
+        """Start migrating ``module`` (whose ``source`` is what was indexed) assuming that only its surely
+        unmigrated providers stay pinjected; returns them, or ``None`` when its answer is known already
+        (or ``source`` is not what the index read).
+
+        :meth:`unmigrated_providers` would first run the transforms' analysis over the whole module; the
+        migration runs the same analysis itself. If it leaves no other provider pinjected, the assumption
+        was the fixpoint (what the analysis would have found); otherwise :meth:`forget_assumption`, and
+        the module is migrated again."""
+        if module in self._unmigrated or self.sources.get(module, ("", None))[1] != source or "pinjected" not in source:
+            return None
+        assumed = self._surely_unmigrated(module)
+        self._unmigrated[module] = set(assumed)
+        return assumed
+
+    def forget_assumption(self) -> None:
+        """Answers given while an assumption of :meth:`assume_unmigrated` held may be wrong: forget all."""
+        self._unmigrated = {}
 
     def is_unmigrated(self, provider: ProviderDef | None) -> bool:
         """A provider that stays pinjected: nothing migrated may ask for it, call it or bind it."""
@@ -600,6 +1010,10 @@ class ProjectIndex:
         """The ``@instance`` provider whose program a ``"call"`` spec (``inst()``) is, if it is one."""
         target = self.resolve_ref(ValueSpec("ref", spec.module, spec.ref))
         return target if target is not None and target.kind == "instance" else None
+
+    def attribute_of_provider(self, spec: ValueSpec) -> bool:
+        parts = spec.ref.split(".")
+        return any(self.resolve_ref(ValueSpec("ref", spec.module, ".".join(parts[:i]))) is not None for i in range(1, len(parts)))
 
     def is_opaque_variable(self, spec: ValueSpec) -> bool:
         """A module-level variable assigned something other than a plain name (``impl = pick()``)."""
@@ -629,6 +1043,8 @@ class ProjectIndex:
             target = self.resolve_ref(spec)
             if target is not None:
                 kinds.add("function" if target.kind == "injected" else "value")
+            elif spec.kind == "ref" and "." in spec.ref and self.attribute_of_provider(spec):
+                kinds.add("mixed")  # ``settings.db_url``: an attribute of a provider's value, maybe a function
             elif spec.kind == "ref" and self.is_opaque_variable(spec):
                 kinds.add("mixed")  # a variable whose value parsing cannot know: maybe a function
             elif spec.kind == "alias":
@@ -648,7 +1064,8 @@ class ProjectIndex:
         """The merged ``__design__`` of the package hierarchy root to leaf (runner precedence)."""
         parts = module.split(".")
         env: dict[str, ValueSpec] = {}
-        chain: list[str] = []
+        # A ``__pinjected__.py`` at the project root (outside any package) is read first (C22).
+        chain: list[str] = ["__pinjected__"] if module != "__pinjected__" else []
         for i in range(1, len(parts)):
             package = ".".join(parts[:i])
             chain += [package, f"{package}.__pinjected__"]
@@ -670,7 +1087,7 @@ class ProjectIndex:
         binding on the path): the runner then falls back to lazy resolution.
         """
         facts = self.modules.get(module)
-        if facts is None:
+        if facts is None or entry in facts.opaque_overrides:
             return None
         env = self.env_for(module)
         if env is None:
@@ -740,7 +1157,9 @@ class ProjectIndex:
             return value
 
         position = {k: i for i, k in enumerate(order)}
-        ranked = sorted(order, key=lambda k: (depth[k] + height(k), position[k]))
+        # Ties: shallower bodies first. pinjected starts every dependency-free instance of a level in
+        # the same event-loop hop, before any instance that waits for one of them.
+        ranked = sorted(order, key=lambda k: (depth[k] + height(k), height(k), position[k]))
         return tuple(k for k in ranked if k not in pn.RESOLVER_SPECIAL_KEYS)
 
     def provider_height(self, provider: ProviderDef, module: str) -> int:

@@ -37,6 +37,12 @@ RUNNER_SPECIFIC = {
     "destructors",
     "injecteds",
 }
+# ``pinjected.__all__`` (0.2.252): what ``from pinjected import *`` binds in a module.
+STAR_EXPORTS = (
+    "AsyncResolver", "DelegatedVar", "Design", "DesignSpec", "Designed", "EmptyDesign", "IProxy", "Injected",
+    "SimpleBindSpec", "classes", "design", "destructors", "injected", "injected_instance", "instance", "instances",
+    "providers", "register", "reload",
+)
 # Parameters pinjected answers itself; no design key corresponds to them.
 RESOLVER_SPECIAL_KEYS = {"__resolver__", "__design__", "__task_group__"}
 
@@ -55,6 +61,8 @@ class PinjectedNames:
     """Local name -> the pinjected module it was imported from."""
     module_origins: dict[str, str] = field(default_factory=dict)
     """Local alias -> pinjected module for ``import pinjected [as pj]``."""
+    star: bool = False
+    """``from pinjected import *``: the star import stays (other names of the module may need it)."""
 
     def canonical_of_dotted(self, dotted: str | None) -> str | None:
         """``"inj"`` -> ``"injected"``; ``"pj.injected"`` -> ``"injected"``; else ``None``."""
@@ -72,11 +80,23 @@ class PinjectedNames:
         return bool(self.names or self.modules)
 
 
+def _star(found: PinjectedNames, module: str) -> None:
+    """``from pinjected import *``: the names of ``pinjected.__all__`` (a submodule's are not known)."""
+    if module == "pinjected":
+        for name in STAR_EXPORTS:
+            found.names.setdefault(name, name)
+            found.origins.setdefault(name, module)
+        found.star = True
+
+
 def from_ast(tree: ast.Module) -> PinjectedNames:
     found = PinjectedNames()
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and is_pinjected_module(node.module):
             for alias in node.names:
+                if alias.name == "*":
+                    _star(found, node.module)
+                    continue
                 found.names[alias.asname or alias.name] = alias.name
                 found.origins[alias.asname or alias.name] = node.module
         elif isinstance(node, ast.Import):
@@ -116,7 +136,9 @@ def from_cst(module: cst.Module) -> PinjectedNames:
         for small in stmt.body:
             if isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
                 name = _module_name_cst(small.module)
-                if is_pinjected_module(name) and not isinstance(small.names, cst.ImportStar):
+                if is_pinjected_module(name) and isinstance(small.names, cst.ImportStar):
+                    _star(found, name)
+                elif is_pinjected_module(name):
                     for alias in small.names:
                         local = alias.evaluated_alias or alias.evaluated_name
                         found.names[local] = alias.evaluated_name

@@ -12,8 +12,14 @@ Users extend the catalogue in ``pyproject.toml``::
 
     [tool.doeff-migrate]
     extra-side-effects = [
-        "mylab.storage.upload",                                   # category "custom"
+        "mylab.storage.upload",                                   # category "custom": flagged
         { call = "mylab.llm.complete", category = "http", becomes = "yield Await(...)" },
+        # moved by the io phase into a declared effect: `yield Upload(path)`, with a complete generated
+        # handler that performs the call (handler = "call", the default) or a stub for you to write
+        { call = "mylab.storage.upload", effect = "Upload", params = ["path"], handler = "stub" },
+        # constructors of API clients: calls through `client = mylab.llm.Client(...)` (module level)
+        # become declared effects naming the client, whose generated handler makes the same call
+        { call = "mylab.llm.*", category = "llm" },
     ]
 """
 
@@ -37,6 +43,12 @@ class SideEffect:
     """What the call becomes in effect code (shown in diagnostics)."""
     access: bool = False
     """True when using the name at all is the side effect (``os.environ[...]``), not only calling it."""
+    effect: str | None = None
+    """Declared effect the ``io`` phase moves the call into (configured entries); ``None``: flagged only."""
+    params: tuple[str, ...] | None = None
+    """Field names of the moved call's positional arguments; ``None``: generic ``args``/``kwargs`` fields."""
+    handler: str = "call"
+    """``call``: the generated handler performs the original call; ``stub``: it is a stub for the user."""
 
 
 CATEGORIES: dict[str, str] = {
@@ -52,6 +64,7 @@ CATEGORIES: dict[str, str] = {
     "random": "io",
     "console": "io",
     "custom": "io",
+    "llm": "io",
 }
 
 
@@ -121,6 +134,16 @@ DEFAULT_CATALOGUE: tuple[SideEffect, ...] = tuple(
         "urllib.request.urlopen",
         "aiohttp.*",
     )
+    + _entries(
+        "llm",
+        "a declared effect (`yield OpenaiChatCompletionsCreate(kwargs={...})`) answered by a handler you write",
+        "openai.*",
+        "anthropic.*",
+        "google.generativeai.*",
+        "cohere.*",
+        "mistralai.*",
+        "litellm.*",
+    )
     + _entries("process", "a declared effect answered by a process handler", "subprocess.*", "os.system", "os.popen")
     + _entries("environment", "`yield Ask(\"<key>\")` with the value bound in the env", "os.environ", access=True)
     + _entries("environment", "`yield Ask(\"<key>\")` with the value bound in the env", "os.getenv", "os.putenv")
@@ -177,6 +200,17 @@ class Catalogue:
     def default(cls, extra: Iterable[str | Mapping[str, object]] = ()) -> Catalogue:
         return cls([*DEFAULT_CATALOGUE, *(parse_extra_entry(item) for item in extra)])
 
+    def movable(self, qualified: str) -> MovableCall | None:
+        """How the ``io`` phase moves a call of ``qualified``: configured entries first, then the defaults."""
+        entry = self._exact.get(qualified)
+        if entry is not None and entry.effect is not None:
+            return MovableCall(qualified, entry.effect, entry.params, stub=entry.handler == "stub")
+        return MOVABLE_CALLS.get(qualified)
+
+    def roots_of(self, categories) -> set[str]:
+        """Top-level modules of the entries of ``categories`` (``{"wandb", "mlflow", ...}``)."""
+        return {e.call.split(".")[0] for e in self.entries if e.category in categories and "." in e.call}
+
     def lookup(self, qualified: str) -> SideEffect | None:
         """The entry for a qualified call name such as ``wandb.log``, or ``None``."""
         found = self._exact.get(qualified)
@@ -186,6 +220,9 @@ class Catalogue:
             if qualified.startswith(prefix):
                 return entry
         return None
+
+
+_ENTRY_KEYS = {"call", "category", "becomes", "access", "effect", "params", "handler"}
 
 
 def parse_extra_entry(item: str | Mapping[str, object]) -> SideEffect:
@@ -205,7 +242,24 @@ def parse_extra_entry(item: str | Mapping[str, object]) -> SideEffect:
                 f"(expected one of {', '.join(CATEGORIES)})"
             )
         becomes = item.get("becomes", "a declared effect and its handler")
-        return SideEffect(call.strip(), str(category), str(becomes), bool(item.get("access", False)))
+        unknown = sorted(set(item) - _ENTRY_KEYS)
+        if unknown:
+            raise CatalogueError(f"extra-side-effects: unknown key(s) {', '.join(unknown)} for {call!r} (known: {', '.join(sorted(_ENTRY_KEYS))})")
+        effect = item.get("effect")
+        if effect is not None and (not isinstance(effect, str) or not effect.isidentifier() or call.endswith(".*")):
+            raise CatalogueError(f"extra-side-effects: `effect` of {call!r} must be a class name, for a call (not a `.*` pattern)")
+        params = item.get("params")
+        if params is not None and (
+            not isinstance(params, list) or not all(isinstance(n, str) and n.isidentifier() and n not in ("options", "args", "kwargs") for n in params)
+        ):
+            raise CatalogueError(f"extra-side-effects: `params` of {call!r} must be a list of field names")
+        handler = item.get("handler", "call")
+        if handler not in ("call", "stub"):
+            raise CatalogueError(f"extra-side-effects: `handler` of {call!r} must be 'call' or 'stub', not {handler!r}")
+        return SideEffect(
+            call.strip(), str(category), str(becomes), bool(item.get("access", False)),
+            effect=effect, params=tuple(params) if params is not None else None, handler=handler,
+        )
     raise CatalogueError(f"extra-side-effects: expected a string or a table, got {item!r}")
 
 
@@ -218,19 +272,22 @@ class MovableCall:
 
     ``torch.load(path, map_location="cpu")`` inside a ``@do`` function becomes
     ``yield LoadTorchCheckpoint(path, options={"map_location": "cpu"})``; the generated handler answers it
-    with ``yield RunInThread(torch.load, effect.path, **effect.options)``, so the call is unchanged and a
+    with ``torch.load(effect.path, **effect.options)`` (inline, as the code did), so the call is unchanged and a
     recording sees (and a replay skips) it. Only calls with exactly ``params`` positional arguments and
     plain keyword arguments are moved; anything else is flagged.
     """
 
     call: str
-    """Qualified name of the call (``torch.load``)."""
+    """Qualified name of the call (``torch.load``), or what a stub stands for (``openai.OpenAI().chat...``)."""
     effect: str
     """Name of the declared effect class (``LoadTorchCheckpoint``)."""
-    params: tuple[str, ...]
-    """Field names of the positional arguments, in call order."""
+    params: tuple[str, ...] | None
+    """Field names of the positional arguments, in call order; ``None``: any arguments, as the fields
+    ``args`` (tuple) and ``kwargs`` (mapping): ``yield Upload(args=(p,), kwargs={"tag": t})``."""
     returns: str = "Any"
     """Annotation of the effect's answer type (``EffectBase[<returns>]``)."""
+    stub: bool = False
+    """The generated handler is a stub for the user to write (an API client's call), not the call itself."""
 
 
 MOVABLE_CALLS: dict[str, MovableCall] = {
@@ -244,6 +301,22 @@ MOVABLE_CALLS: dict[str, MovableCall] = {
         MovableCall("numpy.savetxt", "SaveNumpyText", ("path", "array"), "None"),
         MovableCall("joblib.load", "LoadJoblib", ("path",)),
         MovableCall("joblib.dump", "DumpJoblib", ("value", "path")),
+        # pickle on a file object: the handler calls pickle the same way (``with open(p, "rb") as f:
+        # x = pickle.load(f)`` as a whole becomes ``x = yield ReadPickle(p)``, see io_effects)
+        MovableCall("pickle.load", "LoadPickle", ("file",)),
+        MovableCall("pickle.dump", "DumpPickle", ("obj", "file"), "None"),
+        MovableCall("cloudpickle.load", "LoadCloudpickle", ("file",)),
+        MovableCall("cloudpickle.dump", "DumpCloudpickle", ("obj", "file"), "None"),
+        # mlflow's fluent API logs to the active run, as the handler's call does
+        MovableCall("mlflow.log_metric", "MlflowLogMetric", ("key", "value"), "None"),
+        MovableCall("mlflow.log_metrics", "MlflowLogMetrics", ("metrics",), "None"),
+        MovableCall("mlflow.log_param", "MlflowLogParam", ("key", "value")),
+        MovableCall("mlflow.log_params", "MlflowLogParams", ("params",), "None"),
+        MovableCall("mlflow.set_tag", "MlflowSetTag", ("key", "value"), "None"),
+        MovableCall("mlflow.set_tags", "MlflowSetTags", ("tags",), "None"),
+        MovableCall("mlflow.log_artifact", "MlflowLogArtifact", ("local_path",), "None"),
+        MovableCall("mlflow.log_dict", "MlflowLogDict", ("dictionary", "artifact_file"), "None"),
+        MovableCall("mlflow.log_text", "MlflowLogText", ("text", "artifact_file"), "None"),
         *(
             MovableCall(f"{lib}.{verb}", f"{lib.capitalize()}{verb.capitalize()}", ("url",))
             for lib in ("requests", "httpx")

@@ -8,6 +8,7 @@ changes nothing).
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,8 +56,14 @@ class FileState:
     flags: list[FlagRecord] = field(default_factory=list)
     unmigrated: set[str] = field(default_factory=set)
     """Decorated functions of this file left as pinjected (flagged): nothing may call them as programs."""
+    unmigrated_entries: set[str] = field(default_factory=set)
+    """Entry points inside a ``with`` block the codemod cannot dissolve: they stay pinjected (DM118)."""
     migrated_instances: list[str] = field(default_factory=list)
     """``@instance`` functions migrated in this run (entry points for ``__doeff_requires__``)."""
+    source: str = ""
+    """The file's text, to find the names it binds itself (generated imports must not collide with them)."""
+    _bound: set[str] | None = field(default=None, repr=False)
+    _tree: ast.Module | None | bool = field(default=False, repr=False)
 
     # -- pinjected names ------------------------------------------------------------------------
     def canonical(self, node: cst.CSTNode) -> str | None:
@@ -69,10 +76,63 @@ class FileState:
 
     # -- imports ------------------------------------------------------------------------------
     def need(self, name: str) -> str:
-        """Import ``name`` from the target runtime; returns the name to write."""
+        """Import ``name`` from the target runtime; returns the name to write.
+
+        When the module binds ``name`` itself (``def do(...)``, ``class Program``, a parameter called
+        ``Await``), the import gets an alias (``from doeff_migrate.runtime import do as _dm_do``):
+        the generated code must never reach the user's object.
+        """
         module = RUNTIME_MODULE if name in REGISTRY_NAMES else TARGET_MODULES[self.target]
+        if self.binds(name):
+            alias = f"_dm_{name}"
+            AddImportsVisitor.add_needed_import(self.context, module, name, alias)
+            return alias
         AddImportsVisitor.add_needed_import(self.context, module, name)
         return name
+
+    def binds(self, name: str) -> bool:
+        """Whether the module binds ``name``; a name its text never mentions is not parsed for."""
+        if self._bound is None and re.search(rf"\b{re.escape(name)}\b", self.source) is None:
+            return False
+        return name in self.bound_names()
+
+    def bound_names(self) -> set[str]:
+        """Names the module binds anywhere (definitions, assignments, parameters, imports not from the
+        target runtime), from Python's own parser (fast); computed once, when a name is first needed."""
+        if self._bound is None:
+            bound: set[str] = set()
+            tree = self.ast_tree()
+            targets = {RUNTIME_MODULE, "doeff", *TARGET_MODULES.values()}
+            for node in ast.walk(tree) if tree is not None else ():
+                if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                    bound.add(node.id)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    bound.add(node.name)
+                elif isinstance(node, ast.arg):
+                    bound.add(node.arg)
+                elif isinstance(node, ast.ExceptHandler) and node.name:
+                    bound.add(node.name)
+                elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                    bound.update(node.names)
+                elif isinstance(node, ast.Import):
+                    bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom):
+                    if node.level == 0 and node.module in targets:
+                        # ``from doeff_migrate.runtime import do`` (an earlier run): the runtime's own name.
+                        bound.update(a.asname for a in node.names if a.asname and a.asname != f"_dm_{a.name}")
+                        continue
+                    bound.update(a.asname or a.name for a in node.names if a.name != "*")
+            self._bound = bound
+        return self._bound
+
+    def ast_tree(self) -> ast.Module | None:
+        """``source`` parsed by Python's own parser (fast), once; ``None`` without a source or if it fails."""
+        if self._tree is False:
+            try:
+                self._tree = ast.parse(self.source) if self.source else None
+            except (SyntaxError, ValueError, RecursionError):
+                self._tree = None
+        return self._tree  # type: ignore[return-value]
 
     def drop_pinjected_imports(self) -> None:
         """Remove pinjected imports that nothing uses any more (kept when still referenced)."""

@@ -558,7 +558,7 @@ class _Checker:
                     f"it becomes {entry.becomes} (phase `{rule.phase}`)",
                     node,
                     migrate_lines=self.statement_span(fn, node) if convertible else None,
-                    migrate_title=f"Convert this {spelled.split('.')[0]} call (phase {rule.phase})" if convertible else None,
+                    migrate_title="Convert this call to an effect (doeff-migrate)" if convertible else None,
                     migrate_phase=rule.phase if convertible else None,
                 )
                 continue

@@ -9,12 +9,26 @@ of the untouched lines.
 from __future__ import annotations
 
 import logging
+import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from .analysis import Edit, Finding, Range
 
-__all__ = ["apply_fixes", "noqa_edit", "migrate_edits", "line_diff_edit", "codemod_available"]
+__all__ = [
+    "apply_fixes",
+    "noqa_edit",
+    "migrate_edits",
+    "line_diff_edit",
+    "codemod_available",
+    "Conversion",
+    "HandlerModuleEdit",
+    "convert_call",
+    "CONVERT_TITLE",
+]
+
+CONVERT_TITLE = "Convert this call to an effect (doeff-migrate)"
 
 log = logging.getLogger(__name__)
 _NOQA_CODES = re.compile(r"#\s*noqa:\s*(?P<codes>DM\d+(?:[\s,]+DM\d+)*)", re.IGNORECASE)
@@ -99,6 +113,88 @@ def migrate_edits(source: str, path: str, only_range: tuple[int, int], phase: st
         return []
     edit = line_diff_edit(source, result.code)
     return [edit] if edit is not None else []
+
+
+@dataclass(frozen=True)
+class HandlerModuleEdit:
+    """The package's generated handler module after a conversion: created (``old`` None) or extended."""
+
+    path: str
+    old: str | None
+    new: str
+
+
+@dataclass(frozen=True)
+class Conversion:
+    edits: list[Edit]
+    """Edits of the converted file."""
+    handler_modules: list[HandlerModuleEdit]
+
+
+_FLAG_COMMENT = re.compile(r"^\s*# doeff-migrate: DM\d+:.*$")
+
+
+def convert_call(
+    source: str,
+    path: str,
+    only_range: tuple[int, int],
+    phase: str,
+    read_text: Callable[[str], str | None],
+    root: str | None = None,
+) -> Conversion | None:
+    """Run the codemod's ``phase`` (``io``/``compute``) on lines ``only_range`` of ``source``, and create or extend
+    the package's ``effects_handlers.py`` the way ``doeff-migrate`` does after migrating; None when the codemod
+    converts nothing there (it only flags the call, or refuses to split the file).
+
+    ``read_text(path)`` is the current text of a file (the editor's buffer when it is open), None when it does
+    not exist. ``root`` is the directory the handler module's name in stub messages is relative to (the CLI
+    uses its working directory, normally the project root).
+    """
+    try:
+        from doeff_migrate.codemod.api import MigrationError, migrate_source
+        from doeff_migrate.codemod.handler_stubs import HANDLER_MODULE, extend_module, render_module
+        from doeff_migrate.codemod.ranges import RangeConflict
+    except ImportError as exc:
+        log.info("codemod API not available (%s): no convert quick fix", exc)
+        return None
+    try:
+        result = migrate_source(source, path=path, only_range=only_range, phases=(phase,))
+    except (ValueError, RangeConflict) as exc:  # e.g. converting would split a Ray task from its other uses
+        log.info("codemod refused %s lines %s: %s", path, only_range, exc)
+        return None
+    except MigrationError as exc:
+        log.warning("codemod failed on %s lines %s: %s", path, only_range, exc)
+        return None
+    except Exception:  # noqa: BLE001 - a codemod failure must not take the server down; it is logged
+        log.exception("codemod failed on %s lines %s", path, only_range)
+        return None
+    if not result.changed or _without_flags(result.code) == _without_flags(source):
+        return None  # the codemod left the call as it is (and flagged it): that is no conversion
+    edit = line_diff_edit(source, result.code)
+    if edit is None:
+        return None
+    specs_by_directory: dict[str, list] = {}
+    for need in result.effects:  # grouped per package as handler_stubs.plan_handler_modules does
+        specs = specs_by_directory.setdefault(need.directory, [])
+        if need.spec is not None:
+            specs.append(need.spec)
+    modules: list[HandlerModuleEdit] = []
+    for directory, specs in sorted(specs_by_directory.items()):
+        module_path = os.path.join(directory, f"{HANDLER_MODULE}.py")
+        shown = os.path.relpath(module_path, root) if root else os.path.relpath(module_path)
+        old = read_text(module_path)
+        try:
+            new = render_module(specs, shown) if old is None else extend_module(old, specs, shown)
+        except ValueError as exc:  # the module exists but cannot be extended: the file would import missing names
+            log.info("not converting %s lines %s: %s", path, only_range, exc)
+            return None
+        if new != old:
+            modules.append(HandlerModuleEdit(module_path, old, new))
+    return Conversion([edit], modules)
+
+
+def _without_flags(text: str) -> list[str]:
+    return [line for line in text.splitlines() if not _FLAG_COMMENT.match(line)]
 
 
 def line_diff_edit(old: str, new: str) -> Edit | None:

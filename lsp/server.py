@@ -26,6 +26,7 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from doeff_migrate.codemod.rules import get_rule
@@ -33,10 +34,10 @@ from doeff_migrate.codemod.rules import get_rule
 from . import __version__
 from .analysis import SEVERITY, Analysis, Edit, Finding, Range, analyze
 from .config import Config, ConfigError, find_pyproject, load_pyproject_config
-from .fixes import apply_fixes, migrate_edits, noqa_edit
+from .fixes import CONVERT_TITLE, Conversion, apply_fixes, convert_call, line_diff_edit, migrate_edits, noqa_edit
 from .project import ProjectIndex
 
-__all__ = ["DoeffMigrateServer", "server", "SOURCE", "FIX_ALL_KIND"]
+__all__ = ["DoeffMigrateServer", "DoeffMigrateProtocol", "server", "SOURCE", "FIX_ALL_KIND"]
 
 SOURCE = "doeff-migrate"
 FIX_ALL_KIND = "source.fixAll.doeff-migrate"
@@ -65,9 +66,30 @@ class DocumentState:
     result_id: str | None = None
 
 
+class DoeffMigrateProtocol(LanguageServerProtocol):
+    """pygls' protocol, without its leak of one future per notification.
+
+    pygls 2.1 runs a notification whose handler is a generator (its built-in ``didChange``/``didOpen``/
+    ``didClose``, which call ours), a coroutine or a thread function under a fresh uuid in
+    ``_request_futures``, and only a request's response ever removes an entry: every edit left a done
+    ``Future`` (with its ``Condition``, callbacks, generator and params) behind, ~3 KiB of RSS per edit
+    (``benchmarks/bench_lsp.py``). The callback pygls runs when a notification's future is done drops it.
+    """
+
+    def _check_handler_result(self, future) -> None:
+        try:
+            super()._check_handler_result(future)
+        finally:
+            # Only futures still running are in the map (a handful at most): a scan is cheap.
+            for msg_id, pending in list(self._request_futures.items()):
+                if pending is future:
+                    self._request_futures.pop(msg_id, None)
+                    break
+
+
 class DoeffMigrateServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("doeff-migrate", __version__)
+        super().__init__("doeff-migrate", __version__, protocol_cls=DoeffMigrateProtocol)
         self.documents: dict[str, DocumentState] = {}
         self.open_uris: set[str] = set()
         """URIs of open documents exactly as the client sent them (pygls keys its documents unquoted)."""
@@ -206,6 +228,80 @@ class DoeffMigrateServer(LanguageServer):
             await self.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
         except Exception as exc:  # noqa: BLE001 - without watchers, edits in the editor still update everything
             log.info("client refused file watchers: %s", exc)
+
+    # -- edits of other files (the generated handler module) --------------------------------------------------
+    def open_document_for(self, path: str):
+        """The open document of ``path`` (however the client spelled its URI), or None."""
+        for uri in self.open_uris:
+            if _path_of(uri) == path:
+                return self.workspace.get_text_document(uri)
+        return None
+
+    def current_text(self, path: str) -> str | None:
+        """The text of ``path`` as the user sees it: the editor's buffer when open, else the file; None if absent."""
+        document = self.open_document_for(path)
+        if document is not None:
+            return document.source
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def project_root_for(self, path: str) -> str | None:
+        roots = [str(r) for r in self.project.roots if path.startswith(str(r).rstrip("/") + "/")]
+        return max(roots, key=len) if roots else None
+
+    @property
+    def can_create_files(self) -> bool:
+        edit = self.client_capabilities.workspace.workspace_edit if self.client_capabilities.workspace else None
+        return bool(edit and edit.document_changes and edit.resource_operations and types.ResourceOperationKind.Create in edit.resource_operations)
+
+    @property
+    def supports_document_changes(self) -> bool:
+        edit = self.client_capabilities.workspace.workspace_edit if self.client_capabilities.workspace else None
+        return bool(edit and edit.document_changes)
+
+    def workspace_edit(self, document, conversion: Conversion, encoding) -> types.WorkspaceEdit | None:
+        """The file's edits and the handler modules' creation or extension as one WorkspaceEdit: the
+        ``documentChanges`` form (with ``CreateFile``) when the client supports it, else ``changes`` (possible
+        only when every handler module exists already); None when the client cannot apply it."""
+        own = to_text_edits(conversion.edits, document.lines, encoding)
+        others: list[tuple[str, int | None, str | None, list[types.TextEdit]]] = []
+        for module in conversion.handler_modules:
+            uri = Path(module.path).as_uri()
+            opened = self.open_document_for(module.path)
+            if opened is not None:
+                uri = opened.uri
+            if module.old is None:
+                edits = [types.TextEdit(range=types.Range(types.Position(0, 0), types.Position(0, 0)), new_text=module.new)]
+            else:
+                diff = line_diff_edit(module.old, module.new)
+                lines = module.old.splitlines(keepends=True)
+                edits = to_text_edits([diff], lines, encoding) if diff is not None else []
+            others.append((uri, opened.version if opened is not None else None, module.old, edits))
+        if self.supports_document_changes:
+            if any(old is None for _, _, old, _ in others) and not self.can_create_files:
+                log.info("client cannot create files: no conversion that needs a new handler module")
+                return None
+            changes: list = [
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=document.version),
+                    edits=own,
+                )
+            ]
+            for uri, version, old, edits in others:
+                if old is None:
+                    changes.append(types.CreateFile(uri=uri, options=types.CreateFileOptions(overwrite=False, ignore_if_exists=False)))
+                changes.append(
+                    types.TextDocumentEdit(
+                        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version), edits=edits
+                    )
+                )
+            return types.WorkspaceEdit(document_changes=changes)
+        if any(old is None for _, _, old, _ in others):
+            log.info("client cannot create files: no conversion that needs a new handler module")
+            return None
+        return types.WorkspaceEdit(changes={document.uri: own, **{uri: edits for uri, _, _, edits in others}})
 
     def is_open_path(self, path: str) -> bool:
         return any(_path_of(uri) == path for uri in self.open_uris)
@@ -541,7 +637,11 @@ def quick_fixes(ls: DoeffMigrateServer, document, diagnostic: types.Diagnostic, 
 
     if "fix" in data:
         actions.append(action(f"{code}: {data['fix']['title']}", edits_from_data(data["fix"]), preferred=True))
-    if "migrate" in data:
+    if "migrate" in data and data.get("migrate_phase") in CONVERT_PHASES:
+        convert = convert_action(ls, document, diagnostic, tuple(data["migrate"]), data["migrate_phase"], encoding)
+        if convert is not None:
+            actions.append(convert)
+    elif "migrate" in data:
         start, end = data["migrate"]
         edits = migrate_edits(document.source, document.path or uri, (start, end), data.get("migrate_phase"))
         if edits:
@@ -551,6 +651,32 @@ def quick_fixes(ls: DoeffMigrateServer, document, diagnostic: types.Diagnostic, 
     if edit is not None:
         actions.append(action(f"{code}: Suppress with `# noqa: {code}`", [edit]))
     return actions
+
+
+CONVERT_PHASES = ("io", "compute")
+"""Phases whose quick fix converts a side-effect call and writes the package's generated handler module."""
+
+
+def convert_action(
+    ls: DoeffMigrateServer, document, diagnostic: types.Diagnostic, lines: tuple[int, int], phase: str, encoding
+) -> types.CodeAction | None:
+    """"Convert this call to an effect": the codemod's ``phase`` on the call's statement (``io``) or function
+    (``compute``: a Ray task and the waits for it move together), plus the package's ``effects_handlers.py``
+    created or extended as ``doeff-migrate`` writes it, in one WorkspaceEdit."""
+    path = document.path or document.uri
+    conversion = convert_call(document.source, path, lines, phase, ls.current_text, ls.project_root_for(path))
+    if conversion is None:
+        return None
+    edit = ls.workspace_edit(document, conversion, encoding)
+    if edit is None:
+        return None
+    return types.CodeAction(
+        title=f"{diagnostic.code}: {CONVERT_TITLE}",
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=[diagnostic],
+        is_preferred=True,
+        edit=edit,
+    )
 
 
 def fix_all_edits(ls: DoeffMigrateServer, uri: str) -> list[Edit]:
@@ -573,6 +699,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.log_file:
         logging.basicConfig(filename=args.log_file, level=args.log_level)
+    fix_malloc_mmap_threshold()
     server.start_io()
     return 0
+
+
+def fix_malloc_mmap_threshold(threshold: int = 128 * 1024) -> bool:
+    """Effect (glibc only): keep allocations above ``threshold`` in their own mappings, returned on free.
+
+    glibc raises its mmap threshold each time a large mapped block is freed; every edit allocates and frees
+    large blocks (the document's text, the diagnostics' JSON), so after a few hundred edits those move into
+    the heap, which then keeps ~3.5 MiB it cannot return: a one-time RSS step with flat Python-level memory
+    (tracemalloc, gc counts). Fixing the threshold at glibc's default (what ``MALLOC_MMAP_THRESHOLD_`` does)
+    keeps the server's RSS flat. Returns whether it was set; a user's ``MALLOC_MMAP_THRESHOLD_`` wins.
+    """
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-3, threshold))  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
+        return False
 

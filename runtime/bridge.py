@@ -45,9 +45,15 @@ key on demand.
 
 3. Running an entry point of a mixed codebase (:func:`run_mixed_entry`): a pinjected entry point
    is resolved with :func:`migrated_design` underneath its designs; a migrated one runs on the
-   runtime with a :class:`PinjectedEnv` for the pinjected code that is left. This is what the
-   runner does once it knows about pinjected (``python -m doeff_migrate.runtime run`` refuses a
-   pinjected ``__design__`` today).
+   runtime with a :class:`PinjectedEnv` for the pinjected code that is left. ``python -m
+   doeff_migrate.runtime run`` hands an entry point here when it, or a design on its path, is still
+   pinjected, or when it requires keys that only imported ``@injected``/``@instance`` functions
+   provide (``runner.still_pinjected``).
+
+The codemod writes direction 1 itself when it migrates part of a project: a generated block in the
+project's root ``__pinjected__.py`` binds the migrated providers still-pinjected code depends on,
+``__design__ = bridge_design(k=as_injected(fn), ...)`` (:func:`bridge_design`, see
+``codemod/bridges.py``); a later run updates or removes it.
 
 pinjected is an optional extra (``pip install 'doeff-migrate[pinjected]'``): this module imports it
 only when a bridge is built or used.
@@ -482,6 +488,18 @@ def migrated_design(env: Mapping[str, Any] | None = None) -> Any:
     return registry + _bridged_env(env) if env else registry
 
 
+def bridge_design(**bindings: Any) -> Any:
+    """A pinjected design of bridged migrated providers: ``bridge_design(k=as_injected(fn), ...)``.
+
+    This is ``pinjected.design(**bindings)`` under a name of the runtime's, so the design the codemod
+    generates for pinjected code that still depends on migrated providers by name (a
+    ``# doeff-migrate: bridge`` block in the project's root ``__pinjected__.py``, see
+    ``codemod/bridges.py``) is not itself a pinjected construct the codemod would migrate.
+    """
+    pinjected = _require_pinjected("bridge_design")
+    return pinjected.design(**bindings)
+
+
 def _bridged_env(env: Mapping[str, Any]) -> Any:
     """A migrated env dict as a pinjected design: ``@do`` functions and programs bridged, values pure."""
     import pinjected
@@ -599,21 +617,19 @@ def pinjected_env(
 
 
 def _hierarchy_designs(module_name: str) -> list[tuple[str, Any]]:
-    """``(module, __design__)`` root to leaf, as the runner and pinjected read them."""
+    """``(module, __design__)`` root to leaf: the runner's layers (``runner._design_modules``)."""
     import importlib
-    import importlib.util
+    import sys
 
-    parts = module_name.split(".")
-    names = []
-    for i in range(1, len(parts)):
-        package = ".".join(parts[:i])
-        names.append(package)
-        if importlib.util.find_spec(f"{package}.__pinjected__") is not None:
-            names.append(f"{package}.__pinjected__")
-    names.append(module_name)
+    from .runner import _design_modules
+
     out = []
-    for name in names:
-        design = getattr(importlib.import_module(name), "__design__", None)
+    for name in _design_modules(module_name):
+        try:
+            module = sys.modules.get(name) or importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue  # a package without that module (the runner skips it too)
+        design = getattr(module, "__design__", None)
         if design is not None:
             out.append((name, design))
     return out
@@ -718,6 +734,7 @@ __all__ = [
     "as_injected",
     "as_instance",
     "migrated_design",
+    "bridge_design",
     "PinjectedEnv",
     "pinjected_env",
     "asked_keys",

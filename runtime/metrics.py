@@ -26,7 +26,8 @@ class LogMetrics(E.EffectBase[None]):
 
     metrics: Mapping[str, Any]
     step: int | None = None
-    commit: bool = True
+    commit: bool | None = None
+    """As wandb's: ``None`` (not given) is not ``True`` -- an explicit ``commit=True`` closes the step."""
 
 
 Log = LogMetrics

@@ -12,6 +12,14 @@ spawned program performs are answered on the worker by the stack you give, not b
 handlers. ``Spawn`` answers a future that ``Wait``/``Gather``/``Race`` accept; a remote exception is
 raised at the ``Wait`` as the original exception type. Ray options given to ``Spawn`` (``num_cpus``,
 ``num_gpus``, ``memory``, ``resources``, ...) go to the Ray task; anything else is refused.
+
+``ray_task(f, **options)(*args)`` is what the ``compute`` phase spawns for a migrated ``f.remote(*args)``: a
+program that runs ``f`` as a real Ray task (auto-starting Ray as ``.remote`` did) and answers its value, so the
+task keeps Ray's semantics: the arguments are copied when the task is created (a task that mutates them or
+module state does not touch the caller's), retries (``max_retries``/``retry_exceptions``) and resource limits
+(``num_gpus``...) hold, and a failure is Ray's own ``RayTaskError`` (still an instance of the original
+exception type). ``f`` may keep its ``@ray.remote`` decorator. Under ``RayHandler`` such a spawn is submitted
+directly (not wrapped in a worker running a program that would wait for a second task).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from typing import Any, Callable, Iterable, Mapping
 from . import effects as E
 from .handlers import Installer
 from .metrics import MissingDependencyError
-from .program import Transfer
+from .program import Call, Transfer, do
 
 RAY_TASK_OPTIONS = frozenset({
     "num_cpus", "num_gpus", "memory", "resources", "accelerator_type", "max_retries",
@@ -29,6 +37,87 @@ RAY_TASK_OPTIONS = frozenset({
     "num_returns", "_metadata",
 })
 """``Spawn`` options passed to ``ray.remote(...).options(...)``."""
+
+
+class RayTask:
+    """``ray_task(f, **options)``: call it with ``f``'s arguments to get the program that runs the Ray task."""
+
+    __slots__ = ("fn", "options")
+
+    def __init__(self, fn: Any, options: dict) -> None:
+        self.fn = fn
+        self.options = options
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Ray serialises the arguments when ``.remote`` is called; snapshot them now, so changes the caller
+        # makes before the spawned program starts (or the task makes to them) stay apart, as with Ray.
+        payload = _cloudpickle().dumps((args, kwargs))
+        return _run_ray_task(self.fn, payload, self.options)
+
+    def __repr__(self) -> str:
+        return f"ray_task({getattr(self.fn, '__name__', self.fn)!r}, **{self.options!r})"
+
+    def __reduce__(self):
+        return (RayTask, (self.fn, self.options))
+
+
+def ray_task(fn: Any, /, **options: Any) -> RayTask:
+    """``ray_task(f, num_gpus=1)(x)``: the program running ``f(x)`` as a Ray task, as
+    ``f.options(num_gpus=1).remote(x)`` / ``ray.remote(num_gpus=1)(f).remote(x)`` did; answers its value.
+
+    ``f`` is a plain function or a ``@ray.remote`` one (its own options apply, ``options`` override them).
+    """
+    return RayTask(fn, _check_options(dict(options)))
+
+
+def _cloudpickle() -> Any:
+    return import_ray().cloudpickle
+
+
+def _remote_of(fn: Any, options: Mapping[str, Any]) -> Any:
+    """The Ray remote function (with ``options``) for ``fn``; plain functions are wrapped once."""
+    remote = fn if hasattr(fn, "remote") and hasattr(fn, "options") else _wrapped(fn)
+    return remote.options(**options) if options else remote
+
+
+_WRAPPED: dict[Any, Any] = {}
+
+
+def _wrapped(fn: Any) -> Any:
+    # One RemoteFunction per function: Ray exports a function once per RemoteFunction object.
+    try:
+        return _WRAPPED[fn]
+    except (KeyError, TypeError):
+        pass
+    remote = import_ray().remote(fn)
+    try:
+        _WRAPPED[fn] = remote
+    except TypeError:
+        pass
+    return remote
+
+
+def _submit(fn: Any, payload: bytes, options: Mapping[str, Any]) -> Any:
+    args, kwargs = _cloudpickle().loads(payload)
+    return _remote_of(fn, options).remote(*args, **kwargs)
+
+
+async def _await_ray_task(fn: Any, payload: bytes, options: Mapping[str, Any]) -> Any:
+    # Submitted here, inside the Await, so that a replay (which answers the Await) starts no Ray task.
+    return await _submit(fn, payload, options)
+
+
+@do
+def _run_ray_task(fn: Any, payload: bytes, options: Mapping[str, Any]):
+    """The program of ``ray_task(fn, **options)(*args)``: submit the task, await its value on the runtime's loop."""
+    return (yield E.Await(_await_ray_task(fn, payload, options)))
+
+
+def _direct_task(program: Any) -> tuple | None:
+    """``(fn, payload, options)`` when ``program`` is a ``ray_task(...)(...)`` program, else ``None``."""
+    if isinstance(program, Call) and program.func is _run_ray_task._fn:
+        return tuple(program.args)  # type: ignore[return-value]
+    return None
 
 
 class RayNotStartedError(RuntimeError):
@@ -45,6 +134,15 @@ def import_ray() -> Any:
             "built-in thread scheduler"
         ) from err
     return ray
+
+
+def _generated_handlers() -> list:
+    """Default worker stack: the handlers of the ``effects_handlers`` modules doeff-migrate generated that this
+    process loaded. A spawned program yields its package's effects on the worker as it would here, where the
+    handlers installed around the driver's program do not reach it (review F30)."""
+    from .runner import generated_handlers
+
+    return generated_handlers()
 
 
 def _run_on_worker(program: Any, stack: Any, env: Any) -> Any:
@@ -71,7 +169,8 @@ class RayHandler(Installer):
 
     ``worker_handlers``: the handler stack the program runs under on the worker, innermost first
     (a list of picklable handlers, or a zero-argument function building them there, for handlers
-    holding connections or files). ``worker_env``: a design env for the worker. ``options``:
+    holding connections or files). Not given: the handlers of the generated ``effects_handlers``
+    modules loaded in this process, so migrated IO in spawned programs is answered on the worker. ``worker_env``: a design env for the worker. ``options``:
     default Ray task options, overridden per ``Spawn``. ``init=True`` calls ``ray.init(**init_kwargs)``
     if Ray is not running yet; otherwise a Spawn before ``ray.init()`` raises
     :class:`RayNotStartedError`. Constructing it without ray installed raises
@@ -124,12 +223,19 @@ class RayHandler(Installer):
             job = ray.get_runtime_context().get_job_id()
             if self._job_shared is None or self._job_shared[0] != job:
                 # Shipped once per Ray session, not once per task (nothing to ship: pass None).
-                stack = ray.put(self.worker_handlers) if self.worker_handlers else None
+                shipped = self.worker_handlers if self.worker_handlers is not None else _generated_handlers()
+                stack = ray.put(shipped) if shipped else None
                 env = ray.put(self.worker_env) if self.worker_env else None
                 self._job_shared = (job, stack, env)
             self._shared = self._job_shared
         remote = self._remote.options(**options) if options else self._remote
         return remote.remote(effect.program, self._shared[1], self._shared[2])
+
+    def submit_direct(self, effect: E.Spawn, direct: tuple) -> Any:
+        """A migrated Ray task (``ray_task(f)(...)``): submitted as itself, with the Spawn's options on top."""
+        self._ensure_started()
+        fn, payload, task_options = direct
+        return _submit(fn, payload, {**self.options, **task_options, **_check_options(dict(effect.options))})
 
     def activate(self) -> Any:
         # Ray may have been restarted since the last run: re-check the shipped stack once per run.
@@ -138,8 +244,10 @@ class RayHandler(Installer):
 
     def fn(self, effect: Any, k: Any):
         promise = yield E.CreateExternalPromise()
-        ref = self.submit(effect)
-        task_error = self.ray.exceptions.RayTaskError
+        direct = _direct_task(effect.program)
+        ref = self.submit(effect) if direct is None else self.submit_direct(effect, direct)
+        # A migrated Ray task fails with Ray's own error, as ``ray.get`` raised it in the original code.
+        task_error = self.ray.exceptions.RayTaskError if direct is None else ()
 
         def deliver(done: Any) -> None:
             try:
@@ -176,4 +284,4 @@ def _check_options(options: dict) -> dict:
     return options
 
 
-__all__ = ["RayHandler", "RayNotStartedError", "RAY_TASK_OPTIONS", "MissingDependencyError"]
+__all__ = ["RayHandler", "RayNotStartedError", "RAY_TASK_OPTIONS", "MissingDependencyError", "RayTask", "ray_task"]

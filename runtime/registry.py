@@ -15,8 +15,13 @@ from .program import DoFunction
 _REGISTRY: Dict[str, Tuple[str, str, Any]] = {}
 
 
+def is_do_function(fn: Any) -> bool:
+    """A ``@do`` function of this runtime or of doeff (``--target doeff`` output)."""
+    return isinstance(fn, DoFunction) or hasattr(fn, "__doeff_generator_function__")
+
+
 def _register(kind: str, key: str | None, fn: Any) -> Any:
-    if not isinstance(fn, DoFunction):
+    if not is_do_function(fn):
         raise TypeError(f"@{kind}_binding goes above @do: got {fn!r}")
     name = key or fn.__name__
     _REGISTRY[name] = (fn.__module__, kind, fn)

@@ -4,7 +4,8 @@ The counterpart of ``python -m pinjected run pkg.mod.var``. The env is, from low
 
 1. the registry of migrated ``@injected``/``@instance`` functions of every module imported by then
    (pinjected's implicit bindings by name),
-2. the ``__design__`` dicts of the package hierarchy, root to leaf: ``pkg/__init__.py``, then
+2. the ``__design__`` dicts of the package hierarchy, root to leaf: a ``__pinjected__.py`` in the project
+   root (the folder holding the top-level package), then ``pkg/__init__.py``, then
    ``pkg/__pinjected__.py``, then the next package down, ..., then the module itself,
 3. the module's ``__doeff_overrides__[var]`` (the ``with design()`` block around the entry point).
 
@@ -12,7 +13,8 @@ Before anything runs, every key in the module's ``__doeff_requires__[var]`` is c
 keys are named at once) and, unless ``--lazy``, the Program-valued ones are built in that order, as
 pinjected builds an entry point's dependencies before running it.
 
-The module's ``__doeff_handlers__`` (see ``entry_handlers``) are the handlers of its own effects;
+The module's ``__doeff_handlers__`` (see ``entry_handlers``) are the handlers of its own effects, then
+those of every generated ``effects_handlers`` module its imports loaded (``generated_handlers``);
 metrics effects (``LogMetrics``, ...) that none of them answers are printed to stderr by ``MetricsLogger``.
 ``--record PATH`` runs it under ``RecordingHandler(PATH)`` (``--overwrite`` to replace a recording),
 ``--replay PATH`` under ``ReplayHandler(PATH)`` (``--replay-lenient``: ``strict=False``), and
@@ -84,10 +86,47 @@ def _from_pinjected(value: Any) -> bool:
     return type(value).__module__.split(".")[0] == "pinjected"
 
 
+_ROOT_PINJECTED = "__pinjected__"
+
+
+def _root_pinjected_module(top: str) -> bool:
+    """Whether the project root (the folder holding the top-level package ``top``) has a
+    ``__pinjected__.py``, importable as ``__pinjected__``; pinjected reads it first (C22).
+
+    A root ``__pinjected__.py`` that is not the one ``import __pinjected__`` would find (another
+    folder earlier on ``sys.path``) is loaded from its file under that name.
+    """
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    if spec is None or top == _ROOT_PINJECTED:
+        return False
+    locations = list(spec.submodule_search_locations or [])
+    package_or_module = locations[0] if locations else spec.origin
+    if not package_or_module or not os.path.exists(package_or_module):
+        return False
+    path = os.path.join(os.path.dirname(os.path.abspath(package_or_module)), "__pinjected__.py")
+    if not os.path.isfile(path):
+        return False
+    loaded = sys.modules.get(_ROOT_PINJECTED)
+    if loaded is not None:
+        return os.path.abspath(getattr(loaded, "__file__", "") or "") == path
+    found = importlib.util.find_spec(_ROOT_PINJECTED)
+    if found is None or os.path.abspath(found.origin or "") != path:
+        found = importlib.util.spec_from_file_location(_ROOT_PINJECTED, path)
+        if found is None or found.loader is None:
+            return False
+        module = importlib.util.module_from_spec(found)
+        sys.modules[_ROOT_PINJECTED] = module
+        found.loader.exec_module(module)
+    return True
+
+
 def _design_modules(module_name: str) -> list:
     """The modules whose ``__design__`` make up the env of an entry point in ``module_name``."""
     parts = module_name.split(".")
-    names = []
+    names = [_ROOT_PINJECTED] if _root_pinjected_module(parts[0]) else []
     for i in range(1, len(parts)):
         pkg = ".".join(parts[:i])
         names.append(pkg)
@@ -108,7 +147,16 @@ def still_pinjected(module: Any, var: str) -> bool:
             continue
         if _from_pinjected(getattr(mod, "__design__", None)):
             return True
-    return False
+    # A migrated entry point that needs keys still provided by @injected/@instance functions of the
+    # modules it imported (pinjected's implicit bindings): run_mixed_entry's PinjectedEnv answers them.
+    implicit = getattr(sys.modules.get("pinjected.di.implicit_globals"), "IMPLICIT_BINDINGS", None)
+    if not implicit:
+        return False
+    requires = (getattr(module, "__doeff_requires__", None) or {}).get(var)
+    if requires is None:
+        return True  # what it asks for is not known statically: let pinjected answer what it binds
+    names = {getattr(key, "name", key) for key in implicit}
+    return any(key in names for key in requires)
 
 
 def build_env(module_name: str, var: str) -> dict:
@@ -166,6 +214,23 @@ def _eager(keys: Sequence[str], env: dict, program: Program) -> Program:
     return prebuilt()
 
 
+def _awaiting_result(program: Program) -> Program:
+    """pinjected's runner awaits an awaitable final value (``run_injected``, semantics C17); so does this one."""
+    import inspect
+
+    from .effects import Await
+    from .program import do
+
+    @do
+    def awaited():
+        value = yield program
+        if inspect.isawaitable(value):
+            value = yield Await(value)
+        return value
+
+    return awaited()
+
+
 def entry_handlers(module: Any, var: str) -> list:
     """The handler stack the module declares for its entry points, innermost first.
 
@@ -183,6 +248,83 @@ def entry_handlers(module: Any, var: str) -> list:
     if not isinstance(declared, (list, tuple)):
         declared = [declared]
     return list(declared)
+
+
+def generated_handlers(declared: Sequence[Any] = (), module_name: str = "") -> list:
+    """The ``HANDLERS`` of every handler module doeff-migrate generated (``<pkg>.effects_handlers``) that the
+    entry point's imports loaded, minus those in ``declared``.
+
+    A migrated function yields its package's effects wherever it is called from (another package, a design's
+    provider, a method, a helper), so the effects are answered where they are defined rather than only when
+    the entry module declares ``__doeff_handlers__`` (review F1/F13/F20). The handler modules of the entry
+    module's own packages, and of the project packages its source imports (inside functions too), are imported
+    first: their migrated modules may be imported lazily, by a function that runs later (review F1b).
+    """
+    for package in [module_name.rpartition(".")[0], *_imported_packages(module_name)]:
+        parts = package.split(".") if package else []
+        for i in range(len(parts), 0, -1):
+            candidate = ".".join([*parts[:i], "effects_handlers"])
+            try:
+                if candidate not in sys.modules and importlib.util.find_spec(candidate) is not None:
+                    importlib.import_module(candidate)
+            except Exception:  # noqa: BLE001 - not a loadable handler module: nothing to install from it
+                continue
+    seen = {id(h) for h in declared}
+    found: list = []
+    for name, module in sorted(sys.modules.items()):
+        if name.rpartition(".")[2] != "effects_handlers" or module is None:
+            continue
+        stack = getattr(module, "HANDLERS", None)
+        if not (isinstance(stack, list) and callable(getattr(module, "with_effect_handlers", None))
+                and callable(getattr(module, "recording_handlers", None))):
+            continue
+        for handler in stack:
+            if id(handler) not in seen:
+                seen.add(id(handler))
+                found.append(handler)
+    return found
+
+
+def _imported_packages(module_name: str) -> list[str]:
+    """Packages of the project (beside the entry module's top package) that the entry module's source imports
+    anywhere, inside functions too (read, not run): their generated handler modules are loaded up front."""
+    import ast
+
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    if not path or not path.endswith(".py"):
+        return []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return []
+    own = module_name if path.endswith("__init__.py") else module_name.rpartition(".")[0]
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = own
+            for _ in range(max(node.level - 1, 0)):
+                base = base.rpartition(".")[0]
+            name = ".".join(p for p in ((base if node.level else ""), node.module or "") if p)
+            found += [name, name.rpartition(".")[0]]
+        elif isinstance(node, ast.Import):
+            found += [alias.name.rpartition(".")[0] for alias in node.names]
+    depth = module_name.count(".") + (1 if path.endswith("__init__.py") else 0)
+    root = os.path.dirname(os.path.abspath(path))
+    for _ in range(depth):
+        root = os.path.dirname(root)
+    return [p for p in dict.fromkeys(found) if p and _in_project(p.split(".")[0], root)]
+
+
+def _in_project(top: str, root: str) -> bool:
+    """``top`` is a package under ``root`` (locating it imports nothing)."""
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    places = list(spec.submodule_search_locations or []) if spec is not None else []
+    return any(os.path.abspath(place).startswith(root + os.sep) for place in places)
 
 
 def run_entry(
@@ -203,16 +345,84 @@ def run_entry(
         # pinjected code and migrated code share singletons (see runtime/bridge.py).
         from .bridge import run_mixed_entry
 
-        return run_mixed_entry(target, lazy=lazy, handlers=[*handlers, *entry_handlers(module, var), *outer_handlers])
+        declared = entry_handlers(module, var)
+        return run_mixed_entry(target, lazy=lazy, handlers=[*handlers, *declared, *generated_handlers(declared, module_name), *outer_handlers])
     env = build_env(module_name, var)
     keys = preflight(module, var, env)
-    program = entry_program(getattr(module, var), target)
+    value = getattr(module, var)
+    if _is_doeff_value(value):
+        return _run_on_doeff(value, env, keys, lazy=lazy, runtime_handlers=[*handlers, *outer_handlers], module_handlers=entry_handlers(module, var))
+    program = entry_program(value, target)
     if not lazy:
         program = _eager(keys, env, program)
+    program = _awaiting_result(program)
     from .run import run
 
-    stack = [*handlers, *entry_handlers(module, var), *outer_handlers]
+    declared = entry_handlers(module, var)
+    stack = [*handlers, *declared, *generated_handlers(declared, module_name), *outer_handlers]
     return run(program, handlers=stack, env=env)
+
+
+def _is_doeff_value(value: Any) -> bool:
+    """Code migrated with ``--target doeff`` builds doeff's own programs (``doeff_vm`` objects)."""
+    if hasattr(value, "__doeff_generator_function__"):
+        return True
+    return type(value).__module__.split(".")[0] in ("doeff", "doeff_vm", "doeff_core_effects")
+
+
+def _run_on_doeff(value: Any, env: dict, keys: Sequence[str], *, lazy: bool, runtime_handlers: Sequence[Any], module_handlers: Sequence[Any]) -> Any:
+    """Run a ``--target doeff`` entry point on the doeff package, with the same env and build order.
+
+    doeff's ``lazy_ask`` evaluates Program-valued env entries once per key and caches them, which is
+    what the runtime's design env does for migrated ``@instance`` functions; ``scheduled`` and
+    ``await_handler`` answer Spawn/Gather/Await. The module's ``__doeff_handlers__`` must then be doeff
+    installers (innermost first). The runtime's own handlers (recording, replay, worker pools) do
+    not run doeff programs: asking for them is an error, not a silent no-op.
+    """
+    try:
+        from doeff import Ask, do, run
+        from doeff_core_effects.handlers import await_handler, lazy_ask
+        from doeff_core_effects.scheduler import scheduled
+    except ImportError as err:
+        raise EntryPointError(f"this entry point was migrated with --target doeff but the doeff package is not importable ({err}); pip install doeff") from None
+    from .metrics import MetricsLogger
+
+    unsupported = [h for h in runtime_handlers if not isinstance(h, MetricsLogger)]
+    if unsupported:
+        names = ", ".join(type(h).__name__ for h in unsupported)
+        raise EntryPointError(
+            f"{names} run(s) only code migrated with --target runtime; this entry point builds doeff programs "
+            "(--target doeff). Re-run doeff-migrate with --target runtime to record, replay or use --workers."
+        )
+    import inspect
+
+    from doeff import Await
+
+    entry = value() if hasattr(value, "__doeff_generator_function__") else value
+
+    @do
+    def awaited():
+        # pinjected's runner awaits an awaitable final value (semantics C17), as the runtime path does.
+        result = yield entry
+        if inspect.isawaitable(result):
+            result = yield Await(result)
+        return result
+
+    program = awaited()
+    eager_keys = [] if lazy else [k for k in keys if _is_doeff_value(env.get(k))]
+    if eager_keys:
+        body = program
+
+        @do
+        def prebuilt():
+            for k in eager_keys:
+                yield Ask(k)
+            return (yield body)
+
+        program = prebuilt()
+    for install in module_handlers:
+        program = install(program)
+    return run(scheduled(await_handler()(lazy_ask(env=env)(program))))
 
 
 def _json_default(o: Any) -> Any:

@@ -288,3 +288,105 @@ DEPENDS_ON_UNMIGRATED = register(
         phase="di",
     )
 )
+
+UNDISSOLVED_WITH_DESIGN = register(
+    Rule(
+        code="DM118",
+        name="with-design-not-dissolved",
+        message="`with` block whose design bindings the codemod cannot translate: its entry points would lose them",
+        what="Flags a module-level `with ...:` block whose header is, or may be, a design the codemod cannot read "
+        "(`with design(**kw):`, `with make_design():`, a design from another module that is not a literal, a "
+        "design mixed with other context managers in one `with`), and every entry point assigned inside it.",
+        why="pinjected applies the block's design to every IProxy variable assigned inside it (C21). The "
+        "codemod records those bindings in `__doeff_overrides__`; when it cannot read the design, the migrated "
+        "entry points would silently run with the module's design only.",
+        example="with design(**PROFILE):\n    train: IProxy = run_training()",
+        use_instead="train: Program = run_training()\n__doeff_overrides__ = {\"train\": {**PROFILE}}",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+META_AND_MODULE_DESIGN = register(
+    Rule(
+        code="DM119",
+        name="meta-design-and-design-not-mergeable",
+        message="module assigns both `__meta_design__` and `__design__` in a way the codemod cannot merge: merge them by hand",
+        what="Flags the `__design__` and `__meta_design__` assignments of a module that has both, unless it has "
+        "exactly one of each and one plain `__design__ = ...` (the case the codemod merges itself).",
+        why="pinjected 0.2.252 merges the design under `__meta_design__`'s `overrides=` first and the module's "
+        "`__design__` on top, whatever the statement order (C23). Two assignments of one name cannot express "
+        "that in general (reassignments, `+=` before the meta design).",
+        example="__design__ = design(mode=\"a\")\n__meta_design__ = design(overrides=design(mode=\"meta\"))\n__design__ = design(mode=\"b\")",
+        use_instead="__design__ = {\"mode\": \"meta\"} | {\"mode\": \"b\"}",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+SHARED_INSTANCE_IN_DESIGN = register(
+    Rule(
+        code="DM120",
+        name="instance-bound-to-several-keys",
+        message="one @instance is bound to several keys of this design: pinjected builds it once for all of them",
+        what="Flags a design (including the design variables it merges) that binds the same `@instance` object "
+        "to two or more keys, e.g. `design(a=conn, b=conn)`.",
+        why="pinjected resolves the instance object once per run and gives every key bound to it the same "
+        "value (`a is b`). In an env dict each key would hold its own `conn()` program, built once per key: "
+        "the object would be built twice and the keys would stop sharing it.",
+        example="__design__ = design(primary=conn, replica=conn)",
+        use_instead="@do\ndef _replica():\n    return (yield Ask(\"primary\"))\n\n__design__ = {\"primary\": conn(), \"replica\": _replica()}",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+ENTRY_POINT_IN_DESIGN = register(
+    Rule(
+        code="DM121",
+        name="design-binds-lifted-entry-point",
+        message="design binds an entry point that is not a plain program after migration: bind its program by hand",
+        what="Flags a design value naming a module-level IProxy variable (of this module or imported) that is "
+        "more than one call of an injected function, e.g. `lifted: IProxy = greet(\"amy\") + \"!\"` and "
+        "`design(shout=lifted)`.",
+        why="The codemod turns such an entry point into a `@do` function (or leaves it pinjected when it cannot "
+        "translate it): binding the name would bind the function object instead of the value pinjected resolved.",
+        example="lifted: IProxy = greet(\"amy\") + \"!\"\n__design__ = design(shout=lifted)",
+        use_instead="__design__ = {\"shout\": lifted()}",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+REEXPORTED_PINJECTED_API = register(
+    Rule(
+        code="DM122",
+        name="pinjected-api-through-reexport",
+        message="pinjected API imported through a project module: import it from pinjected directly, then run the codemod again",
+        what="Flags imports of pinjected's API from a module of the project that re-exports it "
+        "(`from app.di import injected`, with `app/di.py` importing `injected` from pinjected).",
+        why="The transforms recognise pinjected only through direct imports, so the module's `@injected` and "
+        "`@instance` functions stay pinjected; everything that depends on them is flagged DM117 instead of "
+        "being migrated against providers it would get IProxies from.",
+        example="from app.di import injected\n\n@injected\ndef helper(base, /, x): ...",
+        use_instead="from pinjected import injected\n\n@injected\ndef helper(base, /, x): ...",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+DEPENDENCY_CYCLE = register(
+    Rule(
+        code="DM123",
+        name="dependency-cycle",
+        message="provider is on a dependency cycle: pinjected fails to resolve it (\"cycle detected\"); a migrated version would run",
+        what="Flags `@injected`/`@instance` functions whose dependencies lead back to their own key through "
+        "providers no design rebinds, e.g. `@injected def fact(fact, /, n)`.",
+        why="pinjected refuses to resolve a cycle, so the original program fails; a migrated `@do` function "
+        "would call itself directly and succeed, turning an error into a result nobody has checked.",
+        example="@injected\ndef fact(fact, /, n):\n    return 1 if n == 0 else n * fact(n - 1)",
+        use_instead="@do\ndef fact(n):\n    return 1 if n == 0 else n * (yield fact(n - 1))  # recursion made explicit",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)

@@ -84,22 +84,22 @@ UNTRACED_OBJECT_REF = register(
 SHARED_REMOTE_FUNCTION = register(
     Rule(
         code="DM206",
-        name="shared-remote-function",
-        message="@ray.remote function is used outside the calls the codemod rewrites: its decorator must stay",
+        name="remote-function-bound-again",
+        message="@ray.remote function bound again at module level: the codemod cannot tell which object `.remote` reaches",
         what=(
-            "Reports `f.remote(...)` of a `@ray.remote` function of the same file when `f` is public (no leading "
-            "underscore), listed in `__all__`, or used in other ways than `.remote(...)` calls inside `@do` functions."
+            "Reports `f.remote(...)` of a `@ray.remote` function of the same file when `f` is bound again at module "
+            "level (`f = f.options(num_gpus=1)`, a second `def f`, an import under the same name)."
         ),
         why=(
-            "Spawning the plain function needs the `@ray.remote` decorator removed; other modules (or other code "
-            "here) may still call `f.remote`, which would then fail."
+            "The rewrite spawns `ray_task(f)(...)` with the object `f` names; when the name is bound twice, which "
+            "options (or which function) the call used depends on the order of execution, so it is left as it is."
         ),
-        example="@ray.remote(num_gpus=1)\ndef train(cfg): ...\n\n@do\ndef sweep(cfgs):\n    return ray.get([train.remote(c) for c in cfgs])",
+        example="@ray.remote\ndef train(cfg): ...\n\ntrain = train.options(num_gpus=1)\n\n@do\ndef sweep(cfgs):\n    return ray.get([train.remote(c) for c in cfgs])",
         use_instead=(
-            "def _train(cfg): ...\n\n@do\ndef sweep(cfgs):\n    tasks = []\n    for c in cfgs:\n"
-            "        tasks.append((yield Spawn(call_in_thread(_train, c), num_gpus=1)))\n    return (yield Gather(*tasks))"
+            "@ray.remote(num_gpus=1)\ndef train(cfg): ...\n\n@do\ndef sweep(cfgs):\n    tasks = []\n    for c in cfgs:\n"
+            "        tasks.append((yield Spawn(ray_task(train)(c))))\n    return (yield Gather(*tasks))"
         ),
-        fix_safety=_LEFT + " Rename the function with a leading underscore (or stop sharing it) and run the phase again.",
+        fix_safety=_LEFT + " Give the second binding its own name and run the phase again.",
         phase="compute",
     )
 )
@@ -134,7 +134,7 @@ REMOTE_CALL_ON_UNKNOWN_OBJECT = register(
         ),
         why="Without knowing what `x` is (function, actor method, something else), no rewrite is faithful.",
         example="@do\ndef run_all(self, xs):\n    return ray.get([self.worker.remote(x) for x in xs])",
-        use_instead="Spawn the plain function: `yield Spawn(call_in_thread(work, x))` (`call_in_thread` from the generated `effects_handlers.py`).",
+        use_instead="Spawn the function as a Ray task: `yield Spawn(ray_task(work)(x))` (`from doeff_migrate.runtime.ray_backend import ray_task`).",
         fix_safety=_LEFT,
         phase="compute",
     )
@@ -171,16 +171,119 @@ EVENT_LOOP_IN_EFFECTFUL_CODE = register(
         name="event-loop-in-effectful-code",
         message="asyncio event loop managed by effectful code: await coroutines with `yield Await(coro)`",
         what=(
-            "Reports `asyncio.get_event_loop()`, `asyncio.new_event_loop()`, `asyncio.run_coroutine_threadsafe(...)` "
-            "and `asyncio.run(...)` with extra arguments inside a `@do` function (a plain `asyncio.run(coro)` is "
-            "rewritten to `yield Await(coro)`)."
+            "Reports `asyncio.run(...)`, `asyncio.get_event_loop()`, `asyncio.new_event_loop()` and "
+            "`asyncio.run_coroutine_threadsafe(...)` inside a `@do` function."
         ),
         why=(
             "The runtime owns the event loop its `Await` effects run on; a second loop driven from a program "
-            "blocks the scheduler and is invisible to recordings."
+            "blocks the scheduler and is invisible to recordings. Yet `asyncio.run(coro)` is not `yield Await(coro)`: "
+            "it blocks the whole program until the coroutine ends (no other task runs in between) and cancels the "
+            "tasks the coroutine left behind when it returns, where `Await` is a switch point and leftover tasks "
+            "keep running on the runtime's loop. So the codemod leaves it; rewrite it when neither matters."
         ),
         example="@do\ndef fetch_all(urls):\n    loop = asyncio.new_event_loop()\n    return loop.run_until_complete(gather_pages(urls))",
         use_instead="@do\ndef fetch_all(urls):\n    return (yield Await(gather_pages(urls)))",
+        fix_safety=_LEFT,
+        phase="compute",
+    )
+)
+
+THREAD_POOL_WITH_OPTIONS = register(
+    Rule(
+        code="DM211",
+        name="thread-pool-with-options",
+        message="ThreadPoolExecutor given max_workers/initializer/...: the pool stays (spawns have no worker limit)",
+        what=(
+            "Reports a `with ThreadPoolExecutor(...) as ex:` in a `@do` function whose constructor has arguments "
+            "(`max_workers`, `thread_name_prefix`, `initializer`, `initargs`). The pool and its uses are left as they are."
+        ),
+        why=(
+            "The `compute` phase turns a pool's tasks into `Spawn(call_in_thread(f, x))`, which run on the runtime's "
+            "shared thread pool with no limit of their own. `max_workers=1` is the usual way to serialise calls to "
+            "code that is not thread-safe (a file, a GPU, a client) and `max_workers=N` throttles; an `initializer` "
+            "sets up each worker thread. None of this survives the rewrite: the tasks would run concurrently (or "
+            "fewer at once than the pool allowed, deadlocking tasks that wait for each other)."
+        ),
+        example="@do\ndef write_all(rows):\n    with ThreadPoolExecutor(max_workers=1) as ex:\n        return list(ex.map(append_row, rows))",
+        use_instead=(
+            "@do\ndef write_all(rows):\n    out = []\n    for row in rows:  # serial, as max_workers=1 was\n"
+            "        out.append((yield Wait((yield Spawn(call_in_thread(append_row, row))))))\n    return out"
+        ),
+        fix_safety=_LEFT,
+        phase="compute",
+    )
+)
+
+POOL_TASKS_USED_AFTER_BLOCK = register(
+    Rule(
+        code="DM212",
+        name="pool-tasks-used-after-with-block",
+        message="Tasks of a ThreadPoolExecutor may outlive its `with` block once rewritten: the pool stays",
+        what=(
+            "Reports a `with ThreadPoolExecutor() as ex:` in a `@do` function whose futures (`t = ex.submit(...)`, "
+            "`ts = [ex.submit(...) for ...]`) are used after the block, or whose block branches (`if`, loops, "
+            "`match`), so that a task may be left unwaited. The pool and its uses are left as they are."
+        ),
+        why=(
+            "Leaving the `with` block waits for every task (`shutdown(wait=True)`), so the code after it runs once all "
+            "the work is done. The rewrite removes the pool and keeps only the waits the code wrote: with waits after "
+            "the block (or skipped by a branch), code after the block (a log line, reading the files the tasks wrote, "
+            "timing) would run before the work is done."
+        ),
+        example=(
+            "@do\ndef build(parts):\n    with ThreadPoolExecutor() as ex:\n        ts = [ex.submit(render, p) for p in parts]\n"
+            "    print(\"all rendered\")\n    return [t.result() for t in ts]"
+        ),
+        use_instead=(
+            "@do\ndef build(parts):\n    with ThreadPoolExecutor() as ex:\n        ts = [ex.submit(render, p) for p in parts]\n"
+            "        ys = [t.result() for t in ts]\n    print(\"all rendered\")\n    return ys  # then run the compute phase again"
+        ),
+        fix_safety=_LEFT,
+        phase="compute",
+    )
+)
+
+DOEFF_CODE_KEEPS_RAY = register(
+    Rule(
+        code="DM213",
+        name="doeff-code-keeps-ray-and-pools",
+        message="doeff code: Ray tasks and thread pools stay (what the compute phase writes needs the bundled runtime)",
+        what=(
+            "Reports a `@do` function that runs on doeff (`--target doeff`, or `from doeff import do`) whose Ray "
+            "tasks or thread pools the `compute` phase would rewrite for the bundled runtime."
+        ),
+        why=(
+            "The rewrite spawns `ray_task(f)(x)` / `call_in_thread(f, x)`, programs of the bundled runtime "
+            "(`doeff_migrate.runtime`); doeff cannot run them, so the migrated function would fail at its first "
+            "spawn. The function is left exactly as it was."
+        ),
+        example="from doeff import do\n\n@do\ndef sweep(xs):\n    return ray.get([_score.remote(x) for x in xs])",
+        use_instead="Run the function on the bundled runtime (`from doeff_migrate.runtime import do`), then run the phase again.",
+        fix_safety=_LEFT,
+        phase="compute",
+    )
+)
+
+TASKS_UNDER_LOCK = register(
+    Rule(
+        code="DM214",
+        name="ray-or-pool-under-lock",
+        message="Ray task or thread pool inside a `with <lock>:` block: left as it is (a wait there would deadlock)",
+        what=(
+            "Reports a `with` block over a lock (`threading.Lock/RLock/Semaphore/Condition`, `filelock.FileLock`, a "
+            "module-level name bound to one, or a name that says it is a lock) inside a `@do` function when the block "
+            "holds Ray calls or thread-pool tasks the `compute` phase would rewrite. Nothing in the block is rewritten."
+        ),
+        why=(
+            "`yield Wait(...)` parks the task while it holds the lock and lets the scheduler run another task on the "
+            "same thread; when that task reaches `with lock:` it blocks the scheduler's thread, so the holder never "
+            "resumes: the program hangs where the original only waited for the lock."
+        ),
+        example="LOCK = threading.Lock()\n\n@do\ndef worker(i):\n    with LOCK:\n        return ray.get(_square.remote(i))",
+        use_instead=(
+            "@do\ndef worker(i):\n    value = yield Wait((yield Spawn(ray_task(_square)(i))))  # outside the lock\n"
+            "    with LOCK:\n        ...  # only the work that needs it"
+        ),
         fix_safety=_LEFT,
         phase="compute",
     )
@@ -193,10 +296,13 @@ CACHE_ON_EFFECTFUL_FUNCTION = register(
         message="functools cache on a @do function caches the program object, not its result",
         what="Reports `@functools.lru_cache` / `@functools.cache` / `@cached_property` stacked on a `@do` function.",
         why=(
-            "Calling a `@do` function only builds a program; the cache then hands out the same program and its "
-            "effects run again on every `yield`, unlike the cached call before migration."
+            "Calling a `@do` function only builds a program; the cache hands out the same program and its "
+            "body runs again on every `yield` (its side effects too, and each caller gets a fresh result). "
+            "Caching results instead (`CacheGet`/`CachePut`) would run the body once and share one result "
+            "object between callers: fewer side effects and shared mutations the code never had. So the "
+            "codemod leaves the decorator as it is; decide which behaviour you want."
         ),
-        example="@lru_cache\n@do\ndef embed(text):\n    ...",
+        example="@functools.cache\n@do\ndef embed(text):\n    ...",
         use_instead=(
             "@do\ndef embed(text):\n    try:\n        return (yield CacheGet((\"embed\", text)))\n    except KeyError:\n"
             "        pass\n    value = ...\n    yield CachePut((\"embed\", text), value)\n    return value"
@@ -236,11 +342,147 @@ IO_CALL_NOT_MOVABLE = register(
         what=(
             "Reports a catalogued call the `io` phase knows how to move (`torch.load`, `np.save`, `requests.get`, "
             "...) when its arguments have another shape (`*args`, `**kwargs`, more positional arguments), or "
-            "when it stands where a `yield` cannot go (comprehension, lambda)."
+            "when it stands where a `yield` cannot go (comprehension, lambda, a nested function's defaults or "
+            "decorators, a class body inside the function)."
         ),
         why="Moving it would mean guessing which argument is which; a wrong guess changes what is loaded or saved.",
         example="@do\ndef load(args):\n    return torch.load(*args)",
         use_instead="@do\ndef load(path):\n    return (yield LoadTorchCheckpoint(path))",
+        fix_safety=_LEFT,
+        phase="io",
+    )
+)
+
+IO_HANDLE_IN_EFFECTFUL_CODE = register(
+    Rule(
+        code="DM316",
+        name="io-handle-in-effectful-code",
+        message="File/database handle opened in effectful code: its reads and writes stay direct",
+        what="Reports `h5py.File(...)` and `lmdb.open(...)` inside a `@do` function (other `open(...)` uses: DM303).",
+        why=(
+            "The handle is used by the code after it (`f[\"x\"][:]`, `txn.get(k)`, `f.readline()`): moving only the open "
+            "into an effect would leave every read direct, and moving the reads means knowing what they are. "
+            "The codemod moves the whole-file forms (`with open(p) as f: x = f.read()`, `json.load(f)`, "
+            "`pickle.load(f)`, and their writes) and flags the rest."
+        ),
+        example='@do\ndef features(path):\n    with h5py.File(path, "r") as f:\n        return f["x"][:]',
+        use_instead=(
+            "def _read_features(path):\n    with h5py.File(path, \"r\") as f:\n        return f[\"x\"][:]\n\n"
+            "@do\ndef features(path):\n    return (yield RunInThread(_read_features, path))"
+        ),
+        fix_safety=_LEFT,
+        phase="io",
+    )
+)
+
+UNRESOLVED_CLIENT_CALL = register(
+    Rule(
+        code="DM317",
+        name="api-call-through-unresolved-object",
+        message="Looks like an API client call through an object the codemod cannot trace to its library",
+        what=(
+            "Reports, in a file that imports an LLM/API client library, calls such as `x.chat.completions.create(...)` "
+            "or `self.client.messages.create(...)` inside a `@do` function where `x` is not a client built at "
+            "module level from that library (a parameter, a local, an attribute)."
+        ),
+        why=(
+            "Only the calls through a module-level `client = Library(...)` are known to be the library's; anything "
+            "else may be any object, so rewriting it would be a guess."
+        ),
+        example="@do\ndef ask(client, q):\n    return client.chat.completions.create(messages=[q])",
+        use_instead=(
+            "client = OpenAI()\n\n@do\ndef ask(q):\n    return client.chat.completions.create(messages=[q])  "
+            "# then run the io phase again"
+        ),
+        fix_safety=_LEFT,
+        phase="io",
+    )
+)
+
+IO_NAME_BOUND_SEVERAL_WAYS = register(
+    Rule(
+        code="DM318",
+        name="io-name-bound-several-ways",
+        message="IO call through a name the module binds several ways: which library it reaches is not known",
+        what=(
+            "Reports a catalogued IO call (`np.save`, `torch.load`, `wandb.log`, ...) inside a `@do` function when the "
+            "name it goes through is bound more than once at module level: alternative imports (`try: import cupy as "
+            "np` / `except ImportError: import numpy as np`, `if GPU: ... else: ...`) or an import rebound by an "
+            "assignment or definition (`np = FakeStore()`)."
+        ),
+        why=(
+            "The generated handler would call one fixed library (`numpy.save`), while the code called whichever "
+            "module the name held at run time (cupy on a GPU machine): results of another type, or a different store."
+        ),
+        example="try:\n    import cupy as np\nexcept ImportError:\n    import numpy as np\n\n@do\ndef save(w):\n    np.save(\"w.npy\", w)",
+        use_instead="Import the library the IO must use under its own name (`import numpy`), call it through that name, and run the phase again.",
+        fix_safety=_LEFT,
+        phase="io",
+    )
+)
+
+DOEFF_CODE_KEEPS_IO = register(
+    Rule(
+        code="DM319",
+        name="doeff-code-keeps-io",
+        message="doeff code: IO calls stay (the effects and handlers the io phase writes need the bundled runtime)",
+        what=(
+            "Reports a `@do` function that runs on doeff (`--target doeff`, or `from doeff import do`) holding IO the "
+            "`io` phase would move (wandb, checkpoints, files, HTTP/API calls). The function is left exactly as it was."
+        ),
+        why=(
+            "The phase writes effects and `@handler`s of the bundled runtime (`doeff_migrate.runtime`) and installs "
+            "them with `with_effect_handlers`/`__doeff_handlers__`; doeff cannot run those handlers, so the migrated "
+            "program would fail at its first IO call."
+        ),
+        example="from doeff import do\n\n@do\ndef total():\n    w = np.load(\"w.npy\")\n    return float(w.sum())",
+        use_instead="Run the function on the bundled runtime (`from doeff_migrate.runtime import do`), then run the phase again.",
+        fix_safety=_LEFT,
+        phase="io",
+    )
+)
+
+NPZ_LOAD_NOT_MOVABLE = register(
+    Rule(
+        code="DM320",
+        name="npz-archive-load-not-movable",
+        message="np.load of an .npz archive (or used as a context manager): left as it is, its NpzFile cannot be recorded",
+        what=(
+            "Reports `np.load(...)` inside a `@do` function when its path is a literal `.npz` name or the call is the "
+            "context manager of a `with` statement (`with np.load(p) as data:`). Other `np.load` calls are moved."
+        ),
+        why=(
+            "An archive loads as a lazy `NpzFile` holding an open file. Moved into `LoadNumpyArray`, its answer would be "
+            "that object, which a recording can neither store nor a replay give back: `--record` would stop at it."
+        ),
+        example="@do\ndef load():\n    with np.load(\"z.npz\") as data:\n        return data[\"a\"]",
+        use_instead=(
+            "def _read_archive(path):\n    with np.load(path) as data:\n        return {k: data[k] for k in data.files}\n\n"
+            "@do\ndef load():\n    return (yield RunInThread(_read_archive, \"z.npz\"))[\"a\"]"
+        ),
+        fix_safety=_LEFT,
+        phase="io",
+    )
+)
+
+RUN_WITH_INNER_RECORDER = register(
+    Rule(
+        code="DM321",
+        name="run-with-own-recorder-not-innermost",
+        message="run(...) builds its own RecordingHandler/ReplayHandler after other handlers: the package's handlers are not installed here",
+        what=(
+            "Reports a `run(program, handlers=[...])` outside effectful code, in a module whose programs yield the "
+            "effects the `io` phase introduced, whose handler list has a `RecordingHandler`/`ReplayHandler` (or "
+            "`*recording_handlers()`) after another handler. The call is left as it is."
+        ),
+        why=(
+            "The package's handlers (`with_effect_handlers`) answer the new effects right around the program, inside "
+            "every handler of `run`; a recorder listed there would see none of them (a replay would redo the IO). A "
+            "recorder first in the list is moved inside them (`with_handlers([recorder], program)`); one after another "
+            "handler cannot move without changing what that handler sees."
+        ),
+        example="run(train(), handlers=[GPUHandler(), RecordingHandler(\"runs/a.jsonl\")])",
+        use_instead="run(with_effect_handlers(with_handlers([RecordingHandler(\"runs/a.jsonl\")], train())), handlers=[GPUHandler()])",
         fix_safety=_LEFT,
         phase="io",
     )
@@ -275,6 +517,24 @@ HANDLER_STACK_WITH_OWN_RECORDING = register(
         why="Two recorders would write two files and a replay under a recorder would record the replay.",
         example='run(train(), handlers=[RecordingHandler("runs/a.jsonl"), WandbHandler()])',
         use_instead="run(train(), handlers=[*recording_handlers(), WandbHandler()])",
+        fix_safety=_LEFT,
+        phase="recording",
+    )
+)
+
+DOEFF_RUN_NOT_WIRED = register(
+    Rule(
+        code="DM403",
+        name="doeff-run-not-wired-for-recording",
+        message="doeff's run/with_handlers: not wired for recording (the recorder is the bundled runtime's)",
+        what="Reports `doeff.run(...)` and `doeff.with_handlers(...)` outside effectful code: the `recording` phase leaves them as they are.",
+        why=(
+            "The wiring adds `*recording_handlers()`, the bundled runtime's `RecordingHandler`/`ReplayHandler`, as "
+            "`handlers=[...]`; doeff's `run` takes only the program and doeff cannot install those handlers, so the "
+            "wired call would fail on every run, recording or not."
+        ),
+        example="from doeff import run\n\nif __name__ == \"__main__\":\n    print(run(train(3)))",
+        use_instead="Run the entry point with `python -m doeff_migrate.runtime run pkg.mod.main --record runs/x.jsonl`, or record with doeff's own tools.",
         fix_safety=_LEFT,
         phase="recording",
     )

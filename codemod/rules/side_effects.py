@@ -72,7 +72,11 @@ DIRECT_FILE_IO = register(
         code="DM303",
         name="direct-file-io",
         message="File IO inside effectful code",
-        what="Reports `open(...)`, `shutil.*` and `os` file operations inside a `@do` function.",
+        what=(
+            "Reports `open(...)`, `shutil.*` and `os` file operations inside a `@do` function. The `io` phase moves "
+            "whole-file `with open(path) as f:` blocks (`x = f.read()`, `f.write(s)`, `json.load/dump`, "
+            "`pickle.load/dump`) into `ReadText`/`WriteText`/`ReadJson`/... effects; other uses stay flagged."
+        ),
         why=_WHY_IO,
         example='@do\ndef save_report(text):\n    with open("report.txt", "w") as f:\n        f.write(text)',
         use_instead='@do\ndef save_report(text):\n    yield WriteText("report.txt", text)',
@@ -193,6 +197,35 @@ SIDE_EFFECT_VIA_HELPER = register(
     )
 )
 
+DIRECT_LLM_CALL = register(
+    Rule(
+        code="DM315",
+        name="direct-llm-call",
+        message="LLM/API client call inside effectful code",
+        what=(
+            "Reports calls of LLM/API client libraries (`openai`, `anthropic`, `google.generativeai`, `cohere`, "
+            "`mistralai`, `litellm`, and `category = \"llm\"` entries of `extra-side-effects`) inside a `@do` function."
+        ),
+        why=(
+            _WHY_IO + " These calls cost money and are not deterministic: as effects they can be recorded once, "
+            "replayed for free and answered by a fake in tests."
+        ),
+        example=(
+            "client = OpenAI()\n\n@do\ndef summarise(text):\n"
+            "    return client.chat.completions.create(model=\"gpt-4o\", messages=[{\"role\": \"user\", \"content\": text}])"
+        ),
+        use_instead=(
+            "@do\ndef summarise(text):\n    return (yield OpenaiChatCompletionsCreate(client=\"pkg.mod.client\", "
+            "kwargs={\"model\": \"gpt-4o\", \"messages\": [...]}))"
+        ),
+        fix_safety=(
+            "The `io` phase moves calls through a client built at module level into a declared effect naming "
+            "that client, and generates a complete handler making the same call on it (a replay skips it)."
+        ),
+        phase="io",
+    )
+)
+
 CATEGORY_RULES: dict[str, Rule] = {
     "compute": DIRECT_RAY_CALL,
     "metrics": DIRECT_METRICS_CALL,
@@ -205,5 +238,6 @@ CATEGORY_RULES: dict[str, Rule] = {
     "random": DIRECT_RANDOM_CALL,
     "console": DIRECT_PRINT_CALL,
     "custom": DIRECT_CONFIGURED_SIDE_EFFECT,
+    "llm": DIRECT_LLM_CALL,
 }
 """Side-effect catalogue category -> the rule that reports it."""

@@ -1,27 +1,31 @@
 """Ray tasks in ``@do`` functions -> ``Spawn`` / ``Wait`` / ``Gather``; what has no faithful form is flagged.
 
-Seed 000: ``ray.remote(fn).remote(args) -> result = yield Spawn(fn, args)``; the runtime's ``Spawn`` takes
-a program, so a plain function ``f`` runs as ``Spawn(call_in_thread(f, *args), **ray_options)``, where
-``call_in_thread`` is the package's generated ``effects_handlers.call_in_thread`` (``yield RunInThread(f, *args)``
-as a program Ray can ship by reference): on the built-in scheduler's thread pool by default, as a Ray task
-(with the options) under ``RayHandler``.
+Seed 000: ``ray.remote(fn).remote(args) -> result = yield Spawn(fn, args)``. A migrated Ray task stays a real Ray
+task: ``f.remote(a)`` becomes ``yield Spawn(ray_task(f)(a))`` (``doeff_migrate.runtime.ray_backend.ray_task``: a
+program that submits ``f`` to Ray and awaits its value), so the arguments are still copied when the task is
+created, a task mutating them or module globals does not touch the driver's objects, ``max_retries`` /
+``retry_exceptions`` / resource options hold and failures are Ray's own ``RayTaskError`` (review F3, F8, F9).
+``@ray.remote`` decorators stay, so other modules may keep calling ``f.remote``.
 Rewritten, inside ``@do`` functions only (plain code keeps using Ray directly):
 
 * ``ray.remote(f).remote(a)``, ``ray.remote(num_gpus=1)(f).remote(a)``, ``ray.remote(f).options(...).remote(a)``
-  and ``g.remote(a)`` / ``g.options(...).remote(a)`` of a private ``@ray.remote`` function ``g`` of the same
-  file whose every use is rewritten (its decorator is then removed, its options move to each ``Spawn``);
+  and ``g.remote(a)`` / ``g.options(...).remote(a)`` of a ``@ray.remote`` function ``g`` of the same file
+  (bound once at module level) -> ``yield Spawn(ray_task(f, **options)(a))``;
 * ``x = <spawn>`` and ``xs = [<spawn> for v in it]`` on their own line (the comprehension becomes a loop);
 * ``ray.get(x)`` -> ``yield Wait(x)`` and ``ray.get(xs)`` / ``ray.get([a, b])`` -> ``yield Gather(...)``, only
-  for tasks spawned by rewritten code of the same function.
+  for tasks spawned by rewritten code of the same function (a list mixing them with other refs stays Ray's).
 
-Thread pools (``with ThreadPoolExecutor(...) as ex:``): ``t = ex.submit(f, a)`` / ``ts = [ex.submit(f, v) for v in
-it]`` become spawns like the above, ``t.result()`` -> ``yield Wait(t)``, ``[t.result() for t in ts]`` -> ``yield
-Gather(*ts)``, ``ys = list(ex.map(f, it))`` -> one spawn per item and ``ys = yield Gather(*ys)``; a pool left with
-no use is removed (its body stays). A task is rewritten only where all its uses are such waits, so nothing ever
+Thread pools (``with ThreadPoolExecutor() as ex:``, no constructor arguments: DM211, and no task used after the
+block, whose end joins them: DM212): ``t = ex.submit(f, a)`` / ``ts = [ex.submit(f, v) for v in it]`` become
+``Spawn(call_in_thread(f, a))`` (the package's generated ``effects_handlers.call_in_thread``, on the runtime's thread
+pool), ``t.result()`` -> ``yield Wait(t)``, ``ys = [t.result() for t in ts]`` -> a loop waiting in list order,
+``ys = list(ex.map(f, it))`` -> one spawn per item then in-order waits (the first failure *in the list* is raised,
+as before); a pool left with no use is removed (its body stays). A task is rewritten only where all its uses are such waits, so nothing ever
 receives a Task where it expected an ObjectRef or a Future. ``ProcessPoolExecutor`` is flagged (pickling and
 processes have no thread form).
-``asyncio.run(coro)`` with no other argument becomes ``yield Await(coro)`` (the coroutine runs on the runtime's
-loop, so ``asyncio.gather`` of plain coroutines inside it keeps working); other event-loop calls are flagged.
+``asyncio.run(...)`` is left as it is and flagged (DM210): it blocks the whole program and cancels the tasks its
+coroutine leaves behind, which ``yield Await(coro)`` would not (other tasks would run in between, leftovers would
+keep running on the runtime's loop); other event-loop calls are flagged too.
 Everything else Ray-related in a ``@do`` function is flagged (rules in ``codemod/rules/phases.py``). Names are
 resolved through the file's imports (``import ray as r``, ``from ray import get``); a name shadowed by a local
 of the function is not Ray's. This module also holds the import/effectful-code helpers the ``io`` and
@@ -39,7 +43,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from ..handler_stubs import record_need
 from ..state import FileState
-from . import MigrationTransformer, Transform, register
+from . import EFFECTFUL_FILE, MigrationTransformer, Transform, imports_any, register
 
 # -- shared helpers: the file's import table and effectful-code detection --------------------------------------
 
@@ -52,7 +56,14 @@ class ImportTable:
 
     def __init__(self, module: cst.Module, state: FileState | None = None) -> None:
         self.names: dict[str, str] = {}
+        self.ambiguous: dict[str, list[str]] = {}
+        """Names bound to different things at module level (``try: import cupy as np`` / ``except: import numpy
+        as np``, ``np = Store()``): which one a call reaches is not known, so ``qualify`` resolves none of them
+        (review F12). Name -> the modules it may be."""
+        self._other: set[str] = set()
         self._collect(module.body)
+        for name in self._other & set(self.names):
+            self.ambiguous.setdefault(name, [self.names[name]])
         if state is not None:
             # Imports an earlier transform of this run asked for (written only when all transforms are done):
             # the di phase's new ``@do`` must count as the runtime's ``do`` here already.
@@ -66,6 +77,13 @@ class ImportTable:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     self._import(small)
+                    if isinstance(small, cst.Assign):
+                        for t in small.targets:
+                            self._other |= _target_names(t.target)
+                    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                        self._other |= _target_names(small.target)
+            elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                self._other.add(stmt.name.value)
             elif isinstance(stmt, (cst.If, cst.Try)):
                 blocks = [stmt.body]
                 if isinstance(stmt, cst.Try):
@@ -79,21 +97,31 @@ class ImportTable:
                     elif isinstance(block, (cst.If, cst.Else)):
                         self._collect([block])
 
+    def _bind(self, name: str, qualified: str) -> None:
+        previous = self.names.get(name)
+        if previous is not None and previous != qualified:
+            self.ambiguous.setdefault(name, [previous]).append(qualified)
+        self.names[name] = qualified
+
     def _import(self, small: cst.BaseSmallStatement) -> None:
         if isinstance(small, cst.Import):
             for alias in small.names:
                 full = alias.evaluated_name
                 if alias.asname is not None:
-                    self.names[alias.evaluated_alias] = full
+                    self._bind(alias.evaluated_alias, full)
                 else:  # ``import a.b`` binds ``a``
                     head = full.split(".")[0]
-                    self.names[head] = head
-        elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
-            module = pn.dotted_cst(small.module) or ""
+                    self._bind(head, head)
+        elif isinstance(small, cst.ImportFrom) and small.module is not None or isinstance(small, cst.ImportFrom) and small.relative:
             if isinstance(small.names, cst.ImportStar):
                 return
+            if small.relative or small.module is None:
+                for alias in small.names:  # a relative import binds a name too: another object than the library's
+                    self._other.add(alias.evaluated_alias or alias.evaluated_name)
+                return
+            module = pn.dotted_cst(small.module) or ""
             for alias in small.names:
-                self.names[alias.evaluated_alias or alias.evaluated_name] = f"{module}.{alias.evaluated_name}"
+                self._bind(alias.evaluated_alias or alias.evaluated_name, f"{module}.{alias.evaluated_name}")
 
     def qualify(self, node: cst.CSTNode, shadowed: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
         """``np.load`` -> ``numpy.load``; ``None`` for names this file does not import (or that are shadowed)."""
@@ -101,7 +129,7 @@ class ImportTable:
         if dotted is None:
             return None
         head, _, rest = dotted.partition(".")
-        if head in shadowed:
+        if head in shadowed or head in self.ambiguous:
             return None
         base = self.names.get(head)
         if base is None:
@@ -145,10 +173,29 @@ def _target_names(node: cst.CSTNode) -> set[str]:
 
 
 def is_effectful(node: cst.FunctionDef, imports: ImportTable) -> bool:
-    """A ``@do`` function of the bundled runtime or of doeff (resolved through imports)."""
+    """A ``@do`` function of the bundled runtime or of doeff (resolved through imports).
+
+    Not an ``async def``: ``@do`` refuses those, and a ``yield`` written into one would not compile (review M3)."""
+    if node.asynchronous is not None:
+        return False
     for deco in node.decorators:
         expr = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
         if imports.qualify(expr) in DO_DECORATORS:
+            return True
+    return False
+
+
+def is_doeff_code(node: cst.FunctionDef, imports: ImportTable, state: FileState) -> bool:
+    """Effectful code that runs on doeff (``--target doeff``, or doeff's own ``@do``), not on the bundled runtime.
+
+    What the compute/io/recording phases write (``ray_task``, ``call_in_thread``, the generated handlers,
+    ``recording_handlers()``) are bundled-runtime programs and handlers that doeff cannot run, so such code is
+    left as it is (review F22/F23)."""
+    if state.target == "doeff":
+        return True
+    for deco in node.decorators:
+        expr = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
+        if imports.qualify(expr) == "doeff.do":
             return True
     return False
 
@@ -243,9 +290,20 @@ def name_counts(node: cst.CSTNode) -> dict[str, int]:
 # -- the compute transform -------------------------------------------------------------------------------------
 
 CALL_IN_THREAD = "call_in_thread"
+RAY_TASK = "ray_task"
+RAY_TASK_MODULE = "doeff_migrate.runtime.ray_backend"
 _CLUSTER = {"ray.init", "ray.shutdown", "ray.is_initialized"}
 _PLACEMENT = ("ray.util.placement_group", "ray.util.remove_placement_group", "ray.util.scheduling_strategies")
 _EVENT_LOOP = {"asyncio.run", "asyncio.get_event_loop", "asyncio.new_event_loop", "asyncio.run_coroutine_threadsafe"}
+_LOCKS = {
+    "threading.Lock", "threading.RLock", "threading.Semaphore", "threading.BoundedSemaphore", "threading.Condition",
+    "multiprocessing.Lock", "multiprocessing.RLock", "multiprocessing.Semaphore", "filelock.FileLock",
+    "filelock.SoftFileLock", "filelock.UnixFileLock",
+}
+_ASYNCIO_RUN_LEFT = (
+    "`asyncio.run(...)` left as it is: it blocks the whole program until the coroutine ends and cancels the tasks "
+    "the coroutine leaves behind; `yield Await(coro)` would let other tasks run meanwhile and keep those running"
+)
 _EXECUTORS = {"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor"}
 
 
@@ -259,7 +317,6 @@ def _ray_task_options() -> frozenset[str]:
 class RemoteFunction:
     name: str
     options: list[cst.Arg]
-    refs: int = 0  # ``Name`` uses outside its own ``def``
 
 
 @dataclass
@@ -268,14 +325,14 @@ class Spawned:
     args: list[cst.Arg]
     options: list[cst.Arg]
     remote: str | None = None  # the same-file @ray.remote function it came from
+    pool: bool = False  # a thread pool's ``ex.submit(f, ...)`` (else a Ray task)
 
 
 @dataclass
 class Plan:
-    """Which same-file ``@ray.remote`` functions lose their decorator (all their uses are rewritten)."""
+    """Which same-file ``@ray.remote`` functions can be spawned by name (bound once at module level)."""
 
-    removable: set[str] = field(default_factory=set)
-    rewritten_refs: dict[str, int] = field(default_factory=dict)
+    allowed: set[str] = field(default_factory=set)
 
 
 class _Refusal(Exception):
@@ -301,14 +358,13 @@ class _BodyRewriter(cst.CSTTransformer):
         self.name_counts = counts
         self.tasks: set[str] = set()
         self.task_lists: set[str] = set()
-        self.rewritten_refs: dict[str, int] = {}
         self.spawns: set[int] = set()  # ids of the generated ``(yield Spawn(...))`` nodes
-        self.executors = _thread_pools(func, self)
+        self.executors, self.refused_pools = _thread_pools(func, self)
         self.executor_ctors = set(self.executors.values())
         # Where a spawn may stand: its task must reach only Wait/Gather (see ``_Consumers``).
         consumers = _Consumers(self)
         func.body.visit(consumers)
-        self.followed = {n for n, c in consumers.uses.items() if counts.get(n, 0) == c + 1}
+        self.followed = consumers.followed(counts)
         self.ray_bound = consumers.ray_bound
         self.positions: set[int] = set()  # ids of remote calls standing where their task can be followed
         self.frames: list[list[tuple[str, str | None]]] = [[]]  # flags per enclosing statement
@@ -335,11 +391,22 @@ class _BodyRewriter(cst.CSTTransformer):
             self._flag_inside(node)
         return False
 
-    def leave_ListComp(self, original_node: cst.ListComp, updated_node: cst.ListComp) -> cst.BaseExpression:
-        tasks = self.gathered_results(original_node)
+    def results_loop(self, stmt: cst.SimpleStatementLine, name: str, value: cst.BaseExpression):
+        """``ys = [t.result() for t in ts]`` over a rewritten task list -> ``ys = []`` + ``for t in ts:
+        ys.append((yield Wait(t)))``: waited in list order, as the comprehension did, so the error raised is
+        the first failing task's *in the list* (``Gather`` would raise the first to fail in time)."""
+        if not isinstance(value, cst.ListComp):
+            return None
+        tasks = self.gathered_results(value)
         if tasks is None:
-            return updated_node
-        return yielded(cst.Call(cst.Name(self.need("Gather")), [cst.Arg(cst.Name(tasks), star="*")]))
+            return None
+        target = value.for_in.target.value  # type: ignore[attr-defined]
+        if self.name_counts.get(target, 0) != name_counts(value).get(target, 0):
+            target = _TASK_VAR  # the comprehension's variable is used elsewhere: a loop would rebind it
+        wait = yielded(cst.Call(cst.Name(self.need("Wait")), [cst.Arg(cst.Name(target))]))
+        append = cst.SimpleStatementLine([cst.Expr(cst.Call(cst.Attribute(cst.Name(name), cst.Name("append")), [cst.Arg(wait)]))])
+        init = stmt.with_changes(body=[cst.Assign([cst.AssignTarget(cst.Name(name))], cst.List([]))])
+        return cst.FlattenSentinel([init, cst.For(target=cst.Name(target), iter=cst.Name(tasks), body=cst.IndentedBlock([append]))])
 
     def gathered_results(self, node: cst.ListComp) -> str | None:
         """``[f.result() for f in futures]`` over a rewritten task list -> its name."""
@@ -398,7 +465,7 @@ class _BodyRewriter(cst.CSTTransformer):
         """The spawn a ``... .remote(args)`` / ``ex.submit(f, args)`` call stands for; raises :class:`_Refusal`
         when it cannot be one."""
         if self.is_submit(call):
-            return Spawned(call.args[0].value, list(call.args[1:]), [])  # type: ignore[attr-defined]
+            return Spawned(call.args[0].value, list(call.args[1:]), [], pool=True)  # type: ignore[attr-defined]
         if not self.is_remote_call(call):
             return None
         target = call.func.value
@@ -421,14 +488,14 @@ class _BodyRewriter(cst.CSTTransformer):
             self.check_plain_function(func)
             return Spawned(func, list(call.args), [*deco_options, *options])
         if isinstance(target, cst.Name) and target.value in self.owner.remote_functions and target.value not in self.shadowed:
-            remote = self.owner.remote_functions[target.value]
             if target.value not in self.allowed:
                 raise _Refusal(
                     "DM206",
-                    f"`{target.value}` is a @ray.remote function used elsewhere too (public, in __all__, or not only "
-                    "through rewritable `.remote` calls): its decorator must stay",
+                    f"`{target.value}` is bound again at module level: the codemod cannot tell which object `.remote` reaches",
                 )
-            return Spawned(cst.Name(target.value), list(call.args), [*remote.options, *options], remote=target.value)
+            # The decorator stays: its options are the RemoteFunction's own, ``.options(...)`` go to ray_task.
+            _check_returns(self.owner.remote_functions[target.value].options)
+            return Spawned(cst.Name(target.value), list(call.args), options, remote=target.value)
         if isinstance(target, cst.Name) and target.value in self.owner.actor_classes:
             raise _Refusal("DM202", f"`{target.value}` is a Ray actor class: its shared state has no Spawn form")
         raise _Refusal(
@@ -458,6 +525,7 @@ class _BodyRewriter(cst.CSTTransformer):
 
     def build_spawn(self, spawned: Spawned) -> cst.BaseExpression:
         known = _ray_task_options()
+        _check_returns(spawned.options)
         for opt in spawned.options:
             if opt.star == "*" or (opt.keyword is None and not opt.star):
                 raise _Refusal("DM201", "Ray options given positionally cannot become Spawn options")
@@ -468,9 +536,14 @@ class _BodyRewriter(cst.CSTTransformer):
             if any(n in self.tasks or n in self.task_lists or n in self.ray_bound for n in names) or self.holds_task_or_ref(arg.value):
                 raise _Refusal("DM205", "a task passed to another task: Ray resolves it to its value, a Spawn would not")
         spawn = self.need("Spawn")
-        inner = cst.Call(cst.Name(self.need_helper()), [cst.Arg(spawned.func), *[_no_trailing_comma(a) for a in spawned.args]])
-        options = [_no_trailing_comma(o) for o in spawned.options]
-        return yielded(cst.Call(cst.Name(spawn), [cst.Arg(inner), *options]))
+        args = [_no_trailing_comma(a) for a in spawned.args]
+        if spawned.pool:
+            inner = cst.Call(cst.Name(self.need_helper()), [cst.Arg(spawned.func), *args])
+        else:
+            # A real Ray task, as before: copied arguments, retries, resources and Ray's errors (see ray_task).
+            task = cst.Call(cst.Name(self.need_ray_task()), [cst.Arg(spawned.func), *[_no_trailing_comma(o) for o in spawned.options]])
+            inner = cst.Call(task, args)
+        return yielded(cst.Call(cst.Name(spawn), [cst.Arg(inner)]))
 
     def problem_of(self, call: cst.Call, nested: bool) -> tuple[str, str] | None:
         """The flag for a Ray-related call that is not (or cannot be) rewritten here."""
@@ -489,10 +562,14 @@ class _BodyRewriter(cst.CSTTransformer):
             return "DM203", None  # type: ignore[return-value]
         if qualified.startswith(_PLACEMENT):
             return "DM204", None  # type: ignore[return-value]
+        if id(call) in self.refused_pools:
+            return self.refused_pools[id(call)]
         if qualified in _EXECUTORS and id(call) not in self.executor_ctors:
             return "DM209", None  # type: ignore[return-value]
         if qualified == "asyncio.run" and nested:
             return "DM207", "`asyncio.run` inside a comprehension or lambda, where `yield` cannot go"
+        if qualified == "asyncio.run":
+            return "DM210", _ASYNCIO_RUN_LEFT
         if qualified in _EVENT_LOOP:
             return "DM210", None  # type: ignore[return-value]
         if qualified in ("ray.get", "ray.wait", "ray.put"):
@@ -513,7 +590,17 @@ class _BodyRewriter(cst.CSTTransformer):
     def _leave_compound(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):
         return self.flush(updated_node)
 
-    visit_If = visit_For = visit_While = visit_With = visit_Try = _enter_compound  # type: ignore[assignment]
+    visit_If = visit_For = visit_While = visit_Try = _enter_compound  # type: ignore[assignment]
+
+    def visit_With(self, node: cst.With) -> bool:
+        self.frames.append([])
+        if self.owner.is_lock_block(node, self.shadowed):
+            # A `yield` here would park this task holding the lock; the next task taking the lock would block the
+            # scheduler's thread, and the holder would never resume (review F19c). Nothing in the block is rewritten.
+            if self.holds_task_or_ref(node.body):
+                self.frames[-1].append(("DM214", None))
+            return False
+        return True
     leave_If = leave_For = leave_While = leave_Try = _leave_compound  # type: ignore[assignment]
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With):
@@ -548,7 +635,9 @@ class _BodyRewriter(cst.CSTTransformer):
             small = updated_node.body[0]
             if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
                 name = small.targets[0].target.value
-                loop = self.comprehension_loop(updated_node, name, original_node.body[0].value)  # type: ignore[attr-defined]
+                loop = self.results_loop(updated_node, name, original_node.body[0].value)  # type: ignore[attr-defined]
+                if loop is None:
+                    loop = self.comprehension_loop(updated_node, name, original_node.body[0].value)  # type: ignore[attr-defined]
                 if loop is None:
                     loop = self.map_loop(updated_node, name, original_node.body[0].value)  # type: ignore[attr-defined]
                 if loop is not None:
@@ -595,14 +684,16 @@ class _BodyRewriter(cst.CSTTransformer):
             AddImportsVisitor.add_needed_import(self.state.context, module, CALL_IN_THREAD)
         return CALL_IN_THREAD
 
+    def need_ray_task(self) -> str:
+        """``ray_task`` from the runtime's Ray backend (imports Ray only when a task is spawned)."""
+        if not self.dry:
+            AddImportsVisitor.add_needed_import(self.state.context, RAY_TASK_MODULE, RAY_TASK)
+        return RAY_TASK
+
     def flag(self, stmt, code: str, message: str | None):
         if self.dry:
             return stmt
         return self.state.flag(stmt, code, message)
-
-    def count_rewrite(self, spawned: Spawned) -> None:
-        if spawned.remote is not None:
-            self.rewritten_refs[spawned.remote] = self.rewritten_refs.get(spawned.remote, 0) + 1
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         if len(updated_node.targets) == 1 and isinstance(updated_node.targets[0].target, cst.Name):
@@ -624,13 +715,24 @@ class _BodyRewriter(cst.CSTTransformer):
         comp = value.for_in
         if comp.inner_for_in is not None or comp.asynchronous is not None or len(comp.ifs) > 1:
             return None
+        # A loop, unlike a comprehension, binds its variable in the function: when the name is used elsewhere
+        # too, the loop gets a fresh one (review M1).
+        target_names = _target_names(comp.target)
+        if (isinstance(comp.target, cst.Name) and _LOOP_VAR not in self.name_counts
+                and self.name_counts.get(comp.target.value, 0) != name_counts(value).get(comp.target.value, 0)
+                and not any(_has_scope(n) for n in (value.elt, *(i.test for i in comp.ifs)))):
+            renamer = _Rename(comp.target.value, _LOOP_VAR)
+            value = value.with_changes(elt=value.elt.visit(renamer), for_in=comp.with_changes(
+                target=cst.Name(_LOOP_VAR), ifs=[i.visit(renamer) for i in comp.ifs]))
+            comp = value.for_in
+            target_names = set()  # fresh: used nowhere else
         try:
             spawned = self.spawn_of(value.elt)
         except _Refusal:
             return None
         if spawned is None:
             return None
-        loop_vars = _target_names(comp.target)
+        loop_vars = target_names
         outside = name_counts(value)
         # The loop variable must not be used elsewhere in the function: a loop, unlike a comprehension, binds it.
         if any(self.name_counts.get(v, 0) != outside.get(v, 0) for v in loop_vars):
@@ -641,7 +743,6 @@ class _BodyRewriter(cst.CSTTransformer):
         except _Refusal as refusal:
             self.frames[-1].append((refusal.code, refusal.message))
             return None
-        self.count_rewrite(spawned)
         append = cst.SimpleStatementLine(
             [cst.Expr(cst.Call(cst.Attribute(cst.Name(name), cst.Name("append")), [cst.Arg(spawn)]))]
         )
@@ -662,7 +763,8 @@ class _BodyRewriter(cst.CSTTransformer):
         if not (isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and inner.func.attr.value == "map"
                 and isinstance(inner.func.value, cst.Name) and inner.func.value.value in self.executors):
             return None
-        if len(inner.args) != 2 or any(a.keyword or a.star for a in inner.args) or _LOOP_VAR in self.name_counts:
+        if (len(inner.args) != 2 or any(a.keyword or a.star for a in inner.args) or _LOOP_VAR in self.name_counts
+                or _INDEX_VAR in self.name_counts or {"range", "len"} & self.shadowed):
             return None  # several iterables, timeout/chunksize: left for DM209
         if self.holds_task_or_ref(inner.args[0].value) or self.holds_task_or_ref(inner.args[1].value):
             return None
@@ -671,9 +773,13 @@ class _BodyRewriter(cst.CSTTransformer):
         append = cst.SimpleStatementLine([cst.Expr(cst.Call(cst.Attribute(cst.Name(name), cst.Name("append")), [cst.Arg(spawn)]))])
         init = stmt.with_changes(body=[cst.Assign([cst.AssignTarget(cst.Name(name))], cst.List([]))])
         loop = cst.For(target=cst.Name(_LOOP_VAR), iter=items, body=cst.IndentedBlock([append]))
-        gather = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(name))], cst.Yield(
-            cst.Call(cst.Name(self.need("Gather")), [cst.Arg(cst.Name(name), star="*")])))])
-        return cst.FlattenSentinel([init, loop, gather])
+        # Then the results, waited in order as ``list(ex.map(...))`` does (the first failure *in the list* is raised).
+        index = cst.Name(_INDEX_VAR)
+        item = cst.Subscript(cst.Name(name), [cst.SubscriptElement(cst.Index(index))])
+        wait = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(item)], cst.Yield(cst.Call(cst.Name(self.need("Wait")), [cst.Arg(item)])))])
+        waits = cst.For(target=index, iter=cst.Call(cst.Name("range"), [cst.Arg(cst.Call(cst.Name("len"), [cst.Arg(cst.Name(name))]))]),
+                        body=cst.IndentedBlock([wait]))
+        return cst.FlattenSentinel([init, loop, waits])
 
     # -- expressions ----------------------------------------------------------------------------------------
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -717,13 +823,9 @@ class _BodyRewriter(cst.CSTTransformer):
             except _Refusal as refusal:
                 self.frames[-1].append((refusal.code, refusal.message))
                 return updated_node
-            self.count_rewrite(spawned)
             self.spawns.add(id(spawn))
             return spawn
         qualified = self.qualify(original_node.func)
-        if qualified == "asyncio.run" and len(updated_node.args) == 1 and not updated_node.args[0].keyword and not updated_node.args[0].star:
-            # The coroutine runs on the runtime's event loop instead of a fresh one; its result is the same.
-            return yielded(cst.Call(cst.Name(self.need("Await")), [cst.Arg(updated_node.args[0].value)]))
         if qualified == "ray.get":
             rewritten = self.wait_of(updated_node)
             if rewritten is not None:
@@ -762,6 +864,8 @@ class _BodyRewriter(cst.CSTTransformer):
 
 
 _LOOP_VAR = "_doeff_migrate_item"
+_INDEX_VAR = "_doeff_migrate_index"
+_TASK_VAR = "_doeff_migrate_task"
 
 
 def _is_result_call(node: cst.BaseExpression) -> bool:
@@ -774,13 +878,19 @@ def _is_result_call(node: cst.BaseExpression) -> bool:
     )
 
 
-def _thread_pools(func: cst.FunctionDef, rewriter: _BodyRewriter) -> dict[str, int]:
-    """``with ThreadPoolExecutor(...) as ex`` in ``func``'s own scope: ``ex`` -> id of the constructor call.
+def _thread_pools(func: cst.FunctionDef, rewriter: _BodyRewriter) -> tuple[dict[str, int], dict[int, tuple[str, str]]]:
+    """``with ThreadPoolExecutor() as ex`` in ``func``'s own scope: ``ex`` -> id of the constructor call, and the
+    pools left as they are: id of the constructor -> the flag saying why.
 
-    Only pools bound once (by that ``with``) count; the ids let the constructor go unflagged.
+    Only pools bound once (by that ``with``) count; the ids let the constructor go unflagged. A pool is
+    rewritten only when nothing the runtime's spawns lack is asked of it: no constructor arguments
+    (``max_workers=1`` serialises, ``initializer`` sets up each worker: DM211), and no task waited after
+    the ``with`` block (leaving the block waits for every task first: DM212).
     """
     found: dict[str, int] = {}
+    refused: dict[int, tuple[str, str]] = {}
     binds = _assign_counts(func)
+    whole = name_counts(func.body)
 
     class _Finder(cst.CSTVisitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -789,19 +899,78 @@ def _thread_pools(func: cst.FunctionDef, rewriter: _BodyRewriter) -> dict[str, i
         def visit_ClassDef(self, node: cst.ClassDef) -> bool:
             return False
 
-        def visit_WithItem(self, node: cst.WithItem) -> None:
-            call = node.item
-            if (
-                isinstance(call, cst.Call)
-                and rewriter.qualify(call.func) == "concurrent.futures.ThreadPoolExecutor"
-                and isinstance(node.asname, cst.AsName)
-                and isinstance(node.asname.name, cst.Name)
-                and binds.get(node.asname.name.value) == 2  # the ``as`` binding alone (counted twice)
-            ):
-                found[node.asname.name.value] = id(call)
+        def visit_With(self, node: cst.With) -> None:
+            for item in node.items:
+                call = item.item
+                if not (
+                    isinstance(call, cst.Call)
+                    and rewriter.qualify(call.func) == "concurrent.futures.ThreadPoolExecutor"
+                    and isinstance(item.asname, cst.AsName)
+                    and isinstance(item.asname.name, cst.Name)
+                    and binds.get(item.asname.name.value) == 2  # the ``as`` binding alone (counted twice)
+                ):
+                    continue
+                pool = item.asname.name.value
+                if call.args:
+                    given = ", ".join(f"`{a.keyword.value}`" if a.keyword else "a positional argument" for a in call.args)
+                    refused[id(call)] = ("DM211", f"this pool is given {given}: the runtime's spawns have no worker limit "
+                                                  "nor initializer, so the pool stays")
+                    continue
+                outlived = sorted(n for n in _pool_task_names(node.body, pool) if whole.get(n, 0) != name_counts(node.body).get(n, 0))
+                branches = _branching(node.body)
+                if branches:
+                    refused[id(call)] = ("DM212", f"the pool's block holds {branches}: a task it may not wait for is still "
+                                                  "waited by the block's end, which a rewrite without the pool would not do")
+                    continue
+                if outlived:
+                    refused[id(call)] = ("DM212", f"{', '.join(f'`{n}`' for n in outlived)} (tasks of this pool) "
+                                                  "used after the `with` block, which waits for every task first: the pool stays")
+                    continue
+                found[pool] = id(call)
 
     func.body.visit(_Finder())
-    return found
+    return found, refused
+
+
+def _branching(body: cst.BaseSuite) -> str | None:
+    """``an `if``` (or loop, or `match`) in a pool's block, where a task may be left unwaited."""
+    found: list[str] = []
+
+    class _Finder(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            kind = {cst.If: "an `if`", cst.For: "a `for` loop", cst.While: "a `while` loop", cst.Match: "a `match`",
+                    cst.IfExp: "a conditional expression"}.get(type(node))
+            if kind is not None and not found:
+                found.append(kind)
+            return super().on_visit(node)
+
+    body.visit(_Finder())
+    return found[0] if found else None
+
+
+def _pool_task_names(body: cst.CSTNode, pool: str) -> set[str]:
+    """Names assigned ``pool.submit(...)`` or ``[pool.submit(...) for ...]`` in ``body``."""
+    names: set[str] = set()
+
+    def is_submit(node: cst.BaseExpression) -> bool:
+        return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "submit"
+                and isinstance(node.func.value, cst.Name) and node.func.value.value == pool)
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            value = node.value
+            if is_submit(value) or (isinstance(value, (cst.ListComp, cst.GeneratorExp)) and is_submit(value.elt)):
+                for target in node.targets:
+                    names.update(_target_names(target.target))
+
+    body.visit(_Finder())
+    return names
 
 
 class _Consumers(cst.CSTVisitor):
@@ -816,6 +985,7 @@ class _Consumers(cst.CSTVisitor):
         super().__init__()
         self.rewriter = rewriter
         self.uses: dict[str, int] = {}
+        self.groups: list[list[str] | None] = []  # the names of each ``ray.get([...])`` (None: other elements too)
         self.ray_bound: set[str] = set()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -823,6 +993,9 @@ class _Consumers(cst.CSTVisitor):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return False
+
+    def visit_With(self, node: cst.With) -> bool:
+        return not self.rewriter.owner.is_lock_block(node, self.rewriter.shadowed)  # nothing in it is rewritten
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if self.rewriter.holds_task_or_ref(node.value):
@@ -832,12 +1005,43 @@ class _Consumers(cst.CSTVisitor):
     def _use(self, name: str) -> None:
         self.uses[name] = self.uses.get(name, 0) + 1
 
-    def visit_ListComp(self, node: cst.ListComp) -> None:
-        comp = node.for_in
-        elt = node.elt
+    def followed(self, counts: dict[str, int]) -> set[str]:
+        """Names whose every use (besides one assignment) is a wait. A name in ``ray.get([a, b])`` counts as
+        waited only when every element of that list is followed too (or an inline remote call): a mixed list
+        stays a Ray call, which must not receive a Task (review F24). Computed to a fixpoint."""
+        followed = set(counts)
+        while True:
+            uses = dict(self.uses)
+            for group in self.groups:
+                if group is not None and all(n in followed for n in group):
+                    for n in group:
+                        uses[n] = uses.get(n, 0) + 1
+            now = {n for n, c in uses.items() if counts.get(n, 0) == c + 1}
+            if now == followed:
+                return now
+            followed = now
+
+    # Waits inside lambdas and comprehensions cannot become ``yield``s: they do not count.
+    def _skip(self, node: cst.CSTNode) -> bool:
+        return False
+
+    visit_Lambda = visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _skip  # type: ignore[assignment]
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        # ``ys = [t.result() for t in ts]`` on its own line (it becomes a loop waiting in order); nowhere else.
+        if len(node.body) != 1 or not isinstance(node.body[0], cst.Assign):
+            return
+        small = node.body[0]
+        value = small.value
+        if not (len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name) and isinstance(value, cst.ListComp)):
+            return
+        comp = value.for_in
+        elt = value.elt
         if (isinstance(comp.iter, cst.Name) and isinstance(comp.target, cst.Name) and not comp.ifs
-                and comp.inner_for_in is None and _is_result_call(elt)
-                and isinstance(elt.func.value, cst.Name) and elt.func.value.value == comp.target.value):  # type: ignore[attr-defined]
+                and comp.inner_for_in is None and comp.asynchronous is None and _is_result_call(elt)
+                and isinstance(elt.func.value, cst.Name) and elt.func.value.value == comp.target.value  # type: ignore[attr-defined]
+                and small.targets[0].target.value != comp.iter.value  # ``ts = [t.result() for t in ts]``: a loop cannot
+                and _TASK_VAR not in self.rewriter.name_counts):
             self._use(comp.iter.value)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -846,10 +1050,45 @@ class _Consumers(cst.CSTVisitor):
         if self.rewriter.qualify(node.func) != "ray.get" or len(node.args) != 1 or node.args[0].keyword:
             return
         ref = node.args[0].value
-        names = [ref] if isinstance(ref, cst.Name) else [e.value for e in getattr(ref, "elements", ()) if isinstance(e, cst.Element)]
-        for n in names:
-            if isinstance(n, cst.Name):
-                self.uses[n.value] = self.uses.get(n.value, 0) + 1
+        if isinstance(ref, cst.Name):
+            self._use(ref.value)
+        elif isinstance(ref, cst.List):
+            names: list[str] | None = []
+            for e in ref.elements:
+                if isinstance(e, cst.Element) and isinstance(e.value, cst.Name):
+                    names.append(e.value.value)  # type: ignore[union-attr]
+                elif not (isinstance(e, cst.Element) and self.rewriter.is_remote_call(e.value)):
+                    names = None
+                    break
+            self.groups.append(names)
+
+
+class _Rename(cst.CSTTransformer):
+    def __init__(self, old: str, new: str) -> None:
+        super().__init__()
+        self.old, self.new = old, new
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        return updated_node.with_changes(value=self.new) if updated_node.value == self.old else updated_node
+
+
+def _has_scope(node: cst.CSTNode) -> bool:
+    """A lambda or comprehension inside ``node`` (a name there may be its own, not the renamed one)."""
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or isinstance(n, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp))
+            return not found
+
+    node.visit(_Finder())
+    return found
+
+
+def _check_returns(options: list[cst.Arg]) -> None:
+    if any(o.keyword is not None and o.keyword.value == "num_returns" for o in options):
+        raise _Refusal("DM201", "`num_returns`: a task answering several object refs has no Spawn form")
 
 
 def _no_trailing_comma(arg: cst.Arg) -> cst.Arg:
@@ -913,7 +1152,7 @@ class ComputeTransformer(MigrationTransformer):
         self.class_names: set[str] = set()
         self.do_functions: set[str] = set()
         self.module_functions: set[str] = set()
-        self.exported: set[str] = set()
+        self.module_locks: set[str] = set()
         self.depth = 0
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -932,30 +1171,29 @@ class ComputeTransformer(MigrationTransformer):
                     self.actor_classes.add(stmt.name.value)
             elif isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
-                    if isinstance(small, cst.Assign) and any(
-                        isinstance(t.target, cst.Name) and t.target.value == "__all__" for t in small.targets
-                    ):
-                        self.exported |= {
-                            e.value.evaluated_value for e in getattr(small.value, "elements", ())
-                            if isinstance(e.value, cst.SimpleString)
-                        }
-        if not self.remote_functions:
-            return
-        counts = name_counts(node)
-        for remote in self.remote_functions.values():
-            remote.refs = counts.get(remote.name, 0) - 1  # minus the ``def`` itself
-        # Dry run: which remote functions would have every use rewritten?
-        candidates = {
-            n for n in self.remote_functions
-            if n.startswith("_") and n not in self.exported and n not in module_bound_names(node) - {n}
-        }
-        rewritten: dict[str, int] = {}
-        for stmt in _effectful_functions(node, self.imports):
-            rewriter = _BodyRewriter(self, stmt, candidates, dry=True)
-            stmt.body.visit(rewriter)
-            for name, n in rewriter.rewritten_refs.items():
-                rewritten[name] = rewritten.get(name, 0) + n
-        self.plan = Plan({n for n in candidates if rewritten.get(n, 0) == self.remote_functions[n].refs > 0}, rewritten)
+                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and (
+                            self.imports.qualify(small.value.func) or "") in _LOCKS:
+                        for t in small.targets:
+                            self.module_locks |= _target_names(t.target)
+        # A @ray.remote function keeps its decorator (``ray_task`` spawns the RemoteFunction itself), so other
+        # modules may go on calling ``f.remote``; only a name bound again at module level is ambiguous (DM206).
+        rebound = _top_level_binding_counts(node)
+        self.plan = Plan(allowed={n for n in self.remote_functions if rebound.get(n, 0) == 1})
+
+    def is_lock_block(self, node: cst.With, shadowed: set[str]) -> bool:
+        """``with <lock>:``: a lock constructed there, a module-level name bound to one, or any name that says it
+        is a lock (``self._lock``, ``GPU_SEMAPHORE``): flagging a block that is not one is the safe mistake."""
+        for item in node.items:
+            expr = item.item
+            if isinstance(expr, cst.Call) and (self.imports.qualify(expr.func, shadowed) or "") in _LOCKS:
+                return True
+            dotted = pn.dotted_cst(expr.func if isinstance(expr, cst.Call) else expr) or ""
+            if dotted in self.module_locks and dotted not in shadowed:
+                return True
+            last = dotted.rpartition(".")[2].lower()
+            if any(word in last for word in ("lock", "semaphore", "mutex")):
+                return True
+        return False
 
     def ray_decorator(self, node: cst.FunctionDef | cst.ClassDef) -> list[cst.Arg] | None:
         for deco in node.decorators:
@@ -971,30 +1209,38 @@ class ComputeTransformer(MigrationTransformer):
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
         self.depth -= 1
-        if self.depth == 0 and updated_node.name.value in self.plan.removable:
-            return updated_node.with_changes(
-                decorators=[d for d in updated_node.decorators if not self._is_ray_remote(d)]
-            )
         if not is_effectful(original_node, self.imports):
             return updated_node
-        rewriter = _BodyRewriter(self, updated_node, self.plan.removable, dry=False)
+        if is_doeff_code(original_node, self.imports, self.state):
+            dry = _BodyRewriter(self, updated_node, self.plan.allowed, dry=True)
+            if not updated_node.body.visit(dry).deep_equals(updated_node.body):
+                return self.state.flag(updated_node, "DM213")
+            return updated_node
+        rewriter = _BodyRewriter(self, updated_node, self.plan.allowed, dry=False)
         return updated_node.with_changes(body=updated_node.body.visit(rewriter))
 
-    def _is_ray_remote(self, deco: cst.Decorator) -> bool:
-        expr = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
-        return self.imports.qualify(expr) == "ray.remote"
 
+def _top_level_binding_counts(module: cst.Module) -> dict[str, int]:
+    """How often each name is bound at module level (defs, classes, assignments, imports)."""
+    counts: dict[str, int] = {}
 
-def _effectful_functions(module: cst.Module, imports: ImportTable) -> list[cst.FunctionDef]:
-    found: list[cst.FunctionDef] = []
+    def bind(names) -> None:
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
 
-    class _Finder(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            if is_effectful(node, imports):
-                found.append(node)
-
-    module.visit(_Finder())
-    return found
+    for stmt in module.body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            bind([stmt.name.value])
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign):
+                    for t in small.targets:
+                        bind(_target_names(t.target))
+                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                    bind(_target_names(small.target))
+                elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(getattr(small, "names", None), cst.ImportStar):
+                    bind((a.evaluated_alias or a.evaluated_name).split(".")[0] for a in small.names)  # type: ignore[union-attr]
+    return counts
 
 
 transform = register(
@@ -1004,6 +1250,12 @@ transform = register(
         order=50,
         transformer=ComputeTransformer,
         description="ray tasks in @do functions -> Spawn(call_in_thread(f, ...), **options) / Wait / Gather",
-        prefilter=("ray", "Executor", "asyncio"),
+        # Effectful code (@do, or @injected the di phase turns into it) that imports Ray or concurrent.futures,
+        # or that reaches asyncio's event loop (the only asyncio calls this transform touches).
+        prefilter=(
+            (EFFECTFUL_FILE, imports_any(("ray", "concurrent"))),
+            (EFFECTFUL_FILE, r"\basyncio[ \t]*\.[ \t]*(?:run|get_event_loop|new_event_loop|run_coroutine_threadsafe)\b"
+                             r"|\bimport[ \t]+asyncio[ \t]+as\b|\bfrom[ \t]+asyncio[ \t]+import\b"),
+        ),
     )
 )

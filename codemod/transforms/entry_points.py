@@ -24,7 +24,36 @@ from . import MigrationTransformer, Transform, register
 
 
 class Untranslatable(Exception):
-    pass
+    """The expression cannot be lifted faithfully: the statement is flagged (``code``, default DM108)."""
+
+    def __init__(self, code: str = "DM108", message: str | None = None) -> None:
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+
+
+# Plain callees that are never coroutine functions (``.map(str)``): called as they are.
+_SYNC_BUILTINS = frozenset(
+    "str int float bool bytes list tuple dict set frozenset len sorted reversed min max sum abs round repr "
+    "type id print any all enumerate zip range".split()
+)
+
+
+def _is_static(node: cst.BaseExpression) -> bool:
+    """A literal whose evaluation has no effect and reads no module state (same at import and at run)."""
+    if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)):
+        return True
+    if isinstance(node, cst.ConcatenatedString):
+        return _is_static(node.left) and _is_static(node.right)
+    if isinstance(node, cst.Name):
+        return node.value in ("None", "True", "False")
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        return _is_static(node.expression)
+    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        return all(isinstance(e, cst.Element) and _is_static(e.value) for e in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(isinstance(e, cst.DictElement) and _is_static(e.key) and _is_static(e.value) for e in node.elements)
+    return False
 
 
 def _yield(expr: cst.BaseExpression) -> cst.Yield:
@@ -37,6 +66,12 @@ class EntryPoints(MigrationTransformer):
         self.programs: dict[str, str] = {}  # migrated entry point -> "program" | "function"
         self.plain_functions: dict[str, cst.FunctionDef] = {}
         self.prelude: list[cst.SimpleStatementLine] = []  # statements of the @do being lifted
+        self.captured: list[cst.SimpleStatementLine] = []  # module-level temporaries placed before it
+        self.entry = ""  # the entry point being lifted
+        self.repeated: set[str] = set()  # leaves that occur more than once in it: yielded once
+        self.yielded: dict[str, str] = {}  # leaf -> local holding its value
+        self.module_names: set[str] | None = None
+        self.module_node: cst.Module | None = None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
@@ -45,6 +80,7 @@ class EntryPoints(MigrationTransformer):
         return False
 
     def visit_Module(self, node: cst.Module) -> None:
+        self.module_node = node
         for stmt in node.body:
             if isinstance(stmt, cst.FunctionDef):
                 if not stmt.decorators:
@@ -107,24 +143,97 @@ class EntryPoints(MigrationTransformer):
             if target is not None and target.kind == "injected" and not any(self.has_leaf(a.value) for a in node.args):
                 return node
             if self.state.canonical(node.func) == pn.INJECTED and _single_string(node):
-                return cst.Call(cst.Name(self.state.need("Ask")), [cst.Arg(node.args[0].value)])
+                return self.ask(node)
             if self.injected_class_call(node) == "by_name" and _single_string(node):
-                return cst.Call(cst.Name(self.state.need("Ask")), [cst.Arg(node.args[0].value)])
-            if self.injected_class_call(node) == "pure" and len(node.args) == 1:
-                return cst.Call(cst.Name(self.state.need("Pure")), [cst.Arg(node.args[0].value)])
+                return self.ask(node)
+            if self.injected_class_call(node) == "pure" and len(node.args) == 1 and not node.args[0].keyword:
+                return cst.Call(cst.Name(self.state.need("Pure")), [cst.Arg(self.capture(node.args[0].value))])
         if not self.has_leaf(node):
-            return cst.Call(cst.Name(self.state.need("Pure")), [cst.Arg(node)])
+            return cst.Call(cst.Name(self.state.need("Pure")), [cst.Arg(self.capture(node))])
         raise Untranslatable
+
+    def fresh_name(self, base: str) -> str:
+        if self.module_names is None:
+            self.module_names = _names(self.module_node) if self.module_node is not None else set()
+        name, n = base, 1
+        while name in self.module_names:
+            n += 1
+            name = f"{base}{n}"
+        self.module_names.add(name)
+        return name
+
+    def capture(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """A plain sub-expression of a lifted entry point, evaluated once at import as pinjected does.
+
+        pinjected evaluates the plain arguments of an IProxy expression when the module is imported;
+        inside the ``@do`` they would run at each run, after the leaves before them, and see later
+        module state. Literals stay in place.
+        """
+        if _is_static(node):
+            return node
+        name = self.fresh_name(f"_{self.entry}_arg{len(self.captured) + 1}")
+        self.captured.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(name))], node.with_changes(lpar=[], rpar=[]))]))
+        return cst.Name(name)
+
+    def yield_leaf(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """``(yield leaf)``; a leaf object used twice in one expression is resolved once, as in pinjected."""
+        key = pn.dotted_cst(node) or ""
+        if key in self.yielded:
+            return cst.Name(self.yielded[key])
+        value = _yield(self.program_of(node))
+        if key not in self.repeated:
+            return value
+        local = self.fresh_name(f"_{key.replace('.', '_')}_value")
+        self.yielded[key] = local
+        return cst.NamedExpr(cst.Name(local), value, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+    def repeated_leaves(self, node: cst.BaseExpression) -> set[str]:
+        counts: dict[str, int] = {}
+        outer = self
+
+        class _Counter(cst.CSTVisitor):
+            def visit_Lambda(self, n: cst.Lambda) -> bool:
+                return False
+
+            def visit_Call(self, n: cst.Call) -> bool:
+                if outer.injected_class_call(n) is not None:
+                    return False  # combinator members are programs of their own (run once each)
+                return True
+
+            def _leaf(self, n: cst.BaseExpression) -> None:
+                target = outer.provider(n)
+                if (target is not None and target.kind == "instance") or (isinstance(n, cst.Name) and n.value in outer.programs):
+                    key = pn.dotted_cst(n) or ""
+                    counts[key] = counts.get(key, 0) + 1
+
+            def visit_Name(self, n: cst.Name) -> None:
+                self._leaf(n)
+
+            def visit_Attribute(self, n: cst.Attribute) -> bool:
+                self._leaf(n)
+                return True
+
+        node.visit(_Counter())
+        return {k for k, c in counts.items() if c > 1}
+
+    def ask(self, node: cst.Call) -> cst.Call:
+        """``Ask(k)`` for ``injected("k")`` / ``Injected.by_name("k")``, when ``k`` is never an injected function."""
+        key = node.args[0].value.evaluated_value  # type: ignore[attr-defined]
+        if self.state.index.key_kind(key) != "value":
+            raise Untranslatable(
+                "DM137", f"`{key}` is (or may be) an injected function: pinjected resolves it to a callable returning values, `Ask` gives a @do function"
+            )
+        return cst.Call(cst.Name(self.state.need("Ask")), [cst.Arg(node.args[0].value)])
 
     def value_of(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """An expression evaluating ``node`` inside a ``@do`` body (leaves ``yield``ed)."""
         if not self.has_leaf(node):
-            return node
+            return self.capture(node)
         target = self.provider(node)
         if target is not None and target.kind == "instance":
-            return _yield(self.program_of(node))
+            return self.yield_leaf(node)
         if isinstance(node, cst.Name) and node.value in self.programs:
-            return _yield(self.program_of(node))
+            return self.yield_leaf(node)
         if isinstance(node, cst.Call):
             attr = self.injected_class_call(node)
             if attr is not None:
@@ -145,9 +254,30 @@ class EntryPoints(MigrationTransformer):
                 return _yield(node.with_changes(args=args))
             raise Untranslatable  # a method call / call on an injected value: type unknown (DM108)
         if isinstance(node, cst.Attribute):
-            return node.with_changes(value=self.value_of(node.value))
+            if node.attr.value == "proxy":
+                inner = node.value
+                if self.injected_class_call(inner) is not None or (
+                    isinstance(inner, cst.Call) and self.state.canonical(inner.func) == pn.INJECTED and _single_string(inner)
+                ):
+                    return self.value_of(inner)  # C13: ``.proxy`` turns an Injected into an IProxy of the same value
+                raise Untranslatable("DM139")
+            return node.with_changes(value=_primary(self.value_of(node.value)))
         if isinstance(node, cst.Subscript):
-            return node.with_changes(value=self.value_of(node.value))
+            value = _primary(self.value_of(node.value))
+            elements = []
+            for element in node.slice:
+                inner = element.slice
+                if isinstance(inner, cst.Index):
+                    inner = inner.with_changes(value=self.value_of(inner.value))
+                elif isinstance(inner, cst.Slice):
+                    if self.has_leaf(inner):
+                        raise Untranslatable  # pinjected does not resolve slice bounds: it fails at run time
+                    inner = inner.with_changes(**{
+                        part: self.value_of(getattr(inner, part))
+                        for part in ("lower", "upper", "step") if getattr(inner, part) is not None
+                    })
+                elements.append(element.with_changes(slice=inner))
+            return node.with_changes(value=value, slice=elements)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Multiply, cst.Divide, cst.Modulo)):
             return node.with_changes(left=self.value_of(node.left), right=self.value_of(node.right))
         if isinstance(node, cst.Comparison) and all(isinstance(c.operator, cst.Equal) for c in node.comparisons):
@@ -168,6 +298,9 @@ class EntryPoints(MigrationTransformer):
         defined = self.plain_functions.get(name or "")
         if defined is not None and defined.asynchronous is not None:
             return _yield(cst.Call(cst.Name(self.state.need("Await")), [cst.Arg(call)]))
+        if defined is None and not isinstance(func, cst.Lambda) and name not in _SYNC_BUILTINS:
+            # pinjected awaits a coroutine function (C12); this one is defined elsewhere: unknown.
+            raise Untranslatable("DM138", f"`{name or 'this callee'}` is defined elsewhere: whether pinjected awaited it (an `async def`) is unknown here")
         return call
 
     def member_height(self, node: cst.BaseExpression) -> int | None:
@@ -215,7 +348,7 @@ class EntryPoints(MigrationTransformer):
         if any(a.star for a in node.args):
             raise Untranslatable
         if attr in ("pure",) and len(positional) == 1:
-            return positional[0]
+            return self.capture(positional[0])
         if attr == "by_name" and _single_string(node):
             return _yield(self.program_of(node))
         if attr in ("mzip", "zip", "tuple") and not keywords:
@@ -231,7 +364,7 @@ class EntryPoints(MigrationTransformer):
             # shallow members resolve first, so members run in the order c.., b.., then a, b (verified
             # on 0.2.252: procedure(s1, s2, s3, s4) prints s4, s3, s1, s2). The value is the last one's.
             if len(positional) == 1:
-                return self.value_of(positional[0]) if self.has_leaf(positional[0]) else positional[0]
+                return self.value_of(positional[0])
             order = [*reversed(positional[2:]), *positional[:2]]
             index = order.index(positional[-1])
             return cst.Subscript(self.gathered(order), [cst.SubscriptElement(cst.Index(cst.Integer(str(index))))])
@@ -246,8 +379,8 @@ class EntryPoints(MigrationTransformer):
             params = func.params
         else:
             defined = self.plain_functions.get(pn.dotted_cst(func) or "")
-            if defined is None:
-                raise Untranslatable
+            if defined is None:  # its parameters (the keys) and whether it is async are unknown here
+                raise Untranslatable("DM138", f"`{pn.dotted_cst(func) or 'this function'}` is defined elsewhere: its parameters and whether pinjected awaited it are unknown here")
             params = defined.params
         if params.star_arg is not cst.MaybeSentinel.DEFAULT and isinstance(params.star_arg, cst.Param) or params.star_kwarg:
             raise Untranslatable
@@ -268,7 +401,7 @@ class EntryPoints(MigrationTransformer):
             elif isinstance(source, cst.SimpleString):
                 value = _yield(cst.Call(cst.Name(ask), [cst.Arg(source)]))
             else:
-                value = self.value_of(source) if self.has_leaf(source) else source
+                value = self.value_of(source)
             args.append(cst.Arg(value, keyword=cst.Name(name), equal=cst.AssignEqual(
                 whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))))
         if renames:
@@ -290,20 +423,33 @@ class EntryPoints(MigrationTransformer):
         annotated = isinstance(stmt, cst.AnnAssign) and self.is_iproxy(stmt.annotation.annotation)
         if not annotated and not self.has_leaf(stmt.value):
             return updated_node
+        if name in self.state.unmigrated_entries:
+            # In a ``with`` block whose design is not migrated (designs.py flags the block): as a
+            # program it would run without the block's bindings, silently.
+            from .designs import DM118_ENTRY_MESSAGE
+
+            return self.left_as_is(updated_node, name, "DM118", DM118_ENTRY_MESSAGE)
         value = stmt.value
-        self.prelude = []
+        self.prelude, self.captured, self.yielded = [], [], {}
+        self.entry = name
         index = self.state.index
+        names = _names(value)
         left = sorted(
-            n for n in _names(value)
+            n for n in names
             if n in self.state.unmigrated or index.is_unmigrated(index.resolve_ref(ValueSpec("ref", self.state.module, n)))
         )
         if left:
-            return self.state.flag(
-                updated_node, "DM108", f"entry point uses `{left[0]}`, which was left as pinjected: migrate it first"
+            return self.left_as_is(
+                updated_node, name, "DM108", f"entry point uses `{left[0]}`, which was left as pinjected: migrate it first"
+            )
+        imported = sorted(n for n in names if self.imported_entry_point(n))
+        if imported:
+            return self.left_as_is(
+                updated_node, name, "DM136", f"`{imported[0]}` is an entry point of another module: combine them by hand"
             )
         if self.passes_injected_function(value):
-            return self.state.flag(
-                updated_node, "DM108",
+            return self.left_as_is(
+                updated_node, name, "DM108",
                 "an injected function is passed as a value here: pinjected resolves it to a callable, a program is not one",
             )
         try:
@@ -313,20 +459,36 @@ class EntryPoints(MigrationTransformer):
                     return self.as_program(updated_node, stmt, name, value)
             if self.provider(value) is not None and self.provider(value).kind == "instance":
                 return self.as_program(updated_node, stmt, name, cst.Call(value))
+            self.repeated = self.repeated_leaves(value)
             body = self.value_of(value)
-        except Untranslatable:
-            return self.state.flag(updated_node, "DM108")
+        except Untranslatable as exc:
+            return self.left_as_is(updated_node, name, exc.code, exc.message)
         if not self.has_leaf(value):
-            return self.state.flag(updated_node, "DM108")
+            return self.left_as_is(updated_node, name, "DM108")
         self.programs[name] = "function"
+        captured = self.captured
+        if captured:
+            captured[0] = captured[0].with_changes(leading_lines=updated_node.leading_lines or [cst.EmptyLine()])
         func = cst.FunctionDef(
             name=cst.Name(name),
             params=cst.Parameters(),
             body=cst.IndentedBlock([*self.prelude, cst.SimpleStatementLine([cst.Return(_bare_return(body))])]),
             decorators=[cst.Decorator(cst.Name(self.state.need("do")))],
-            leading_lines=updated_node.leading_lines or [cst.EmptyLine()],
+            leading_lines=[] if captured else (updated_node.leading_lines or [cst.EmptyLine()]),
         )
-        return cst.FlattenSentinel([func])
+        return cst.FlattenSentinel([*captured, func])
+
+    def left_as_is(self, line: cst.SimpleStatementLine, name: str, code: str, message: str | None = None):
+        """Flag an entry point left as pinjected; later entry points using it are flagged too."""
+        self.state.unmigrated.add(name)
+        return self.state.flag(line, code, message)
+
+    def imported_entry_point(self, name: str) -> bool:
+        origin = self.state.facts.imports.get(name)
+        if origin is None:
+            return False
+        facts = self.state.index.modules.get(origin[0])
+        return facts is not None and origin[1] in facts.entry_points
 
     def passes_injected_function(self, node: cst.BaseExpression) -> bool:
         """An injected function referenced other than as the callee of a call (an argument, a value)."""
@@ -444,6 +606,17 @@ def _names(node: cst.CSTNode) -> set[str]:
 
 def _bare_return(expr: cst.BaseExpression) -> cst.BaseExpression:
     return expr
+
+
+def _primary(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``node`` as the object of an attribute or a subscript: a translated value may be a literal or an
+    operation (``Injected.pure(1).proxy.real`` -> ``(1).real``, not ``1.real``)."""
+    if getattr(node, "lpar", None) or isinstance(node, (
+        cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString,
+        cst.List, cst.Dict, cst.Set, cst.ListComp, cst.SetComp, cst.DictComp,
+    )):
+        return node
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
 def _single_string(node: cst.Call) -> bool:

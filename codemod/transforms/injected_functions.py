@@ -24,6 +24,11 @@ from . import MigrationTransformer, Transform, register
 
 _CONTEXT_MANAGER_DECORATORS = {"contextmanager", "asynccontextmanager"}
 _LOOP_BOUND = {"create_task", "ensure_future", "Lock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Queue"}
+# asyncio calls that need the *running* loop: pinjected runs bodies inside its loop, a @do body runs outside any.
+_NEEDS_RUNNING_LOOP = {
+    "create_task", "ensure_future", "get_running_loop", "get_event_loop", "current_task", "all_tasks",
+    "TaskGroup", "timeout", "timeout_at", "shield",
+}
 
 
 @dataclass
@@ -34,6 +39,7 @@ class Dependency:
     kind: str = "value"  # "function" | "value" | "mixed" (ProjectIndex.key_kind)
     direct: str | None = None  # module-level name to call instead of asking (same-module, never rebound)
     is_async: bool = False
+    is_sync: bool = False  # some binding of the key is a plain ``def`` (its program returns what it returns)
 
 
 @dataclass
@@ -49,11 +55,120 @@ class BodyFacts:
     called: set[str] = field(default_factory=set)
     unawaited_calls: set[str] = field(default_factory=set)
     assigned: set[str] = field(default_factory=set)
+    awaited_calls: set[str] = field(default_factory=set)
+    gathered_calls: set[str] = field(default_factory=set)
+    gather_with_options: set[str] = field(default_factory=set)
+    """Dependencies called inside ``asyncio.gather(..., return_exceptions=True)`` (keywords / star args)."""
+    event_loop_api: str | None = None
+    stop_iteration: bool = False
 
 
-def _is_gather(call: cst.BaseExpression) -> bool:
-    return isinstance(call, cst.Call) and pn.dotted_cst(call.func) in ("asyncio.gather", "gather")
+class AsyncioNames:
+    """Which callees of a module are ``asyncio.<attr>``: resolved through its top-level imports.
 
+    A module's own ``gather`` (or one imported from elsewhere) is not ``asyncio.gather``.
+    """
+
+    def __init__(self, module: cst.Module | None = None) -> None:
+        # ``asyncio`` itself unless the module binds the name to something else (it may be imported in a
+        # function or under ``if``: calls of ``asyncio.x`` can only mean the module).
+        self.modules: set[str] = {"asyncio"}
+        self.names: dict[str, str] = {}  # local name -> asyncio attribute (``from asyncio import gather as g``)
+        if module is None:
+            return
+        shadowed: set[str] = set()
+        for stmt in module.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Import):
+                        for alias in small.names:
+                            if alias.evaluated_name == "asyncio":
+                                self.modules.add(alias.evaluated_alias or "asyncio")
+                            elif (alias.evaluated_alias or alias.evaluated_name).split(".")[0] == "asyncio":
+                                shadowed.add("asyncio")  # ``import x as asyncio``
+                    elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                        from_asyncio = not small.relative and pn.dotted_cst(small.module) == "asyncio"
+                        for alias in small.names:
+                            local = alias.evaluated_alias or alias.evaluated_name
+                            if from_asyncio:
+                                self.names[local] = alias.evaluated_name
+                            else:
+                                self.names.pop(local, None)  # a later import of another ``gather``
+                                if local == "asyncio":
+                                    shadowed.add(local)
+                    elif isinstance(small, (cst.Assign, cst.AnnAssign)):
+                        targets = small.targets if isinstance(small, cst.Assign) else [small]
+                        for t in targets:
+                            shadowed |= _names_in(t.target)
+            elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                shadowed.add(stmt.name.value)
+        for name in shadowed:
+            self.names.pop(name, None)
+            self.modules.discard(name)
+
+    def attr_of(self, func: cst.BaseExpression) -> str | None:
+        if isinstance(func, cst.Name):
+            return self.names.get(func.value)
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in self.modules:
+            return func.attr.value
+        return None
+
+    def is_gather(self, call: cst.BaseExpression) -> bool:
+        return isinstance(call, cst.Call) and self.attr_of(call.func) == "gather"
+
+    def is_plain_gather(self, call: cst.BaseExpression) -> bool:
+        """``asyncio.gather(a, b)`` without keywords or star arguments (the form Spawn + Gather translates)."""
+        return self.is_gather(call) and not any(a.keyword or a.star for a in call.args)  # type: ignore[attr-defined]
+
+
+def module_level_rebinds(module: cst.Module) -> set[str]:
+    """Names bound more than once at module level (``step = logged(step)``, ``score: IProxy = score(5)``).
+
+    A provider whose module name is rebound cannot be called directly by its dependents: pinjected's
+    registry holds the undecorated provider, the module attribute is something else.
+    """
+    counts: dict[str, int] = {}
+
+    def bind(names: set[str]) -> None:
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
+
+    def walk(body) -> None:
+        for stmt in body:
+            if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                bind({stmt.name.value})
+            elif isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign):
+                        for t in small.targets:
+                            bind(_names_in(t.target))
+                    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)) and getattr(small, "value", None) is not None:
+                        bind(_names_in(small.target))
+                    elif isinstance(small, cst.Del):
+                        bind(_names_in(small.target))
+                    elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+                        bind({(a.evaluated_alias or a.evaluated_name).split(".")[0] for a in small.names})
+            else:
+                if isinstance(stmt, cst.For):
+                    bind(_names_in(stmt.target))
+                if isinstance(stmt, cst.With):
+                    for item in stmt.items:
+                        if item.asname is not None:
+                            bind(_names_in(item.asname.name))
+                for part in ("body", "orelse", "finalbody"):
+                    block = getattr(stmt, part, None)
+                    inner = getattr(block, "body", None)
+                    if isinstance(block, cst.Else) or isinstance(block, cst.Finally):
+                        inner = block.body.body
+                    elif isinstance(block, cst.If):
+                        walk([block])
+                        continue
+                    if isinstance(inner, (list, tuple)):
+                        walk(inner)
+                for handler in getattr(stmt, "handlers", ()):
+                    walk(handler.body.body)
+    walk(module.body)
+    return {n for n, c in counts.items() if c > 1}
 
 def _names_in(node: cst.CSTNode) -> set[str]:
     found: set[str] = set()
@@ -69,13 +184,17 @@ def _names_in(node: cst.CSTNode) -> set[str]:
 class _BodyScanner(cst.CSTVisitor):
     """Scans the function's own scope; nested scopes are only searched for dependency names."""
 
-    def __init__(self, deps: dict[str, Dependency]) -> None:
+    def __init__(self, deps: dict[str, Dependency], aio: AsyncioNames | None = None) -> None:
         super().__init__()
         self.deps = deps
+        self.aio = aio or AsyncioNames()
         self.facts = BodyFacts()
         self.nested = 0  # inside lambdas / comprehensions of this scope
+        self.protected = 0  # inside the body of a ``try``
         self.callee_ids: set[int] = set()
         self.awaited_ids: set[int] = set()
+        self.gathered_ids: set[int] = set()
+        self.optioned_ids: set[int] = set()
 
     def _nested_scope(self, node: cst.CSTNode) -> bool:
         self.facts.nested_uses |= _names_in(node) & set(self.deps)
@@ -103,9 +222,27 @@ class _BodyScanner(cst.CSTVisitor):
         if self.nested:
             self.facts.awaits_nested = True
         self.awaited_ids.add(id(node.expression))
-        if _is_gather(node.expression):
+        if self.aio.is_plain_gather(node.expression):
             for arg in node.expression.args:  # type: ignore[attr-defined]
                 self.awaited_ids.add(id(arg.value))
+                self.gathered_ids.add(id(arg.value))
+        elif self.aio.is_gather(node.expression):
+            for arg in node.expression.args:  # type: ignore[attr-defined]
+                self.optioned_ids.add(id(arg.value))
+
+    def visit_Try(self, node: cst.Try) -> bool:
+        self.protected += 1
+        node.body.visit(self)
+        self.protected -= 1
+        for part in (*node.handlers, node.orelse, node.finalbody):
+            if part is not None:
+                part.visit(self)
+        return False
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        exc = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+        if isinstance(exc, cst.Name) and exc.value in ("StopIteration", "StopAsyncIteration"):
+            self.facts.stop_iteration = True
 
     def visit_With(self, node: cst.With) -> None:
         if node.asynchronous is not None:
@@ -120,9 +257,16 @@ class _BodyScanner(cst.CSTVisitor):
             self.facts.async_with_for = True
 
     def visit_Call(self, node: cst.Call) -> None:
-        dotted = pn.dotted_cst(node.func)
-        if dotted and dotted.startswith("asyncio.") and dotted.split(".", 1)[1] in _LOOP_BOUND:
+        attr = self.aio.attr_of(node.func)
+        if attr in _LOOP_BOUND:
             self.facts.loop_bound = True
+        if attr in _NEEDS_RUNNING_LOOP and self.facts.event_loop_api is None:
+            self.facts.event_loop_api = f"asyncio.{attr}"
+        if (
+            isinstance(node.func, cst.Name) and node.func.value == "next" and not self.protected
+            and len(node.args) == 1 and not node.args[0].star and "next" not in self.deps
+        ):
+            self.facts.stop_iteration = True  # ``next(it)`` without a default outside any ``try``
         if isinstance(node.func, cst.Name) and node.func.value in self.deps:
             self.callee_ids.add(id(node.func))
             name = node.func.value
@@ -130,6 +274,12 @@ class _BodyScanner(cst.CSTVisitor):
                 self.facts.nested_uses.add(name)
             else:
                 self.facts.called.add(name)
+                if id(node) in self.optioned_ids:
+                    self.facts.gather_with_options.add(name)
+                if id(node) in self.gathered_ids:
+                    self.facts.gathered_calls.add(name)
+                elif id(node) in self.awaited_ids:
+                    self.facts.awaited_calls.add(name)
                 if id(node) not in self.awaited_ids:
                     self.facts.unawaited_calls.add(name)
 
@@ -163,16 +313,17 @@ def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:
 class _BodyRewriter(cst.CSTTransformer):
     """Rewrites awaits and dependency calls in the function's own scope."""
 
-    def __init__(self, state: FileState, deps: dict[str, Dependency]) -> None:
+    def __init__(self, state: FileState, deps: dict[str, Dependency], aio: AsyncioNames | None = None) -> None:
         super().__init__()
         self.state = state
+        self.aio = aio or AsyncioNames()
         self.deps = {name: dep for name, dep in deps.items() if dep.kind == "function"}
         self.handled_by_await: set[int] = set()
 
     def visit_Await(self, node: cst.Await) -> None:
         # The awaited call (and the calls gathered) are rewritten by ``leave_Await``, not ``leave_Call``.
         self.handled_by_await.add(id(node.expression))
-        if _is_gather(node.expression):
+        if self.aio.is_plain_gather(node.expression):
             self.handled_by_await.update(id(arg.value) for arg in node.expression.args)  # type: ignore[attr-defined]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -194,8 +345,14 @@ class _BodyRewriter(cst.CSTTransformer):
         expr = updated_node.expression
         call = self._dep_call(expr)
         if call is not None:
+            assert isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name)
+            dep = self.deps[expr.func.value]
+            if dep.is_sync and not dep.is_async:
+                # A sync injected function returning an awaitable: its program returns the awaitable.
+                awaited = cst.Call(cst.Name(self.state.need("Await")), [cst.Arg(_yield(call))])
+                return _yield(awaited).with_changes(lpar=updated_node.lpar or [cst.LeftParen()], rpar=updated_node.rpar or [cst.RightParen()])
             return _yield(call).with_changes(lpar=updated_node.lpar or [cst.LeftParen()], rpar=updated_node.rpar or [cst.RightParen()])
-        if _is_gather(expr) and isinstance(expr, cst.Call) and not any(a.keyword or a.star for a in expr.args):
+        if self.aio.is_plain_gather(expr) and isinstance(expr, cst.Call):
             spawn, gather, await_ = self.state.need("Spawn"), self.state.need("Gather"), None
             tasks = []
             for arg in expr.args:
@@ -224,9 +381,18 @@ class _BodyRewriter(cst.CSTTransformer):
 
 
 class InjectedFunctions(MigrationTransformer):
+    analysis_only = False
+    """Decide which functions stay pinjected (``state.unmigrated``) without rewriting the others."""
+
     def __init__(self, state: FileState) -> None:
         super().__init__(state)
         self.depth = 0
+        self.aio = AsyncioNames()
+        self.rebound: set[str] = set()
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.aio = AsyncioNames(node)
+        self.rebound = module_level_rebinds(node)
 
     # Nesting: decorated functions inside functions or classes are flagged, not migrated. Bodies are
     # only walked when the index saw such a nested definition: a decorated function's own body is
@@ -255,6 +421,8 @@ class InjectedFunctions(MigrationTransformer):
             return updated_node
         index, kind = found
         if kind == "pytest":
+            if self.analysis_only:
+                return updated_node
             if self.depth > 0 or not self.state.in_range(original_node):
                 return self.state.flag(updated_node, "DM109") if self.depth > 0 else updated_node
             return self.migrate_test(updated_node, index)
@@ -298,10 +466,12 @@ class InjectedFunctions(MigrationTransformer):
         providers = index.providers_for_key(dep.key)
         targets = [*providers, *filter(None, (index.resolve_ref(s) for s in index.bindings_for_key(dep.key)))]
         dep.is_async = any(t.is_async for t in targets)
+        dep.is_sync = any(not t.is_async for t in targets)
         if (
             len(providers) == 1
             and providers[0].module == self.state.module
             and not index.is_rebound(dep.key)
+            and providers[0].name not in self.rebound
         ):
             dep.direct = providers[0].name
 
@@ -325,10 +495,22 @@ class InjectedFunctions(MigrationTransformer):
             problems.append(("DM116", None))
         if any(dep.key in pn.RESOLVER_SPECIAL_KEYS for dep in deps):
             problems.append(("DM111", None))
+        if kind == "injected":
+            for p in [*params.params, *params.kwonly_params, *([params.star_arg] if isinstance(params.star_arg, cst.Param) else [])]:
+                annotation = p.annotation.annotation if p.annotation is not None else None
+                if isinstance(annotation, cst.Subscript):
+                    annotation = annotation.value
+                if annotation is not None and self.state.canonical(annotation) in (pn.INJECTED_CLASS, pn.IPROXY):
+                    problems.append(("DM134", None))
+                    break
         by_local = {dep.local: dep for dep in deps}
-        scanner = _BodyScanner(by_local)
+        scanner = _BodyScanner(by_local, self.aio)
         node.body.visit(scanner)
         facts = scanner.facts
+        if facts.event_loop_api is not None and not (kind == "instance" and facts.loop_bound):  # DM105 says it
+            problems.append(("DM132", f"`{facts.event_loop_api}` needs the running event loop, which a @do body does not run in: move it behind an effect handler"))
+        if facts.stop_iteration:
+            problems.append(("DM133", None))
         if facts.has_yield:
             problems.append(("DM101", None))
         if facts.async_with_for:
@@ -338,14 +520,23 @@ class InjectedFunctions(MigrationTransformer):
         if kind == "instance" and facts.loop_bound:
             problems.append(("DM105", None))
         for dep in deps:
-            used = dep.local in facts.called or dep.local in facts.nested_uses
+            used = (
+                dep.local in facts.called or dep.local in facts.nested_uses
+                or dep.local in facts.value_uses or dep.local in facts.assigned
+            )
             if dep.kind == "mixed" and used:
                 problems.append(("DM107", f"dependency `{dep.key}` is bound both to injected functions and to plain values (or defined twice)"))
             if dep.kind != "function":
                 continue
+            if dep.local in facts.gather_with_options:
+                problems.append(("DM131", None))
+            if dep.local in facts.gathered_calls and dep.is_sync:
+                problems.append(("DM130", f"sync injected dependency `{dep.local}` is gathered: its program returns what the function returns (an awaitable?), not the awaited value"))
+            elif dep.local in facts.awaited_calls and dep.is_sync and dep.is_async:
+                problems.append(("DM130", f"awaited dependency `{dep.local}` is an async function for some bindings and a sync one for others"))
             if dep.local in facts.value_uses or dep.local in facts.nested_uses or dep.local in facts.assigned:
                 problems.append(("DM102", f"injected dependency `{dep.local}` is used as a value or inside a nested scope: its calls cannot become `yield`"))
-            elif dep.is_async and dep.local in facts.unawaited_calls:
+            elif dep.is_async and dep.local in facts.unawaited_calls and dep.local not in facts.gather_with_options:
                 problems.append(("DM110", f"async injected dependency `{dep.local}` is called without `await`: latent bug, fix it consciously"))
             if dep.direct and dep.direct != dep.local and dep.direct in _names_in(node.body):
                 dep.direct = None
@@ -384,6 +575,8 @@ class InjectedFunctions(MigrationTransformer):
             for code, message in problems:
                 node = self.state.flag(node, code, message)
             return node
+        if self.analysis_only:
+            return node
         state = self.state
         do = state.need("do")
         old = node.decorators[index]
@@ -398,7 +591,7 @@ class InjectedFunctions(MigrationTransformer):
             *node.decorators[index + 1 :],
         ]
         by_local = {dep.local: dep for dep in deps}
-        body = node.body.visit(_BodyRewriter(state, by_local))
+        body = node.body.visit(_BodyRewriter(state, by_local, self.aio))
         asks = [dep for dep in deps if not dep.direct]
         if asks:
             ask = state.need("Ask")

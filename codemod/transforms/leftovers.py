@@ -3,7 +3,9 @@
 pinjected-semantics.md §4.4 items 3, 9 and C15: ``AsyncResolver``, ``test_tree()``, ``_to_pytest``,
 ``register_fixtures_from_design``, the deprecated ``providers/instances/classes/destructors/injecteds``
 builders (DM109), ``injected(SomeClass)`` (DM103) and ``Injected.dynamic`` (DM111) are left as they
-are with a flag on the statement that uses them.
+are with a flag on the statement that uses them. A plain (undecorated) function whose body still builds
+IProxy objects (``injected("k")``, ``Injected.*``) is flagged DM135: it would hand
+pinjected objects to migrated programs.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import libcst as cst
 
 from .. import pinjected_names as pn
+from ..index import clean_definitions
 from . import MigrationTransformer, Transform, register
 
 
@@ -18,18 +21,69 @@ class Leftovers(MigrationTransformer):
     def __init__(self, state) -> None:
         super().__init__(state)
         self.inside_pinjected_def = 0
+        self.walk_all = False
+        self.scan_functions = True
+        self.clean = _Clean()
 
     def visit_Module(self, node: cst.Module) -> bool:
-        return self.state.facts.leftover_calls  # the index saw no such call: nothing to walk
+        # Statements are only searched when the index saw runner machinery; function bodies always are
+        # (DM135), which is cheap: only definitions are walked, not every statement of the module.
+        self.walk_all = self.state.facts.leftover_calls
+        source = self.state.source
+        self.scan_functions = not source or any(word in source for word in ("injected(", "Injected.", "IProxy("))
+        self.clean = _Clean() if self.walk_all or not self.scan_functions else _clean_definitions(self.state)
+        return self.walk_all or self.scan_functions
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        return self.walk_all
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return node.name.value not in self.clean.classes
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         if any(self.state.canonical(d) is not None for d in node.decorators):
             self.inside_pinjected_def += 1
+        # A body that never names pinjected's API has nothing to flag, in itself or in what it nests.
+        return node.name.value not in self.clean.functions
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         if any(self.state.canonical(d) is not None for d in original_node.decorators):
             self.inside_pinjected_def -= 1
+        elif (
+            self.scan_functions and not self.inside_pinjected_def and not _is_migrated(original_node)
+            and original_node.name.value not in self.clean.functions
+        ):
+            used = self.pinjected_api_in(original_node.body)
+            if used is not None:
+                return self.state.flag(
+                    updated_node, "DM135",
+                    f"plain function builds pinjected objects (`{used}`) that now mix with @do programs: port it by hand",
+                )
         return updated_node
+
+    def pinjected_api_in(self, body: cst.CSTNode) -> str | None:
+        """The first IProxy the body builds: ``injected(...)``, ``Injected.x(...)``, ``IProxy(...)``."""
+        state = self.state
+        if not state.names.names and not state.names.modules:
+            return None
+        found: list[str] = []
+
+        class _Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                canonical = state.canonical(call.func)
+                dotted = pn.dotted_cst(call.func) or ""
+                head, _, attr = dotted.rpartition(".")
+                # ``design(...)`` in a helper is a Design value, flagged where it is used (DM115).
+                # ``injected(Class)`` / ``Injected.dynamic`` carry their own flags (DM103 / DM111).
+                if canonical == pn.INJECTED and call.args and not isinstance(call.args[0].value, cst.SimpleString):
+                    return
+                if canonical in (pn.INJECTED, pn.IPROXY):
+                    found.append(f"{dotted}(...)")
+                elif head and attr != "dynamic" and state.names.canonical_of_dotted(head) == pn.INJECTED_CLASS:
+                    found.append(f"{dotted}(...)")
+
+        body.visit(_Finder())
+        return found[0] if found else None
 
     def codes_in(self, node: cst.CSTNode) -> list[str]:
         found: list[str] = []
@@ -51,11 +105,41 @@ class Leftovers(MigrationTransformer):
         return list(dict.fromkeys(found))
 
     def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
-        if self.inside_pinjected_def:
+        if self.inside_pinjected_def or not self.walk_all:
             return updated_node
         for code in self.codes_in(updated_node):
             updated_node = self.state.flag(updated_node, code)
         return updated_node
+
+
+class _Clean:
+    """Names of the module's functions / classes whose every definition in the source never mentions
+    a local pinjected name (or module alias) inside its body: nothing in them can build an IProxy."""
+
+    def __init__(self, functions: frozenset[str] = frozenset(), classes: frozenset[str] = frozenset()) -> None:
+        self.functions = functions
+        self.classes = classes
+
+
+def _clean_definitions(state) -> _Clean:
+    """A text-and-``ast`` pre-check before walking each function body with LibCST (the Finder of
+    ``pinjected_api_in``, the costliest part of this transform on large plain modules).
+
+    Definitions are matched by name, so a function an earlier transform generated (a name the source
+    does not define) is always walked. The index computed it already when it read this very text.
+    """
+    facts = state.facts
+    if facts.clean_definitions is not None and state.index.sources.get(state.module, ("", None))[1] == state.source:
+        return _Clean(*facts.clean_definitions)
+    tree = state.ast_tree()
+    if tree is None:
+        return _Clean()
+    return _Clean(*clean_definitions(state.source, tree, state.names))
+
+
+def _is_migrated(node: cst.FunctionDef) -> bool:
+    """A ``@do`` function the codemod generated (a migrated provider or a lifted entry point)."""
+    return any(pn.dotted_cst(d.decorator) in ("do", "_dm_do") for d in node.decorators)
 
 
 transform = register(

@@ -154,3 +154,13 @@ def test_sigint_from_outside_never_leaves_a_half_written_file(tmp_path):
 def test_missing_path_is_a_usage_error(tmp_path, capsys):
     assert main([str(tmp_path / "nope")]) == 2
     assert f"error: path does not exist: {tmp_path / 'nope'}" in capsys.readouterr().err
+
+
+def test_a_character_libcst_refuses_in_a_name_is_a_clean_syntax_error_not_a_crash():
+    # Found by the hypothesis property test: a character of a newer Unicode version than LibCST's
+    # tokenizer knows makes LibCST raise CSTValidationError instead of a syntax error.
+    from doeff_migrate.codemod.api import MigrationError, migrate_source
+
+    source = "from pinjected import injected\n\U00013460 = 1\n"
+    with pytest.raises(MigrationError, match="syntax error at line 2"):
+        migrate_source(source, path="m.py")

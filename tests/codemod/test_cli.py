@@ -177,6 +177,15 @@ def test_rules_markdown_documents_every_rule(capsys):
         assert f"## {rule.code} `{rule.name}`" in out
 
 
+def test_docs_rules_md_is_the_generated_catalog(capsys):
+    # docs/rules.md is generated (`doeff-migrate rules --markdown > docs/rules.md`): a rule added or
+    # reworded without regenerating it fails here instead of leaving the docs stale.
+    assert main(["rules", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    docs = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+    assert docs.read_text() == out, "docs/rules.md is stale: run `doeff-migrate rules --markdown > docs/rules.md`"
+
+
 def test_progress_bar_is_shown_on_a_terminal_only(project, monkeypatch):
     import io
 
@@ -276,3 +285,16 @@ def test_a_second_run_still_knows_that_a_migrated_provider_was_async(tmp_path):
     text = (app / "run.py").read_text()
     assert "# doeff-migrate: DM110" in text, text
     assert "".join(line for line in text.splitlines(keepends=True) if not line.startswith("# doeff-migrate:")) == run
+
+
+def test_a_second_run_does_not_repeat_a_flag_on_the_first_statement_of_a_file(tmp_path):
+    """LibCST parses the comments above a file's first statement into ``Module.header``: a flag written
+    there by the first run must still be seen by the second (state.flag writes each flag once)."""
+    module = tmp_path / "m.py"
+    module.write_text("from pinjected import AsyncResolver, design; resolver = AsyncResolver(design(x=1))\n")
+    assert main([str(tmp_path), "--allow-dirty", "-q"]) == 0
+    first = module.read_text()
+    assert first.startswith("# doeff-migrate: DM109: ")
+    assert main([str(tmp_path), "--allow-dirty", "-q"]) == 0
+    assert module.read_text() == first
+    assert first.count("DM109") == 1

@@ -36,7 +36,8 @@ def test_plus_becomes_union_and_design_variables_are_followed():
     )
 
 
-def test_augmented_plus_becomes_augmented_union():
+def test_augmented_plus_rebinds_to_a_new_dict():
+    # Designs are immutable values: ``+=`` rebinds the name; ``|=`` would update a dict other names share.
     check_transformed(
         """\
         from pinjected import design
@@ -46,7 +47,7 @@ def test_augmented_plus_becomes_augmented_union():
         """,
         """\
         __design__ = {"a": 1}
-        __design__ |= {"b": 2}
+        __design__ = __design__ | {"b": 2}
         """,
     )
 

@@ -139,3 +139,21 @@ def test_members_with_deeper_dependencies_are_spawned_later_and_gathered_in_orde
         __doeff_requires__ = {"dataset": ("seed",), "inputs": ("seed",)}
         """,
     )
+
+
+def test_attribute_of_a_translated_literal_is_parenthesised():
+    """``Injected.pure(1).proxy.real`` is ``1`` then ``.real``: ``(1).real`` (``1.real`` does not compile)."""
+    check_transformed(
+        """\
+        from pinjected import IProxy, Injected
+
+        main: IProxy = Injected.pure(1).proxy.real
+        """,
+        """\
+        from doeff_migrate.runtime import do
+
+        @do
+        def main():
+            return (1).real
+        """,
+    )

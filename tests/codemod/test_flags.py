@@ -580,3 +580,83 @@ def test_design_value_computed_by_a_call_makes_its_callers_dm107():
         "# doeff-migrate: DM107: dependency `fetcher` is bound both to injected functions and to plain values (or defined twice)\n"
         "@injected\ndef page(fetcher, /, url):\n    return fetcher(url)\n"
     ) in result.code
+
+
+# -- designs / index flags of the adversarial review (more cases in test_review_designs.py) -------------
+def _flag_codes(files: dict[str, str], path: str) -> tuple[list[str], str]:
+    files = {p: dedent(s) for p, s in files.items()}
+    result = migrate_source(files[path], path=path, index=ProjectIndex.from_sources(files))
+    return [f.code for f in result.flags], result.code
+
+
+def test_with_block_whose_design_cannot_be_read_is_flagged_dm118():
+    flagged(
+        """\
+        from pinjected import design
+
+        PROFILE = {"a": 1}
+        with design(**PROFILE):  # <-
+            pass
+        """,
+        "DM118",
+        message="`with` block not dissolved (its design cannot be read statically): its entry points would lose its bindings",
+    )
+
+
+def test_meta_design_between_two_designs_is_flagged_dm119():
+    codes, code = _flag_codes({"m.py": """\
+        from pinjected import design
+
+        __design__ = design(mode="a")
+        __meta_design__ = design(overrides=design(mode="meta"))
+        __design__ = design(mode="b")
+    """}, "m.py")
+    assert codes == ["DM119", "DM119", "DM119"]
+    assert '__meta_design__ = design(overrides=design(mode="meta"))' in code
+
+
+def test_instance_bound_to_two_keys_is_flagged_dm120():
+    codes, code = _flag_codes({"m.py": """\
+        from pinjected import design, instance
+
+        @instance
+        def conn():
+            return object()
+
+        __design__ = design(a=conn, b=conn)
+    """}, "m.py")
+    assert codes == ["DM120"] and "__design__ = design(a=conn, b=conn)" in code
+
+
+def test_design_binding_a_lifted_entry_point_is_flagged_dm121():
+    codes, code = _flag_codes({"m.py": """\
+        from pinjected import IProxy, design, injected
+
+        @injected
+        def greet(name):
+            return "hi " + name
+
+        lifted: IProxy = greet("amy") + "!"
+        __design__ = design(shout=lifted)
+    """}, "m.py")
+    assert codes == ["DM121"] and "__design__ = design(shout=lifted)" in code
+
+
+def test_pinjected_api_through_a_project_module_is_flagged_dm122():
+    codes, code = _flag_codes({
+        "app/__init__.py": "",
+        "app/di.py": "from pinjected import injected\n",
+        "app/lib.py": "from app.di import injected\n\n@injected\ndef helper(base, /, x):\n    return base + x\n",
+    }, "app/lib.py")
+    assert codes == ["DM122"] and "@injected\ndef helper(base, /, x):" in code
+
+
+def test_dependency_cycle_is_flagged_dm123():
+    codes, code = _flag_codes({"m.py": """\
+        from pinjected import injected
+
+        @injected
+        def fact(fact, /, n):
+            return 1 if n == 0 else n * fact(n - 1)
+    """}, "m.py")
+    assert "DM123" in codes and "@injected\ndef fact(fact, /, n):" in code

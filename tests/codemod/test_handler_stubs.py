@@ -182,3 +182,44 @@ def test_cli_reports_a_broken_handler_module_and_leaves_it(tmp_path: Path, capsy
     assert "effects_handlers.py" in err and "not valid Python" in err and "mod.py: error: needs" in err
     assert (pkg / "effects_handlers.py").read_text() == "HANDLERS = (\n"
     assert (pkg / "mod.py").read_text() == before  # it would import names the broken module cannot get
+
+
+def test_file_memo_and_client_specs_run_for_real_and_the_client_one_is_a_stub(tmp_path: Path):
+    from doeff_migrate.codemod.handler_stubs import spec_for_file, specs_for_memo
+    from doeff_migrate.codemod.side_effects import MovableCall
+    from doeff_migrate.runtime import CacheGet, CachePut
+
+    client = spec_for_movable(MovableCall("openai.OpenAI(...).chat.completions.create", "OpenaiChatCompletionsCreate", None, stub=True))
+    specs = [spec_for_file("WriteJson"), spec_for_file("ReadJson"), *specs_for_memo(), client]
+    text = render_module(specs, "pkg/effects_handlers.py")
+    assert text.count("def _memo_store") == 1  # shared by CacheGet and CachePut, written once
+    path = tmp_path / "effects_handlers.py"
+    path.write_text(text)
+    generated = load_module(path, "generated_handlers_files")
+    target = str(tmp_path / "cfg.json")
+
+    @do
+    def roundtrip():
+        yield generated.WriteJson(target, {"a": [1, 2]}, dump_options={"indent": 2})
+        try:
+            yield CacheGet("k")
+        except KeyError:
+            missed = True
+        yield CachePut("k", (yield generated.ReadJson(target)))
+        return missed, (yield CacheGet("k"))
+
+    assert run(roundtrip(), handlers=generated.HANDLERS) == (True, {"a": [1, 2]})
+    assert (tmp_path / "cfg.json").read_text() == '{\n  "a": [\n    1,\n    2\n  ]\n}'
+
+    @do
+    def ask():
+        return (yield generated.OpenaiChatCompletionsCreate(kwargs={"model": "m"}))
+
+    with pytest.raises(NotImplementedError, match="handler stub `handle_openai_chat_completions_create` for OpenaiChatCompletionsCreate"):
+        run(ask(), handlers=generated.HANDLERS)
+    findings = [f for f in check(text, "/proj/pkg/effects_handlers.py") if f.code == "DM601"]
+    assert [("handle_openai_chat_completions_create" in f.message) for f in findings] == [True]
+    # extending with the memo again, or with one of its two specs, adds nothing twice
+    assert extend_module(text, specs_for_memo()) == text
+    extended = extend_module(render_module([NP_LOAD]), specs_for_memo())
+    assert extended.count("def _memo_store") == 1 and "    handle_cache_get,\n    handle_cache_put,\n" in extended

@@ -35,7 +35,8 @@ def step(loss, i):
     wandb.run.summary.update({"last": loss})
     return loss
 """,
-        "import wandb\n" + DO + "from doeff_migrate.runtime.metrics import LogConfig, LogMetrics, LogSummary\n" + """
+        "import wandb\n" + DO + "from doeff_migrate.runtime.metrics import LogConfig, LogMetrics, LogSummary\n"
+        "from pkg.effects_handlers import HANDLERS\n" + """
 @do
 def step(loss, i):
     yield LogMetrics({"loss": loss}, step=i)
@@ -44,6 +45,9 @@ def step(loss, i):
     yield LogSummary({"best": loss})
     yield LogSummary({"last": loss})
     return loss
+
+
+__doeff_handlers__ = HANDLERS
 """,
     )
     assert codes(result) == []
@@ -58,11 +62,15 @@ def step(loss):
     W.log({"a": loss})
     wlog(data={"b": loss})
 """,
-        "import wandb as W\nfrom wandb import log as wlog\n" + DO + "from doeff_migrate.runtime.metrics import LogMetrics\n" + """
+        "import wandb as W\nfrom wandb import log as wlog\n" + DO + "from doeff_migrate.runtime.metrics import LogMetrics\n"
+        "from pkg.effects_handlers import HANDLERS\n" + """
 @do
 def step(loss):
     yield LogMetrics({"a": loss})
     yield LogMetrics({"b": loss})
+
+
+__doeff_handlers__ = HANDLERS
 """,
     )
 
@@ -77,14 +85,14 @@ def evaluate(path, out):
     np.save(out, arr)
     return model
 """,
-        "import numpy as np\nimport torch\n" + DO + "from pkg.effects_handlers import LoadNumpyArray, LoadTorchCheckpoint, SaveNumpyArray\n" + """
+        ("import numpy as np\nimport torch\n" + DO + "from pkg.effects_handlers import HANDLERS, LoadNumpyArray, LoadTorchCheckpoint, SaveNumpyArray\n" + """
 @do
 def evaluate(path, out):
     model = yield LoadTorchCheckpoint(path, options={"map_location": "cpu"})
     arr = yield LoadNumpyArray(path)
     yield SaveNumpyArray(out, arr)
     return model
-""",
+""") + "\n\n__doeff_handlers__ = HANDLERS\n",
     )
     assert effects(result) == ["LoadTorchCheckpoint", "LoadNumpyArray", "SaveNumpyArray"]
     assert {need.directory.replace("\\", "/").rsplit("/", 1)[-1] for need in result.effects} == {"pkg"}
@@ -93,8 +101,8 @@ def evaluate(path, out):
 def test_http_call_becomes_a_declared_effect():
     check_transformed(
         "import requests\n" + DO + "\n@do\ndef fetch(url):\n    return requests.get(url, timeout=5).json()\n",
-        "import requests\n" + DO + "from pkg.effects_handlers import RequestsGet\n"
-        "\n@do\ndef fetch(url):\n    return (yield RequestsGet(url, options={\"timeout\": 5})).json()\n",
+        ("import requests\n" + DO + "from pkg.effects_handlers import HANDLERS, RequestsGet\n"
+        "\n@do\ndef fetch(url):\n    return (yield RequestsGet(url, options={\"timeout\": 5})).json()\n") + "\n\n__doeff_handlers__ = HANDLERS\n",
     )
 
 
@@ -184,26 +192,26 @@ def test_wandb_init_and_finish_stay_and_are_flagged_dm301():
     assert codes(result) == ["DM301", "DM301"]
 
 
-def test_open_is_flagged_dm303():
+def test_open_other_than_a_whole_file_read_or_write_is_flagged_dm303():
     result = check_transformed(
-        DO + "\n@do\ndef f(p):\n    with open(p) as fh:\n        return fh.read()\n",
+        DO + "\n@do\ndef f(p):\n    with open(p) as fh:\n        return fh.readline()\n",
         DO + "\n@do\ndef f(p):\n"
-        "    # doeff-migrate: DM303: `open(...)` left as it is: reads and writes of files need a declared effect you choose\n"
-        "    with open(p) as fh:\n        return fh.read()\n",
+        "    # doeff-migrate: DM303: `open(...)` left as it is: only whole-file `with open(...)` reads and writes are moved\n"
+        "    with open(p) as fh:\n        return fh.readline()\n",
     )
     assert codes(result) == ["DM303"]
 
 
-def test_pickle_load_of_a_file_object_and_h5py_are_flagged_dm302():
+def test_pickle_load_of_a_file_object_moves_and_h5py_is_flagged_dm316():
     result = check_transformed(
         "import pickle\nimport h5py\n" + DO + "\n@do\ndef f(fh, p):\n    x = pickle.load(fh)\n    d = h5py.File(p)\n    return x, d\n",
-        "import pickle\nimport h5py\n" + DO + "\n@do\ndef f(fh, p):\n"
-        "    # doeff-migrate: DM302: `pickle.load(...)` left as it is: checkpoint/array/pickle io inside effectful code; it becomes a declared effect (`yield LoadCheckpoint(path)` / `yield SaveCheckpoint(obj, path)`) and its handler\n"
-        "    x = pickle.load(fh)\n"
-        "    # doeff-migrate: DM302: `h5py.File(...)` left as it is: checkpoint/array/pickle io inside effectful code; it becomes a declared effect (`yield LoadCheckpoint(path)` / `yield SaveCheckpoint(obj, path)`) and its handler\n"
-        "    d = h5py.File(p)\n    return x, d\n",
+        ("import pickle\nimport h5py\n" + DO + "from pkg.effects_handlers import HANDLERS, LoadPickle\n\n@do\ndef f(fh, p):\n"
+        "    x = yield LoadPickle(fh)\n"
+        "    # doeff-migrate: DM316: `h5py.File(...)` left as it is: the handle it opens is read and written by the code after it\n"
+        "    d = h5py.File(p)\n    return x, d\n") + "\n\n__doeff_handlers__ = HANDLERS\n",
     )
-    assert codes(result) == ["DM302", "DM302"]
+    assert codes(result) == ["DM316"]
+    assert effects(result) == ["LoadPickle"]
 
 
 def test_movable_call_with_another_shape_is_flagged_dm314():
@@ -229,10 +237,10 @@ def test_movable_call_in_a_comprehension_is_flagged_dm314():
 
 def test_lru_cache_on_a_do_function_is_flagged_dm312():
     result = check_transformed(
-        "from functools import lru_cache\n" + DO + "\n@lru_cache(maxsize=None)\n@do\ndef f(x):\n    return x\n",
+        "from functools import lru_cache\n" + DO + "\n@lru_cache(maxsize=None, typed=True)\n@do\ndef f(x):\n    return x\n",
         "from functools import lru_cache\n" + DO
         + "\n# doeff-migrate: DM312: functools cache on a @do function caches the program object, not its result\n"
-        "@lru_cache(maxsize=None)\n@do\ndef f(x):\n    return x\n",
+        "@lru_cache(maxsize=None, typed=True)\n@do\ndef f(x):\n    return x\n",
     )
     assert codes(result) == ["DM312"]
 
@@ -258,8 +266,8 @@ def test_io_leaves_ray_to_the_compute_phase_and_compute_leaves_io_alone():
     source = "import numpy as np\nimport ray\n" + DO + "\n@do\ndef f(p, refs):\n    a = np.load(p)\n    return a, ray.get(refs)\n"
     check_transformed(
         source,
-        "import numpy as np\nimport ray\n" + DO + "from pkg.effects_handlers import LoadNumpyArray\n"
-        "\n@do\ndef f(p, refs):\n    a = yield LoadNumpyArray(p)\n    return a, ray.get(refs)\n",
+        ("import numpy as np\nimport ray\n" + DO + "from pkg.effects_handlers import HANDLERS, LoadNumpyArray\n"
+        "\n@do\ndef f(p, refs):\n    a = yield LoadNumpyArray(p)\n    return a, ray.get(refs)\n") + "\n\n__doeff_handlers__ = HANDLERS\n",
     )
     compute_only = tools.check_transformed(
         source,
@@ -288,21 +296,24 @@ if __name__ == "__main__":
     run(f("a.npy"))
 """,
         "import numpy as np\nimport ray\nimport wandb\n"
-        "from doeff_migrate.runtime import Spawn, Wait, do, run\n"
+        "from doeff_migrate.runtime import Spawn, Wait, do, run, with_handlers\n"
         "from doeff_migrate.runtime.metrics import LogMetrics\n"
-        "from pkg.effects_handlers import LoadNumpyArray, call_in_thread, recording_handlers, with_effect_handlers\n" + """
+        "from doeff_migrate.runtime.ray_backend import ray_task\n"
+        "from pkg.effects_handlers import HANDLERS, LoadNumpyArray, recording_handlers, with_effect_handlers\n" + """
 def sq(x):
     return x * x
 
 @do
 def f(p):
     w = yield LoadNumpyArray(p)
-    t = yield Spawn(call_in_thread(sq, w))
+    t = yield Spawn(ray_task(sq)(w))
     yield LogMetrics({"w": 1})
     return (yield Wait(t))
 
+__doeff_handlers__ = HANDLERS
+
 if __name__ == "__main__":
-    run(with_effect_handlers(f("a.npy")), handlers=[*recording_handlers()])
+    run(with_effect_handlers(with_handlers([*recording_handlers()], f("a.npy"))))
 """,
         path="pkg/mod.py",
         phases=("compute", "io", "recording"),
@@ -317,8 +328,8 @@ def test_unresolvable_star_import_is_left_alone():
 def test_di_and_io_in_one_run_rewrite_io_in_the_freshly_migrated_function():
     result = tools.check_transformed(
         "import numpy as np\nfrom pinjected import injected\n\n@injected\ndef load(data_dir, /, name):\n    return np.load(data_dir + name)\n",
-        "import numpy as np\nfrom doeff_migrate.runtime import Ask, do, function_binding\nfrom pkg.effects_handlers import LoadNumpyArray\n"
-        "\n@function_binding\n@do\ndef load(name):\n    data_dir = yield Ask(\"data_dir\")\n    return (yield LoadNumpyArray(data_dir + name))\n",
+        ("import numpy as np\nfrom doeff_migrate.runtime import Ask, do, function_binding\nfrom pkg.effects_handlers import HANDLERS, LoadNumpyArray\n"
+        "\n@function_binding\n@do\ndef load(name):\n    data_dir = yield Ask(\"data_dir\")\n    return (yield LoadNumpyArray(data_dir + name))\n") + "\n\n__doeff_handlers__ = HANDLERS\n",
         path="pkg/lib.py",
         phases=("di", "io"),
     )
@@ -355,11 +366,20 @@ _STATEMENTS = [
     "m = torch.load(p, map_location='cpu')",
     "i = i + 1",
     "pending.append(t)",
+    "with open(p, 'w') as fh:\n        json.dump(xs, fh, indent=1)",
+    "with open(p, 'rb') as fh:\n        obj = pickle.load(fh)",
+    "with open(p) as fh:\n        line = fh.readline()",
+    "mlflow.log_metric('a', i)",
+    "mlflow.log_metric('a', i, 3)",
+    "answer = client.chat.completions.create(model=p)",
+    "other = pending.chat.completions.create(model=p)",
 ]
 
 _HEADER = (
-    "import asyncio\nimport numpy as np\nimport ray\nimport requests\nimport torch\nimport wandb\n"
+    "import asyncio\nimport json\nimport mlflow\nimport numpy as np\nimport openai\nimport pickle\nimport ray\n"
+    "import requests\nimport torch\nimport wandb\n"
     "from concurrent.futures import ThreadPoolExecutor\nfrom doeff_migrate.runtime import do, run\n\n"
+    "client = openai.OpenAI()\n\n"
     "def work(x):\n    return x\n\n@ray.remote\ndef _task(x):\n    return x\n\n"
 )
 

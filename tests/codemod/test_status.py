@@ -137,6 +137,28 @@ def test_bridges_are_found_through_aliases_and_module_attributes_only():
     assert dict(status.bridges) == {"migrated_design": 1, "as_instance": 1, "pinjected_env": 1}
 
 
+def test_bridges_in_a_generated_block_are_counted_and_told_apart(tmp_path: Path):
+    from rich.console import Console
+
+    from doeff_migrate.codemod.bridges import Bridge, BridgePlan, updated_text
+    from doeff_migrate.codemod.status import render
+
+    generated = updated_text(
+        "from doeff_migrate.runtime import migrated_design\n\nhand = migrated_design()\n",
+        BridgePlan(bridges=[Bridge("k", "pkg.m", "k", "injected", False), Bridge("v", "pkg.m", "v", "instance", False)]),
+    )
+    write_tree(tmp_path, {"__pinjected__.py": generated})
+    status = file_status(generated, "__pinjected__.py", "root")
+    assert dict(status.bridges) == {"as_injected": 1, "as_instance": 1, "migrated_design": 1}
+    assert status.generated_bridges == 2  # the hand-written migrated_design() is not the codemod's
+    report = summarize(collect([str(tmp_path)]))
+    assert report["totals"]["bridges"] == 3 and report["totals"]["bridges_generated"] == 2
+    assert report["files"][0]["bridges_generated"] == 2
+    console = Console(record=True, width=200)
+    render(report, console)
+    assert "(2 generated)" in console.export_text()
+
+
 def test_unparsable_files_are_counted_and_named_and_nothing_is_written(tmp_path: Path):
     write_tree(tmp_path, {"pkg/bad.py": "def broken(:\n", "pkg/good.py": DONE_MODULE})
     before = {p: p.read_bytes() for p in tmp_path.rglob("*.py")}

@@ -74,16 +74,16 @@ def run_migrated(root: Path, target: str) -> Run:
     return Run(lines[:-1] if proc.returncode == 0 else lines, result, proc.returncode, proc.stderr)
 
 
-def migrate_copy(original: Path, migrated: Path) -> None:
+def migrate_copy(original: Path, migrated: Path, extra_args: tuple[str, ...] = ()) -> None:
     shutil.copytree(original, migrated)
-    code = doeff_migrate([str(migrated), "-q"])
+    code = doeff_migrate([str(migrated), "-q", *extra_args])
     assert code == 0, f"doeff-migrate exited with {code}"
 
 
-def assert_same_behaviour(tmp_path: Path, files: dict[str, str], targets: list[str]) -> None:
+def assert_same_behaviour(tmp_path: Path, files: dict[str, str], targets: list[str], migrate_args: tuple[str, ...] = ()) -> None:
     original, migrated = tmp_path / "original", tmp_path / "migrated"
     write_project(original, files)
-    migrate_copy(original, migrated)
+    migrate_copy(original, migrated, migrate_args)
     # DM106 is a note on migrated code; any other flag means something was left unmigrated.
     leftover = [p for p in migrated.rglob("*.py") if re.search(r"doeff-migrate: DM(?!106)", p.read_text())]
     assert not leftover, f"unexpected flags in {leftover}"

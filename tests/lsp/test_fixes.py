@@ -60,3 +60,122 @@ def test_migrate_edits_on_broken_source_offers_nothing_and_says_why(caplog):
     with caplog.at_level(logging.INFO, logger="doeff_migrate.lsp.fixes"):
         assert migrate_edits("x = 1\n", "/proj/c.py", (1, 1), "no-such-phase") == []
     assert "unknown phase" in caplog.text
+
+
+# -- "Convert this call to an effect": the codemod's io/compute phase restricted to the call's lines ----------
+
+from pathlib import Path  # noqa: E402
+import textwrap  # noqa: E402
+
+from doeff_migrate.codemod.api import migrate_source  # noqa: E402
+from doeff_migrate.lsp.fixes import convert_call  # noqa: E402
+
+IO_SOURCE = textwrap.dedent(
+    """\
+    import numpy as np
+    from doeff_migrate.runtime import do
+
+
+    @do
+    def step(path, n):
+        for i in range(n):
+            np.save(path, np.zeros(i))
+        loaded = np.load(path)
+        return loaded
+
+
+    @do
+    def other(path):
+        np.save(path, np.ones(2))
+    """
+)
+
+
+def package_file(root: Path, source: str) -> str:
+    """``root/pkg/m.py`` holding ``source`` in a real package (the module's dotted name comes from the files)."""
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "m.py").write_text(source)
+    return str(root / "pkg" / "m.py")
+
+
+def test_io_phase_with_only_range_converts_that_statement_and_imports_only_its_effect(tmp_path: Path):
+    result = migrate_source(IO_SOURCE, path=package_file(tmp_path, IO_SOURCE), phases=("io",), only_range=(8, 8))
+    assert result.code == IO_SOURCE.replace(
+        "from doeff_migrate.runtime import do\n",
+        "from doeff_migrate.runtime import do\nfrom pkg.effects_handlers import SaveNumpyArray\n",
+    ).replace("        np.save(path, np.zeros(i))\n", "        yield SaveNumpyArray(path, np.zeros(i))\n")
+    assert [need.spec.effect for need in result.effects if need.spec is not None] == ["SaveNumpyArray"]
+
+
+def test_io_phase_with_only_range_on_a_line_without_a_movable_call_changes_nothing():
+    for lines in [(7, 7), (11, 11)]:  # the for header; `return loaded`
+        result = migrate_source(IO_SOURCE, path="/p/pkg/m.py", phases=("io",), only_range=lines)
+        assert (result.changed, result.code, result.effects) == (False, IO_SOURCE, [])
+
+
+RAY_SOURCE = textwrap.dedent(
+    """\
+    import ray
+    from doeff_migrate.runtime import do
+
+
+    @ray.remote
+    def _square(x):
+        return x * x
+
+
+    @do
+    def squares(xs):
+        refs = [_square.remote(x) for x in xs]
+        return ray.get(refs)
+
+
+    @do
+    def first(x):
+        ref = _square.remote(x)
+        return ray.get(ref)
+    """
+)
+
+
+def test_compute_phase_with_only_range_converts_one_caller_and_leaves_the_other_on_ray():
+    # `@ray.remote` stays (ray_task spawns the RemoteFunction), so one caller converts without touching the other.
+    result = migrate_source(RAY_SOURCE, path="/p/pkg/m.py", phases=("compute",), only_range=(12, 12))
+    assert "        refs.append((yield Spawn(ray_task(_square)(x))))\n" in result.code
+    assert "    ref = _square.remote(x)\n    return ray.get(ref)\n" in result.code and "@ray.remote" in result.code
+
+
+def test_compute_phase_with_only_range_converts_the_whole_function_spawns_and_waits_together():
+    source = RAY_SOURCE.split("\n\n\n@do\ndef first")[0] + "\n"
+    result = migrate_source(source, path="/p/pkg/m.py", phases=("compute",), only_range=(13, 13))  # the ray.get line
+    assert "    refs = []\n    for x in xs:\n        refs.append((yield Spawn(ray_task(_square)(x))))\n" in result.code
+    assert "    return (yield Gather(*refs))\n" in result.code
+    assert "@ray.remote" in result.code  # kept: other modules may still call `_square.remote`
+
+
+def test_convert_call_creates_or_extends_the_handler_module(tmp_path: Path):
+    path = package_file(tmp_path, IO_SOURCE)
+    package = tmp_path / "pkg"
+    files: dict[str, str] = {}
+    conversion = convert_call(IO_SOURCE, path, (9, 9), "io", files.get, str(tmp_path))
+    assert conversion is not None
+    (module,) = conversion.handler_modules
+    assert module.path == str(package / "effects_handlers.py") and module.old is None
+    assert "class LoadNumpyArray(EffectBase[Any]):" in module.new and "SaveNumpyArray" not in module.new
+    new_source = apply(IO_SOURCE, conversion.edits)
+    assert "    loaded = yield LoadNumpyArray(path)\n" in new_source
+    files[module.path] = module.new
+    save_line = new_source.splitlines().index("        np.save(path, np.zeros(i))") + 1
+    again = convert_call(new_source, path, (save_line, save_line), "io", files.get, str(tmp_path))
+    assert again is not None
+    (extended,) = again.handler_modules
+    assert extended.old == module.new and "class SaveNumpyArray(EffectBase[None]):" in extended.new
+    assert "class LoadNumpyArray(EffectBase[Any]):" in extended.new
+    # A handler module that cannot be extended: no conversion (the file would import missing names).
+    assert convert_call(IO_SOURCE, path, (8, 8), "io", {module.path: "x = (\n"}.get, str(tmp_path)) is None
+    # A call the codemod only flags (wandb.init has no metrics-effect form): nothing to convert.
+    flagged = IO_SOURCE.replace("import numpy as np\n", "import numpy as np\nimport wandb\n").replace(
+        "    loaded = np.load(path)\n", "    loaded = wandb.init(project=path)\n"
+    )
+    assert convert_call(flagged, path, (10, 10), "io", files.get, str(tmp_path)) is None

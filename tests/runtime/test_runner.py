@@ -1,6 +1,7 @@
 """``python -m doeff_migrate.runtime run``: env hierarchy, pre-flight, eager singletons, --json."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -166,3 +167,57 @@ def test_a_partly_migrated_codebase_runs_through_the_pinjected_bridge(tmp_path):
     proc = run_entry(tmp_path, "app.main.main", "--json")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-2:] == ["building greeting", '"hello, world"']
+
+
+def test_an_awaitable_final_value_is_awaited_like_pinjected_does(tmp_path):
+    # pinjected's run_injected awaits the entry point's value when it is awaitable (semantics C17).
+    write_tree(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import asyncio
+            from doeff_migrate.runtime import Program, do
+
+            async def plain(x):
+                await asyncio.sleep(0)
+                return x + 1
+
+            @do
+            def sync_ret(x):
+                return plain(x)
+
+            main: Program = sync_ret(1)
+        """,
+    })
+    proc = run_entry(tmp_path, "app.main.main", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == 2
+
+
+def test_project_root_pinjected_module_is_the_lowest_design_layer(tmp_path):
+    # pinjected reads a __pinjected__.py in the project root (the folder holding the top package) first.
+    write_tree(tmp_path, {
+        "__pinjected__.py": '__design__ = {"base": "root-level", "over": "root"}\n',
+        "app/__init__.py": "",
+        "app/__pinjected__.py": '__design__ = {"over": "package"}\n',
+        "app/main.py": """
+            from doeff_migrate.runtime import Ask, do
+
+            @do
+            def main():
+                return [(yield Ask("base")), (yield Ask("over"))]
+
+            __doeff_requires__ = {"main": ("base", "over")}
+        """,
+    })
+    proc = run_entry(tmp_path, "app.main.main", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == ["root-level", "package"]
+    # Run from another folder with the project on PYTHONPATH: the root file is found next to the package.
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "doeff_migrate.runtime", "run", "app.main.main", "--json"],
+        cwd=other, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == ["root-level", "package"]

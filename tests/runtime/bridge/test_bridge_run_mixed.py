@@ -100,3 +100,25 @@ def test_required_keys_nothing_binds_are_all_named_before_anything_runs(package:
     with pytest.raises(EntryPointError, match=r"needs 2 key\(s\) .*'b3_absent', 'b3_gone'"):
         run_mixed_entry("b3pkg.incomplete.main")
     assert b3pkg.legacy.CALLS == []
+
+
+def test_the_runner_hands_a_migrated_entry_needing_pinjected_keys_to_the_bridge(package: Path):
+    """``python -m doeff_migrate.runtime run``'s ``run_entry``: a migrated entry point (dict designs only)
+    whose required keys only imported ``@instance`` functions provide runs with a ``PinjectedEnv``."""
+    from doeff_migrate.runtime.runner import run_entry, still_pinjected
+
+    assert run_entry("b3pkg.migrated.main") == "hello ada"
+    (package / "plain.py").write_text(
+        "import b3pkg.legacy  # noqa: F401\n"
+        "from doeff_migrate.runtime import Ask, do\n\n"
+        "@do\ndef prefix():\n    return (yield Ask('b3_prefix'))\n\n"
+        "main = prefix()\n__doeff_requires__ = {'main': ('b3_prefix',)}\n"
+    )
+    import importlib
+    import sys
+
+    plain = importlib.import_module("b3pkg.plain")
+    assert "pinjected" in sys.modules
+    assert not still_pinjected(plain, "main")  # needs nothing pinjected provides: the plain runner
+    assert still_pinjected(sys.modules["b3pkg.migrated"], "main")
+    assert run_entry("b3pkg.plain.main") == "hello "

@@ -1,8 +1,11 @@
 """examples/mixed_project migrated one package at a time; the full example runs after every step.
 
-Each state is run in a fresh interpreter (``python run_example.py``, which uses
-``run_mixed_entry``), and its output must equal the original pinjected program's, as printed by
-``python -m pinjected run reports.app.main``.
+The migration uses the command line only (``doeff-migrate <package>/``, no hand edits), in a
+dependency order and in the opposite order. After every step the entry point runs, each time in a
+fresh interpreter, with ``python -m pinjected run`` (while it is still pinjected), with the runtime's
+runner and with ``run_example.py`` (``run_mixed_entry``); every output must equal the original
+pinjected program's. The bridge block the codemod generates for pinjected code that still depends on
+migrated providers must be gone at the end.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from doeff_migrate.codemod.api import ProjectIndex, migrate_source
+from doeff_migrate.codemod.bridges import BEGIN_MARKER
 from doeff_migrate.codemod.status import collect, summarize
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "mixed_project"
@@ -46,7 +50,7 @@ def run_example(root: Path, state: str = "original") -> list[str]:
 
 
 def migrate_package(root: Path, package: str) -> None:
-    """What ``doeff-migrate <package>/`` should do: rewrite that package, knowing the whole project."""
+    """Rewrite one package through the codemod's API (no bridge block: for the hand-written bridge test)."""
     files = sorted(root.rglob("*.py"))
     index = ProjectIndex.build(files)
     for path in files:
@@ -89,51 +93,95 @@ def test_the_launcher_prints_what_pinjected_run_prints(project: Path):
     assert run_example(project) == EXPECTED_OUTPUT
 
 
-def test_migrating_in_reverse_dependency_order_keeps_the_output_after_every_step(project: Path):
-    before = remaining_pinjected(project)
-    assert all(before[p] > 0 for p in PACKAGES_IN_DEPENDENCY_ORDER)
-    for step, package in enumerate(reversed(PACKAGES_IN_DEPENDENCY_ORDER)):
-        migrate_package(project, package)
-        left = remaining_pinjected(project)
-        assert left[package] == 0
-        assert sum(left.values()) < sum(before.values())
-        before = left
-        state = f"after migrating {package} (step {step + 1})"
-        assert run_example(project, state) == EXPECTED_OUTPUT, state
-    assert sum(before.values()) == 0
+def pinjected_run(root: Path, state: str) -> list[str]:
+    """``python -m pinjected run reports.app.main``: its stdout, then ``result: <JSON>`` as run_example prints it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pinjected", "run", "reports.app.main"],
+        cwd=root, capture_output=True, text=True, timeout=120, env=_env(),
+    )
+    assert proc.returncode == 0, f"pinjected run failed ({state}):\n{proc.stderr[-3000:]}"
+    result = re.search(r"<pinjected>\s*(.*?)\s*</pinjected>", proc.stderr, re.S)
+    assert result is not None, proc.stderr[-2000:]
+    import ast
+
+    return proc.stdout.splitlines() + ["result: " + json.dumps(ast.literal_eval(result.group(1)), sort_keys=True)]
 
 
-def test_first_step_in_dependency_order_runs_pinjected_code_on_migrated_code(project: Path):
-    migrate_package(project, "inventory")
-    assert "@function_binding" in (project / "inventory" / "catalog.py").read_text()
-    assert run_example(project, "after migrating inventory") == EXPECTED_OUTPUT
+def runner_run(root: Path, state: str) -> list[str]:
+    """``python -m doeff_migrate.runtime run reports.app.main --json``, printed the same way."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "doeff_migrate.runtime", "run", "reports.app.main", "--json"],
+        cwd=root, capture_output=True, text=True, timeout=120, env=_env(),
+    )
+    assert proc.returncode == 0, f"runner failed ({state}):\n{proc.stderr[-3000:]}"
+    *printed, last = proc.stdout.splitlines()
+    return printed + ["result: " + json.dumps(json.loads(last), sort_keys=True)]
 
 
-def test_migrating_in_dependency_order_keeps_the_output_after_every_step(project: Path):
-    for package in PACKAGES_IN_DEPENDENCY_ORDER:
-        migrate_package(project, package)
-        state = f"after migrating {package}"
-        assert run_example(project, state) == EXPECTED_OUTPUT, state
+def doeff_migrate(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """The codemod's command line, as a user runs it in the project folder."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "doeff_migrate.codemod.cli", *args, "--allow-dirty", "-q"],
+        cwd=root, capture_output=True, text=True, timeout=120, env=_env(),
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def bridge_markers(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*.py") if BEGIN_MARKER in p.read_text(encoding="utf-8")]
+
+
+def entry_point_is_pinjected(root: Path) -> bool:
+    return "IProxy" in (root / "reports" / "app.py").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("order", ["dependency", "reverse"])
-def test_the_cli_migrates_one_package_at_a_time_with_the_rest_still_pinjected(project: Path, order: str):
+def test_the_cli_migrates_one_package_at_a_time_and_every_state_runs_with_no_hand_edits(project: Path, order: str):
     packages = PACKAGES_IN_DEPENDENCY_ORDER if order == "dependency" else tuple(reversed(PACKAGES_IN_DEPENDENCY_ORDER))
-    for package in packages:
-        proc = subprocess.run(
-            [sys.executable, "-m", "doeff_migrate.codemod.cli", f"{package}/", "--allow-dirty", "-q"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=_env(),
-        )
-        assert proc.returncode == 0, proc.stderr
-        state = f"after doeff-migrate {package}/ ({order} order)"
+    left_before = remaining_pinjected(project)
+    assert all(left_before[p] > 0 for p in packages)
+    for step, package in enumerate(packages, 1):
+        doeff_migrate(project, f"{package}/")
+        state = f"after doeff-migrate {package}/ (step {step}, {order} order)"
+        left = remaining_pinjected(project)
+        assert left[package] == 0, state
+        assert sum(left.values()) < sum(left_before.values()), state
+        left_before = left
+        if entry_point_is_pinjected(project):  # pinjected's own runner, on the entry point as written
+            assert pinjected_run(project, state) == EXPECTED_OUTPUT, state
+        assert runner_run(project, state) == EXPECTED_OUTPUT, state
         assert run_example(project, state) == EXPECTED_OUTPUT, state
+        bridges = summarize(collect([str(project)]))["totals"]
+        assert bridges["bridges"] == bridges["bridges_generated"], state  # every bridge is the codemod's
+        if order == "dependency" and step < len(packages):
+            # pinjected code left depends on migrated providers by name: the codemod bridged them.
+            assert bridge_markers(project) == [project / "__pinjected__.py"], state
+            assert bridges["bridges"] > 0, state
+        else:
+            # reverse order: migrated code asks pinjected (the runner's PinjectedEnv), nothing to write.
+            assert bridge_markers(project) == [], state
+    assert sum(left_before.values()) == 0
+    assert bridge_markers(project) == []
+    assert not (project / "__pinjected__.py").exists()
+    report = summarize(collect([str(project)]))
+    assert report["totals"]["bridges"] == 0 and report["totals"]["pinjected"] == 0
+
+
+def test_first_step_in_dependency_order_bridges_exactly_what_pinjected_code_still_needs(project: Path):
+    doeff_migrate(project, "inventory/")
+    assert "@function_binding" in (project / "inventory" / "catalog.py").read_text()
+    bridge = (project / "__pinjected__.py").read_text()
+    assert "    catalog=as_instance(inventory.catalog.catalog),\n    price_of=as_injected(inventory.catalog.price_of),\n)\n" in bridge
+    assert (project / "pricing" / "quotes.py").read_text() == (EXAMPLE / "pricing" / "quotes.py").read_text()
+    assert (project / "reports" / "__init__.py").read_text() == (EXAMPLE / "reports" / "__init__.py").read_text()
+    report = summarize(collect([str(project)]))
+    assert report["packages"]["mixed_project"]["bridges_by_name"] == {"as_injected": 1, "as_instance": 1}
+    assert report["packages"]["mixed_project"]["bridges_generated"] == 2
 
 
 def test_the_real_pinjected_runner_resolves_migrated_code_through_migrated_design(project: Path):
+    """The hand-written alternative to the generated block: ``migrated_design()`` in a package design."""
     migrate_package(project, "inventory")
     init = project / "reports" / "__init__.py"
     init.write_text(

@@ -1,0 +1,177 @@
+"""Rules of phase ``di`` for function bodies and entry points the codemod cannot rewrite faithfully.
+
+Found by the adversarial review of the ``di`` phase (docs/review/di-phase-adversarial-review.md): each
+construct below either made the migrated code return something else than pinjected did, or crash,
+without a flag. The codemod now leaves it exactly as it was and writes
+``# doeff-migrate: DM13x: <message>`` above it (``# noqa: DM13x`` suppresses the flag). Codes DM130-DM149.
+"""
+
+from . import Rule, register
+
+_NO_FIX = "No fix is offered: the construct is left exactly as it was, so behaviour cannot change."
+
+AWAITED_SYNC_DEPENDENCY = register(
+    Rule(
+        code="DM130",
+        name="awaited-dependency-of-unknown-async-ness",
+        message="awaited injected dependency that is sync for some bindings and async for others: rewrite by hand",
+        what="Flags an `await dep(...)` (or `asyncio.gather(dep(...))`) where the dependency key is bound both "
+        "to an `async def` and to a plain `def` that returns an awaitable, or where a sync dependency's result "
+        "is gathered.",
+        why="An async injected function's program returns the value; a sync one that returns a coroutine "
+        "returns the coroutine, which must then be awaited (`yield Await((yield dep(x)))`). With both kinds "
+        "behind one key, no single rewrite is right for every design.",
+        example="@injected\nasync def a_page(fetch, /, url):\n    return await fetch(url)  # fetch: sync in one design, async in another",
+        use_instead="@do\ndef a_page(url):\n    fetch = yield Ask(\"fetch\")\n    return (yield Await((yield fetch(url))))  # when every fetch returns an awaitable",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+GATHER_WITH_OPTIONS = register(
+    Rule(
+        code="DM131",
+        name="gather-with-options-over-dependencies",
+        message="`asyncio.gather(...)` with keyword or star arguments over injected calls: rewrite with Spawn/Gather by hand",
+        what="Flags `await asyncio.gather(dep(1), dep(2), return_exceptions=True)` (any keyword or `*args`) "
+        "where the gathered calls are injected dependencies.",
+        why="After migration the dependency calls return programs, which `asyncio.gather` cannot await "
+        "(`TypeError: An asyncio.Future, a coroutine or an awaitable is required`); `return_exceptions=True` "
+        "has no one-line doeff form (each task needs its own error handling).",
+        example="res = await asyncio.gather(a_item(1), a_item(2), return_exceptions=True)",
+        use_instead="t1 = yield Spawn(a_item(1))\nt2 = yield Spawn(a_item(2))\nres = [(yield Try(Wait(t))) for t in (t1, t2)]  # per-task errors",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+EVENT_LOOP_API = register(
+    Rule(
+        code="DM132",
+        name="event-loop-api-in-injected-body",
+        message="event-loop API (`create_task`, `get_running_loop`, ...) in an injected body: move it behind an effect handler",
+        what="Flags `@injected`/`@instance` bodies calling `asyncio.create_task`, `ensure_future`, "
+        "`get_running_loop`, `get_event_loop`, `current_task`, `all_tasks`, `shield`, `TaskGroup` or `timeout` "
+        "(resolved through the module's imports: `from asyncio import create_task` too).",
+        why="pinjected runs every body inside its event loop; a `@do` body runs outside any coroutine, so "
+        "these calls fail with `RuntimeError: no running event loop` (or bind to another loop).",
+        example="@injected\nasync def a_run(x):\n    t = asyncio.create_task(plain(x))\n    return await t",
+        use_instead="@do\ndef a_run(x):\n    t = yield Spawn(Await(plain(x)))\n    return (yield Wait(t))",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+STOP_ITERATION_ESCAPES = register(
+    Rule(
+        code="DM133",
+        name="stop-iteration-escapes-injected-body",
+        message="`StopIteration` can leave this body (`next()` without default / `raise StopIteration`): it becomes RuntimeError in a @do function",
+        what="Flags injected bodies that call `next(it)` without a default outside any `try`, or raise "
+        "`StopIteration` themselves.",
+        why="A `@do` function is a generator: under PEP 479 a `StopIteration` leaving it is turned into "
+        "`RuntimeError`, so callers' `except StopIteration` no longer match.",
+        example="@injected\ndef first_match(items, /, pred):\n    return next(x for x in items if pred(x))",
+        use_instead="@do\ndef first_match(pred):\n    items = yield Ask(\"items\")\n    found = next((x for x in items if pred(x)), _MISSING)\n    if found is _MISSING:\n        raise LookupError(\"no match\")\n    return found",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+INJECTED_ANNOTATED_PARAMETER = register(
+    Rule(
+        code="DM134",
+        name="runtime-parameter-annotated-injected",
+        message="runtime parameter annotated `Injected`/`IProxy`: pinjected passes it unevaluated; port by hand",
+        what="Flags `@injected` functions with a runtime parameter annotated `Injected`/`IProxy` (and entry "
+        "points passing a pinjected leaf to such a parameter).",
+        why="pinjected keeps arguments for `: Injected` parameters unevaluated (C1 `KeepArgsPure`) and the body "
+        "manipulates the `Injected` object; a program has no such object, so the body has to be redesigned.",
+        example="@injected\ndef describe(x: Injected):\n    return type(x).__name__",
+        use_instead="@do\ndef describe(program):  # take a Program and run it where needed\n    ...",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+PINJECTED_API_IN_PLAIN_FUNCTION = register(
+    Rule(
+        code="DM135",
+        name="pinjected-api-in-plain-function",
+        message="pinjected API (`injected(...)`, `Injected.*`) inside a plain function: it now mixes with @do programs; port by hand",
+        what="Flags undecorated functions of a migrated file whose body builds pinjected objects: "
+        "`injected(\"k\")`, `Injected.by_name/pure/bind/...`, `IProxy(...)` (designs built by helpers are DM115's).",
+        why="The codemod only rewrites module-level entry points and designs. A helper that builds an IProxy "
+        "from migrated functions now hands pinjected objects (`DelegatedVar`) to programs as plain "
+        "arguments: the run succeeds with a wrong value.",
+        example="def make_job():\n    return train(injected(\"alt_lr\"))",
+        use_instead="@do\ndef make_job():\n    return (yield train((yield Ask(\"alt_lr\"))))",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+IMPORTED_ENTRY_POINT = register(
+    Rule(
+        code="DM136",
+        name="imported-entry-point-in-expression",
+        message="an entry point of another module is used inside this IProxy expression: combine them by hand",
+        what="Flags module-level IProxy expressions that use an IProxy variable imported from another module "
+        "(`from app.jobs import plain`; `main: IProxy = pair(plain, lifted)`).",
+        why="pinjected resolves the imported IProxy first. After migration it is a `Program` or a `@do` "
+        "function depending on how the other module was rewritten, and passing either as an argument "
+        "hands the program object itself to the callee.",
+        example="from app.jobs import plain\nmain: IProxy = pair(plain, 1)",
+        use_instead="@do\ndef main():\n    return (yield pair((yield plain), 1))  # `(yield plain())` if plain is a @do function",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+INJECTED_FUNCTION_BY_NAME = register(
+    Rule(
+        code="DM137",
+        name="injected-function-resolved-by-name",
+        message="`injected(\"k\")`/`Injected.by_name(\"k\")` of an injected function used as a value: a program is not a callable returning values",
+        what="Flags entry points that resolve a key bound to an injected function (`Injected.by_name(\"fetch\")`, "
+        "`injected(\"fetch\")`) and hand the result to plain code (`.map(lambda f: f(...))`, an argument).",
+        why="pinjected resolves the key to a partially applied function that returns values; after migration "
+        "`Ask(\"fetch\")` gives the `@do` function, whose calls return programs the plain code never runs.",
+        example="res = Injected.by_name(\"fetch\").map(lambda f: f(\"z\"))",
+        use_instead="@do\ndef res():\n    return (yield fetch(\"z\"))",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+MAP_UNKNOWN_CALLEE = register(
+    Rule(
+        code="DM138",
+        name="map-or-bind-with-unknown-callee",
+        message="`.map(f)` / `Injected.bind(f)` with a function defined elsewhere: whether it must be awaited is unknown",
+        what="Flags `Injected.map(f)` / `Injected.bind(f)` in entry points where `f` is neither a lambda, a "
+        "builtin nor a function defined in the same module (e.g. imported).",
+        why="pinjected awaits `f` when it is a coroutine function (C12). Parsing this module alone cannot tell, "
+        "and a wrong guess returns a coroutine object instead of the value.",
+        example="from app.util import a_double\nres = Injected.by_name(\"a\").map(a_double)",
+        use_instead="@do\ndef res():\n    return (yield Await(a_double((yield Ask(\"a\")))))  # a_double is async",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
+
+PROXY_ATTRIBUTE = register(
+    Rule(
+        code="DM139",
+        name="proxy-attribute-of-unknown-object",
+        message="`.proxy` on something that is not an `Injected`: port this expression by hand",
+        what="Flags `.proxy` in an entry-point expression when the object is not an `Injected.*(...)` / "
+        "`injected(\"k\")` combinator (whose `.proxy` is translated as the combinator itself).",
+        why="`.proxy` turns an `Injected` into an `IProxy` (C13); on anything else it is an attribute of the "
+        "resolved value, whose type parsing cannot know.",
+        example="x: IProxy = settings.proxy",
+        use_instead="@do\ndef x():\n    s = yield settings()\n    return s.proxy",
+        fix_safety=_NO_FIX,
+        phase="di",
+    )
+)
