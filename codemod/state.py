@@ -63,6 +63,7 @@ class FileState:
     source: str = ""
     """The file's text, to find the names it binds itself (generated imports must not collide with them)."""
     _bound: set[str] | None = field(default=None, repr=False)
+    _binds: dict[str, bool] = field(default_factory=dict, repr=False)
     _tree: ast.Module | None | bool = field(default=False, repr=False)
 
     # -- pinjected names ------------------------------------------------------------------------
@@ -92,9 +93,15 @@ class FileState:
 
     def binds(self, name: str) -> bool:
         """Whether the module binds ``name``; a name its text never mentions is not parsed for."""
-        if self._bound is None and re.search(rf"\b{re.escape(name)}\b", self.source) is None:
-            return False
-        return name in self.bound_names()
+        # Asked once per generated name use (thousands per file): answer each name once.
+        known = self._binds.get(name)
+        if known is None:
+            if self._bound is None and re.search(rf"\b{re.escape(name)}\b", self.source) is None:
+                known = False
+            else:
+                known = name in self.bound_names()
+            self._binds[name] = known
+        return known
 
     def bound_names(self) -> set[str]:
         """Names the module binds anywhere (definitions, assignments, parameters, imports not from the
