@@ -100,7 +100,9 @@ PINJECTED_API_IN_PLAIN_FUNCTION = register(
         name="pinjected-api-in-plain-function",
         message="pinjected API (`injected(...)`, `Injected.*`) inside a plain function: it now mixes with @do programs; port by hand",
         what="Flags undecorated functions of a migrated file whose body builds pinjected objects: "
-        "`injected(\"k\")`, `Injected.by_name/pure/bind/...`, `IProxy(...)` (designs built by helpers are DM115's).",
+        "`injected(\"k\")`, `Injected.by_name/pure/bind/...`, `IProxy(...)`, or that opens a `with design(...):` block "
+        "(pinjected scopes what is built under it to that design; the migrated calls would run with the module's env). "
+        "Designs built by helpers are DM115's.",
         why="The codemod only rewrites module-level entry points and designs. A helper that builds an IProxy "
         "from migrated functions now hands pinjected objects (`DelegatedVar`) to programs as plain "
         "arguments: the run succeeds with a wrong value.",

@@ -30,7 +30,7 @@ class Leftovers(MigrationTransformer):
         # (DM135), which is cheap: only definitions are walked, not every statement of the module.
         self.walk_all = self.state.facts.leftover_calls
         source = self.state.source
-        self.scan_functions = not source or any(word in source for word in ("injected(", "Injected.", "IProxy("))
+        self.scan_functions = not source or any(word in source for word in ("injected(", "Injected.", "IProxy(", "design("))
         self.clean = _Clean() if self.walk_all or not self.scan_functions else _clean_definitions(self.state)
         return self.walk_all or self.scan_functions
 
@@ -69,6 +69,13 @@ class Leftovers(MigrationTransformer):
         found: list[str] = []
 
         class _Finder(cst.CSTVisitor):
+            def visit_With(self, node: cst.With) -> None:
+                # ``with design(...):`` in a function: pinjected scopes the IProxies built under it to the
+                # block's design; the migrated calls inside it would run with the module's env instead.
+                for item in node.items:
+                    if isinstance(item.item, cst.Call) and state.canonical(item.item.func) == pn.DESIGN:
+                        found.append(f"with {pn.dotted_cst(item.item.func) or 'design'}(...)")
+
             def visit_Call(self, call: cst.Call) -> None:
                 canonical = state.canonical(call.func)
                 dotted = pn.dotted_cst(call.func) or ""

@@ -505,3 +505,31 @@ def test_gather_is_resolved_through_from_imports(imports, call, migrated):
         assert "(yield Gather((yield Spawn(a_item(1))), (yield Spawn(a_item(2)))))" in result.code, result.code
     else:
         assert flag_above(result.code, "async def a_all(a_item, /):") == ["DM110"], result.code
+
+
+def test_with_design_inside_a_plain_function_is_flagged_dm135():
+    # pinjected scopes what is built under the block to its design; the migrated calls inside the
+    # function would run with the module's env instead, so the helper is left for a hand port.
+    result = migrate({
+        "app/__init__.py": "",
+        "app/main.py": """
+            from pinjected import design, injected, instance
+
+            @instance
+            def base():
+                return 1
+
+            @injected
+            def f(base, /, x):
+                return base + x
+
+            def scoped():
+                with design(base=10):
+                    return f(1)
+
+            main = f(2)
+        """,
+    })
+    assert flag_above(result.code, "def scoped():") == ["DM135"], result.code
+    assert "with design(base=10):" in result.code
+    assert [f.code for f in result.flags] == ["DM135"]
