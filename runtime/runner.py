@@ -32,7 +32,7 @@ import importlib.util
 import json
 import os
 import sys
-from typing import Any, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 from .effects import EffectBase
 from .errors import MissingEnvKeyError
@@ -196,36 +196,46 @@ def preflight(module: Any, var: str, env: dict) -> tuple[str, ...]:
     return keys
 
 
-def _eager(keys: Sequence[str], env: dict, program: Program) -> Program:
-    """Build the Program-valued required keys, in order, before ``program`` runs."""
-    from .effects import Ask
+class _EntryApi(NamedTuple):
+    """The names an entry point's wrappers are written with: the runtime's, or doeff's (``--target doeff``)."""
+
+    do: Any
+    Ask: Any
+    Await: Any
+    is_program: Callable[[Any], bool]
+
+
+def _runtime_api() -> _EntryApi:
+    from .effects import Ask, Await
     from .program import do
 
-    eager_keys = [k for k in keys if isinstance(env.get(k), Program)]
+    return _EntryApi(do, Ask, Await, lambda value: isinstance(value, Program))
+
+
+def _eager(keys: Sequence[str], env: dict, program: Any, api: _EntryApi) -> Any:
+    """Build the Program-valued required keys, in order, before ``program`` runs."""
+    eager_keys = [k for k in keys if api.is_program(env.get(k))]
     if not eager_keys:
         return program
 
-    @do
+    @api.do
     def prebuilt():
         for k in eager_keys:
-            yield Ask(k)
+            yield api.Ask(k)
         return (yield program)
 
     return prebuilt()
 
 
-def _awaiting_result(program: Program) -> Program:
+def _awaiting_result(program: Any, api: _EntryApi) -> Any:
     """pinjected's runner awaits an awaitable final value (``run_injected``, semantics C17); so does this one."""
     import inspect
 
-    from .effects import Await
-    from .program import do
-
-    @do
+    @api.do
     def awaited():
         value = yield program
         if inspect.isawaitable(value):
-            value = yield Await(value)
+            value = yield api.Await(value)
         return value
 
     return awaited()
@@ -353,9 +363,10 @@ def run_entry(
     if _is_doeff_value(value):
         return _run_on_doeff(value, env, keys, lazy=lazy, runtime_handlers=[*handlers, *outer_handlers], module_handlers=entry_handlers(module, var))
     program = entry_program(value, target)
+    api = _runtime_api()
     if not lazy:
-        program = _eager(keys, env, program)
-    program = _awaiting_result(program)
+        program = _eager(keys, env, program, api)
+    program = _awaiting_result(program, api)
     from .run import run
 
     declared = entry_handlers(module, var)
@@ -380,7 +391,7 @@ def _run_on_doeff(value: Any, env: dict, keys: Sequence[str], *, lazy: bool, run
     not run doeff programs: asking for them is an error, not a silent no-op.
     """
     try:
-        from doeff import Ask, do, run
+        from doeff import Ask, Await, do, run
         from doeff_core_effects.handlers import await_handler, lazy_ask
         from doeff_core_effects.scheduler import scheduled
     except ImportError as err:
@@ -394,32 +405,11 @@ def _run_on_doeff(value: Any, env: dict, keys: Sequence[str], *, lazy: bool, run
             f"{names} run(s) only code migrated with --target runtime; this entry point builds doeff programs "
             "(--target doeff). Re-run doeff-migrate with --target runtime to record, replay or use --workers."
         )
-    import inspect
-
-    from doeff import Await
-
-    entry = value() if hasattr(value, "__doeff_generator_function__") else value
-
-    @do
-    def awaited():
-        # pinjected's runner awaits an awaitable final value (semantics C17), as the runtime path does.
-        result = yield entry
-        if inspect.isawaitable(result):
-            result = yield Await(result)
-        return result
-
-    program = awaited()
-    eager_keys = [] if lazy else [k for k in keys if _is_doeff_value(env.get(k))]
-    if eager_keys:
-        body = program
-
-        @do
-        def prebuilt():
-            for k in eager_keys:
-                yield Ask(k)
-            return (yield body)
-
-        program = prebuilt()
+    program = value() if hasattr(value, "__doeff_generator_function__") else value
+    api = _EntryApi(do, Ask, Await, _is_doeff_value)
+    if not lazy:
+        program = _eager(keys, env, program, api)
+    program = _awaiting_result(program, api)
     for install in module_handlers:
         program = install(program)
     return run(scheduled(await_handler()(lazy_ask(env=env)(program))))
