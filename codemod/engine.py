@@ -130,19 +130,15 @@ def _migrate(
         return MigrationResult(source, False, [])
     try:
         module = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        # Python's own parser words syntax errors the way users know them.
+    except (cst.ParserSyntaxError, cst.CSTValidationError) as exc:
+        # Python's own parser words syntax errors the way users know them. A CSTValidationError is
+        # LibCST's tokenizer disagreeing with Python's (e.g. a character of a newer Unicode in a name).
         try:
             compile(source, path, "exec", flags=0x400, dont_inherit=True)  # ast.PyCF_ONLY_AST
         except SyntaxError as py_exc:
             raise MigrationError(f"syntax error at line {py_exc.lineno}: {py_exc.msg}", py_exc.lineno) from None
-        raise MigrationError(f"syntax error at line {exc.editor_line}: {exc.message}", exc.editor_line) from None
-    except cst.CSTValidationError as exc:
-        # LibCST's tokenizer and Python's disagree (e.g. a character of a newer Unicode version in a name).
-        try:
-            compile(source, path, "exec", flags=0x400, dont_inherit=True)
-        except SyntaxError as py_exc:
-            raise MigrationError(f"syntax error at line {py_exc.lineno}: {py_exc.msg}", py_exc.lineno) from None
+        if isinstance(exc, cst.ParserSyntaxError):
+            raise MigrationError(f"syntax error at line {exc.editor_line}: {exc.message}", exc.editor_line) from None
         raise MigrationError(f"the file could not be parsed by LibCST: {exc}") from None
     module = _flags_to_first_statement(module)
     if index is None:
