@@ -24,7 +24,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -597,11 +597,22 @@ class HandlerModuleChange:
         )
 
 
-def plan_handler_modules(needs: Iterable[EffectNeed]) -> list[HandlerModuleChange]:
+def _disk_text(path: str) -> str | None:
+    return Path(path).read_text(encoding="utf-8") if os.path.exists(path) else None
+
+
+def plan_handler_modules(
+    needs: Iterable[EffectNeed],
+    *,
+    read_text: Callable[[str], str | None] = _disk_text,
+    root: str | None = None,
+) -> list[HandlerModuleChange]:
     """The handler modules to create or extend for ``needs`` (reads existing modules, writes nothing).
 
-    A module that exists but cannot be extended (not valid Python, no ``HANDLERS``) comes back with
-    ``error`` set and ``new == old``.
+    ``read_text(path)`` is a module's current text, None when it does not exist (the language server
+    passes the editor's buffers); ``root`` is the directory the module's name in stub messages is
+    relative to (default: the working directory). A module that exists but cannot be read or extended
+    (not valid Python, no ``HANDLERS``) comes back with ``error`` set and ``new == old``.
     """
     by_directory: dict[str, list[HandlerSpec]] = {}
     for need in needs:
@@ -611,22 +622,22 @@ def plan_handler_modules(needs: Iterable[EffectNeed]) -> list[HandlerModuleChang
     changes: list[HandlerModuleChange] = []
     for directory, specs in sorted(by_directory.items()):
         path = Path(directory) / f"{HANDLER_MODULE}.py"
-        shown = os.path.relpath(path)
-        if path.exists():
-            try:
-                old = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                changes.append(HandlerModuleChange(path, None, "", error=f"{shown}: cannot read it: {exc}"))
-                continue
-            try:
-                new = extend_module(old, specs, shown)
-            except ValueError as exc:
-                changes.append(HandlerModuleChange(path, old, old, error=str(exc)))
-                continue
-            if new != old:
-                changes.append(HandlerModuleChange(path, old, new))
-        else:
+        shown = os.path.relpath(path, root) if root else os.path.relpath(path)
+        try:
+            old = read_text(str(path))
+        except (OSError, UnicodeDecodeError) as exc:
+            changes.append(HandlerModuleChange(path, None, "", error=f"{shown}: cannot read it: {exc}"))
+            continue
+        if old is None:
             changes.append(HandlerModuleChange(path, None, render_module(specs, shown)))
+            continue
+        try:
+            new = extend_module(old, specs, shown)
+        except ValueError as exc:
+            changes.append(HandlerModuleChange(path, old, old, error=str(exc)))
+            continue
+        if new != old:
+            changes.append(HandlerModuleChange(path, old, new))
     return changes
 
 

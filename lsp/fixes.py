@@ -9,7 +9,6 @@ of the untouched lines.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -152,7 +151,7 @@ def convert_call(
     """
     try:
         from doeff_migrate.codemod.api import MigrationError, migrate_source
-        from doeff_migrate.codemod.handler_stubs import HANDLER_MODULE, extend_module, render_module
+        from doeff_migrate.codemod.handler_stubs import plan_handler_modules
         from doeff_migrate.codemod.ranges import RangeConflict
     except ImportError as exc:
         log.info("codemod API not available (%s): no convert quick fix", exc)
@@ -173,23 +172,12 @@ def convert_call(
     edit = line_diff_edit(source, result.code)
     if edit is None:
         return None
-    specs_by_directory: dict[str, list] = {}
-    for need in result.effects:  # grouped per package as handler_stubs.plan_handler_modules does
-        specs = specs_by_directory.setdefault(need.directory, [])
-        if need.spec is not None:
-            specs.append(need.spec)
     modules: list[HandlerModuleEdit] = []
-    for directory, specs in sorted(specs_by_directory.items()):
-        module_path = os.path.join(directory, f"{HANDLER_MODULE}.py")
-        shown = os.path.relpath(module_path, root) if root else os.path.relpath(module_path)
-        old = read_text(module_path)
-        try:
-            new = render_module(specs, shown) if old is None else extend_module(old, specs, shown)
-        except ValueError as exc:  # the module exists but cannot be extended: the file would import missing names
-            log.info("not converting %s lines %s: %s", path, only_range, exc)
+    for change in plan_handler_modules(result.effects, read_text=read_text, root=root):
+        if change.error is not None:  # the module cannot be read or extended: the file would import missing names
+            log.info("not converting %s lines %s: %s", path, only_range, change.error)
             return None
-        if new != old:
-            modules.append(HandlerModuleEdit(module_path, old, new))
+        modules.append(HandlerModuleEdit(str(change.path), change.old, change.new))
     return Conversion([edit], modules)
 
 

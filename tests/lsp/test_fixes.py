@@ -174,6 +174,12 @@ def test_convert_call_creates_or_extends_the_handler_module(tmp_path: Path):
     assert "class LoadNumpyArray(EffectBase[Any]):" in extended.new
     # A handler module that cannot be extended: no conversion (the file would import missing names).
     assert convert_call(IO_SOURCE, path, (8, 8), "io", {module.path: "x = (\n"}.get, str(tmp_path)) is None
+
+    # A handler module that cannot be read (not UTF-8): no conversion, and no exception out of the code action.
+    def undecodable(file: str) -> str:
+        return b"\xff\xfe".decode("utf-8")
+
+    assert convert_call(IO_SOURCE, path, (8, 8), "io", undecodable, str(tmp_path)) is None
     # A call the codemod only flags (wandb.init has no metrics-effect form): nothing to convert.
     flagged = IO_SOURCE.replace("import numpy as np\n", "import numpy as np\nimport wandb\n").replace(
         "    loaded = np.load(path)\n", "    loaded = wandb.init(project=path)\n"
