@@ -587,16 +587,14 @@ def plan_bridge_files(
 
 
 def write_bridge_change(change: BridgeChange) -> None:
-    """Apply ``change`` (atomic write, or delete a file that held only the block)."""
-    from .files import read_source, write_atomic
+    """Apply ``change`` (atomic write, or delete a file that held only the block), only if the file is
+    still what the run read."""
+    from .files import FileProblem, read_source, write_planned
 
     if change.new is None:
         if change.path.exists():
+            if change.old is not None and read_source(change.path).text != change.old:
+                raise FileProblem(f"{change.path}: changed on disk since it was read: not removed")
             change.path.unlink()
         return
-    if change.path.exists():
-        write_atomic(read_source(change.path), change.new)
-        return
-    tmp = change.path.with_name(f".{change.path.name}.doeff-migrate.tmp")
-    tmp.write_text(change.new, encoding="utf-8")
-    os.replace(tmp, change.path)
+    write_planned(change.path, change.old, change.new)

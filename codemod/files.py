@@ -106,3 +106,29 @@ def dirty_files(paths: list[Path]) -> list[Path]:
         changed = {(repo / entry[3:]).resolve() for entry in status.stdout.split("\0") if len(entry) > 3}
         dirty += [f for f in files if f in changed]
     return dirty
+
+
+def write_planned(path: Path, old: str | None, new: str) -> None:
+    """Write a file the run planned from ``old`` (its text when read, None: it did not exist).
+
+    An existing file is replaced atomically only if it is still ``old``; a new one is created through a
+    temp file and never over a file that appeared meanwhile (someone else's stays).
+    """
+    if old is not None:
+        source = read_source(path)
+        if source.text != old:
+            raise FileProblem(f"{path}: changed on disk since it was read: not written")
+        write_atomic(source, new)
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".doeff-migrate.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(new)
+        os.chmod(tmp, 0o644)
+        if path.exists():
+            raise FileProblem(f"{path}: appeared on disk while migrating: not written")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

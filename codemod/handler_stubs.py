@@ -643,25 +643,6 @@ def plan_handler_modules(
 
 def write_handler_module(change: HandlerModuleChange) -> None:
     """Write ``change`` atomically: extend an existing module only if it is still what was read."""
-    from .files import FileProblem, read_source, write_atomic
+    from .files import write_planned
 
-    if change.old is not None:
-        source = read_source(change.path)
-        if source.text != change.old:
-            raise FileProblem(f"{change.path}: changed on disk since it was read: not written")
-        write_atomic(source, change.new)
-        return
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{change.path.name}.", suffix=".doeff-migrate.tmp", dir=change.path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(change.new)
-        os.chmod(tmp, 0o644)
-        if change.path.exists():  # created meanwhile by someone else: keep theirs
-            raise FileProblem(f"{change.path}: appeared on disk while migrating: not written")
-        os.replace(tmp, change.path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_planned(change.path, change.old, change.new)

@@ -318,3 +318,20 @@ def test_with_target_doeff_no_bridge_is_written_and_the_keys_are_named(shop: Pat
     assert main([str(shop / "shop" / "catalog.py"), "-q", "--allow-dirty", "--target", "doeff"]) == 0
     assert not (shop / "__pinjected__.py").exists()
     assert "depends on migrated providers by name (catalog, price_of)" in capsys.readouterr().err
+
+
+def test_bridge_writes_refuse_a_file_changed_on_disk_since_it_was_read(tmp_path):
+    from doeff_migrate.codemod.bridges import BridgeChange, write_bridge_change
+    from doeff_migrate.codemod.files import FileProblem
+
+    target = tmp_path / "__pinjected__.py"
+    target.write_text("edited by someone else\n")
+    for change in (
+        BridgeChange(target, "what the run read\n", "with the block\n"),  # update
+        BridgeChange(target, "what the run read\n", None),  # removal
+        BridgeChange(target, None, "a new bridge file\n"),  # creation over a file that appeared meanwhile
+    ):
+        with pytest.raises(FileProblem):
+            write_bridge_change(change)
+        assert target.read_text() == "edited by someone else\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["__pinjected__.py"]  # no temp file left behind
