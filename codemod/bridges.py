@@ -221,7 +221,7 @@ def needed_bridges(index: ProjectIndex) -> BridgePlan:
     imports_of: dict[str, Mapping[str, tuple[str, str]]] = {}
     for module, facts in index.modules.items():
         path, source = index.sources.get(module, (facts.path, ""))
-        uses_pinjected = bool(facts.names.names or facts.names.modules)
+        uses_pinjected = facts.names.used
         has_block = block_span(source) is not None
         functions = facts.top_functions if not has_block and module in index.sources else None
         nodes: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
@@ -449,7 +449,7 @@ def reference_flags(index: ProjectIndex, plan: BridgePlan, path: str, text: str)
         tree = ast.parse(stripped)
     except (SyntaxError, ValueError):
         return text
-    if facts is None or not (facts.names.names or facts.names.modules) or not plan.migrated:
+    if facts is None or not facts.names.used or not plan.migrated:
         return stripped
     own = facts.module
     modules = {m for m, _ in plan.migrated}
@@ -578,7 +578,7 @@ def plan_bridge_files(
             continue
         current = texts.get(path, source)
         names = index.modules[module].names
-        if (not plan.migrated or not (names.names or names.modules)) and "DM161" not in current:
+        if (not plan.migrated or not names.used) and "DM161" not in current:
             continue  # no pinjected code here that could hold a migrated function, and no flag to remove
         flagged = reference_flags(index, plan if flag_references else BridgePlan(), path, current)
         if flagged != current:

@@ -854,7 +854,8 @@ class ProjectIndex:
         for module, facts in list(self.modules.items()):
             borrowed = {}
             for local, (origin, name) in facts.imports.items():
-                source = self.modules.get(origin)
+                # A plain module still pending mentions no pinjected name, so it lends none: not parsed for this.
+                source = dict.get(self.modules, origin)
                 if source is not None and origin != module and name in source.names.names and local not in facts.names.names:
                     borrowed[local] = source.names.names[name]
             if not borrowed:

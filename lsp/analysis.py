@@ -88,6 +88,7 @@ SEVERITY: dict[str, str] = {"DM0": "error", "DM1": "information", "DM502": "erro
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>DM\d+(?:[\s,]+DM\d+)*))?", re.IGNORECASE)
 _FLAG_COMMENT = re.compile(r"#\s*doeff-migrate:\s*(?P<code>DM\d{3})\s*:?\s*(?P<text>.*)$")
 _BUILTINS = frozenset(dir(builtins))
+CONVERT_TITLE = "Convert this call to an effect (doeff-migrate)"
 _PINJECTED_DESIGN_CALLS = {"design", "providers", "instances", "classes", "destructors", "injecteds"}
 _INJECTED_DECORATORS = {"injected": "DM150", "instance": "DM151", "injected_instance": "DM151", "injected_pytest": "DM155"}
 _EFFECT_LIBS = ("doeff", "doeff_migrate")
@@ -558,7 +559,7 @@ class _Checker:
                     f"it becomes {entry.becomes} (phase `{rule.phase}`)",
                     node,
                     migrate_lines=self.statement_span(fn, node) if convertible else None,
-                    migrate_title="Convert this call to an effect (doeff-migrate)" if convertible else None,
+                    migrate_title=CONVERT_TITLE if convertible else None,
                     migrate_phase=rule.phase if convertible else None,
                 )
                 continue

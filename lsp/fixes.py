@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .analysis import Edit, Finding, Range
+from .analysis import CONVERT_TITLE, Edit, Finding, Range
 
 __all__ = [
     "apply_fixes",
@@ -27,7 +27,6 @@ __all__ = [
     "CONVERT_TITLE",
 ]
 
-CONVERT_TITLE = "Convert this call to an effect (doeff-migrate)"
 
 log = logging.getLogger(__name__)
 _NOQA_CODES = re.compile(r"#\s*noqa:\s*(?P<codes>DM\d+(?:[\s,]+DM\d+)*)", re.IGNORECASE)

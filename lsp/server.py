@@ -304,7 +304,7 @@ class DoeffMigrateServer(LanguageServer):
         return types.WorkspaceEdit(changes={document.uri: own, **{uri: edits for uri, _, _, edits in others}})
 
     def is_open_path(self, path: str) -> bool:
-        return any(_path_of(uri) == path for uri in self.open_uris)
+        return self.open_document_for(path) is not None
 
     def files_changed(self, changes: list[tuple[str, types.FileChangeType]]) -> None:
         """Effect: files changed on disk (git checkout, another tool): re-index them, reload pyproject,

@@ -112,7 +112,7 @@ class ImportTable:
                 else:  # ``import a.b`` binds ``a``
                     head = full.split(".")[0]
                     self._bind(head, head)
-        elif isinstance(small, cst.ImportFrom) and small.module is not None or isinstance(small, cst.ImportFrom) and small.relative:
+        elif isinstance(small, cst.ImportFrom):  # a module, dots, or both: the syntax allows no other form
             if isinstance(small.names, cst.ImportStar):
                 return
             if small.relative or small.module is None:

@@ -505,7 +505,6 @@ class IoTransformer(MigrationTransformer):
         }
         self.entry_callables = set(self.do_functions)
         self.module_functions = {id(s) for s in node.body if isinstance(s, cst.FunctionDef)}
-        self.sibling_functions, self.sibling_packages = _project_imports(node, self.state.module, self.state.path)
         self.handler_modules: set[str] = set()  # handler modules (dotted) of the packages whose programs run here
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
@@ -544,11 +543,13 @@ class IoTransformer(MigrationTransformer):
         # Entry points calling @do functions of other modules of the project need the handlers when those modules
         # do IO: calls at module level, and, in a module that runs programs itself (`run(...)`), calls anywhere
         # outside effectful code (a script's `main()`: review F6).
+        # (after the early return: looking the imported modules up on disk is wasted on probes and handler modules)
+        sibling_functions, sibling_packages = _project_imports(original_node, self.state.module, self.state.path)
         called = {c.func.value for c in _entry_calls(updated_node, self.imports) if isinstance(c.func, cst.Name)}
-        used = {m for name, m in self.sibling_functions.items() if name in called}
+        used = {m for name, m in sibling_functions.items() if name in called}
         if used and _siblings_do_io(sorted(used)):
-            self.entry_callables |= {n for n, m in self.sibling_functions.items() if m in used}
-            self.handler_modules |= {self.sibling_packages[m] for m in used}
+            self.entry_callables |= {n for n, m in sibling_functions.items() if m in used}
+            self.handler_modules |= {sibling_packages[m] for m in used}
         elif not self.introduced:
             return updated_node
         body = [stmt.visit(_RunWiring(self)) for stmt in updated_node.body]
