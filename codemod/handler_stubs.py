@@ -42,7 +42,6 @@ __all__ = [
     "spec_for_client",
     "spec_for_file",
     "specs_for_memo",
-    "FILE_EFFECTS",
     "stub_spec",
     "render_module",
     "extend_module",
@@ -251,7 +250,6 @@ _FILE_EFFECTS: dict[str, tuple[tuple, str, str, tuple[str, ...]]] = {
                     'def _write_pickle(path, obj, options, dump_options):\n    with open(path, "wb", **options) as f:\n'
                     '        pickle.dump(obj, f, **dump_options)\n', ("import pickle",)),
 }
-FILE_EFFECTS = frozenset(_FILE_EFFECTS)
 
 
 def spec_for_file(effect: str) -> HandlerSpec:

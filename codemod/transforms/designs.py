@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 
 import libcst as cst
 
@@ -479,18 +480,20 @@ class Designs(MigrationTransformer):
             ))
         return updated_node.with_changes(body=body)
 
-    def item_kind(self, item: cst.WithItem, body: cst.BaseSuite) -> str:
-        """``"design"`` (translatable header item), ``"unknown"`` (may be a design we cannot read) or ``"other"``."""
+    def item_kind(self, item: cst.WithItem, assigned: Sequence[str]) -> str:
+        """``"design"`` (translatable header item), ``"unknown"`` (may be a design we cannot read) or ``"other"``;
+        ``assigned``: the names the block's body binds."""
         node = item.item
         if self.is_design_expr(node):
             return "design"
         if self.opaque_design_value(node) or _mentions_pinjected(node, self.state):
-            return "unknown" if _assigned_names(body) & set(self.state.facts.entry_points) or self.state.canonical(node) else "other"
+            return "unknown" if set(assigned) & set(self.state.facts.entry_points) or self.state.canonical(node) else "other"
         return "other"
 
     def dissolve(self, stmt: cst.BaseStatement, layers: list[cst.BaseExpression]) -> list[cst.BaseStatement]:
         if isinstance(stmt, cst.With) and stmt.asynchronous is None:
-            kinds = [self.item_kind(item, stmt.body) for item in stmt.items]
+            assigned = _assigned_in_order(stmt.body)  # walked once: the header's kinds and the overrides use it
+            kinds = [self.item_kind(item, assigned) for item in stmt.items]
             if all(k == "other" for k in kinds):
                 self.conditional += 1  # (a context manager may swallow an exception: body may not complete)
                 try:
@@ -521,7 +524,7 @@ class Designs(MigrationTransformer):
                     pre.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(name)], layer)]))
                     layer = name
                 new_layers.append(layer)
-            for name in _assigned_in_order(stmt.body):
+            for name in assigned:
                 shared = self.shared_instance_in_env(name)
                 if shared is not None:
                     return [self.flag_block(stmt, f"`{shared}` would be bound to several keys of `{name}`'s env, which pinjected builds once")]
@@ -532,7 +535,7 @@ class Designs(MigrationTransformer):
             for layer in new_layers[1:]:
                 merged = cst.BinaryOperation(merged, cst.BitOr(), layer)
             post = []
-            for name in _assigned_in_order(stmt.body):
+            for name in assigned:
                 line = cst.SimpleStatementLine([cst.Expr(cst.Call(
                     cst.Attribute(cst.Name(OVERRIDES), cst.Name("setdefault")),
                     [cst.Arg(cst.SimpleString(json.dumps(name))), cst.Arg(merged)],
@@ -725,10 +728,6 @@ def _assigned_in_order(block: cst.CSTNode) -> list[str]:
     collector = _Bindings()
     block.visit(collector)
     return [n for n in dict.fromkeys(collector.names) if not (n.startswith("__doeff_") or n == OVERRIDES)]
-
-
-def _assigned_names(block: cst.CSTNode) -> set[str]:
-    return set(_assigned_in_order(block))
 
 
 def _target_name(stmt) -> str | None:
