@@ -117,8 +117,7 @@ class EntryPoints(MigrationTransformer):
 
             def visit_Name(self, n: cst.Name) -> None:
                 nonlocal found
-                target = outer.provider(n)
-                if (target is not None and target.kind == "instance") or n.value in outer.programs:
+                if outer.is_leaf(n):
                     found = True
 
             def visit_Lambda(self, n: cst.Lambda) -> bool:
@@ -130,6 +129,13 @@ class EntryPoints(MigrationTransformer):
 
         node.visit(_Finder())
         return found
+
+    def is_leaf(self, node: cst.BaseExpression) -> bool:
+        """A node the entry point must ``yield``: an ``@instance``, or a migrated entry point of this module."""
+        target = self.provider(node)
+        if target is not None and target.kind == "instance":
+            return True
+        return isinstance(node, cst.Name) and node.value in self.programs
 
     def program_of(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """A program computing ``node`` (for ``Spawn``): leaves keep their program form."""
@@ -201,8 +207,7 @@ class EntryPoints(MigrationTransformer):
                 return True
 
             def _leaf(self, n: cst.BaseExpression) -> None:
-                target = outer.provider(n)
-                if (target is not None and target.kind == "instance") or (isinstance(n, cst.Name) and n.value in outer.programs):
+                if outer.is_leaf(n):
                     key = pn.dotted_cst(n) or ""
                     counts[key] = counts.get(key, 0) + 1
 
@@ -229,10 +234,7 @@ class EntryPoints(MigrationTransformer):
         """An expression evaluating ``node`` inside a ``@do`` body (leaves ``yield``ed)."""
         if not self.has_leaf(node):
             return self.capture(node)
-        target = self.provider(node)
-        if target is not None and target.kind == "instance":
-            return self.yield_leaf(node)
-        if isinstance(node, cst.Name) and node.value in self.programs:
+        if self.is_leaf(node):
             return self.yield_leaf(node)
         if isinstance(node, cst.Call):
             attr = self.injected_class_call(node)
