@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .analysis import CONVERT_TITLE, Edit, Finding, Range
 
@@ -89,25 +90,31 @@ def codemod_available() -> bool:
     return True
 
 
-def migrate_edits(source: str, path: str, only_range: tuple[int, int], phase: str | None = None) -> list[Edit]:
-    """Edits that migrate lines ``only_range`` (1-based, inclusive) with the codemod; [] when nothing changes.
-
-    The codemod is imported on first use (it pulls in LibCST), keeping the server's start fast.
-    """
+def _run_codemod(source: str, path: str, only_range: tuple[int, int], phases: tuple[str, ...] | None) -> Any:
+    """The codemod's ``MigrationResult`` for lines ``only_range`` of ``source``; None when it is not installed,
+    refuses (e.g. converting would split a Ray task from its other uses) or fails (logged: a codemod failure
+    must not take the server down). The codemod is imported on first use: it pulls in LibCST."""
     try:
-        from doeff_migrate.codemod.api import migrate_source
+        from doeff_migrate.codemod.api import MigrationError, migrate_source
+        from doeff_migrate.codemod.ranges import RangeConflict
     except ImportError as exc:
-        log.info("codemod API not available (%s): no migrate quick fix", exc)
-        return []
+        log.info("codemod API not available (%s): no quick fix from it", exc)
+        return None
     try:
-        result = migrate_source(source, path=path, only_range=only_range, phases=(phase,) if phase else None)
-    except ValueError as exc:  # e.g. a phase the codemod does not implement (yet): no action to offer
+        return migrate_source(source, path=path, only_range=only_range, phases=phases)
+    except (ValueError, RangeConflict) as exc:  # RangeConflict is a MigrationError: caught first
         log.info("codemod refused %s lines %s: %s", path, only_range, exc)
-        return []
-    except Exception:  # noqa: BLE001 - a codemod failure must not take the server down; it is logged
+    except MigrationError as exc:
+        log.warning("codemod failed on %s lines %s: %s", path, only_range, exc)
+    except Exception:  # noqa: BLE001
         log.exception("codemod failed on %s lines %s", path, only_range)
-        return []
-    if not result.changed or result.code == source:
+    return None
+
+
+def migrate_edits(source: str, path: str, only_range: tuple[int, int], phase: str | None = None) -> list[Edit]:
+    """Edits that migrate lines ``only_range`` (1-based, inclusive) with the codemod; [] when nothing changes."""
+    result = _run_codemod(source, path, only_range, (phase,) if phase else None)
+    if result is None or not result.changed or result.code == source:
         return []
     edit = line_diff_edit(source, result.code)
     return [edit] if edit is not None else []
@@ -148,24 +155,11 @@ def convert_call(
     not exist. ``root`` is the directory the handler module's name in stub messages is relative to (the CLI
     uses its working directory, normally the project root).
     """
-    try:
-        from doeff_migrate.codemod.api import MigrationError, migrate_source
-        from doeff_migrate.codemod.handler_stubs import plan_handler_modules
-        from doeff_migrate.codemod.ranges import RangeConflict
-    except ImportError as exc:
-        log.info("codemod API not available (%s): no convert quick fix", exc)
+    result = _run_codemod(source, path, only_range, (phase,))
+    if result is None:
         return None
-    try:
-        result = migrate_source(source, path=path, only_range=only_range, phases=(phase,))
-    except (ValueError, RangeConflict) as exc:  # e.g. converting would split a Ray task from its other uses
-        log.info("codemod refused %s lines %s: %s", path, only_range, exc)
-        return None
-    except MigrationError as exc:
-        log.warning("codemod failed on %s lines %s: %s", path, only_range, exc)
-        return None
-    except Exception:  # noqa: BLE001 - a codemod failure must not take the server down; it is logged
-        log.exception("codemod failed on %s lines %s", path, only_range)
-        return None
+    from doeff_migrate.codemod.handler_stubs import plan_handler_modules
+
     if not result.changed or _without_flags(result.code) == _without_flags(source):
         return None  # the codemod left the call as it is (and flagged it): that is no conversion
     edit = line_diff_edit(source, result.code)
