@@ -139,12 +139,11 @@ def _root_of_folder(current: Path) -> Path:
 
 def _blank_block(source: str) -> str:
     """``source`` with a generated bridge block blanked out (line numbers kept)."""
-    span = block_span(source)
-    if span is None:
+    parts = split_block(source)
+    if parts is None:
         return source
-    lines = source.splitlines(keepends=True)
-    start, end = span
-    return "".join(lines[:start] + ["\n"] * (end - start) + lines[end:])
+    before, block, after = parts
+    return "".join(before + ["\n"] * len(block) + after)
 
 
 def _top_functions(body: list[ast.stmt]) -> Iterable[ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -333,14 +332,25 @@ def block_span(text: str) -> tuple[int, int] | None:
     return start, end + 1
 
 
-def without_block(text: str) -> str:
-    """``text`` without its generated block (and the blank line put before it)."""
+def split_block(text: str) -> tuple[list[str], list[str], list[str]] | None:
+    """The lines (ends kept) before, of and after the generated block; None when there is none."""
     span = block_span(text)
     if span is None:
-        return text
+        return None
     lines = text.splitlines(keepends=True)
     start, end = span
-    before, after = lines[:start], lines[end:]
+    return lines[:start], lines[start:end], lines[end:]
+
+
+def without_block(text: str) -> str:
+    """``text`` without its generated block (and the blank line put before it)."""
+    parts = split_block(text)
+    return text if parts is None else _joined_without(parts[0], parts[2])
+
+
+def _joined_without(before: list[str], after: list[str]) -> str:
+    """The text around a removed block; blank lines left at the end go too (the block put one there)."""
+    before = list(before)
     if not after:
         while before and not before[-1].strip():
             before.pop()
@@ -362,15 +372,14 @@ def _defines_design(text: str) -> bool:
 
 def updated_text(text: str | None, plan: BridgePlan) -> str | None:
     """The bridge file's new text for ``plan`` (``None``: the file should not exist)."""
-    rest = without_block(text or "")
+    parts = split_block(text or "")
+    rest = (text or "") if parts is None else _joined_without(parts[0], parts[2])
     if not plan:
         return rest or None
-    span = block_span(text or "")
-    if span is not None and text is not None:  # rewritten in place
-        lines = text.splitlines(keepends=True)
-        start, end = span
-        block = render_block(plan, extends_design=_defines_design("".join(lines[:start])))
-        return "".join(lines[:start]) + block + "".join(lines[end:])
+    if parts is not None:  # rewritten in place
+        before, _block, after = parts
+        block = render_block(plan, extends_design=_defines_design("".join(before)))
+        return "".join(before) + block + "".join(after)
     block = render_block(plan, extends_design=_defines_design(rest))
     return rest.rstrip("\n") + "\n\n" + block if rest else block
 
