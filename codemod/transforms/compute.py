@@ -916,12 +916,13 @@ def _thread_pools(func: cst.FunctionDef, rewriter: _BodyRewriter) -> tuple[dict[
                     refused[id(call)] = ("DM211", f"this pool is given {given}: the runtime's spawns have no worker limit "
                                                   "nor initializer, so the pool stays")
                     continue
-                outlived = sorted(n for n in _pool_task_names(node.body, pool) if whole.get(n, 0) != name_counts(node.body).get(n, 0))
                 branches = _branching(node.body)
                 if branches:
                     refused[id(call)] = ("DM212", f"the pool's block holds {branches}: a task it may not wait for is still "
                                                   "waited by the block's end, which a rewrite without the pool would not do")
                     continue
+                inside = name_counts(node.body)  # once per block, not once per task name
+                outlived = sorted(n for n in _pool_task_names(node.body, pool) if whole.get(n, 0) != inside.get(n, 0))
                 if outlived:
                     refused[id(call)] = ("DM212", f"{', '.join(f'`{n}`' for n in outlived)} (tasks of this pool) "
                                                   "used after the `with` block, which waits for every task first: the pool stays")
