@@ -96,3 +96,22 @@ def test_doeff_target_by_default_runs_only_the_phases_doeff_can_run(tmp_path, ca
     assert "from doeff import" in text and "np.save(path, np.zeros(2))" in text  # di done, io left for later
     assert not (tmp_path / "pkg" / "effects_handlers.py").exists()
     assert "--target doeff runs phases di (compute, io, recording, replay need --target runtime)" in capsys.readouterr().err
+
+
+def test_doeff_entry_point_without_doeffs_handlers_installed_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    original, migrated = tmp_path / "original", tmp_path / "migrated"
+    write_project(original, SIMPLE)
+    migrate_copy(original, migrated, ("--target", "doeff"))
+    script = (
+        "import sys, app.main\n"
+        "sys.modules['doeff_core_effects.scheduler'] = None  # doeff's handlers missing from this environment\n"
+        "from doeff_migrate.runtime.runner import main\n"
+        "sys.exit(main(['run', 'app.main.main']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=migrated, capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert "migrated with --target doeff but the doeff package is not importable" in proc.stderr
+    assert "building base" not in proc.stdout  # nothing ran
