@@ -64,9 +64,32 @@ def run_pinjected(root: Path, target: str) -> Run:
     return Run(lines[:-1] if proc.returncode == 0 else lines, result, proc.returncode, proc.stderr)
 
 
-def run_migrated(root: Path, target: str) -> Run:
+# Migrated code must run with pinjected uninstalled: the child process installs a meta-path finder
+# that makes every ``pinjected`` import fail before the runner imports anything.
+_WITHOUT_PINJECTED = (
+    "import sys, runpy\n"
+    "class _NoPinjected:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'pinjected' or name.startswith('pinjected.'):\n"
+    "            raise ImportError(f'pinjected is not installed (strict fidelity run): {name}')\n"
+    "        return None\n"
+    "sys.meta_path.insert(0, _NoPinjected())\n"
+    "sys.argv = ['doeff_migrate.runtime', *sys.argv[1:]]\n"
+    "runpy.run_module('doeff_migrate.runtime', run_name='__main__', alter_sys=True)\n"
+)
+
+_PINJECTED_IMPORT = re.compile(r"^\s*(?:from\s+pinjected[\s.]|import\s+pinjected\b)", re.MULTILINE)
+
+
+def pinjected_imports_left(root: Path) -> list[Path]:
+    """The files of ``root`` that still import pinjected."""
+    return [p for p in sorted(root.rglob("*.py")) if _PINJECTED_IMPORT.search(p.read_text(encoding="utf-8", errors="replace"))]
+
+
+def run_migrated(root: Path, target: str, strict: bool = True) -> Run:
+    command = [PYTHON, "-c", _WITHOUT_PINJECTED] if strict else [PYTHON, "-m", "doeff_migrate.runtime"]
     proc = subprocess.run(
-        [PYTHON, "-m", "doeff_migrate.runtime", "run", target, "--json"],
+        [*command, "run", target, "--json"],
         cwd=root, capture_output=True, text=True, env=_env(), timeout=120,
     )
     lines = proc.stdout.splitlines()
@@ -87,6 +110,8 @@ def assert_same_behaviour(tmp_path: Path, files: dict[str, str], targets: list[s
     # DM106 is a note on migrated code; any other flag means something was left unmigrated.
     leftover = [p for p in migrated.rglob("*.py") if re.search(r"doeff-migrate: DM(?!106)", p.read_text())]
     assert not leftover, f"unexpected flags in {leftover}"
+    still_pinjected = pinjected_imports_left(migrated)
+    assert not still_pinjected, f"pinjected still imported by {still_pinjected}"
     for target in targets:
         before = run_pinjected(original, target)
         assert before.returncode == 0, f"{target}: pinjected failed:\n{before.stderr[-3000:]}"
