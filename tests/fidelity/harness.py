@@ -1,34 +1,23 @@
 """Runs a small pinjected project with real pinjected and, migrated, with the bundled runtime's runner.
 
-``python -m pinjected run pkg.mod.var`` prints the program's own output on stdout and the result's
-``repr`` between ``<pinjected>`` tags on stderr; ``python -m doeff_migrate.runtime run ... --json``
-prints the program's output and then the JSON result as the last stdout line. Results are compared
-after a JSON round trip (tuples and lists are the same there), output line by line.
+How each side runs and what counts as the same behaviour is ``doeff_migrate.codemod.behaviour``,
+shared with ``doeff-migrate verify``: results are compared after a JSON round trip (tuples and lists
+are the same there), output line by line; the migrated side runs with pinjected unimportable.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from textwrap import dedent
 
+from doeff_migrate.codemod.behaviour import Run, Sandbox, child_env, pinjected_imports_left, run_original
+from doeff_migrate.codemod.behaviour import run_migrated as _run_migrated
 from doeff_migrate.codemod.cli import main as doeff_migrate
 
 PYTHON = sys.executable
-
-
-@dataclass
-class Run:
-    stdout: list[str]
-    result: object
-    returncode: int
-    stderr: str
 
 
 def write_project(root: Path, files: dict[str, str]) -> None:
@@ -39,62 +28,15 @@ def write_project(root: Path, files: dict[str, str]) -> None:
 
 
 def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONHASHSEED"] = "0"
-    env.pop("PYTHONPATH", None)
-    return env
-
-
-# ``python -m pinjected run`` prints the result with ``str`` on stderr, which loses its type; this
-# driver takes the same code path (``run_injected("get", ...)``) and prints the result as JSON.
-_PINJECTED_DRIVER = (
-    "import json, sys\n"
-    "from pinjected.run_helpers.run_injected import run_injected\n"
-    "result = run_injected('get', sys.argv[1], return_result=True, no_notification=True)\n"
-    "print(json.dumps(result))\n"
-)
+    return child_env(Sandbox())
 
 
 def run_pinjected(root: Path, target: str) -> Run:
-    proc = subprocess.run(
-        [PYTHON, "-c", _PINJECTED_DRIVER, target], cwd=root, capture_output=True, text=True, env=_env(), timeout=120
-    )
-    lines = proc.stdout.splitlines()
-    result = json.loads(lines[-1]) if proc.returncode == 0 and lines else None
-    return Run(lines[:-1] if proc.returncode == 0 else lines, result, proc.returncode, proc.stderr)
-
-
-# Migrated code must run with pinjected uninstalled: the child process installs a meta-path finder
-# that makes every ``pinjected`` import fail before the runner imports anything.
-_WITHOUT_PINJECTED = (
-    "import sys, runpy\n"
-    "class _NoPinjected:\n"
-    "    def find_spec(self, name, path=None, target=None):\n"
-    "        if name == 'pinjected' or name.startswith('pinjected.'):\n"
-    "            raise ImportError(f'pinjected is not installed (strict fidelity run): {name}')\n"
-    "        return None\n"
-    "sys.meta_path.insert(0, _NoPinjected())\n"
-    "sys.argv = ['doeff_migrate.runtime', *sys.argv[1:]]\n"
-    "runpy.run_module('doeff_migrate.runtime', run_name='__main__', alter_sys=True)\n"
-)
-
-_PINJECTED_IMPORT = re.compile(r"^\s*(?:from\s+pinjected[\s.]|import\s+pinjected\b)", re.MULTILINE)
-
-
-def pinjected_imports_left(root: Path) -> list[Path]:
-    """The files of ``root`` that still import pinjected."""
-    return [p for p in sorted(root.rglob("*.py")) if _PINJECTED_IMPORT.search(p.read_text(encoding="utf-8", errors="replace"))]
+    return run_original(root, target, Sandbox(timeout=120))
 
 
 def run_migrated(root: Path, target: str, strict: bool = True) -> Run:
-    command = [PYTHON, "-c", _WITHOUT_PINJECTED] if strict else [PYTHON, "-m", "doeff_migrate.runtime"]
-    proc = subprocess.run(
-        [*command, "run", target, "--json"],
-        cwd=root, capture_output=True, text=True, env=_env(), timeout=120,
-    )
-    lines = proc.stdout.splitlines()
-    result = json.loads(lines[-1]) if proc.returncode == 0 and lines else None
-    return Run(lines[:-1] if proc.returncode == 0 else lines, result, proc.returncode, proc.stderr)
+    return _run_migrated(root, target, Sandbox(timeout=120), strict=strict)
 
 
 def migrate_copy(original: Path, migrated: Path, extra_args: tuple[str, ...] = ()) -> None:
