@@ -88,7 +88,7 @@ _BLOCK_PINJECTED = (
     "class _NoPinjected:\n"
     "    def find_spec(self, name, path=None, target=None):\n"
     "        if name == 'pinjected' or name.startswith('pinjected.'):\n"
-    "            raise ImportError(f'pinjected is not installed (strict fidelity run): {name}')\n"
+    "            raise ImportError(f'pinjected is blocked: the migrated code must run without it ({name})')\n"
     "        return None\n"
     "sys.meta_path.insert(0, _NoPinjected())\n"
 )
@@ -109,6 +109,8 @@ _MIGRATED_DRIVER = _LOAD_OVERRIDES + (
     "sys.argv = ['doeff_migrate.runtime', *sys.argv[2:]]\n"
     "runpy.run_module('doeff_migrate.runtime', run_name='__main__', alter_sys=True)\n"
 )
+
+PINJECTED_BLOCKED = "pinjected is blocked: the migrated code must run without it"
 
 _PINJECTED_IMPORT = re.compile(r"^\s*(?:from\s+pinjected[\s.]|import\s+pinjected\b)", re.MULTILINE)
 

@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 ``--check`` found files that would change; 2 usage or configuration error
 (including refusing to write files with uncommitted changes); 3 some files failed (the others were
-still processed). ``doeff-migrate rules`` lists the rule catalog, ``rules --doc DM101`` shows one rule.
+still processed). ``doeff-migrate rules`` lists the rule catalog, ``rules --doc DM101`` shows one rule;
+``doeff-migrate verify`` runs entry points before and after the migration (``verify.py``).
 """
 
 from __future__ import annotations
@@ -426,7 +427,41 @@ def status(
     raise typer.Exit(status_command([str(p) for p in paths], as_json=as_json, fail_over=fail_over))
 
 
-_SUBCOMMANDS = {"rules": rules_app, "status": status_app}
+verify_app = typer.Typer(add_completion=False, help="Run entry points before and after the migration and compare.")
+
+
+@verify_app.command(context_settings={"help_option_names": ["-h", "--help"]})
+def verify(
+    targets: Optional[list[str]] = typer.Argument(None, help="Entry points pkg.mod.var (default: [tool.doeff-migrate] verify)."),
+    base: Optional[str] = typer.Option(None, "--base", help="Commit of the original code (default: HEAD if the tree is dirty, else HEAD~1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds each side may run."),
+    jobs: int = typer.Option(1, "-j", "--jobs", help="Entry points verified in parallel."),
+    discover: bool = typer.Option(False, "--discover", help="List the module-level entry points; run nothing."),
+    allow_pinjected: bool = typer.Option(False, "--allow-pinjected", help="Let the migrated side import pinjected (a partial migration)."),
+    overrides: Optional[Path] = typer.Option(None, "--overrides", help="Python file defining a dict `overrides`: bindings replaced on both sides."),
+    env: Optional[list[str]] = typer.Option(None, "--env", help="KEY=VALUE set for both sides (repeatable)."),
+    cwd_root: bool = typer.Option(False, "--cwd-root", help="Run each side in its project folder, not a fresh temp folder."),
+    project: Path = typer.Option(Path("."), "--project", help="Folder the entry points import from (default: .)."),
+) -> None:
+    """Prove the migration: each entry point under pinjected (at --base) and on the runtime (working tree)."""
+    from .verify import VerifyOptions, verify_command
+
+    pairs = {}
+    for item in env or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            err.print(f"error: --env expects KEY=VALUE, got {item!r}")
+            raise typer.Exit(EXIT_USAGE)
+        pairs[key] = value
+    options = VerifyOptions(
+        targets=list(targets or []), project=project, base=base, timeout=timeout, jobs=jobs,
+        allow_pinjected=allow_pinjected, overrides=overrides, env=pairs, cwd_root=cwd_root,
+    )
+    raise typer.Exit(verify_command(options, as_json=as_json, discover=discover))
+
+
+_SUBCOMMANDS = {"rules": rules_app, "status": status_app, "verify": verify_app}
 
 
 def main(argv: list[str] | None = None) -> int:

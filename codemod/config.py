@@ -2,7 +2,8 @@
 
 Keys: ``select`` / ``ignore`` (rule code prefixes), ``exclude`` (gitwildmatch patterns),
 ``target`` (``runtime`` | ``doeff``), ``phases`` (list), ``per-file-ignores`` (pattern -> codes),
-``extra-side-effects`` (entries added to the side-effect catalogue, see ``codemod/side_effects.py``).
+``extra-side-effects`` (entries added to the side-effect catalogue, see ``codemod/side_effects.py``),
+``verify`` (the entry points ``doeff-migrate verify`` runs when none are named).
 Unknown keys are an error (exit code 2), so a typo never silently changes what gets migrated.
 """
 
@@ -20,7 +21,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 # ``extra-side-effects`` is read by the language server and the io phase's side-effect catalogue.
-KNOWN_KEYS = {"select", "ignore", "exclude", "target", "phases", "per-file-ignores", "extra-side-effects"}
+KNOWN_KEYS = {"select", "ignore", "exclude", "target", "phases", "per-file-ignores", "extra-side-effects", "verify"}
 
 
 class ConfigError(Exception):
@@ -37,6 +38,7 @@ class Settings:
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     extra_side_effects: list = field(default_factory=list)
     """Raw ``extra-side-effects`` items (strings or tables), validated against the catalogue's format."""
+    verify: list[str] = field(default_factory=list)
     source: Path | None = None
 
     def ignores_for(self, path: Path) -> list[str]:
@@ -105,6 +107,7 @@ def load_settings(start: Path, explicit: Path | None = None) -> Settings:
         exclude=strings("exclude"),
         target=target,
         phases=strings("phases"),
+        verify=strings("verify"),
         per_file_ignores={k: [str(c) for c in v] for k, v in per_file.items()},
         source=path,
     )

@@ -365,6 +365,39 @@ def render(report: dict[str, Any], console: Any) -> None:
         console.print(f"[red]unparsable[/red] {f['path']}: {f['unparsable']}")
 
 
+def verified_entry_points(paths: list[str]) -> dict[str, dict]:
+    """The verdicts ``doeff-migrate verify`` recorded in the nearest ``.doeff-migrate/verified.json``
+    at or above each path (entry point -> verdict, commit, base, when)."""
+    from .verified import find_record, read_record
+
+    found: dict[str, dict] = {}
+    for given in paths:
+        record = find_record(Path(given))
+        if record is not None:
+            found.update(read_record(record))
+    return dict(sorted(found.items()))
+
+
+def render_verified(verified: dict[str, dict], console: Any) -> None:
+    """The entry points verified so far; a hint to run ``verify`` when there are none."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not verified:
+        console.print("no entry point verified yet: run doeff-migrate verify pkg.mod.var (before/after proof)")
+        return
+    table = Table(title="Verified entry points (doeff-migrate verify)")
+    for column in ("entry point", "verdict", "commit", "base", "when"):
+        table.add_column(column, no_wrap=column in ("entry point", "verdict"))
+    colours = {"equal": "green", "different": "red"}
+    for target, entry in verified.items():
+        verdict = str(entry.get("verdict", "?"))
+        colour = colours.get(verdict, "yellow")
+        commit = str(entry.get("commit", ""))[:12] + (" + changes" if entry.get("dirty") else "")
+        table.add_row(escape(target), f"[{colour}]{escape(verdict)}[/{colour}]", commit, str(entry.get("base", ""))[:12], str(entry.get("at", "")))
+    console.print(table)
+
+
 def status_command(paths: list[str], *, as_json: bool, fail_over: int | None) -> int:
     """``doeff-migrate status``: print the report; the exit code is 1 when the total is over ``fail_over``.
 
@@ -387,6 +420,7 @@ def status_command(paths: list[str], *, as_json: bool, fail_over: int | None) ->
         err.print(f"error: {exc}")
         return EXIT_USAGE
     report = summarize(files)
+    report["verified"] = verified_entry_points(paths)
     total = report["totals"]["total"]
     over = fail_over is not None and total > fail_over
     if as_json:
@@ -398,6 +432,7 @@ def status_command(paths: list[str], *, as_json: bool, fail_over: int | None) ->
             out.print("no Python files found under " + ", ".join(paths))
         else:
             render(report, out)
+        render_verified(report["verified"], out)
         if fail_over is not None:
             verdict = "[red]over the limit[/red]" if over else "[green]within the limit[/green]"
             out.print(f"total left: {total} ({verdict} of {fail_over})")
@@ -420,4 +455,4 @@ if __name__ == "__main__":  # pragma: no cover - exercised through main()
     raise SystemExit(main())
 
 
-__all__ = ["main", "FileStatus", "file_status", "collect", "summarize", "render", "status_command", "BRIDGE_NAMES", "CATEGORIES", "PHASES"]
+__all__ = ["main", "FileStatus", "file_status", "collect", "summarize", "render", "status_command", "verified_entry_points", "BRIDGE_NAMES", "CATEGORIES", "PHASES"]
