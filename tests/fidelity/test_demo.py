@@ -15,7 +15,9 @@ def test_demo_migrates_the_example_and_every_entry_point_matches():
         cwd=ROOT, capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count("  MATCH") == 3
+    assert "3 equal, 0 different, 0 failed" in proc.stdout
+    for target in ("mlpipe.experiment.main", "mlpipe.experiment.fast", "mlpipe.experiment.inputs"):
+        assert target in proc.stdout
     assert "demo: all 3 entry points behave the same after migration" in proc.stdout
     assert "5 file(s): 5 changed" in proc.stdout
 
@@ -37,3 +39,4 @@ def test_demo_exits_non_zero_when_a_run_differs(tmp_path):
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "demo: MISMATCH" in proc.stdout
+    assert "app.main.main" in proc.stdout and "DIFFERENT" in proc.stdout
