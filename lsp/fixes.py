@@ -26,6 +26,11 @@ __all__ = [
     "HandlerModuleEdit",
     "convert_call",
     "CONVERT_TITLE",
+    "VERIFY_COMMAND",
+    "VerifyLens",
+    "verify_lenses",
+    "run_verify",
+    "verify_message",
 ]
 
 
@@ -197,3 +202,93 @@ def line_diff_edit(old: str, new: str) -> Edit | None:
     # The old text has no final newline and the change reaches its last line: end at its last column.
     last = len(a) - 1
     return Edit(Range(prefix, 0, last, len(a[last])), new_text)
+
+
+# -- "Verify this entry point" (doeff-migrate verify) ------------------------------------------------------
+
+VERIFY_COMMAND = "doeff-migrate.verifyEntryPoint"
+"""Server-side command behind the code lens: arguments ``[target, project]``."""
+VERIFY_TITLE = "Verify this entry point"
+
+
+@dataclass(frozen=True)
+class VerifyLens:
+    line: int  # 0-based line of the entry point's definition
+    target: str  # pkg.mod.var
+    project: str  # the folder ``target`` imports from (``verify --project``)
+    title: str
+
+
+def import_root(path: str) -> tuple[str, str]:
+    """(folder the module imports from, dotted module name) for the file at ``path``."""
+    from pathlib import Path
+
+    file = Path(path).resolve()
+    parts = [] if file.stem == "__init__" else [file.stem]
+    folder = file.parent
+    while (folder / "__init__.py").exists() and folder.parent != folder:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return str(folder), ".".join(parts)
+
+
+def verdict_title(entry: dict | None) -> str:
+    """The lens title: the action, then the last recorded verdict (``verified.json``) if any."""
+    if not entry:
+        return VERIFY_TITLE
+    commit = str(entry.get("commit", ""))[:8] + ("+" if entry.get("dirty") else "")
+    return f"{VERIFY_TITLE} (last: {entry.get('verdict', '?')} at {commit}, {entry.get('at', '?')})"
+
+
+def verify_lenses(source: str, path: str) -> list[VerifyLens]:
+    """One lens per module-level entry point of the file (found by parsing), titled with its last verdict."""
+    from pathlib import Path
+
+    from doeff_migrate.codemod.verified import entry_points_in_source, find_record, read_record
+
+    if not path.endswith(".py"):
+        return []
+    found = entry_points_in_source(source)
+    if not found:
+        return []
+    project, module = import_root(path)
+    record = find_record(Path(project))
+    verdicts = read_record(record) if record is not None else {}
+    return [
+        VerifyLens(e.line - 1, f"{module}.{e.name}", project, verdict_title(verdicts.get(f"{module}.{e.name}")))
+        for e in found
+    ]
+
+
+def run_verify(target: str, project: str, python: str | None = None, timeout: float = 900.0) -> dict:
+    """Run ``doeff-migrate verify target --project project --json`` in a child process.
+
+    Returns ``{"verdict": equal|different|failed|error, "detail": ..., "exit_code": n}``; the CLI records
+    the verdict itself (``verified.json``), which the next lens request reads.
+    """
+    import json
+    import subprocess
+    import sys
+
+    command = [python or sys.executable, "-m", "doeff_migrate.codemod", "verify", target, "--project", project, "--json"]
+    try:
+        proc = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"verdict": "error", "detail": str(exc), "exit_code": None}
+    try:
+        report = json.loads(proc.stdout)
+        entry = report["entry_points"][0]
+        return {"verdict": entry["verdict"], "detail": entry["detail"], "exit_code": proc.returncode}
+    except (ValueError, KeyError, IndexError, TypeError):
+        return {"verdict": "error", "detail": (proc.stderr or proc.stdout).strip()[-2000:], "exit_code": proc.returncode}
+
+
+def verify_message(target: str, result: dict) -> tuple[str, str]:
+    """(level ``info``/``warning``/``error``, text) of the message shown after a verify run."""
+    verdict = result.get("verdict")
+    detail = str(result.get("detail") or "").strip()
+    if verdict == "equal":
+        return "info", f"doeff-migrate verify: {target} behaves the same after migration"
+    level = "warning" if verdict == "different" else "error"
+    what = {"different": "behaves differently after migration", "failed": "did not run on one side"}.get(verdict, "could not be verified")
+    return level, f"doeff-migrate verify: {target} {what}" + (f":\n{detail}" if detail else "")

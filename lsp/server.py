@@ -36,6 +36,7 @@ from .analysis import SEVERITY, Analysis, Edit, Finding, Range, analyze
 from .config import Config, ConfigError, find_pyproject, load_pyproject_config
 from .fixes import CONVERT_TITLE, Conversion, apply_fixes, convert_call, line_diff_edit, migrate_edits, noqa_edit
 from .project import ProjectIndex
+from .fixes import VERIFY_COMMAND, run_verify, verify_lenses, verify_message
 
 __all__ = ["DoeffMigrateServer", "DoeffMigrateProtocol", "server", "SOURCE", "FIX_ALL_KIND"]
 
@@ -687,6 +688,36 @@ def fix_all_edits(ls: DoeffMigrateServer, uri: str) -> list[Edit]:
     else:
         findings = state.findings
     return apply_fixes(findings)
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+def code_lens(ls: DoeffMigrateServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+    """"Verify this entry point" (with the last verdict) above each module-level entry point."""
+    document = ls.workspace.get_text_document(params.text_document.uri)
+    return [
+        types.CodeLens(
+            range=types.Range(types.Position(lens.line, 0), types.Position(lens.line, 0)),
+            command=types.Command(title=lens.title, command=VERIFY_COMMAND, arguments=[lens.target, lens.project]),
+        )
+        for lens in verify_lenses(document.source, document.path or "")
+    ]
+
+
+@server.command(VERIFY_COMMAND)
+async def verify_entry_point(ls: DoeffMigrateServer, *args: Any) -> dict:
+    """Runs ``doeff-migrate verify`` on one entry point off the event loop, shows the verdict and refreshes
+    the lenses; arguments ``[target, project]`` (as the lens sends them)."""
+    if len(args) < 2 or not all(isinstance(a, str) and a for a in args[:2]):
+        return {"verdict": "error", "detail": "expected arguments [entry point pkg.mod.var, project folder]", "exit_code": None}
+    target, project = args[0], args[1]
+    result = await asyncio.get_running_loop().run_in_executor(None, run_verify, target, project)
+    level, text = verify_message(target, result)
+    kinds = {"info": types.MessageType.Info, "warning": types.MessageType.Warning, "error": types.MessageType.Error}
+    ls.window_show_message(types.ShowMessageParams(kinds[level], text))
+    workspace = ls.client_capabilities.workspace
+    if workspace is not None and workspace.code_lens is not None and workspace.code_lens.refresh_support:
+        ls.workspace_code_lens_refresh(None)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
