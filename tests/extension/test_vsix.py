@@ -96,6 +96,7 @@ def test_the_packaged_manifest_contributes_the_commands_settings_and_fix_all_kin
         "doeff-migrate.migrateFile",
         "doeff-migrate.migrateWorkspace",
         "doeff-migrate.showStatus",
+        "doeff-migrate.verifyEntryPoints",
     }
     assert set(contributes["configuration"]["properties"]) == {
         "doeff-migrate.enable",

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import { ConfigurationChangeEvent, Disposable, ExtensionContext, Uri } from 'vscode';
 import { Commands, CONFIG_SECTION, DISPLAY_NAME, PREVIEW_SCHEME, SERVER_RESTART_DELAY_MS } from './common/constants';
 import { describeError, Logger } from './common/log';
-import { migrateFile, migrateWorkspace, PreviewDocuments, showStatus } from './common/migrate';
+import { migrateFile, migrateWorkspace, PreviewDocuments, showStatus, verifyEntryPoints } from './common/migrate';
 import { chooseInterpreter, describeInterpreter, Interpreter, ShownOnce } from './common/python';
 import { ServerController } from './common/server';
 import { ExtensionSettings, reactToChange, readSettings } from './common/settings';
@@ -86,6 +86,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
         registerCommand(Commands.migrateFile, (uri?: Uri) => migrateFile(migrateContext, uri)),
         registerCommand(Commands.migrateWorkspace, () => migrateWorkspace(migrateContext)),
         registerCommand(Commands.showStatus, () => showStatus(migrateContext)),
+        registerCommand(Commands.verifyEntryPoints, (...targets: string[]) => verifyEntryPoints(migrateContext, targets)),
         onDidChangeConfiguration(async (event: ConfigurationChangeEvent) => {
             if (!event.affectsConfiguration(CONFIG_SECTION)) {
                 return;

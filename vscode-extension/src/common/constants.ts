@@ -24,4 +24,5 @@ export const Commands = {
     migrateFile: `${name}.migrateFile`,
     migrateWorkspace: `${name}.migrateWorkspace`,
     showStatus: `${name}.showStatus`,
+    verifyEntryPoints: `${name}.verifyEntryPoints`,
 } as const;

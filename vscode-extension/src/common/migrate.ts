@@ -1,5 +1,5 @@
-// The codemod commands: "Migrate This File", "Migrate Workspace (Preview)" and "Show Migration
-// Status". Each runs the doeff-migrate CLI in the server's interpreter, shows the result as a diff
+// The codemod commands: "Migrate This File", "Migrate Workspace (Preview)", "Show Migration
+// Status" and "Verify Entry Points". Each runs the doeff-migrate CLI in the server's interpreter, shows the result as a diff
 // and changes files only after the user accepts it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,9 +29,11 @@ import {
     showDocument,
     showErrorMessage,
     showInformationMessage,
+    showQuickPick,
     showWarningMessage,
     withProgress,
 } from './vscodeapi';
+import { discoverArgs, parseDiscovered, verifyArgs, verifySummary } from './verify';
 
 /** Read-only documents holding a migrated file or the status table, served from memory. */
 export class PreviewDocuments implements TextDocumentContentProvider {
@@ -195,6 +197,44 @@ export async function showStatus(context: MigrateContext): Promise<void> {
         const uri = Uri.from({ scheme: PREVIEW_SCHEME, path: '/doeff-migrate status.txt' });
         context.previews.set(uri, sections.join('\n'));
         await showDocument(uri, 'plaintext');
+    });
+}
+
+/**
+ * Runs `doeff-migrate verify` in the first workspace folder on `targets`, or on the entry points the
+ * user picks from `verify --discover`; shows the table and a message with the verdict.
+ */
+export async function verifyEntryPoints(context: MigrateContext, targets?: string[]): Promise<void> {
+    const folders = getWorkspaceFolders();
+    if (folders.length === 0) {
+        void showWarningMessage('doeff-migrate: open a folder to verify its entry points.');
+        return;
+    }
+    const cwd = folders[0].uri.fsPath;
+    await reportFailure(context, async () => {
+        const interpreter = await ready(context, folders[0].uri);
+        if (interpreter === undefined) {
+            return;
+        }
+        let chosen = targets?.filter((target) => typeof target === 'string' && target !== '') ?? [];
+        if (chosen.length === 0) {
+            const found = parseDiscovered(await runCodemod(interpreter, discoverArgs(), cwd));
+            if (found.length === 0) {
+                void showWarningMessage('doeff-migrate: no module-level entry points found in this folder.');
+                return;
+            }
+            chosen = (await showQuickPick(found, 'Entry points to verify (pick those without external side effects)')) ?? [];
+            if (chosen.length === 0) {
+                return;
+            }
+        }
+        const run = await withProgress('doeff-migrate: running the entry points before and after…', () => runCodemod(interpreter, verifyArgs(chosen), cwd));
+        const uri = Uri.from({ scheme: PREVIEW_SCHEME, path: '/doeff-migrate verify.txt' });
+        context.previews.set(uri, [run.stdout.trimEnd(), run.stderr.trimEnd()].filter((part) => part !== '').join('\n\n') + '\n');
+        await showDocument(uri, 'plaintext');
+        const summary = verifySummary(run, chosen);
+        const show = { info: showInformationMessage, warning: showWarningMessage, error: showErrorMessage }[summary.level];
+        void show(summary.message);
     });
 }
 

@@ -107,6 +107,10 @@ export function showInformationMessage<T extends string>(message: string, ...ite
     return window.showInformationMessage(message, ...items);
 }
 
+export function showQuickPick(items: string[], title: string): Thenable<string[] | undefined> {
+    return window.showQuickPick(items, { canPickMany: true, title, ignoreFocusOut: true });
+}
+
 export function getActiveTextEditor(): TextEditor | undefined {
     return window.activeTextEditor;
 }
