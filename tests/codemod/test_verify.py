@@ -261,3 +261,20 @@ def test_entry_points_in_source_are_found_by_parsing() -> None:
     found = [(e.name, e.line) for e in entry_points_in_source(source)]
     assert found == [("main", 2), ("fast", 4), ("other", 6), ("inputs", 9)]
     assert entry_points_in_source("def broken(:\n") == []
+
+
+def fidelity_projects() -> dict[str, tuple[dict[str, str], list[str]]]:
+    from tests.fidelity.test_projects import PROJECTS
+
+    return PROJECTS
+
+
+@pytest.mark.parametrize("name", sorted(fidelity_projects()))
+def test_every_fidelity_project_verifies_equal(tmp_path: Path, name: str, capsys) -> None:
+    files, targets = fidelity_projects()[name]
+    write(tmp_path / "source", files)
+    repo = committed_copy(tmp_path / "source", tmp_path / "repo")
+    migrate(repo)
+    code, out, _ = verify(repo, *targets, "--json", capsys=capsys)
+    assert code == 0, out
+    assert {t: v["verdict"] for t, v in verdicts(out).items()} == dict.fromkeys(targets, "equal")
