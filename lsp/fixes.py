@@ -29,6 +29,7 @@ __all__ = [
     "VERIFY_COMMAND",
     "VerifyLens",
     "verify_lenses",
+    "verify_lens_at",
     "run_verify",
     "verify_message",
 ]
@@ -258,6 +259,11 @@ def verify_lenses(source: str, path: str) -> list[VerifyLens]:
         VerifyLens(e.line - 1, f"{module}.{e.name}", project, verdict_title(verdicts.get(f"{module}.{e.name}")))
         for e in found
     ]
+
+
+def verify_lens_at(source: str, path: str, line: int) -> VerifyLens | None:
+    """The lens of the entry point defined on ``line`` (0-based), for the "Verify this entry point" code action."""
+    return next((lens for lens in verify_lenses(source, path) if lens.line == line), None)
 
 
 def run_verify(target: str, project: str, python: str | None = None, timeout: float = 900.0) -> dict:

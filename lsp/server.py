@@ -36,7 +36,7 @@ from .analysis import SEVERITY, Analysis, Edit, Finding, Range, analyze
 from .config import Config, ConfigError, find_pyproject, load_pyproject_config
 from .fixes import CONVERT_TITLE, Conversion, apply_fixes, convert_call, line_diff_edit, migrate_edits, noqa_edit
 from .project import ProjectIndex
-from .fixes import VERIFY_COMMAND, run_verify, verify_lenses, verify_message
+from .fixes import VERIFY_COMMAND, run_verify, verify_lens_at, verify_lenses, verify_message
 
 __all__ = ["DoeffMigrateServer", "DoeffMigrateProtocol", "server", "SOURCE", "FIX_ALL_KIND"]
 
@@ -561,12 +561,12 @@ def hover(ls: DoeffMigrateServer, params: types.HoverParams) -> types.Hover | No
         code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite, FIX_ALL_KIND]
     ),
 )
-def code_action(ls: DoeffMigrateServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+def code_action(ls: DoeffMigrateServer, params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
     uri = params.text_document.uri
     document = ls.workspace.get_text_document(uri)
     encoding = ls.workspace.position_encoding
     only = params.context.only
-    actions: list[types.CodeAction] = []
+    actions: list[types.CodeAction | types.Command] = []
 
     def wanted(kind: str) -> bool:
         return only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)
@@ -578,6 +578,8 @@ def code_action(ls: DoeffMigrateServer, params: types.CodeActionParams) -> list[
             actions.extend(quick_fixes(ls, document, diagnostic, encoding))
     if wanted(types.CodeActionKind.RefactorRewrite):
         actions.extend(migrate_under_cursor(ls, document, params, encoding, offered={a.title for a in actions}))
+    if only is None:
+        actions.extend(verify_action(document, params.range.start.line))
     if wanted(FIX_ALL_KIND):
         edits = fix_all_edits(ls, uri)
         if edits:
@@ -589,6 +591,15 @@ def code_action(ls: DoeffMigrateServer, params: types.CodeActionParams) -> list[
                 )
             )
     return actions
+
+
+def verify_action(document, line: int) -> list[types.Command]:
+    """"Verify this entry point" on the line that defines a module-level entry point: the code lens's command,
+    as a bare ``Command`` (a ``CodeAction`` holding only a command reads back as a ``Command`` in lsprotocol)."""
+    lens = verify_lens_at(document.source, document.path or "", line)
+    if lens is None:
+        return []
+    return [types.Command(title=f"Verify this entry point ({lens.target})", command=VERIFY_COMMAND, arguments=[lens.target, lens.project])]
 
 
 def migrate_under_cursor(ls: DoeffMigrateServer, document, params: types.CodeActionParams, encoding, offered: set[str]):

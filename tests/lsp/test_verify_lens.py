@@ -89,5 +89,17 @@ async def test_the_server_offers_the_lens_and_its_command_runs_verify(tmp_path: 
         assert titles["mlpipe.experiment.main"].startswith(f"{VERIFY_TITLE} (last: equal at ")
         assert titles["mlpipe.experiment.fast"] == VERIFY_TITLE
 
+        # The same command as a code action on the entry point's line, and none elsewhere.
+        def at(line: int) -> types.CodeActionParams:
+            where = types.Range(types.Position(line, 0), types.Position(line, 0))
+            return types.CodeActionParams(types.TextDocumentIdentifier(uri=uri), where, types.CodeActionContext(diagnostics=[]))
+
+        actions = await lsp.text_document_code_action_async(at(main.range.start.line))
+        [action] = [a for a in actions if isinstance(a, types.Command) and a.command == VERIFY_COMMAND]
+        assert action.title == "Verify this entry point (mlpipe.experiment.main)"
+        assert action.arguments == main.command.arguments
+        elsewhere = await lsp.text_document_code_action_async(at(0))
+        assert not [a for a in elsewhere or [] if isinstance(a, types.Command) and a.command == VERIFY_COMMAND]
+
         bad = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command=VERIFY_COMMAND, arguments=[]))
         assert bad["verdict"] == "error" and "expected arguments" in bad["detail"]
