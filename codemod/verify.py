@@ -75,7 +75,10 @@ class Outcome:
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise VerifyUsageError("git is not installed: verify checks out the original code from a git commit") from None
 
 
 def git_toplevel(project: Path) -> Path:
@@ -158,7 +161,15 @@ def verify(options: VerifyOptions) -> Outcome:
     project = Path(options.project).resolve()
     top = git_toplevel(project)
     base = options.base or default_base(top)
-    base_commit = resolve_commit(top, base)
+    try:
+        base_commit = resolve_commit(top, base)
+    except VerifyUsageError:
+        if options.base is None:
+            raise VerifyUsageError(
+                f"the working tree of {top} has no uncommitted changes, so the original would be HEAD~1, which does "
+                "not exist: give --base REF (the commit before the migration)"
+            ) from None
+        raise
     commit = _git(top, "rev-parse", "HEAD").stdout.strip()
     dirty = is_dirty(top)
     with base_worktree(top, base_commit) as checkout:

@@ -120,6 +120,12 @@ def test_a_base_that_does_not_exist_exits_2(mlpipe: Path, capsys) -> None:
     assert not record_path(mlpipe).exists()
 
 
+def test_a_clean_tree_with_one_commit_has_no_default_base(mlpipe: Path, capsys) -> None:
+    repo = committed_copy(ROOT / "examples" / "pinjected_project", mlpipe.parent / "single")
+    code, _, err = verify(repo, "mlpipe.experiment.main", capsys=capsys)
+    assert code == 2 and "HEAD~1, which does not exist" in err and "--base" in err
+
+
 def test_a_folder_outside_git_exits_2(tmp_path: Path, capsys) -> None:
     shutil.copytree(ROOT / "examples" / "pinjected_project", tmp_path / "plain")
     code, _, err = verify(tmp_path / "plain", "mlpipe.experiment.main", capsys=capsys)
