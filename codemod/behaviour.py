@@ -48,13 +48,16 @@ class Run:
 @dataclass
 class Sandbox:
     """What both sides share: ``cwd`` (``None``: the side's project root), ``home`` (``None``: the
-    caller's), extra ``env`` entries, the ``overrides`` file and the per-side ``timeout`` in seconds."""
+    caller's), extra ``env`` entries, the ``overrides`` file and the per-side ``timeout`` in seconds.
+    The caller's environment is passed through, but for ``PYTHONPATH`` unless ``keep_pythonpath``."""
 
     cwd: Path | None = None
     home: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
     overrides: Path | None = None
     timeout: float = 120.0
+    keep_pythonpath: bool = False
+    """Pass the caller's ``PYTHONPATH`` on (a user's environment); the project root still comes first."""
 
 
 # Loads the overrides file named by DOEFF_MIGRATE_VERIFY_OVERRIDES (its ``overrides`` dict), or {}.
@@ -124,7 +127,8 @@ def child_env(sandbox: Sandbox) -> dict[str, str]:
     """The caller's environment (passed through), with a fixed hash seed and the sandbox's entries."""
     env = dict(os.environ)
     env["PYTHONHASHSEED"] = "0"
-    env.pop("PYTHONPATH", None)
+    if not sandbox.keep_pythonpath:
+        env.pop("PYTHONPATH", None)
     env.pop("DOEFF_MIGRATE_VERIFY_OVERRIDES", None)
     if sandbox.home is not None:
         env["HOME"] = str(sandbox.home)

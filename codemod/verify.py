@@ -128,7 +128,7 @@ def _verify_one(target: str, original_root: Path, migrated_root: Path, options: 
             work.mkdir(parents=True)
             sandboxes.append(Sandbox(
                 cwd=None if options.cwd_root else work, home=home, env=options.env,
-                overrides=options.overrides, timeout=options.timeout,
+                overrides=options.overrides, timeout=options.timeout, keep_pythonpath=True,
             ))
         before = behaviour.run_original(original_root, target, sandboxes[0])
         after = behaviour.run_migrated(migrated_root, target, sandboxes[1], strict=not options.allow_pinjected)

@@ -202,7 +202,7 @@ def write(root: Path, files: dict[str, str]) -> None:
         (root / rel).write_text(dedent(text))
 
 
-def test_overrides_and_environment_reach_both_sides(tmp_path: Path, capsys) -> None:
+def test_overrides_and_environment_reach_both_sides(tmp_path: Path, capsys, monkeypatch) -> None:
     project = tmp_path / "project"
     write(project, GREETER)
     committed_copy(project, tmp_path / "repo")
@@ -217,6 +217,7 @@ def test_overrides_and_environment_reach_both_sides(tmp_path: Path, capsys) -> N
     assert code == 1, out
     overrides = tmp_path / "verify_overrides.py"
     overrides.write_text('overrides = {"name": "cy"}\n')
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "elsewhere"))  # the caller's environment reaches both sides
     code, out, _ = verify(repo, "greet.app.main", "--overrides", str(overrides), "--env", "GREET_SUFFIX=ok", "--json", capsys=capsys)
     assert code == 0, out
     runs = json.loads(out)
@@ -284,3 +285,17 @@ def test_every_fidelity_project_verifies_equal(tmp_path: Path, name: str, capsys
     code, out, _ = verify(repo, *targets, "--json", capsys=capsys)
     assert code == 0, out
     assert {t: v["verdict"] for t, v in verdicts(out).items()} == dict.fromkeys(targets, "equal")
+
+
+def test_each_side_gets_the_callers_environment_with_the_sandbox_on_top(monkeypatch) -> None:
+    from doeff_migrate.codemod.behaviour import Sandbox, child_env
+
+    monkeypatch.setenv("PYTHONPATH", "/somewhere")
+    monkeypatch.setenv("VERIFY_PASSED_THROUGH", "1")
+    env = child_env(Sandbox(home=Path("/tmp/home"), env={"EXTRA": "x"}, overrides=Path("o.py"), keep_pythonpath=True))
+    assert (env["PYTHONPATH"], env["VERIFY_PASSED_THROUGH"], env["HOME"], env["EXTRA"], env["PYTHONHASHSEED"]) == (
+        "/somewhere", "1", "/tmp/home", "x", "0",
+    )
+    assert env["DOEFF_MIGRATE_VERIFY_OVERRIDES"] == str(Path("o.py").resolve())
+    harness_env = child_env(Sandbox())  # the fidelity harness: no PYTHONPATH, no overrides
+    assert "PYTHONPATH" not in harness_env and "DOEFF_MIGRATE_VERIFY_OVERRIDES" not in harness_env
