@@ -432,7 +432,7 @@ verify_app = typer.Typer(add_completion=False, help="Run entry points before and
 
 @verify_app.command(context_settings={"help_option_names": ["-h", "--help"]})
 def verify(
-    targets: Optional[list[str]] = typer.Argument(None, help="Entry points pkg.mod.var (default: [tool.doeff-migrate] verify)."),
+    targets: Optional[list[str]] = typer.Argument(None, help="Entry points pkg.mod.var (default: \\[tool.doeff-migrate] verify)."),
     base: Optional[str] = typer.Option(None, "--base", help="Commit of the original code (default: HEAD if the tree is dirty, else HEAD~1)."),
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds each side may run."),
@@ -442,7 +442,7 @@ def verify(
     overrides: Optional[Path] = typer.Option(None, "--overrides", help="Python file defining a dict `overrides`: bindings replaced on both sides."),
     env: Optional[list[str]] = typer.Option(None, "--env", help="KEY=VALUE set for both sides (repeatable)."),
     cwd_root: bool = typer.Option(False, "--cwd-root", help="Run each side in its project folder, not a fresh temp folder."),
-    project: Path = typer.Option(Path("."), "--project", help="Folder the entry points import from (default: .)."),
+    project: Path = typer.Option(Path("."), "--project", help="Folder the entry points import from."),
 ) -> None:
     """Prove the migration: each entry point under pinjected (at --base) and on the runtime (working tree)."""
     from .verify import VerifyOptions, verify_command
