@@ -12,7 +12,9 @@ Both sides are tamed the same way: the caller's environment is passed through (p
 KEY=VALUE``), each side gets a fresh ``HOME`` and working directory (the project folder is first on
 ``sys.path``; ``--cwd-root``: run in the side's project folder instead, for entry points that read
 relative paths), runs in its own process with ``--timeout`` seconds, and ``--overrides FILE`` (a
-Python file defining a plain dict ``overrides``) replaces design bindings on both sides.
+Python file defining a plain dict ``overrides``) replaces design bindings on both sides (not on the
+migrated side of a partial migration that still runs through pinjected: ``runtime/bridge.py`` builds
+that env itself).
 
 Exit codes: 0 every entry point equal; 1 a difference; 2 usage error (no git repository, unknown
 base, no entry points, bad option); 3 a side failed to run or timed out (wins over 1).
