@@ -152,7 +152,14 @@ def _run_child(command: list[str], root: Path, sandbox: Sandbox) -> Run:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        out, err = proc.communicate()
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            # A process that left the group (a daemon in its own session) still holds the pipes.
+            for pipe in (proc.stdout, proc.stderr):
+                pipe.close()
+            proc.wait()
+            out, err = "", "[output lost: a process outside the side's process group kept its pipes open]"
         timed_out = True
         err += f"\n[timed out after {sandbox.timeout:g} s: killed]"
     lines = out.splitlines()
@@ -161,7 +168,9 @@ def _run_child(command: list[str], root: Path, sandbox: Sandbox) -> Run:
             return Run(lines[:-1], json.loads(lines[-1]), 0, err)
         except json.JSONDecodeError:
             return Run(lines, None, 1, err + f"\n[the last stdout line is not the JSON result: {lines[-1][:200]!r}]")
-    return Run(lines, None, proc.returncode if proc.returncode else 1, err, timed_out)
+    if proc.returncode == 0 and not timed_out:
+        return Run(lines, None, 1, err + "\n[no result: the side printed nothing on stdout]")
+    return Run(lines, None, proc.returncode, err, timed_out)
 
 
 def run_original(root: Path, target: str, sandbox: Sandbox | None = None) -> Run:
