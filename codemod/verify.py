@@ -189,7 +189,7 @@ def record_entries(outcome: Outcome) -> dict[str, dict]:
     return {
         v.target: {
             "verdict": v.status, "commit": outcome.commit, "dirty": outcome.dirty, "base": outcome.base_commit,
-            "at": when, "detail": v.detail.splitlines()[0] if v.detail else "",
+            "at": when, "detail": v.detail[:2000],
         }
         for v in outcome.verdicts
     }
