@@ -188,6 +188,7 @@ class _Collector:
             and (key := _asked_key(ast.Assign(targets=[], value=node.body[0].value))) is not None
         }
         self._toplevel(self.tree.body, overrides={})
+        self.constructed_classes()
         from .bridges import top_functions
 
         self.facts.top_functions = top_functions(self.tree, self.facts.imports)
@@ -245,6 +246,8 @@ class _Collector:
         for node in body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.provider(node)
+            elif isinstance(node, ast.ClassDef):
+                self.injected_class(node)
             elif isinstance(node, ast.With):
                 inner, inner_opaque = dict(overrides), opaque
                 for item in node.items:  # ``with a, b:`` is ``with a: with b:`` (b wins)
@@ -343,6 +346,35 @@ class _Collector:
                 lineno=node.lineno,
             )
             return
+
+    def injected_class(self, node: ast.ClassDef) -> None:
+        """``@injected`` on a class (``@class_binding`` once migrated): pinjected binds ``new_<C>`` to its
+        constructor, whose dependencies come from the constructor's signature (semantics C4)."""
+        for deco in node.decorator_list:
+            func = deco.func if isinstance(deco, ast.Call) else deco
+            if self.canonical(func) == pn.INJECTED or pn.dotted_ast(func) == "class_binding":
+                self.class_provider(node)
+                return
+
+    def constructed_classes(self) -> None:
+        """``injected(C)`` / ``class_constructor(C)`` evaluated at import time binds ``new_C`` too."""
+        if self.source is not None and "injected(" not in self.source and "class_constructor(" not in self.source:
+            return
+        classes = {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
+        if not classes:
+            return
+        pending = [n for n in self.tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        for node in _walk(pending):
+            name = constructed_class(node, self.canonical)
+            if name in classes and f"new_{name}" not in self.facts.providers:
+                self.class_provider(classes[name])
+
+    def class_provider(self, node: ast.ClassDef) -> None:
+        key = f"new_{node.name}"
+        self.facts.providers[key] = ProviderDef(
+            key=key, name=key, kind="instance", module=self.facts.module,
+            deps=tuple(k for _, k in class_dependency_params(node)), is_async=False, lineno=node.lineno,
+        )
 
     def migrated_kind(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
         for deco in node.decorator_list:
@@ -494,6 +526,9 @@ class _Collector:
             )
             if is_by_name and len(node.args) == 1 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
                 return ValueSpec("alias", self.facts.module, node.args[0].value)
+            constructed = constructed_class(node, self.canonical)
+            if constructed is not None:
+                return ValueSpec("ref", self.facts.module, f"new_{constructed}")
             if self.names.canonical_of_dotted(dotted_func.rpartition(".")[0]) == pn.INJECTED_CLASS:
                 if dotted_func.endswith(".pure"):
                     return ValueSpec("value")
@@ -636,6 +671,34 @@ def _asked_key(stmt: ast.stmt) -> str | None:
         ):
             return call.args[0].value
     return None
+
+
+def constructed_class(node: ast.AST, canonical) -> str | None:
+    """``C`` of ``injected(C)`` (a class, not a key string) or of its migrated ``class_constructor(C)``."""
+    if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name)):
+        return None
+    if canonical(node.func) == pn.INJECTED or pn.dotted_ast(node.func) == "class_constructor":
+        return node.args[0].id
+    return None
+
+
+def class_dependency_params(node: ast.ClassDef) -> list[tuple[str, str]]:
+    """(parameter name, key) of ``injected(C)``'s dependencies: the ``@injected`` rule applied to
+    ``__init__`` (``self`` aside) or, without one, to the class-level annotated fields (a dataclass)."""
+    for stmt in node.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__":
+            args = stmt.args
+            trimmed = ast.arguments(
+                posonlyargs=args.posonlyargs[1:], args=args.args if args.posonlyargs else args.args[1:],
+                vararg=None, kwonlyargs=args.kwonlyargs, kw_defaults=[], kwarg=None, defaults=[],
+            )
+            return dependency_params(trimmed, "injected")
+    return [
+        (stmt.target.id, pn.dependency_key(stmt.target.id))
+        for stmt in node.body
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id.startswith("_")
+        and "ClassVar" not in ast.dump(stmt.annotation)
+    ]
 
 
 def dependency_params(args: ast.arguments, kind: str) -> list[tuple[str, str]]:
