@@ -37,10 +37,10 @@ import inspect
 import sys
 from typing import Any, Callable, Iterable
 
-from .effects import Ask
+from .effects import Ask, Await
 from .handlers import _Preactivated
 from .interpreter import _drive as _interpreter_loop
-from .program import DoFunction, WithHandler, do
+from .program import DoFunction, Program, WithHandler, do
 from .registry import is_do_function, register_provider
 from .run import run
 
@@ -52,8 +52,8 @@ def dependency_key(param_name: str) -> str:
     return param_name
 
 
-def class_dependencies(cls: type) -> list[tuple[str, str]]:
-    """(parameter name, key) of the constructor's dependencies, in signature order."""
+def class_dependencies(cls: Any) -> list[tuple[str, str]]:
+    """(parameter name, key) of the constructor's (or function's) dependencies, in signature order."""
     found = []
     for p in inspect.signature(cls).parameters.values():
         if p.kind is p.POSITIONAL_ONLY or (p.name.startswith("_") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)):
@@ -108,7 +108,7 @@ def bind_to_run(fn: Any, chain: list, *, awaited: bool = False) -> Any:
 class BoundConstructor:
     """``new_C``: ``C`` with its dependencies given; called with the other constructor arguments."""
 
-    def __init__(self, cls: type, deps: dict[str, Any]) -> None:
+    def __init__(self, cls: Any, deps: dict[str, Any]) -> None:
         self.cls = cls
         self.deps = deps  # parameter name -> value
         params = [p for p in inspect.signature(cls).parameters.values() if p.name not in deps]
@@ -142,7 +142,7 @@ class BoundConstructor:
         return self.cls(*positional, **keyword)
 
     def __repr__(self) -> str:
-        return f"new_{self.cls.__name__}{self.signature}"
+        return f"new_{getattr(self.cls, '__name__', self.cls)}{self.signature}"
 
 
 def class_constructor(cls: type, awaited: Iterable[str] = ()) -> Any:
@@ -163,6 +163,35 @@ def _construct(cls: type, awaited: tuple):
     return BoundConstructor(cls, deps)
 
 
+def injected_function(fn: Callable[..., Any]) -> Any:
+    """``injected(f)`` of a plain callable (not a class): ``f`` as an ``@injected`` function.
+
+    Its dependencies follow the ``@injected`` rule; a call is a program, as the IProxy call was: its
+    program arguments are run first, left to right (pinjected resolves IProxy arguments), and an
+    awaitable result is awaited (pinjected auto-awaits async calls in an IProxy expression).
+    """
+    deps = class_dependencies(fn)
+
+    @do
+    def call(*args: Any, **kwargs: Any):
+        given = {}
+        for name, key in deps:
+            given[name] = yield Ask(key)
+        values = []
+        for arg in args:
+            values.append((yield arg) if isinstance(arg, Program) else arg)
+        named = {}
+        for name, arg in kwargs.items():
+            named[name] = (yield arg) if isinstance(arg, Program) else arg
+        result = BoundConstructor(fn, given)(*values, **named)
+        if inspect.isawaitable(result):
+            result = yield Await(result)
+        return result
+
+    call.__name__ = getattr(fn, "__name__", "injected_function")
+    return call
+
+
 def class_binding(cls: Any = None, *, awaited: Iterable[str] = ()) -> Any:
     """``@injected`` on a class: binds ``new_<cls>``; the class itself stays as it is."""
     if cls is None:
@@ -173,4 +202,4 @@ def class_binding(cls: Any = None, *, awaited: Iterable[str] = ()) -> Any:
     return cls
 
 
-__all__ = ["class_binding", "class_constructor", "class_dependencies", "bind_to_run", "BoundConstructor"]
+__all__ = ["class_binding", "class_constructor", "injected_function", "class_dependencies", "bind_to_run", "BoundConstructor"]

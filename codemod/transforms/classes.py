@@ -8,7 +8,9 @@ because the constructor hands a migrated injected function over as a plain calla
 (a coroutine function for an ``async`` one). Which dependencies were ``async`` is known here only, from
 the project index, so it is written out: ``@class_binding(awaited=("a_fetch",))``.
 
-``injected(x)`` whose argument is not a name the module defines or imports as a class is left to
+``injected(f)`` of a plain function (one the module defines undecorated, or an attribute of an imported
+module such as ``Image.open``) becomes ``injected_function(f)``: ``f`` as an ``@injected`` function
+whose calls are programs. Other arguments (a key held in a variable, an expression) are left to
 ``leftovers`` (DM103).
 """
 
@@ -30,10 +32,22 @@ class ClassInjection(MigrationTransformer):
     def __init__(self, state) -> None:
         super().__init__(state)
         self.classes: set[str] = set()
+        self.functions: set[str] = set()
+        self.imported_modules: set[str] = set()
         self.function_depth = 0
 
     def visit_Module(self, node: cst.Module) -> bool:
         self.classes = {s.name.value for s in node.body if isinstance(s, cst.ClassDef)}
+        self.functions = {
+            s.name.value for s in node.body
+            if isinstance(s, cst.FunctionDef) and not any(self.state.canonical(d) is not None for d in s.decorators)
+        }
+        self.imported_modules = {
+            (a.asname.name.value if a.asname else pn.dotted_cst(a.name).partition(".")[0])
+            for s in node.body if isinstance(s, cst.SimpleStatementLine)
+            for i in s.body if isinstance(i, cst.Import)
+            for a in i.names
+        }
         return True
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -69,7 +83,12 @@ class ClassInjection(MigrationTransformer):
         if len(updated_node.args) != 1 or updated_node.args[0].keyword or updated_node.args[0].star:
             return updated_node
         arg = updated_node.args[0].value
+        dotted = pn.dotted_cst(arg)
+        if dotted is None or self.state.names.canonical_of_dotted(dotted) is not None:
+            return updated_node
         if not (isinstance(arg, cst.Name) and self.is_class(arg.value)):
+            if self.is_plain_callable(dotted):
+                return updated_node.with_changes(func=cst.Name(self.need("injected_function")))
             return updated_node
         awaited = self.awaited_keys(f"new_{arg.value}")
         args = [cst.Arg(arg)]
@@ -87,6 +106,17 @@ class ClassInjection(MigrationTransformer):
         if index.resolve_ref(ValueSpec("ref", self.state.module, name)) is not None:
             return False
         return name in self.state.facts.imports and name[:1].isupper()
+
+    def is_plain_callable(self, dotted: str) -> bool:
+        """A function the module defines without a pinjected decorator, or an attribute of an imported
+        module (``Image.open``): ``injected(f)`` of it is ``f`` made an ``@injected`` function."""
+        index, module = self.state.index, self.state.module
+        if index.resolve_ref(ValueSpec("ref", module, dotted)) is not None:
+            return False  # already a provider: ``injected(provider)`` is left as it is
+        head = dotted.partition(".")[0]
+        if "." in dotted:
+            return head in self.state.facts.imports or head in self.imported_modules
+        return dotted in self.functions
 
     def awaited_keys(self, key: str) -> list[str]:
         """Dependencies of ``new_<C>`` every binding of which is an ``async`` injected function."""
