@@ -520,7 +520,8 @@ class _Collector:
         if isinstance(node, ast.Call):
             canonical = self.canonical(node.func)
             dotted_func = pn.dotted_ast(node.func) or ""
-            is_by_name = canonical == pn.INJECTED or (
+            # (``injected(f)("x")`` is a call of ``injected(f)``, not ``injected("x")``.)
+            is_by_name = (canonical == pn.INJECTED and not isinstance(node.func, ast.Call)) or (
                 self.names.canonical_of_dotted(dotted_func.rpartition(".")[0]) == pn.INJECTED_CLASS
                 and dotted_func.endswith(".by_name")
             )
