@@ -179,4 +179,38 @@ def perform_sequence(
     return value
 
 
-__all__ = ["StubHandler", "Responses", "fake", "perform_sequence", "SequenceMismatch"]
+def run_injected_test(program: Any, module_name: str, override: Any = None) -> Any:
+    """The body of a migrated ``@injected_pytest`` test: run ``program`` as pinjected ran the test.
+
+    pinjected-semantics.md C5: the env is the runner's env of the test module (everything registered
+    by the modules imported so far, then the ``__design__`` dicts of the package hierarchy, root to
+    leaf, the module's own last), with ``override`` on top; an awaitable result is awaited. Exceptions
+    reach pytest as they are (pinjected unwraps single-exception groups to the same effect).
+    """
+    import inspect
+    from collections.abc import Mapping
+
+    from .effects import Await
+    from .program import do
+    from .runner import build_env
+
+    env = build_env(module_name, "")
+    if override is not None:
+        if not isinstance(override, Mapping):
+            raise TypeError(
+                f"@injected_pytest override must be an env mapping (a migrated design), got {type(override).__name__}: "
+                "migrate the code that builds it"
+            )
+        env.update(override)
+
+    @do
+    def awaited():
+        value = yield program
+        if inspect.isawaitable(value):
+            value = yield Await(value)
+        return value
+
+    return run(awaited(), env=env)
+
+
+__all__ = ["StubHandler", "Responses", "fake", "perform_sequence", "SequenceMismatch", "run_injected_test"]

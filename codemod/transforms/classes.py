@@ -58,7 +58,13 @@ class ClassInjection(MigrationTransformer):
         self.function_depth -= 1
         return updated_node
 
+    def runtime_target(self) -> bool:
+        """Only the bundled runtime has the class constructor: ``--target doeff`` keeps DM103."""
+        return self.state.target == "runtime"
+
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        if not self.runtime_target():
+            return updated_node
         decorators = list(updated_node.decorators)
         for i, deco in enumerate(decorators):
             func = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
@@ -78,7 +84,7 @@ class ClassInjection(MigrationTransformer):
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if self.function_depth or self.state.canonical(updated_node.func) != pn.INJECTED:
+        if self.function_depth or self.state.canonical(updated_node.func) != pn.INJECTED or not self.runtime_target():
             return updated_node
         if len(updated_node.args) != 1 or updated_node.args[0].keyword or updated_node.args[0].star:
             return updated_node
