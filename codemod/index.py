@@ -333,6 +333,23 @@ class _Collector:
                 kind = "injected"
             elif canonical in pn.INSTANCE_DECORATORS:
                 kind = "instance"
+            elif canonical == "injected_pytest":
+                # ``instance(test)`` resolved per test; indexed under its migrated program's name
+                # (``_test_x``) so that its dependency closure is known (``__doeff_requires__``).
+                deps = tuple(key for _, key in dependency_params(node.args, "instance"))
+                name = f"_{node.name}"
+                self.facts.providers[name] = ProviderDef(
+                    key=name, name=name, kind="instance", module=self.facts.module, deps=deps,
+                    is_async=isinstance(node, ast.AsyncFunctionDef), lineno=node.lineno,
+                )
+                override = [*deco.args, *(kw.value for kw in deco.keywords)] if isinstance(deco, ast.Call) else []
+                if override:  # the test's design on top of the module's, as a ``with design()`` block's
+                    bound = self.design_of(override[0])
+                    if bound is None:
+                        self.facts.opaque_overrides.add(name)
+                    else:
+                        self.facts.overrides[name] = bound
+                return
             else:
                 continue
             deps = tuple(key for _, key in dependency_params(node.args, kind))

@@ -184,15 +184,17 @@ def run_injected_test(program: Any, module_name: str, override: Any = None) -> A
 
     pinjected-semantics.md C5: the env is the runner's env of the test module (everything registered
     by the modules imported so far, then the ``__design__`` dicts of the package hierarchy, root to
-    leaf, the module's own last), with ``override`` on top; an awaitable result is awaited. Exceptions
+    leaf, the module's own last), with ``override`` on top; the keys of ``__doeff_requires__`` for the
+    program are checked and its instances built before it runs; an awaitable result is awaited. Exceptions
     reach pytest as they are (pinjected unwraps single-exception groups to the same effect).
     """
     import inspect
+    import sys
     from collections.abc import Mapping
 
     from .effects import Await
     from .program import do
-    from .runner import build_env
+    from .runner import _eager, _runtime_api, build_env, preflight
 
     env = build_env(module_name, "")
     if override is not None:
@@ -202,6 +204,12 @@ def run_injected_test(program: Any, module_name: str, override: Any = None) -> A
                 "migrate the code that builds it"
             )
         env.update(override)
+    # pinjected resolves the test's whole dependency graph before its body runs: the keys the codemod
+    # listed for it are checked (a missing one fails the test before anything runs) and the
+    # instances among them built first, in the order pinjected builds them.
+    name = getattr(getattr(program, "func", None), "__name__", "")  # a Call: the @do function's body
+    keys = preflight(sys.modules[module_name], name, env) if name else ()
+    program = _eager(keys, env, program, _runtime_api())
 
     @do
     def awaited():

@@ -102,6 +102,9 @@ def migrate_test(transformer, node: cst.FunctionDef, index: int) -> cst.Function
         # Not migratable (flagged): give back the original test, with the flags.
         return node.with_changes(leading_lines=migrated.leading_lines)
     AddImportsVisitor.add_needed_import(state.context, TESTING_MODULE, HELPER)
+    # Its dependency closure goes to ``__doeff_requires__`` (entry_points.py): checked and built
+    # before the body runs, as pinjected resolves the test's whole graph first.
+    state.migrated_instances.append(program_name)
     call_args = [cst.Arg(cst.Call(cst.Name(program_name))), cst.Arg(cst.Name("__name__"))]
     if override is not None:
         call_args.append(cst.Arg(override))

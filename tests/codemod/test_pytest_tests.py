@@ -32,6 +32,8 @@ def test_async_test_with_an_inline_design_becomes_a_program_and_a_plain_test():
 
         def test_factor():
             run_injected_test(_test_factor(), __name__, {"factor": 5})
+
+        __doeff_requires__ = {"_test_factor": ("factor", "client")}
         """,
         path=TEST_PATH,
     )
@@ -71,6 +73,8 @@ def test_bare_decorator_and_empty_parentheses_run_with_the_module_env_only():
 
         def test_b():
             run_injected_test(_test_b(), __name__)
+
+        __doeff_requires__ = {"_test_a": ("logger",), "_test_b": ("tmp_path",)}
         """,
         path=TEST_PATH,
     )
@@ -103,6 +107,8 @@ def test_override_keyword_and_design_sums_are_translated():
 
         def test_sum():
             run_injected_test(_test_sum(), __name__, base | {"offset": 1})
+
+        __doeff_requires__ = {"_test_sum": ("factor", "offset")}
         """,
         path=TEST_PATH,
     )
@@ -161,6 +167,8 @@ def test_marks_above_the_decorator_go_on_the_plain_test():
         @pytest.mark.slow
         def test_marked():
             run_injected_test(_test_marked(), __name__)
+
+        __doeff_requires__ = {"_test_marked": ("factor",)}
         """,
         path=TEST_PATH,
     )
@@ -197,6 +205,8 @@ def test_injected_function_dependencies_are_called_as_programs():
 
         def test_double():
             run_injected_test(_test_double(), __name__)
+
+        __doeff_requires__ = {"_test_double": ("factor", "a_double")}
         """,
         path=TEST_PATH,
     )

@@ -274,6 +274,40 @@ ASYNC_WITH_CLASSES = {
     """,
 }
 
+EAGER_AND_PREFLIGHT = {
+    "app/__init__.py": "",
+    "app/test_graph.py": """\
+        from pinjected import design, injected, instance
+        from pinjected.test import injected_pytest
+
+        @instance
+        def connection():
+            print("connection built")
+            return "conn"
+
+        @injected
+        def query(connection, /, q):
+            return f"{connection}:{q}"
+
+        @injected
+        def secure_query(api_key, /, q):
+            return f"{api_key}:{q}"
+
+        @injected_pytest
+        def test_dependencies_built_before_the_body(query):
+            print("body starts")
+            print(query("x"))
+
+        @injected_pytest
+        def test_missing_key_fails_before_the_body(secure_query):
+            print("never printed")
+
+        @injected_pytest(design(api_key="k"))
+        def test_override_binds_the_missing_key(secure_query):
+            print(secure_query("y"))
+    """,
+}
+
 
 @pytest.mark.parametrize(
     "files,tests,expected",
@@ -314,6 +348,15 @@ ASYNC_WITH_CLASSES = {
                 "app/test_service.py::test_expected_exception": "PASSED",
             },
             id="async-with-classes",
+        ),
+        pytest.param(
+            EAGER_AND_PREFLIGHT, ["app/test_graph.py"],
+            {
+                "app/test_graph.py::test_dependencies_built_before_the_body": "PASSED",
+                "app/test_graph.py::test_missing_key_fails_before_the_body": "FAILED",
+                "app/test_graph.py::test_override_binds_the_missing_key": "PASSED",
+            },
+            id="eager-building-and-preflight",
         ),
     ],
 )
