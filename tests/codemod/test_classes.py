@@ -171,7 +171,7 @@ def test_injected_of_a_key_held_in_a_variable_stays_flagged():
         from pinjected import injected
 
         def pick(key):
-            # doeff-migrate: DM103: class-based injection (`injected(C)` / `@injected` class): migrate the class and its callers by hand
+            # doeff-migrate: DM103: `injected(...)` of a value the codemod cannot classify (a key held in a variable, an expression): port it by hand
             return injected(key)
         """,
     )

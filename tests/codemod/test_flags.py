@@ -99,6 +99,7 @@ def test_injected_class_is_flagged_dm103_for_target_doeff():
             tag: str
         """,
         "DM103",
+        message="`@injected` class left as it is: its constructor (`@class_binding`) exists in the bundled runtime only",
         target="doeff",
     )
 
