@@ -545,8 +545,10 @@ class _Collector:
             if is_by_name and len(node.args) == 1 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
                 return ValueSpec("alias", self.facts.module, node.args[0].value)
             constructed = constructed_class(node, self.canonical)
-            if constructed is not None:
+            if constructed is not None and constructed[:1].isupper():  # a class, by its name
                 return ValueSpec("ref", self.facts.module, f"new_{constructed}")
+            if isinstance(node.func, ast.Call) and constructed_class(node.func, self.canonical, called=True) is not None:
+                return ValueSpec("value")  # ``injected(C)("x")``: an instance built by the constructor
             if self.names.canonical_of_dotted(dotted_func.rpartition(".")[0]) == pn.INJECTED_CLASS:
                 if dotted_func.endswith(".pure"):
                     return ValueSpec("value")
@@ -691,11 +693,13 @@ def _asked_key(stmt: ast.stmt) -> str | None:
     return None
 
 
-def constructed_class(node: ast.AST, canonical) -> str | None:
-    """``C`` of ``injected(C)`` (a class, not a key string) or of its migrated ``class_constructor(C)``."""
+def constructed_class(node: ast.AST, canonical, called: bool = False) -> str | None:
+    """``C`` of ``injected(C)`` (a class, not a key string) or of its migrated ``class_constructor(C)``
+    (``injected_function(C)`` when ``called``: the constructor called right away)."""
     if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name)):
         return None
-    if canonical(node.func) == pn.INJECTED or pn.dotted_ast(node.func) == "class_constructor":
+    migrated = "injected_function" if called else "class_constructor"
+    if canonical(node.func) == pn.INJECTED or pn.dotted_ast(node.func) == migrated:
         return node.args[0].id
     return None
 

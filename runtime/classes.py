@@ -163,20 +163,24 @@ def _construct(cls: type, awaited: tuple):
     return BoundConstructor(cls, deps)
 
 
-def injected_function(fn: Callable[..., Any]) -> Any:
-    """``injected(f)`` of a plain callable (not a class): ``f`` as an ``@injected`` function.
+def injected_function(fn: Callable[..., Any], awaited: Iterable[str] = ()) -> Any:
+    """``injected(f)`` of a plain callable or a class, called: ``f`` as an ``@injected`` function.
 
-    Its dependencies follow the ``@injected`` rule; a call is a program, as the IProxy call was: its
-    program arguments are run first, left to right (pinjected resolves IProxy arguments), and an
-    awaitable result is awaited (pinjected auto-awaits async calls in an IProxy expression).
+    Its dependencies follow the ``@injected`` rule (bound to the run as a constructor's are); a call
+    is a program, as the IProxy call was: its program arguments are run first, left to right
+    (pinjected resolves IProxy arguments), and an awaitable result is awaited (pinjected auto-awaits
+    async calls in an IProxy expression).
     """
     deps = class_dependencies(fn)
+    awaited = tuple(awaited)
 
     @do
     def call(*args: Any, **kwargs: Any):
         given = {}
         for name, key in deps:
             given[name] = yield Ask(key)
+        chain = _handler_chain()
+        given = {name: bind_to_run(v, chain, awaited=dependency_key(name) in awaited) for name, v in given.items()}
         values = []
         for arg in args:
             values.append((yield arg) if isinstance(arg, Program) else arg)

@@ -35,6 +35,7 @@ class ClassInjection(MigrationTransformer):
         self.functions: set[str] = set()
         self.imported_modules: set[str] = set()
         self.function_depth = 0
+        self.called: set[int] = set()
 
     def visit_Module(self, node: cst.Module) -> bool:
         self.classes = {s.name.value for s in node.body if isinstance(s, cst.ClassDef)}
@@ -83,6 +84,11 @@ class ClassInjection(MigrationTransformer):
             return updated_node.with_changes(decorators=decorators)
         return updated_node
 
+    def visit_Call(self, node: cst.Call) -> bool:
+        if isinstance(node.func, cst.Call):
+            self.called.add(id(node.func))  # ``injected(C)(args)``: an IProxy call of the constructor
+        return True
+
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if self.function_depth or self.state.canonical(updated_node.func) != pn.INJECTED or not self.runtime_target():
             return updated_node
@@ -93,14 +99,19 @@ class ClassInjection(MigrationTransformer):
         if dotted is None or self.state.names.canonical_of_dotted(dotted) is not None:
             return updated_node
         if not (isinstance(arg, cst.Name) and self.is_class(arg.value)):
-            if self.is_plain_callable(dotted):
+            # Only called right away: as a value it is an injected function, which callers of its
+            # key would have to call as a program (not known from the key here).
+            if id(original_node) in self.called and self.is_plain_callable(dotted):
                 return updated_node.with_changes(func=cst.Name(self.need("injected_function")))
             return updated_node
         awaited = self.awaited_keys(f"new_{arg.value}")
         args = [cst.Arg(arg)]
         if awaited:
             args.append(_awaited_arg(awaited))
-        return cst.Call(cst.Name(self.need("class_constructor")), args)
+        # Called right away, it builds an instance (a program, as the IProxy was); as a value it is
+        # the ``new_C`` constructor.
+        helper = "injected_function" if id(original_node) in self.called else "class_constructor"
+        return cst.Call(cst.Name(self.need(helper)), args)
 
     # -- analysis ------------------------------------------------------------------------------
     def is_class(self, name: str) -> bool:

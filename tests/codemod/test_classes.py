@@ -208,3 +208,50 @@ def test_migrated_classes_are_left_alone():
         __design__ = {"new_Other": class_constructor(Client)}
         """
     )
+
+
+def test_injected_class_called_right_away_builds_an_instance_program():
+    check_transformed(
+        """\
+        from pinjected import IProxy, injected
+
+        class Store:
+            def __init__(self, root, /, name):
+                self.path = root + name
+
+        store: IProxy = injected(Store)("db")
+        """,
+        """\
+        from doeff_migrate.runtime import Program
+        from doeff_migrate.runtime.classes import injected_function
+
+        class Store:
+            def __init__(self, root, /, name):
+                self.path = root + name
+
+        store: Program = injected_function(Store)("db")
+        """,
+    )
+
+
+def test_injected_of_a_plain_function_used_as_a_value_stays_flagged():
+    check_transformed(
+        """\
+        from pinjected import design, injected
+
+        def shout(text):
+            return text.upper()
+
+        __design__ = design(loud=injected(shout))
+        """,
+        """\
+        from pinjected import design, injected
+
+        def shout(text):
+            return text.upper()
+
+        # doeff-migrate: DM115: design expression the codemod cannot read statically: convert it to an env dict by hand
+        # doeff-migrate: DM103: `injected(...)` of a value the codemod cannot classify (a key held in a variable, an expression): port it by hand
+        __design__ = design(loud=injected(shout))
+        """,
+    )

@@ -238,6 +238,36 @@ INJECTED_PLAIN_FUNCTION = {
     """,
 }
 
+CLASS_CALLED_AT_MODULE_LEVEL = {
+    "app/__init__.py": "",
+    "app/main.py": """\
+        from pinjected import IProxy, design, injected, instance
+
+        @injected
+        def label(prefix, /, text):
+            return prefix + text
+
+        @instance
+        def prefix():
+            print("prefix built")
+            return "#"
+
+        class Report:
+            def __init__(self, _label, /, title):
+                self.label, self.title = _label, title
+
+            def render(self):
+                return self.label(self.title)
+
+        @injected
+        def publish(report, /, suffix):
+            return report.render().upper() + suffix
+
+        __design__ = design(report=injected(Report)("daily"))
+        published: IProxy = publish("!")
+    """,
+}
+
 INJECTED_FUNCTION_WITH_DEPENDENCIES = {
     "app/__init__.py": """\
         from pinjected import design
@@ -269,6 +299,7 @@ INJECTED_FUNCTION_WITH_DEPENDENCIES = {
         pytest.param(CONSTRUCTED_AT_MODULE_LEVEL, ["app.main.run"], id="constructed-at-module-level"),
         pytest.param(NESTED_CONSTRUCTORS, ["app.main.run"], id="nested-constructors"),
         pytest.param(INJECTED_PLAIN_FUNCTION, ["app.main.run", "app.main.doubled"], id="injected-plain-function"),
+        pytest.param(CLASS_CALLED_AT_MODULE_LEVEL, ["app.main.published"], id="class-called-in-a-design"),
         pytest.param(INJECTED_FUNCTION_WITH_DEPENDENCIES, ["app.main.run"], id="injected-function-with-dependencies"),
     ],
 )
