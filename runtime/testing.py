@@ -194,7 +194,7 @@ def run_injected_test(program: Any, module_name: str, override: Any = None) -> A
 
     from .effects import Await
     from .program import do
-    from .runner import _eager, _runtime_api, build_env, preflight
+    from .runner import _eager, _is_doeff_value, _run_on_doeff, _runtime_api, build_env, preflight
 
     env = build_env(module_name, "")
     if override is not None:
@@ -204,6 +204,8 @@ def run_injected_test(program: Any, module_name: str, override: Any = None) -> A
                 "migrate the code that builds it"
             )
         env.update(override)
+    if _is_doeff_value(program):  # migrated with ``--target doeff``: run on the doeff package
+        return _run_on_doeff(program, env, (), lazy=True, runtime_handlers=(), module_handlers=())
     # pinjected resolves the test's whole dependency graph before its body runs: the keys the codemod
     # listed for it are checked (a missing one fails the test before anything runs) and the
     # instances among them built first, in the order pinjected builds them.

@@ -74,10 +74,12 @@ def _pytest(root: Path, tests: list[str], strict: bool) -> tuple[dict[str, str],
     return verdicts, session
 
 
-def assert_same_verdicts(tmp_path: Path, files: dict[str, str], tests: list[str], expected: dict[str, str]) -> None:
+def assert_same_verdicts(
+    tmp_path: Path, files: dict[str, str], tests: list[str], expected: dict[str, str], migrate_args: tuple[str, ...] = ()
+) -> None:
     original, migrated = tmp_path / "original", tmp_path / "migrated"
     write_project(original, files)
-    migrate_copy(original, migrated)
+    migrate_copy(original, migrated, migrate_args)
     flagged = [p for p in migrated.rglob("*.py") if re.search(r"doeff-migrate: DM(?!106)", p.read_text())]
     assert not flagged, f"unexpected flags in {flagged}"
     assert not pinjected_imports_left(migrated), f"pinjected still imported by {pinjected_imports_left(migrated)}"
@@ -362,3 +364,13 @@ EAGER_AND_PREFLIGHT = {
 )
 def test_injected_pytest_verdicts_and_output_are_kept(tmp_path, files, tests, expected):
     assert_same_verdicts(tmp_path, files, tests, expected)
+
+
+def test_injected_pytest_migrated_for_doeff_keeps_verdicts_and_output(tmp_path):
+    pytest.importorskip("doeff")
+    expected = {
+        "app/test_ops.py::test_double": "PASSED", "app/test_ops.py::test_override": "PASSED",
+        "app/test_ops.py::test_inline": "PASSED", "app/test_ops.py::test_fails_on_purpose": "FAILED",
+    }
+    assert_same_verdicts(tmp_path, BASIC, ["app/test_ops.py"], expected, ("--target", "doeff"))
+    assert "from doeff import" in (tmp_path / "migrated" / "app" / "test_ops.py").read_text()
