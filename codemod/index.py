@@ -706,7 +706,7 @@ def constructed_class(node: ast.AST, canonical, called: bool = False) -> str | N
 
 def class_dependency_params(node: ast.ClassDef) -> list[tuple[str, str]]:
     """(parameter name, key) of ``injected(C)``'s dependencies: the ``@injected`` rule applied to
-    ``__init__`` (``self`` aside) or, without one, to the class-level annotated fields (a dataclass)."""
+    ``__init__`` (``self`` aside) or, for a ``@dataclass`` without one, to its annotated fields."""
     for stmt in node.body:
         if isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__":
             args = stmt.args
@@ -715,6 +715,8 @@ def class_dependency_params(node: ast.ClassDef) -> list[tuple[str, str]]:
                 vararg=None, kwonlyargs=args.kwonlyargs, kw_defaults=[], kwarg=None, defaults=[],
             )
             return dependency_params(trimmed, "injected")
+    if not any((pn.dotted_ast(d.func if isinstance(d, ast.Call) else d) or "").rpartition(".")[2] == "dataclass" for d in node.decorator_list):
+        return []  # an inherited or generated ``__init__``: its parameters are not visible here
     return [
         (stmt.target.id, pn.dependency_key(stmt.target.id))
         for stmt in node.body

@@ -268,6 +268,31 @@ CLASS_CALLED_AT_MODULE_LEVEL = {
     """,
 }
 
+INHERITED_CONSTRUCTOR = {
+    "app/__init__.py": """\
+        from pinjected import design
+        __design__ = design(greeting="hello")
+    """,
+    "app/main.py": """\
+        from pinjected import IProxy, injected
+
+        class Base:
+            def __init__(self, greeting, /, name, *extra):
+                self.text = " ".join([greeting, name, *extra])
+
+        @injected
+        class Child(Base):
+            def shout(self):
+                return self.text.upper()
+
+        @injected
+        def main(new_Child, /):
+            return [new_Child("bob").shout(), new_Child("ann", "and", "co").shout()]
+
+        run: IProxy = main()
+    """,
+}
+
 INJECTED_FUNCTION_WITH_DEPENDENCIES = {
     "app/__init__.py": """\
         from pinjected import design
@@ -300,6 +325,7 @@ INJECTED_FUNCTION_WITH_DEPENDENCIES = {
         pytest.param(NESTED_CONSTRUCTORS, ["app.main.run"], id="nested-constructors"),
         pytest.param(INJECTED_PLAIN_FUNCTION, ["app.main.run", "app.main.doubled"], id="injected-plain-function"),
         pytest.param(CLASS_CALLED_AT_MODULE_LEVEL, ["app.main.published"], id="class-called-in-a-design"),
+        pytest.param(INHERITED_CONSTRUCTOR, ["app.main.run"], id="inherited-constructor-with-varargs"),
         pytest.param(INJECTED_FUNCTION_WITH_DEPENDENCIES, ["app.main.run"], id="injected-function-with-dependencies"),
     ],
 )
