@@ -18,9 +18,9 @@ resolver, awaiting an awaitable result. Migrated::
 ``run_injected_test`` (``runtime/testing.py``) builds the runner's env of the module (registry, then
 the ``__design__`` dicts root to leaf), puts the override on top and runs the program. Decorators above
 ``@injected_pytest`` (``@pytest.mark.slow``) decorated pinjected's plain test, so they go on the plain
-test. The override is translated like any design (``DesignTranslator``); one computed by a call of
-the project's own code (``make_design()``) is passed as it is: the helper takes any env mapping, and
-says clearly when it got something else.
+test. The override is translated like any design (``DesignTranslator``); one computed by the
+project's own code (``make_design()``, a design imported from a module the index cannot read) is passed
+as it is: the helper takes any env mapping, and says clearly when it got something else.
 """
 
 from __future__ import annotations
@@ -56,8 +56,10 @@ def override_expression(node: cst.BaseExpression, state) -> cst.BaseExpression |
         return None
     if translated is not None:
         return translated
-    if isinstance(node, cst.Call) and state.canonical(node.func) is None and not _mentions_pinjected(node, state):
-        return node  # computed by the project's own code: an env mapping once that code is migrated
+    if isinstance(node, (cst.Call, cst.Name, cst.Attribute)) and state.canonical(node) is None and not _mentions_pinjected(node, state):
+        # Computed by (or imported from) the project's own code: an env mapping once that code is
+        # migrated; ``run_injected_test`` says so clearly when it is not.
+        return node
     return None
 
 

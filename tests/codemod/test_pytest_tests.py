@@ -233,3 +233,32 @@ def test_test_method_in_a_class_stays_flagged():
         """,
         path=TEST_PATH,
     )
+
+
+def test_override_imported_from_a_module_the_index_cannot_read_is_passed_as_it_is():
+    check_transformed(
+        """\
+        from pinjected.test import injected_pytest
+        from settings import TEST_DESIGN
+
+        @injected_pytest(TEST_DESIGN)
+        def test_it(logger):
+            assert logger
+        """,
+        """\
+        from settings import TEST_DESIGN
+        from doeff_migrate.runtime import Ask, do
+        from doeff_migrate.runtime.testing import run_injected_test
+
+        @do
+        def _test_it():
+            logger = yield Ask("logger")
+            assert logger
+
+
+        def test_it():
+            run_injected_test(_test_it(), __name__, TEST_DESIGN)
+        """,
+        path=TEST_PATH,
+    )
+
