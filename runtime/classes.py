@@ -24,9 +24,12 @@ under the handlers the constructor was built under (the same env objects, so the
 the same recording handlers) on a nested interpreter loop; dependencies listed in ``awaited`` were
 ``async`` functions, and become coroutine functions whose call runs the program on a worker thread.
 
-What a bound call may not do: it runs on its own loop, so tasks it spawns are its own and tasks of
-the calling run do not progress while a *sync* bound call blocks; a generator handler of the caller
-sees the effects of the dependency's program with a continuation of that nested loop.
+What a handler sees: every handler of the chain the constructor was built under gets the effects of
+the dependency's program (the same handler objects; a generator handler gets a continuation of the
+nested loop). What a bound call may not do: its loop is its own, so tasks it spawns are its own and
+tasks of the calling run do not progress while a *sync* bound call blocks; and a sync bound call made
+from a coroutine running on the runtime's event loop (an ``async`` method under ``Await``) may not
+``Await`` (that loop is the one it blocks): it raises :class:`ReentrantAwaitError` instead of hanging.
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ import sys
 from typing import Any, Callable, Iterable
 
 from .effects import Ask, Await
-from .handlers import _Preactivated
+from .handlers import NativeHandler, _Preactivated
 from .interpreter import _drive as _interpreter_loop
+from .interpreter import background_loop
 from .program import DoFunction, Program, WithHandler, do
 from .registry import is_do_function, register_provider
 from .run import run
@@ -83,6 +87,40 @@ def _under(chain: list, program: Any) -> Any:
     return program
 
 
+class ReentrantAwaitError(RuntimeError):
+    """A dependency called as a plain function from a coroutine the runtime is awaiting needs to
+    ``Await`` itself: the event loop that would run it is the one blocked in the call."""
+
+
+class _RefuseAwait(NativeHandler):
+    """Innermost for a plain call made on the runtime's event loop: an ``Await`` there would wait for
+    the loop it blocks (a hang); it fails with a clear error instead."""
+
+    types = (Await,)
+    name = "refuse_await_on_the_loop"
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def handle(self, effect: Any, segment: Any) -> Any:
+        close = getattr(effect.coroutine, "close", None)
+        if close is not None:
+            close()  # never run: no "never awaited" warning on top of the error
+        raise ReentrantAwaitError(
+            f"{getattr(self.fn, '__name__', self.fn)!r} was called without await from a coroutine running on the "
+            "runtime's event loop, and its program awaits (e.g. an async instance built on first use): make that "
+            "dependency async in the class, or build what it awaits before the coroutine runs"
+        )
+
+
+def _on_the_await_loop() -> bool:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return loop is background_loop()
+
+
 def bind_to_run(fn: Any, chain: list, *, awaited: bool = False) -> Any:
     """``fn`` as pinjected handed it to a constructor: a ``@do`` function becomes a plain callable
     (a coroutine function when ``awaited``) running its program under ``chain``; anything else stays."""
@@ -90,7 +128,10 @@ def bind_to_run(fn: Any, chain: list, *, awaited: bool = False) -> Any:
         return fn
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        return run(_under(chain, fn(*args, **kwargs)))
+        program = fn(*args, **kwargs)
+        if _on_the_await_loop():
+            program = WithHandler(_RefuseAwait(fn), program)
+        return run(_under(chain, program))
 
     if awaited:
 
@@ -206,4 +247,4 @@ def class_binding(cls: Any = None, *, awaited: Iterable[str] = ()) -> Any:
     return cls
 
 
-__all__ = ["class_binding", "class_constructor", "injected_function", "class_dependencies", "bind_to_run", "BoundConstructor"]
+__all__ = ["ReentrantAwaitError", "class_binding", "class_constructor", "injected_function", "class_dependencies", "bind_to_run", "BoundConstructor"]

@@ -151,3 +151,40 @@ def test_injected_function_runs_program_arguments_first_and_awaits_the_result():
 
     program = injected_function(a_join)(left(), "b")
     assert run(program, env={"sep": "+", "left": "a"}) == "a+b"
+
+
+def test_a_sync_dependency_that_awaits_from_the_event_loop_fails_clearly_instead_of_hanging():
+    from doeff_migrate.runtime.classes import ReentrantAwaitError
+
+    @do
+    def lazy_client():
+        yield Await(asyncio.sleep(0))  # an async instance built on first use
+        return "client"
+
+    @do
+    def render(x):
+        client = yield Ask("client")
+        return f"{client}:{x}"
+
+    @dataclass
+    class Page:
+        _render: object
+
+        async def show(self):
+            return self._render(1)  # a sync dependency, called from a coroutine
+
+    @do
+    def main():
+        page = (yield Ask("new_Page"))()
+        return (yield Await(page.show()))
+
+    env = {"new_Page": class_constructor(Page), "render": render, "client": lazy_client()}
+    with pytest.raises(ReentrantAwaitError, match="'render' was called without await"):
+        run(main(), env=env)
+
+    @do
+    def built_first():
+        yield Ask("client")  # built before the coroutine runs, as pinjected's eager build does
+        return (yield main())
+
+    assert run(built_first(), env=env) == "client:1"
