@@ -188,6 +188,7 @@ class _Collector:
             and (key := _asked_key(ast.Assign(targets=[], value=node.body[0].value))) is not None
         }
         self._toplevel(self.tree.body, overrides={})
+        self.constructed_classes()
         from .bridges import top_functions
 
         self.facts.top_functions = top_functions(self.tree, self.facts.imports)
@@ -245,6 +246,8 @@ class _Collector:
         for node in body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.provider(node)
+            elif isinstance(node, ast.ClassDef):
+                self.injected_class(node)
             elif isinstance(node, ast.With):
                 inner, inner_opaque = dict(overrides), opaque
                 for item in node.items:  # ``with a, b:`` is ``with a: with b:`` (b wins)
@@ -330,6 +333,23 @@ class _Collector:
                 kind = "injected"
             elif canonical in pn.INSTANCE_DECORATORS:
                 kind = "instance"
+            elif canonical == "injected_pytest":
+                # ``instance(test)`` resolved per test; indexed under its migrated program's name
+                # (``_test_x``) so that its dependency closure is known (``__doeff_requires__``).
+                deps = tuple(key for _, key in dependency_params(node.args, "instance"))
+                name = f"_{node.name}"
+                self.facts.providers[name] = ProviderDef(
+                    key=name, name=name, kind="instance", module=self.facts.module, deps=deps,
+                    is_async=isinstance(node, ast.AsyncFunctionDef), lineno=node.lineno,
+                )
+                override = [*deco.args, *(kw.value for kw in deco.keywords)] if isinstance(deco, ast.Call) else []
+                if override:  # the test's design on top of the module's, as a ``with design()`` block's
+                    bound = self.design_of(override[0])
+                    if bound is None:
+                        self.facts.opaque_overrides.add(name)
+                    else:
+                        self.facts.overrides[name] = bound
+                return
             else:
                 continue
             deps = tuple(key for _, key in dependency_params(node.args, kind))
@@ -343,6 +363,35 @@ class _Collector:
                 lineno=node.lineno,
             )
             return
+
+    def injected_class(self, node: ast.ClassDef) -> None:
+        """``@injected`` on a class (``@class_binding`` once migrated): pinjected binds ``new_<C>`` to its
+        constructor, whose dependencies come from the constructor's signature (semantics C4)."""
+        for deco in node.decorator_list:
+            func = deco.func if isinstance(deco, ast.Call) else deco
+            if self.canonical(func) == pn.INJECTED or pn.dotted_ast(func) == "class_binding":
+                self.class_provider(node)
+                return
+
+    def constructed_classes(self) -> None:
+        """``injected(C)`` / ``class_constructor(C)`` evaluated at import time binds ``new_C`` too."""
+        if self.source is not None and "injected(" not in self.source and "class_constructor(" not in self.source:
+            return
+        classes = {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
+        if not classes:
+            return
+        pending = [n for n in self.tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        for node in _walk(pending):
+            name = constructed_class(node, self.canonical)
+            if name in classes and f"new_{name}" not in self.facts.providers:
+                self.class_provider(classes[name])
+
+    def class_provider(self, node: ast.ClassDef) -> None:
+        key = f"new_{node.name}"
+        self.facts.providers[key] = ProviderDef(
+            key=key, name=key, kind="instance", module=self.facts.module,
+            deps=tuple(k for _, k in class_dependency_params(node)), is_async=False, lineno=node.lineno,
+        )
 
     def migrated_kind(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
         for deco in node.decorator_list:
@@ -488,12 +537,18 @@ class _Collector:
         if isinstance(node, ast.Call):
             canonical = self.canonical(node.func)
             dotted_func = pn.dotted_ast(node.func) or ""
-            is_by_name = canonical == pn.INJECTED or (
+            # (``injected(f)("x")`` is a call of ``injected(f)``, not ``injected("x")``.)
+            is_by_name = (canonical == pn.INJECTED and not isinstance(node.func, ast.Call)) or (
                 self.names.canonical_of_dotted(dotted_func.rpartition(".")[0]) == pn.INJECTED_CLASS
                 and dotted_func.endswith(".by_name")
             )
             if is_by_name and len(node.args) == 1 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
                 return ValueSpec("alias", self.facts.module, node.args[0].value)
+            constructed = constructed_class(node, self.canonical)
+            if constructed is not None and constructed[:1].isupper():  # a class, by its name
+                return ValueSpec("ref", self.facts.module, f"new_{constructed}")
+            if isinstance(node.func, ast.Call) and constructed_class(node.func, self.canonical, called=True) is not None:
+                return ValueSpec("value")  # ``injected(C)("x")``: an instance built by the constructor
             if self.names.canonical_of_dotted(dotted_func.rpartition(".")[0]) == pn.INJECTED_CLASS:
                 if dotted_func.endswith(".pure"):
                     return ValueSpec("value")
@@ -636,6 +691,38 @@ def _asked_key(stmt: ast.stmt) -> str | None:
         ):
             return call.args[0].value
     return None
+
+
+def constructed_class(node: ast.AST, canonical, called: bool = False) -> str | None:
+    """``C`` of ``injected(C)`` (a class, not a key string) or of its migrated ``class_constructor(C)``
+    (``injected_function(C)`` when ``called``: the constructor called right away)."""
+    if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name)):
+        return None
+    migrated = "injected_function" if called else "class_constructor"
+    if canonical(node.func) == pn.INJECTED or pn.dotted_ast(node.func) == migrated:
+        return node.args[0].id
+    return None
+
+
+def class_dependency_params(node: ast.ClassDef) -> list[tuple[str, str]]:
+    """(parameter name, key) of ``injected(C)``'s dependencies: the ``@injected`` rule applied to
+    ``__init__`` (``self`` aside) or, for a ``@dataclass`` without one, to its annotated fields."""
+    for stmt in node.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__":
+            args = stmt.args
+            trimmed = ast.arguments(
+                posonlyargs=args.posonlyargs[1:], args=args.args if args.posonlyargs else args.args[1:],
+                vararg=None, kwonlyargs=args.kwonlyargs, kw_defaults=[], kwarg=None, defaults=[],
+            )
+            return dependency_params(trimmed, "injected")
+    if not any((pn.dotted_ast(d.func if isinstance(d, ast.Call) else d) or "").rpartition(".")[2] == "dataclass" for d in node.decorator_list):
+        return []  # an inherited or generated ``__init__``: its parameters are not visible here
+    return [
+        (stmt.target.id, pn.dependency_key(stmt.target.id))
+        for stmt in node.body
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id.startswith("_")
+        and "ClassVar" not in ast.dump(stmt.annotation)
+    ]
 
 
 def dependency_params(args: ast.arguments, kind: str) -> list[tuple[str, str]]:

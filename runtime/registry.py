@@ -54,3 +54,8 @@ def registered_env() -> dict:
 
 def registered_keys() -> dict:
     return {k: (m, kind) for k, (m, kind, _fn) in _REGISTRY.items()}
+
+
+def register_provider(key: str, module: str, make_program: Callable[[], Any]) -> None:
+    """Bind ``key`` to the program ``make_program()`` builds (once per run, like an instance)."""
+    _REGISTRY[key] = (module, "instance", make_program)

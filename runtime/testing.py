@@ -179,4 +179,48 @@ def perform_sequence(
     return value
 
 
-__all__ = ["StubHandler", "Responses", "fake", "perform_sequence", "SequenceMismatch"]
+def run_injected_test(program: Any, module_name: str, override: Any = None) -> Any:
+    """The body of a migrated ``@injected_pytest`` test: run ``program`` as pinjected ran the test.
+
+    pinjected-semantics.md C5: the env is the runner's env of the test module (everything registered
+    by the modules imported so far, then the ``__design__`` dicts of the package hierarchy, root to
+    leaf, the module's own last), with ``override`` on top; the keys of ``__doeff_requires__`` for the
+    program are checked and its instances built before it runs; an awaitable result is awaited. Exceptions
+    reach pytest as they are (pinjected unwraps single-exception groups to the same effect).
+    """
+    import inspect
+    import sys
+    from collections.abc import Mapping
+
+    from .effects import Await
+    from .program import do
+    from .runner import _eager, _is_doeff_value, _run_on_doeff, _runtime_api, build_env, preflight
+
+    env = build_env(module_name, "")
+    if override is not None:
+        if not isinstance(override, Mapping):
+            raise TypeError(
+                f"@injected_pytest override must be an env mapping (a migrated design), got {type(override).__name__}: "
+                "migrate the code that builds it"
+            )
+        env.update(override)
+    if _is_doeff_value(program):  # migrated with ``--target doeff``: run on the doeff package
+        return _run_on_doeff(program, env, (), lazy=True, runtime_handlers=(), module_handlers=())
+    # pinjected resolves the test's whole dependency graph before its body runs: the keys the codemod
+    # listed for it are checked (a missing one fails the test before anything runs) and the
+    # instances among them built first, in the order pinjected builds them.
+    name = getattr(getattr(program, "func", None), "__name__", "")  # a Call: the @do function's body
+    keys = preflight(sys.modules[module_name], name, env) if name else ()
+    program = _eager(keys, env, program, _runtime_api())
+
+    @do
+    def awaited():
+        value = yield program
+        if inspect.isawaitable(value):
+            value = yield Await(value)
+        return value
+
+    return run(awaited(), env=env)
+
+
+__all__ = ["StubHandler", "Responses", "fake", "perform_sequence", "SequenceMismatch", "run_injected_test"]

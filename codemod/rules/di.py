@@ -47,13 +47,16 @@ CLASS_INJECTION = register(
     Rule(
         code="DM103",
         name="class-based-injection",
-        message="class-based injection (`injected(C)` / `@injected` class): migrate the class and its callers by hand",
-        what="Flags `injected(SomeClass)` and `@injected` applied to a class (bound key `new_<Class>`).",
-        why="The methods of such classes call injected functions through `self._dep(...)`; once those are "
-        "programs every method and every caller must become `@do` too, a whole-program change "
-        "(pinjected-semantics.md §4.4 item 3).",
-        example="@injected\n@dataclass\nclass Builder:\n    _a_system: Callable\n    tag: str",
-        use_instead="@dataclass\nclass Builder:\n    a_system: Callable\n    tag: str\n\n@do\ndef new_Builder(tag):\n    return Builder((yield Ask(\"a_system\")), tag)",
+        message="`injected(...)` of a value the codemod cannot classify (a key held in a variable, an expression): port it by hand",
+        what="Flags `injected(x)` whose argument is not a key string, a class or a plain function the codemod "
+        "can see (e.g. a key held in a variable), and class injection (`injected(C)`, `@injected` classes) "
+        "under `--target doeff`, which has no class constructor.",
+        why="Class injection migrates to `class_constructor(C)` / `@class_binding` (runtime/classes.py: `new_C` "
+        "resolved by pinjected's rules, methods keep calling `self._dep(...)`), and `injected(f)` of a plain "
+        "function to `injected_function(f)`. What is left is known only at run time (`injected(key)` may be a "
+        "key, a class or a function) or needs the bundled runtime (pinjected-semantics.md §4.4 item 3).",
+        example="def pick(key):\n    return injected(key)",
+        use_instead="@do\ndef pick(key):\n    return (yield Ask(key))",
         fix_safety=_NO_FIX,
         phase="di",
     )
@@ -149,8 +152,10 @@ RUNNER_SPECIFIC = register(
         name="runner-specific-construct",
         message="pinjected runner/IDE/test machinery: port this by hand",
         what="Flags uses of `AsyncResolver`, `to_graph`, `test_tree`, `_to_pytest`, "
-        "`register_fixtures_from_design`, `@injected_pytest`, IDE config creators and the deprecated "
-        "builders `providers/instances/classes/destructors/injecteds`.",
+        "`register_fixtures_from_design`, IDE config creators and the deprecated builders "
+        "`providers/instances/classes/destructors/injecteds`; `@injected_pytest` only on a method of a class "
+        "or with an override that is not a design (other `@injected_pytest` tests become plain pytest "
+        "functions running through `run_injected_test`).",
         why="These drive pinjected's own resolver or tooling; their doeff equivalents are runner or "
         "test-harness code, not a line-by-line rewrite (pinjected-semantics.md §4.4 item 9).",
         example="result = AsyncResolver(__design__).provide(main)",

@@ -455,6 +455,8 @@ class EntryPoints(MigrationTransformer):
                 "an injected function is passed as a value here: pinjected resolves it to a callable, a program is not one",
             )
         try:
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Call) and pn.dotted_cst(value.func.func) == "injected_function":
+                return self.as_program(updated_node, stmt, name, value)  # already a program (runtime/classes.py)
             if isinstance(value, cst.Call) and not self.has_leaf_in_args(value):
                 target = self.provider(value.func)
                 if target is not None and target.kind == "injected":

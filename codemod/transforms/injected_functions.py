@@ -404,7 +404,8 @@ class InjectedFunctions(MigrationTransformer):
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         self.depth -= 1
         if any(self.state.canonical(d) == pn.INJECTED for d in updated_node.decorators):
-            return self.state.flag(updated_node, "DM103")
+            # What is left here after classes.py: ``@injected("key")`` on a class, or ``--target doeff``.
+            return self.state.flag(updated_node, "DM103", CLASS_LEFT_AS_IS)
         return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -425,7 +426,9 @@ class InjectedFunctions(MigrationTransformer):
                 return updated_node
             if self.depth > 0 or not self.state.in_range(original_node):
                 return self.state.flag(updated_node, "DM109") if self.depth > 0 else updated_node
-            return self.migrate_test(updated_node, index)
+            from .pytest_tests import migrate_test
+
+            return migrate_test(self, updated_node, index)
         if self.depth > 0:
             self.state.unmigrated.add(updated_node.name.value)
             return self.state.flag(updated_node, "DM113")
@@ -617,76 +620,7 @@ class InjectedFunctions(MigrationTransformer):
         return result
 
 
-    # -- @injected_pytest ------------------------------------------------------------------------
-    def migrate_test(self, node: cst.FunctionDef, index: int) -> cst.FunctionDef | cst.FlattenSentinel:
-        """``@injected_pytest[(override)] def test_x(deps...)`` -> a ``@do`` program plus a plain test.
-
-        pinjected-semantics.md C5: every parameter is a dependency; the test runs with the designs of
-        the package hierarchy of its file plus the override, in a fresh resolver. The plain test runs
-        the program with the runner's env of the module (``build_env``), the override on top.
-        """
-        deco = node.decorators[index].decorator
-        override: cst.BaseExpression | None = None
-        if isinstance(deco, cst.Call):
-            if len(deco.args) > 1 or any(a.keyword or a.star for a in deco.args):
-                return self.state.flag(node, "DM109")
-            if deco.args:
-                override = _literal_override(deco.args[0].value, self.state)
-                if override is None:
-                    return self.state.flag(node, "DM109")
-        name = node.name.value
-        program_name = f"_{name}"
-        bare = node.with_changes(
-            name=cst.Name(program_name),
-            decorators=[*node.decorators[:index], cst.Decorator(cst.Name("injected_pytest")), *node.decorators[index + 1 :]],
-        )
-        migrated = self.migrate(bare, index, "pytest")
-        if migrated.decorators and any(pn.dotted_cst(d.decorator) == "injected_pytest" for d in migrated.decorators):
-            # Not migratable (flagged): give back the original test, with the flags.
-            return node.with_changes(leading_lines=migrated.leading_lines)
-        AddImportsVisitor.add_needed_import(self.state.context, "doeff_migrate.runtime", "run")
-        AddImportsVisitor.add_needed_import(self.state.context, "doeff_migrate.runtime.runner", "build_env")
-        env: cst.BaseExpression = cst.Call(
-            cst.Name("build_env"), [cst.Arg(cst.Name("__name__")), cst.Arg(cst.SimpleString(json.dumps(name)))]
-        )
-        if override is not None:
-            env = cst.BinaryOperation(env, cst.BitOr(), override)
-        test = cst.FunctionDef(
-            name=cst.Name(name),
-            params=cst.Parameters(),
-            body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Call(
-                cst.Name("run"),
-                [cst.Arg(cst.Call(cst.Name(program_name))), cst.Arg(env, keyword=cst.Name("env"), equal=cst.AssignEqual(
-                    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))],
-            ))])]),
-            leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
-        )
-        return cst.FlattenSentinel([migrated, test])
-
-
-def _literal_override(node: cst.BaseExpression, state: FileState) -> cst.BaseExpression | None:
-    """The override of ``@injected_pytest(...)`` as an env dict, when it is statically plain."""
-    if isinstance(node, cst.Name) and state.facts.design_vars.get(node.value) is not None:
-        return node  # a module-level design variable, migrated to a dict by the designs transform
-    if isinstance(node, cst.Call) and state.canonical(node.func) == pn.DESIGN:
-        elements = []
-        for arg in node.args:
-            if arg.keyword is None or arg.star or _mentions_pinjected_name(arg.value, state):
-                return None
-            elements.append(cst.DictElement(cst.SimpleString(json.dumps(arg.keyword.value)), arg.value))
-        return cst.Dict(elements)
-    return None
-
-
-def _mentions_pinjected_name(node: cst.CSTNode, state: FileState) -> bool:
-    from ..index import ValueSpec
-
-    names = _names_in(node)
-    return any(
-        n in state.names.names or n in state.names.modules or state.index.resolve_ref(ValueSpec("ref", state.module, n)) is not None
-        for n in names
-    )
-
+CLASS_LEFT_AS_IS = "`@injected` class left as it is: its constructor (`@class_binding`) exists in the bundled runtime only"
 
 _EARLIER_FLAG = re.compile(r"# doeff-migrate: (DM1\d\d): (.*)$")
 

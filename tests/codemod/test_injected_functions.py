@@ -502,33 +502,3 @@ def test_only_range_limits_the_rewrite_to_the_function_under_it():
     assert "def a(dep, /):" in result.code
     assert "def b():\n    dep = yield Ask(\"dep\")" in result.code
     assert result.code.count("@injected") == 1
-
-
-def test_injected_pytest_becomes_a_program_and_a_plain_test_with_the_module_env():
-    check_transformed(
-        """\
-        from pinjected import design
-        from pinjected.test import injected_pytest
-
-        @injected_pytest(design(factor=5))
-        async def test_factor(factor, client):
-            assert factor == 5
-            await client.close()
-        """,
-        """\
-        from doeff_migrate.runtime import Ask, Await, do, run
-        from doeff_migrate.runtime.runner import build_env
-
-        @do
-        def _test_factor():
-            factor = yield Ask("factor")
-            client = yield Ask("client")
-            assert factor == 5
-            yield Await(client.close())
-
-
-        def test_factor():
-            run(_test_factor(), env=build_env(__name__, "test_factor") | {"factor": 5})
-        """,
-        path="test_example.py",  # a test module: the recording phase leaves its runs alone
-    )

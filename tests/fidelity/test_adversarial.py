@@ -844,28 +844,7 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {
         },
         {"app/main.py": ["DM101", "DM101", "DM104", "DM111"]},
     ),
-    "class_based_injection": (
-        {
-            "app/__init__.py": "",
-            "app/main.py": """\
-                from dataclasses import dataclass
-                from pinjected import design, injected
-
-                @injected
-                @dataclass
-                class Ctx:
-                    _a_system: object
-                    tag: str
-
-                class Builder:
-                    def __init__(self, _logger, name):
-                        self.name = name
-
-                __design__ = design(new_Builder=injected(Builder))
-            """,
-        },
-        {"app/main.py": ["DM103", "DM115", "DM103"]},
-    ),
+    # Class injection is migrated now (tests/fidelity/test_classes.py).
     # `aio.gather` through `import asyncio as aio` is migrated now (tests/fidelity/test_review_calls.py).
     "star_design_and_meta_design_extras": (
         {
