@@ -46,7 +46,9 @@ from __future__ import annotations
 
 import ast
 import difflib
+import keyword
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,8 +92,9 @@ class Bridge:
     kind: str  # "injected" | "instance"
     is_async: bool
 
-    def expression(self) -> str:
-        target = f"{self.module}.{self.name}"
+    def expression(self, module_ref: str | None = None) -> str:
+        """``module_ref``: how the block names the module (``import_lines`` may bind it to an alias)."""
+        target = f"{module_ref or self.module}.{self.name}"
         if self.kind == "instance":
             return f"as_instance({target})"
         # as_injected follows pinjected's naming rule (async functions are named a_*) by default.
@@ -306,18 +309,34 @@ def render_block(plan: BridgePlan, *, extends_design: bool) -> str:
             f"define ({', '.join(names)}): bind the right one in a design by hand"
         )
     modules = sorted({b.module for b in plan.bridges})
-    lines += [f"import {m}" for m in modules]
+    refs = module_refs(modules)
+    if any(ref != m for m, ref in refs.items()):
+        lines.append("import importlib")
+    lines += [f"import {m}" if refs[m] == m else f"{refs[m]} = importlib.import_module({m!r})" for m in modules]
     kinds = sorted({"as_instance" if b.kind == "instance" else "as_injected" for b in plan.bridges})
     lines.append(f"from doeff_migrate.runtime.bridge import {', '.join([*kinds, 'bridge_design'])}")
     lines.append("")
     if plan.bridges:
         lines.append("__design__ = bridge_design(")
-        lines += [f"    {b.key}={b.expression()}," for b in plan.bridges]
+        lines += [f"    {b.key}={b.expression(refs[b.module])}," for b in plan.bridges]
         lines.append(") + __design__" if extends_design else ")")
     else:
         lines.append("__design__ = bridge_design() + __design__" if extends_design else "__design__ = bridge_design()")
     lines.append(END_MARKER)
     return "\n".join(lines) + "\n"
+
+
+def module_refs(modules: Iterable[str]) -> dict[str, str]:
+    """How generated code names each module: itself when ``import m`` is valid Python, else an alias
+    bound through ``importlib`` (a file ``app/01_train.py`` is the module ``app.01_train``, which no
+    ``import`` statement can spell)."""
+    refs = {}
+    for module in modules:
+        if all(part.isidentifier() and not keyword.iskeyword(part) for part in module.split(".")):
+            refs[module] = module
+        else:
+            refs[module] = "_module_" + re.sub(r"\W", "_", module)
+    return refs
 
 
 def block_span(text: str) -> tuple[int, int] | None:

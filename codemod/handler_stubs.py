@@ -627,16 +627,31 @@ def plan_handler_modules(
             changes.append(HandlerModuleChange(path, None, "", error=f"{shown}: cannot read it: {exc}"))
             continue
         if old is None:
-            changes.append(HandlerModuleChange(path, None, render_module(specs, shown)))
+            new = render_module(specs, shown)
+        else:
+            try:
+                new = extend_module(old, specs, shown)
+            except ValueError as exc:
+                changes.append(HandlerModuleChange(path, old, old, error=str(exc)))
+                continue
+            if new == old:
+                continue
+        invalid = _compile_problem(new, str(path))
+        if invalid is not None:  # generated output is checked like any rewrite: never written broken
+            changes.append(HandlerModuleChange(path, old, old or "", error=f"{shown}: internal error: the generated module would not compile ({invalid})"))
             continue
-        try:
-            new = extend_module(old, specs, shown)
-        except ValueError as exc:
-            changes.append(HandlerModuleChange(path, old, old, error=str(exc)))
-            continue
-        if new != old:
-            changes.append(HandlerModuleChange(path, old, new))
+        changes.append(HandlerModuleChange(path, old, new))
     return changes
+
+
+def _compile_problem(text: str, path: str) -> str | None:
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{exc.msg}, line {exc.lineno}"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def write_handler_module(change: HandlerModuleChange) -> None:
