@@ -389,11 +389,36 @@ def _defines_design(text: str) -> bool:
     return False
 
 
-def updated_text(text: str | None, plan: BridgePlan) -> str | None:
-    """The bridge file's new text for ``plan`` (``None``: the file should not exist)."""
+def _design_is_migrated(text: str) -> bool:
+    """Whether the module-level ``__design__`` of ``text`` is a migrated env dict (not a pinjected design)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    value = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__design__" for t in node.targets):
+            value = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "__design__":
+            value = node.value
+    if isinstance(value, (ast.Dict, ast.DictComp)):
+        return True
+    if isinstance(value, ast.Call):
+        func = value.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        return name in ("dict", "design_env")
+    return False
+
+
+def updated_text(text: str | None, plan: BridgePlan, *, keep_design: bool = False) -> str | None:
+    """The bridge file's new text for ``plan`` (``None``: the file should not exist).
+
+    ``keep_design``: the file's own ``__design__`` is a migrated dict while pinjected code below it
+    is still run by pinjected, which reads only designs: the block is written even with nothing to
+    bind (``bridge_design() + __design__`` turns the dict into a pinjected design)."""
     parts = split_block(text or "")
     rest = (text or "") if parts is None else _joined_without(parts[0], parts[2])
-    if not plan:
+    if not plan and not (keep_design and _design_is_migrated(rest)):
         return rest or None
     if parts is not None:  # rewritten in place
         before, _block, after = parts
@@ -574,13 +599,14 @@ def plan_bridge_files(
     """
     texts = {os.path.abspath(p): t for p, t in (texts or {}).items()}
     plan = needed_bridges(index)
-    wanted_roots = {pinjected_root(p) for p in plan.consumer_paths} if plan else set()
+    consumer_roots = {pinjected_root(p) for p in plan.consumer_paths}
+    wanted_roots = consumer_roots if plan else set()
     by_folder: dict[str, Path] = {}  # many files share a folder: walk up once per folder
     for file in files:
         folder = os.path.dirname(os.path.abspath(file))
         if folder not in by_folder:
             by_folder[folder] = _root_of_folder(Path(folder).resolve())
-    all_roots = set(by_folder.values()) | wanted_roots
+    all_roots = set(by_folder.values()) | consumer_roots
     changes: list[BridgeChange] = []
     for root in sorted(all_roots):
         path = root / BRIDGE_FILE
@@ -594,9 +620,10 @@ def plan_bridge_files(
                 continue
         else:
             old = None
-        if root not in wanted_roots and (old is None or block_span(old) is None):
+        keep_design = root in consumer_roots and old is not None and _design_is_migrated(old)
+        if root not in wanted_roots and not keep_design and (old is None or block_span(old) is None):
             continue
-        new = updated_text(old, plan if root in wanted_roots else BridgePlan())
+        new = updated_text(old, plan if root in wanted_roots else BridgePlan(), keep_design=root in consumer_roots)
         if new != old:
             changes.append(BridgeChange(path, old if path.exists() else None, new, list(plan.bridges) if root in wanted_roots else []))
     bridge_files = {os.path.abspath(c.path) for c in changes}

@@ -32,6 +32,7 @@ import importlib.util
 import json
 import os
 import sys
+import warnings
 from typing import Any, Callable, NamedTuple, Sequence
 
 from .effects import EffectBase
@@ -176,9 +177,12 @@ def entry_program(value: Any, target: str) -> Program:
         return value
     if isinstance(value, DoFunction):
         return value()
-    from .program import Pure
-
-    return Pure(value)
+    # pinjected refuses to run a plain value too ("dep must be either str/type/Callable/Injected"):
+    # printing it back would pass a typo'd or unmigrated target off as a successful run.
+    raise EntryPointError(
+        f"{target} is a value of type {type(value).__name__}, not an entry point: expected a program (a @do function, "
+        "a Program, an effect) or a pinjected IProxy/Injected"
+    )
 
 
 def preflight(module: Any, var: str, env: dict) -> tuple[str, ...]:
@@ -483,6 +487,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_det.add_argument("--contract", choices=("order_independent", "single_worker", "nondeterministic"), help="override the module's __doeff_determinism__")
     p_det.add_argument("--keep", metavar="DIR", help="keep the recordings in DIR (default: a temp directory)")
     args = parser.parse_args(argv)
+    # pinjected creates an ``async_identity`` coroutine at import that it never awaits; the warning at
+    # exit is its own machinery talking, not the user's program.
+    warnings.filterwarnings("ignore", message="coroutine 'async_identity' was never awaited", category=RuntimeWarning)
 
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
