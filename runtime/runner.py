@@ -462,6 +462,27 @@ def _check_determinism_command(args: argparse.Namespace) -> int:
     return EXIT_PROGRAM_FAILED
 
 
+def _effect_type_name(name: str) -> str:
+    """The qualified name of an effect type given on the command line: a runtime effect by its short
+    name (``Await``), or ``pkg.mod.Effect`` (imported to check it is an effect class)."""
+    from . import effects as runtime_effects
+    from .recording import type_name
+
+    if "." not in name:
+        found = getattr(runtime_effects, name, None)
+        if isinstance(found, type) and issubclass(found, EffectBase):
+            return type_name(found)
+        raise EntryPointError(f"--record-exclude {name}: no runtime effect of that name (give pkg.mod.Effect for your own)")
+    module_name, _, attr = name.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module_name), attr, None)
+    except ImportError:
+        found = None
+    if not (isinstance(found, type) and issubclass(found, EffectBase)):
+        raise EntryPointError(f"--record-exclude {name}: not an effect class")
+    return type_name(found)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doeff_migrate.runtime", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -471,6 +492,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run.add_argument("--lazy", action="store_true", help="do not build the required instances before running")
     p_run.add_argument("--record", metavar="PATH", help="record the effects that touch the world to PATH (JSON Lines)")
     p_run.add_argument("--overwrite", action="store_true", help="with --record: replace an existing recording")
+    p_run.add_argument(
+        "--record-exclude", action="append", default=[], metavar="EFFECT",
+        help="with --record: leave this effect type out (repeatable; a runtime effect such as Await, or pkg.mod.Effect)",
+    )
     p_run.add_argument("--replay", metavar="PATH", help="answer recorded effects from PATH instead of running them")
     p_run.add_argument(
         "--replay-lenient", action="store_true",
@@ -498,28 +523,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.record and args.replay:
         print("error: --record and --replay exclude each other (a replay touches nothing worth recording)", file=sys.stderr)
         return EXIT_USAGE
-    if (args.overwrite and not args.record) or (args.replay_lenient and not args.replay):
-        print("error: --overwrite goes with --record, --replay-lenient with --replay", file=sys.stderr)
+    if (args.overwrite and not args.record) or (args.replay_lenient and not args.replay) or (args.record_exclude and not args.record):
+        print("error: --overwrite goes with --record (and so does --record-exclude), --replay-lenient with --replay", file=sys.stderr)
         return EXIT_USAGE
     from .recording import (
+        RecordingError,
         RecordingExistsError,
         RecordingFormatError,
         RecordingHandler,
         ReplayDivergenceError,
         ReplayHandler,
-        program_fingerprint,
+        entry_version,
     )
 
     try:
         handlers = []
         if args.record or args.replay:
             _module, module_name, var = _import_entry(args.target)
-            _name, version = program_fingerprint(getattr(_module, var))
+            # The user's code, not the runner's: the entry module and the project modules it imported.
+            version = entry_version(_module)
             if args.record:
-                handlers.append(RecordingHandler(args.record, overwrite=args.overwrite, program_name=args.target, version=version))
+                excluded = [_effect_type_name(name) for name in args.record_exclude]
+                handlers.append(RecordingHandler(args.record, overwrite=args.overwrite, exclude=excluded, program_name=args.target, version=version))
             else:
                 replay = ReplayHandler(args.replay, strict=not args.replay_lenient, program_name=args.target, version=version)
-                replay.recording  # a missing or foreign file is an input error, reported before running
+                replay.check_program_name()  # a missing or foreign file is an input error, reported before running
                 handlers.append(replay)
         from .metrics import MetricsLogger
 
@@ -533,7 +561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (EntryPointError, RecordingExistsError, RecordingFormatError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except ReplayDivergenceError as err:
+    except (ReplayDivergenceError, RecordingError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_PROGRAM_FAILED
     if args.json:

@@ -44,11 +44,12 @@ from .errors import (
     RecordingError,
     RecordingExistsError,
     RecordingFormatError,
+    RecordingMismatchError,
     RecordingVersionError,
     ReplayDivergenceError,
     ReplayedError,
 )
-from .fingerprint import program_fingerprint
+from .fingerprint import entry_version, program_fingerprint
 from .read import RecordedEffect, Recording, load_recording
 from .record import RecordingHandler, _short_repr
 from .replay import ReplayHandler
@@ -65,12 +66,14 @@ __all__ = [
     "RecordingError",
     "RecordingExistsError",
     "RecordingFormatError",
+    "RecordingMismatchError",
     "BlobIntegrityError",
     "ReplayDivergenceError",
     "RecordingVersionError",
     "ReplayedError",
     "load_recording",
     "program_fingerprint",
+    "entry_version",
     "describe_fields",
     "effect_fields",
 ]

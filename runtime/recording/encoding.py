@@ -140,7 +140,7 @@ def describe(value: Any) -> Any:
     if isinstance(value, Pure):
         return {"$program": "Pure", "value": describe(value.value)}
     if inspect.iscoroutine(value):
-        return {"$coroutine": value.__qualname__}
+        return describe_coroutine(value)
     if inspect.isfunction(value) or inspect.isbuiltin(value) or isinstance(value, type):
         return {"$function": f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', repr(value))}"}
     if isinstance(value, E.EffectBase):
@@ -150,6 +150,23 @@ def describe(value: Any) -> Any:
     except Exception:  # noqa: BLE001 - not picklable: fall back to a repr without addresses
         return {"$type": type_name(t), "$repr": _ADDRESS.sub("", repr(value))[:200]}
     return {"$type": type_name(t), "$sha256": hashlib.sha256(data).hexdigest()[:32]}
+
+
+def describe_coroutine(coro: Any) -> dict:
+    """A coroutine by its function and the arguments it was called with (hashed): ``load("ckpt.pt")``
+    and ``load("other.pt")`` are different effects, so replaying one for the other is a divergence.
+
+    A coroutine not started yet holds exactly its arguments as the locals of its frame."""
+    code = getattr(coro, "cr_code", None)
+    frame = getattr(coro, "cr_frame", None)
+    module = frame.f_globals.get("__name__", "") if frame is not None else ""
+    out: dict = {"$coroutine": f"{module}.{coro.__qualname__}" if module else coro.__qualname__}
+    if frame is not None and code is not None:
+        count = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+        arguments = {name: frame.f_locals[name] for name in code.co_varnames[:count] if name in frame.f_locals}
+        text = json.dumps(describe(arguments), sort_keys=True, default=repr)
+        out["args"] = hashlib.sha256(text.encode()).hexdigest()[:32]
+    return out
 
 
 _FIELDS_CACHE: dict = {}

@@ -17,6 +17,10 @@ class RecordingFormatError(Exception):
     """The file is not a readable recording (foreign, corrupt, or from an unknown format version)."""
 
 
+class RecordingMismatchError(RecordingFormatError):
+    """The recording was made for another entry point than the one being replayed."""
+
+
 class BlobIntegrityError(RecordingFormatError):
     """A blob is missing or its content no longer matches its sha256; it is not unpickled."""
 

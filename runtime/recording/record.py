@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -93,7 +94,11 @@ class _RecordingSession:
         # One unbuffered write per line: a killed run leaves every finished line on disk.
         self.file.write(("".join(_encode_json(obj, 0)) + "\n").encode())
 
-    def record(self, path: tuple, seq: int, effect: Any, at: str, value: Any, error: BaseException | None) -> None:
+    def record(
+        self, path: tuple, seq: int, effect: Any, at: str, value: Any, error: BaseException | None, fields: str | None = None,
+    ) -> None:
+        """``fields``: the effect's fields as JSON text, read before it was performed (an awaited
+        coroutine no longer holds its arguments afterwards); read now when not given."""
         if self.closed:
             return
         if error is None:
@@ -103,7 +108,8 @@ class _RecordingSession:
                 raise RecordingError(
                     f"cannot record the answer of {_short_repr(effect)} performed at {at or '?'}: {err}. "
                     f"Return picklable data from its handler, or leave the effect out of the recording: "
-                    f"RecordingHandler(path, exclude=[{type(effect).__qualname__}])"
+                    f"RecordingHandler(path, exclude=[{type(effect).__qualname__}]), on the command line "
+                    f"--record-exclude {_excluded_name(type(effect))}"
                 ) from None
             # Built as text from cached parts: this line is written once per recorded effect.
             task = self._task_json.get(path)
@@ -113,11 +119,11 @@ class _RecordingSession:
             if at_json is None:
                 at_json = _SITE_JSON[at] = _ESC(at)
             line = '{"task":%s,"seq":%d,"effect":%s,"fields":%s,"at":%s,"answer":%s}\n' % (
-                task, seq, _effect_name_json(type(effect)), _fields_json(effect), at_json, answer,
+                task, seq, _effect_name_json(type(effect)), fields or _fields_json(effect), at_json, answer,
             )
             self.file.write(line.encode())
         else:
-            rec = {"task": path, "seq": seq, "effect": type_name(type(effect)), "fields": describe_fields(effect), "at": at}
+            rec = {"task": path, "seq": seq, "effect": type_name(type(effect)), "fields": json.loads(fields) if fields else describe_fields(effect), "at": at}
             rec["error"] = _encode_error(error, self.blobs)
             self._write(rec)
         self.count += 1
@@ -143,15 +149,17 @@ class _RecordingSession:
         counters[path] = seq + 1
         frames = k.top.frames
         at = _site(frames[-1]) if frames else ""
+        # An awaited coroutine is described by its arguments, which only a coroutine not yet run still has.
+        fields = _fields_json(effect) if isinstance(effect, E.Await) else None
         try:
             value = yield effect
         except Exception as err:
-            self.record(path, seq, effect, at, None, err)
+            self.record(path, seq, effect, at, None, err, fields)
             raise
         if is_spawn:
             self._record_remote(path, seq, effect, at, value)
         else:
-            self.record(path, seq, effect, at, value, None)
+            self.record(path, seq, effect, at, value, None, fields)
         return (yield Transfer(k, value))
 
     def _record_remote(self, path: tuple, seq: int, effect: Any, at: str, handle: Any) -> None:
@@ -167,6 +175,11 @@ class _RecordingSession:
             on_done(fut)
         else:
             fut.waiters.append(on_done)
+
+
+def _excluded_name(t: type) -> str:
+    """How ``--record-exclude`` names ``t``: runtime effects by their short name."""
+    return t.__qualname__ if t.__module__.startswith("doeff_migrate.runtime") else type_name(t)
 
 
 def _short_repr(effect: Any) -> str:

@@ -14,7 +14,7 @@ from ..handlers import Installer, _check_program, _Preactivated
 from ..interpreter import PASS, Future, complete_future, current_task, perform_site_location
 from ..program import Program, WithHandler, do
 from .encoding import _effect_name, _fields_match, decode_value, describe_fields
-from .errors import RecordingVersionError, ReplayDivergenceError
+from .errors import RecordingMismatchError, RecordingVersionError, ReplayDivergenceError
 from .fingerprint import program_fingerprint
 from .read import RecordedEffect, Recording, load_recording
 from .record import _short_repr
@@ -59,6 +59,16 @@ class ReplayHandler(Installer):
             self._recording = load_recording(self.path)
         return self._recording
 
+    def check_program_name(self) -> None:
+        """:class:`RecordingMismatchError` when ``program_name`` was given and the recording was made
+        for another entry point: its answers belong to a different program."""
+        recorded = self.recording.header.get("program")
+        if self.program_name and recorded and recorded != self.program_name:
+            raise RecordingMismatchError(
+                f"{self.path} was recorded for {recorded}, not {self.program_name}: replay it with "
+                f"`run {recorded} --replay {self.path}`, or record {self.program_name} first"
+            )
+
     def __call__(self, program: Any = None) -> Program:
         if program is None:
             raise TypeError(f"{self.name} is a handler installer: call it on a program")
@@ -71,6 +81,7 @@ class ReplayHandler(Installer):
 
 class _ReplaySession:
     def __init__(self, owner: ReplayHandler, recording: Recording, program: Any) -> None:
+        owner.check_program_name()
         self.owner = owner
         self.name = owner.name
         self.recording = recording
@@ -159,6 +170,27 @@ class _ReplaySession:
             return self.answer(queue.popleft(), effect)
         return PASS
 
+    def check_all_used(self) -> None:
+        """Strict replay: the program ended; recorded effects it never performed are a divergence too
+        (it now does less than the recorded run did, e.g. a step was removed)."""
+        if not self.strict:
+            return
+        left = [
+            rec for task, slots in self.by_task.items() for rec in slots[self.counters.get(task, 0):]
+            if rec is not None
+        ]
+        if not left:
+            return
+        left.sort(key=lambda r: (r.task, r.seq))
+        first = left[0]
+        task = "main" if not first.task else f"task {list(first.task)}"
+        shown = "; ".join(f"{r.render()} (line {r.line})" for r in left[:3]) + ("; ..." if len(left) > 3 else "")
+        msg = (
+            f"replay of {self.recording.path} ended with {len(left)} recorded effect(s) the program never performed, "
+            f"from effect #{first.seq} of {task} (recorded at {first.at or '?'}): {shown}."
+        )
+        raise ReplayDivergenceError(msg + self._advice(), effect=None, location="", recorded=first)
+
     def _advice(self) -> str:
         return (
             f"{self.version_note} Re-record the run (RecordingHandler(path, overwrite=True) or run --record PATH "
@@ -212,4 +244,6 @@ def _close_unawaited(coro: Any) -> None:
 @do
 def _replay_session(owner: ReplayHandler, program: Program):
     session = owner.open_session(program)
-    return (yield WithHandler(_Preactivated(session), program))
+    value = yield WithHandler(_Preactivated(session), program)
+    session.check_all_used()
+    return value
