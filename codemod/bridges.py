@@ -626,6 +626,8 @@ def plan_bridge_files(
         new = updated_text(old, plan if root in wanted_roots else BridgePlan(), keep_design=root in consumer_roots)
         if new != old:
             changes.append(BridgeChange(path, old if path.exists() else None, new, list(plan.bridges) if root in wanted_roots else []))
+    root_files = {os.path.abspath(root / BRIDGE_FILE) for root in all_roots}
+    changes += _package_design_changes(index, plan.consumer_paths, texts, root_files)
     bridge_files = {os.path.abspath(c.path) for c in changes}
     for module, (path_text, source) in sorted(index.sources.items()):
         path = os.path.abspath(path_text)
@@ -638,6 +640,43 @@ def plan_bridge_files(
         flagged = reference_flags(index, plan if flag_references else BridgePlan(), path, current)
         if flagged != current:
             changes.append(BridgeChange(Path(path), current, flagged, flags_only=True))
+    return changes
+
+
+def _package_design_changes(
+    index: ProjectIndex, consumer_paths: Iterable[str], texts: Mapping[str, str], root_files: set[str],
+) -> list[BridgeChange]:
+    """Blocks for the package ``__init__.py``/``__pinjected__.py`` files on the way to still-pinjected
+    code whose ``__design__`` is now a migrated dict: pinjected reads every ``__design__`` from the
+    root down to the module it runs and needs designs, so such a file gets an empty block
+    (``bridge_design() + __design__``) for as long as pinjected code below it is left; blocks in
+    package files no longer on such a path are removed."""
+    on_path: set[str] = set()
+    for consumer in consumer_paths:
+        root = pinjected_root(consumer)
+        folder = Path(consumer).resolve().parent
+        while folder != root and root in folder.parents:
+            on_path.update(os.path.join(folder, name) for name in ("__init__.py", BRIDGE_FILE))
+            folder = folder.parent
+    with_block = {
+        os.path.abspath(path) for path, source in index.sources.values()
+        if os.path.basename(path) in ("__init__.py", BRIDGE_FILE) and block_span(texts.get(os.path.abspath(path), source))
+    }
+    changes = []
+    for path in sorted((on_path | with_block) - root_files):
+        if path in texts:
+            old: str | None = texts[path]
+        else:
+            try:
+                old = Path(path).read_text(encoding="utf-8") if os.path.exists(path) else None
+            except (OSError, UnicodeDecodeError):
+                continue
+        if old is None:
+            continue
+        # (a package file that held only a block stays, empty: removing it would change the package)
+        new = updated_text(old, BridgePlan(), keep_design=path in on_path) or ""
+        if new != old:
+            changes.append(BridgeChange(Path(path), old, new))
     return changes
 
 

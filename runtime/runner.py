@@ -84,7 +84,10 @@ def _design_of(module_name: str) -> dict:
 
 
 def _from_pinjected(value: Any) -> bool:
-    return type(value).__module__.split(".")[0] == "pinjected"
+    if type(value).__module__.split(".")[0] == "pinjected":
+        return True
+    pinjected = sys.modules.get("pinjected")  # (a design class of the bridge's own, bridge_design's)
+    return pinjected is not None and isinstance(value, getattr(pinjected, "Design", ()))
 
 
 _ROOT_PINJECTED = "__pinjected__"

@@ -137,6 +137,26 @@ def test_a_partial_migration_keeps_pinjected_entry_points_running(tmp_path, caps
     _both_run(root)
 
 
+def test_a_package_design_migrated_to_a_dict_keeps_pinjected_entry_points_below_it_running(tmp_path, capsys):
+    root = _project(tmp_path)
+    (root / "__pinjected__.py").unlink()
+    (root / "app" / "__init__.py").write_text(ROOT_DESIGN)
+    main_py = root / "app" / "main.py"
+    main_py.chmod(0o444)
+    try:
+        assert main([str(root)]) == 3
+    finally:
+        main_py.chmod(0o644)
+    package_design = (root / "app" / "__init__.py").read_text()
+    assert '__design__ = {"base": 10}' in package_design and "__design__ = bridge_design() + __design__" in package_design
+    _both_run(root)
+    main_py.write_text(main_py.read_text())  # now writable: the last file migrates, and the block goes
+    assert main([str(root), "-q"]) == 0
+    assert (root / "app" / "__init__.py").read_text() == '__design__ = {"base": 10}\n'
+    proc = _runner(root, "app.main.main")
+    assert proc.returncode == 0 and repr(EXPECTED) in proc.stdout, proc.stderr
+
+
 def test_a_second_run_on_a_locked_project_refuses(tmp_path, capsys):
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "m.py").write_text(PINJECTED)
