@@ -22,6 +22,7 @@ new ones are appended and added to ``HANDLERS``. Nothing here imports or runs th
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -405,10 +406,12 @@ def _handler_block(spec: HandlerSpec, module_path: str) -> str:
     if spec.body is None:
         where = module_path or f"{HANDLER_MODULE}.py"
         lines.append(f"    {STUB_MARKER}")
-        lines.append(
-            f'    raise NotImplementedError("handler stub `{spec.handler}` for {spec.effect} in {where} is not '
-            f'implemented: write it (answer with `return (yield Resume(k, value))`), then delete the stub marker")'
+        message = (
+            f"handler stub `{spec.handler}` for {spec.effect} in {where} is not implemented: write it "
+            "(answer with `return (yield Resume(k, value))`), then delete the stub marker"
         )
+        # An escaped literal (a JSON string is a Python one): a folder name with quotes or backslashes stays valid Python.
+        lines.append(f"    raise NotImplementedError({json.dumps(message, ensure_ascii=False)})")
     else:
         lines += [f"    {line}" for line in spec.body]
     return "\n".join(lines) + "\n"
