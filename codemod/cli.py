@@ -247,6 +247,9 @@ def migrate(
     except ProjectBusy as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE)
+    except KeyboardInterrupt:  # (click would make it "Aborted!", exit 1: the code of --check finding changes)
+        err.print("interrupted: every file is either as it was or completely migrated")
+        raise typer.Exit(130)
 
 
 def _migrate_files(
@@ -388,7 +391,11 @@ def _migrate_files(
         "flags": sum(len(o.flags) for o in outcomes),
     }
     if report is not None:
-        _report(report, outcomes, counts)
+        try:
+            _report(report, outcomes, counts)
+        except OSError as exc:  # checked before the run; the disk can still fill up or the folder go
+            err.print(f"error: --report {report}: cannot write it: {exc.strerror or exc}")
+            counts["failed"] += 1
     verb = "would change" if (check or diff) else "changed"
     err.print(
         f"{counts['files']} file(s): {counts['changed']} {verb}, {counts['unchanged']} unchanged, "

@@ -211,7 +211,10 @@ def project_lock(roots: list[Path]) -> Iterator[None]:
     held: list[int] = []
     try:
         for root in sorted(set(roots)):
-            fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            try:
+                fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            except OSError:
+                continue  # a folder we cannot open is one we cannot write in either: its files fail alone
             held.append(fd)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -16,10 +16,13 @@ pinjected builds an entry point's dependencies before running it.
 The module's ``__doeff_handlers__`` (see ``entry_handlers``) are the handlers of its own effects, then
 those of every generated ``effects_handlers`` module its imports loaded (``generated_handlers``);
 metrics effects (``LogMetrics``, ...) that none of them answers are printed to stderr by ``MetricsLogger``.
-``--record PATH`` runs it under ``RecordingHandler(PATH)`` (``--overwrite`` to replace a recording),
-``--replay PATH`` under ``ReplayHandler(PATH)`` (``--replay-lenient``: ``strict=False``), and
+``--record PATH`` runs it under ``RecordingHandler(PATH)`` (``--overwrite`` to replace a recording,
+``--record-exclude T`` to leave effect type ``T`` out), ``--replay PATH`` under ``ReplayHandler(PATH)``
+(``--replay-lenient``: ``strict=False``; a recording of another entry point is refused), and
 ``--workers N`` gives blocking work a pool of N threads. ``check-determinism pkg.mod.var --workers
 1,4`` runs the entry point once per worker count and diffs the recordings (``determinism.py``).
+The entry point must be a program (a ``@do`` function, a ``Program``, an effect) or a pinjected
+``IProxy``/``Injected``; a plain value is refused, as pinjected refuses it.
 Exit codes: 0 ok, 1 the program failed (or a replay diverged, or check-determinism found a
 difference), 2 entry point, env or recording file unusable, 3 a check-determinism run failed.
 """
