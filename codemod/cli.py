@@ -416,7 +416,11 @@ def _outside_their_project(paths: list[Path]) -> list[str]:
     problems = []
     for given in paths:
         named = Path(os.path.abspath(given))
-        root = project_root_for(named.parent if named.parent != named else named)
+        folder = named.parent if named.parent != named else named
+        root = project_root_for(folder)
+        in_a_project = (folder / "__init__.py").exists() or any((root / m).exists() for m in ("pyproject.toml", "setup.py", ".git"))
+        if not in_a_project:
+            continue  # a link to a whole project (``~/proj`` -> ``/data/proj``) names that project
         try:
             resolved = given.resolve(strict=True)
         except (OSError, RuntimeError):

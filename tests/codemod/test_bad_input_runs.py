@@ -182,6 +182,14 @@ def test_a_symlink_to_another_tree_is_refused(tmp_path, capsys):
     assert (project / "__pinjected__.py").read_text() == before
 
 
+def test_a_link_to_a_whole_project_is_that_project(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "m.py").write_text(PINJECTED)
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    assert main([str(tmp_path / "link"), "-q"]) == 0
+    assert (tmp_path / "real" / "m.py").read_text() == MIGRATED
+
+
 # --- crashes become a file's failure (3) or a usage error (2) ------------------------------------------
 
 
