@@ -338,9 +338,12 @@ def _migrate_files(
     except KeyboardInterrupt:
         err.print(f"interrupted: {written} file(s) were written completely, the others are unchanged")
         raise typer.Exit(130)
-    if late_failures and bridge_changes:
-        # Written files failed after the checks (a race): the bridges are planned again without them.
-        bridge_changes = _replan_bridges(late_failures, outcomes, indexed, chosen_target)
+    if late_failures:
+        # Written files failed after the checks (a race): the bridges and the handler modules are
+        # planned again from the files really written.
+        handler_changes = plan_handler_modules(e for o in outcomes if o.status == "changed" for e in o.effects)
+        if "di" in phases and writing:
+            bridge_changes = _replan_bridges(late_failures, outcomes, indexed, chosen_target)
     for hc in handler_changes:
         if hc.error is not None:
             err.print(f"error: {hc.error}")
@@ -481,9 +484,13 @@ def _replan_bridges(failed: list[Outcome], outcomes: list[Outcome], project_file
         if o.source is not None:
             _INDEX.add_source(o.path, o.source.text)
     written = [o for o in outcomes if o.status == "changed"]
+    on_disk = {o.path: o.new_text for o in written}
     changes = _plan_bridges(written, project_files, target)
-    written_paths = {str(Path(o.path).resolve()) for o in written}
-    return [c for c in changes if str(c.path.resolve()) not in written_paths]
+    for o in written:  # a file written already whose block changed: it is updated like any bridge file
+        if o.new_text != on_disk[o.path]:
+            changes.append(BridgeChange(Path(o.path), on_disk[o.path], o.new_text))
+            o.new_text = on_disk[o.path]
+    return changes
 
 
 def _plan_bridges(outcomes: list[Outcome], project_files: list[str], target: str) -> list[BridgeChange]:

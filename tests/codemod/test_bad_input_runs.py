@@ -122,6 +122,30 @@ def test_a_file_changed_during_the_run_gets_no_bridge(tmp_path, capsys, monkeypa
     _both_run(root, unmigrated="app.lib.check")
 
 
+def test_a_write_that_fails_after_the_checks_gets_no_bridge_either(tmp_path, capsys, monkeypatch):
+    """The file turns read-only between the checks and its write (a race): the plan is made again."""
+    root = _project(tmp_path)
+    lib = root / "app" / "lib.py"
+    real_check = cli.check_writable
+
+    def locks_lib_after_checking(source):
+        real_check(source)
+        if source.path.name == "lib.py":
+            lib.chmod(0o444)
+
+    monkeypatch.setattr(cli, "check_writable", locks_lib_after_checking)
+    try:
+        assert main([str(root)]) == 3
+    finally:
+        lib.chmod(0o644)
+    captured = capsys.readouterr()
+    assert f"{lib}: error: file is read-only: not written" in captured.err
+    assert f"migrated: {lib}" not in captured.out
+    assert lib.read_text() == PROVIDERS
+    assert "app.lib" not in (root / "__pinjected__.py").read_text()
+    _both_run(root, unmigrated="app.lib.check")
+
+
 def test_a_partial_migration_keeps_pinjected_entry_points_running(tmp_path, capsys):
     """The root design becomes a dict while an entry point stays pinjected (a failed file)."""
     root = _project(tmp_path)
