@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
-import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from .transforms import PHASES, any_wants
 from .handler_stubs import plan_handler_modules, write_handler_module
 from .bridges import BridgeChange, needed_bridges, plan_bridge_files, reference_flag_positions, write_bridge_change
 from .workers import run_in_workers
+from .run_checks import invalid_python, outside_their_project, report_problem, unknown_codes
 
 EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -190,28 +190,27 @@ def migrate(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print errors and the summary."),
 ) -> None:
     """Migrate pinjected code under PATHS to doeff-style effects."""
-    global _INDEX, _JOB
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         err.print(f"error: path does not exist: {', '.join(missing)}")
         raise typer.Exit(EXIT_USAGE)
-    outside = _outside_their_project(paths)
+    outside = outside_their_project(paths)
     if outside:
         err.print(f"error: {'; '.join(outside)}: refusing to migrate files outside the project they are given in")
         raise typer.Exit(EXIT_USAGE)
     # Everything a run could fail on late is checked before a file is written.
-    report_problem = _report_problem(report) if report is not None else None
-    if report_problem:
-        err.print(f"error: --report {report}: {report_problem}")
+    unwritable_report = report_problem(report) if report is not None else None
+    if unwritable_report:
+        err.print(f"error: --report {report}: {unwritable_report}")
         raise typer.Exit(EXIT_USAGE)
     try:
         settings = load_settings(paths[0], config)
     except ConfigError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE)
-    unknown_codes = _unknown_codes(settings, select, ignore)
-    if unknown_codes:
-        err.print(f"error: {'; '.join(unknown_codes)} (run `doeff-migrate rules` for the list)")
+    bad_codes = unknown_codes(settings, select, ignore)
+    if bad_codes:
+        err.print(f"error: {'; '.join(bad_codes)} (run `doeff-migrate rules` for the list)")
         raise typer.Exit(EXIT_USAGE)
     chosen_target = target or settings.target
     if chosen_target not in ("runtime", "doeff"):
@@ -362,7 +361,7 @@ def _migrate_files(
         if not quiet and not diff:
             out.print(f"{'would change' if check else 'migrated'}: {hc.path}")
     for bc in bridge_changes:
-        invalid = _invalid_python(bc.new) if bc.new is not None and not bc.flags_only else None
+        invalid = invalid_python(bc.new) if bc.new is not None and not bc.flags_only else None
         if invalid:
             message = f"internal error: the generated bridge would not compile ({invalid}): not written"
             err.print(f"{bc.path}: error: {message}")
@@ -412,68 +411,6 @@ def _migrate_files(
     raise typer.Exit(EXIT_OK)
 
 
-
-def _outside_their_project(paths: list[Path]) -> list[str]:
-    """Given paths that resolve outside the project they are named in (a symlink to another tree):
-    writing there would migrate someone else's files and move the project's bridge out of it."""
-    problems = []
-    for given in paths:
-        named = Path(os.path.abspath(given))
-        folder = named.parent if named.parent != named else named
-        root = project_root_for(folder)
-        in_a_project = (folder / "__init__.py").exists() or any((root / m).exists() for m in ("pyproject.toml", "setup.py", ".git"))
-        if not in_a_project:
-            continue  # a link to a whole project (``~/proj`` -> ``/data/proj``) names that project
-        try:
-            resolved = given.resolve(strict=True)
-        except (OSError, RuntimeError):
-            continue  # a loop or a dangling link: reading it fails, and that file's failure says so
-        try:
-            resolved.relative_to(root)
-        except ValueError:
-            problems.append(f"{given} resolves to {resolved}, outside the project {root}")
-    return problems
-
-
-def _report_problem(report: Path) -> str | None:
-    """Why the JSON report could not be written at the end of the run (checked before writing anything)."""
-    folder = report.parent if str(report.parent) else Path(".")
-    if report.is_dir():
-        return "is a folder"
-    if not folder.is_dir():
-        return f"folder {folder} does not exist"
-    if not os.access(folder, os.W_OK | os.X_OK) or (report.exists() and not os.access(report, os.W_OK)):
-        return "cannot be written (permission denied)"
-    return None
-
-
-def _unknown_codes(settings, select: list[str] | None, ignore: list[str] | None) -> list[str]:
-    """Rule codes or prefixes that match no rule: a typo there would hide every flag (``select``)
-    or none (``ignore``) without a word."""
-    codes = [rule.code for rule in all_rules()]
-    sources = [
-        ("--select", select or ()), ("--ignore", ignore or ()),
-        ("select", settings.select), ("ignore", settings.ignore),
-        *((f"per-file-ignores[{pattern!r}]", listed) for pattern, listed in settings.per_file_ignores.items()),
-    ]
-    problems = []
-    for where, given in sources:
-        bad = [c for c in given if not c or not any(code.startswith(c) for code in codes)]
-        if bad:
-            origin = where if where.startswith("--") else f"{settings.source or 'configuration'}: [tool.doeff-migrate] {where}"
-            problems.append(f"{origin}: unknown rule code or prefix {', '.join(map(repr, bad))}")
-    return problems
-
-
-def _invalid_python(text: str) -> str | None:
-    """Why generated ``text`` is not valid Python (None: it is); generated files are checked like any output."""
-    try:
-        compile(text, "<generated>", "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        return f"{exc.msg}, line {exc.lineno}"
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return str(exc) or type(exc).__name__
-    return None
 
 
 def _replan_bridges(failed: list[Outcome], outcomes: list[Outcome], project_files: list[str], target: str) -> list[BridgeChange]:
@@ -585,6 +522,9 @@ def main(argv: list[str] | None = None) -> int:
         command(args=args, prog_name="doeff-migrate", standalone_mode=True)
     except SystemExit as exc:  # click ends every run (usage errors: 2) with SystemExit
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    except KeyboardInterrupt:  # while typer builds the command, before the run (its own interrupts say more)
+        err.print("interrupted: no file was written")
+        return 130
     return EXIT_OK
 
 
