@@ -411,8 +411,6 @@ def _migrate_files(
     raise typer.Exit(EXIT_OK)
 
 
-
-
 def _replan_bridges(failed: list[Outcome], outcomes: list[Outcome], project_files: list[str], target: str) -> list[BridgeChange]:
     """The separate bridge files to write when ``failed`` files could not be written after all: the
     index gets their text on disk back, and the plan is made again from the files really written."""
