@@ -275,6 +275,11 @@ def test_code_nested_too_deeply_fails_that_file_only(tmp_path, jobs):
     assert (tmp_path / "chain.py").read_text() == DEEP_CHAIN
     assert (tmp_path / "parens.py").read_text() == DEEP_PARENS
     assert (tmp_path / "ok.py").read_text() == MIGRATED
+    status = subprocess.run(
+        [sys.executable, "-m", "doeff_migrate.codemod", "status", str(tmp_path)], capture_output=True, text=True, timeout=300,
+    )
+    assert status.returncode == 0 and "Traceback" not in status.stderr, status.stderr[-3000:]
+    assert f"unparsable {tmp_path / 'chain.py'}: too deeply nested to parse" in status.stdout
 
 
 _REAL_PROCESS_FILE = cli.process_file
