@@ -407,3 +407,23 @@ def test_the_dirty_check_never_runs_the_repositorys_fsmonitor(tmp_path, capsys):
     assert "refusing to write files with uncommitted changes" in capsys.readouterr().err
     assert not pwned.exists()
     assert (repo / "m.py").read_text() == PINJECTED + "# uncommitted\n"
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.6, 0.9])
+def test_ctrl_c_while_starting_exits_130_without_a_traceback(tmp_path, delay):
+    """Early interrupts land in imports (some in a C extension's own code), index building or parsing."""
+    for i in range(100):
+        (tmp_path / f"m{i}.py").write_text(PINJECTED.replace("def f", f"def f{i}"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "doeff_migrate.codemod", str(tmp_path), "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 130), err
+    assert "Traceback" not in err
+    if proc.returncode == 130:
+        assert "interrupted" in err
+    for i in range(100):
+        assert (tmp_path / f"m{i}.py").read_text() in (PINJECTED.replace("def f", f"def f{i}"), MIGRATED.replace("def f", f"def f{i}"))
