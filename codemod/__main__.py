@@ -1,3 +1,18 @@
-from .cli import main
+import os
+import sys
 
-raise SystemExit(main())
+# os._exit after an interrupt: one that went through a C extension's own code run during an import
+# marks the interpreter to kill itself with SIGINT at exit, whatever exit code is raised afterwards.
+try:
+    from .cli import main
+except KeyboardInterrupt:  # Ctrl-C while starting: nothing was read or written yet
+    sys.stderr.write("interrupted: no file was written\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+code = main()
+if code == 130:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
+raise SystemExit(code)

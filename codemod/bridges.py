@@ -46,7 +46,9 @@ from __future__ import annotations
 
 import ast
 import difflib
+import keyword
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,8 +92,9 @@ class Bridge:
     kind: str  # "injected" | "instance"
     is_async: bool
 
-    def expression(self) -> str:
-        target = f"{self.module}.{self.name}"
+    def expression(self, module_ref: str | None = None) -> str:
+        """``module_ref``: how the block names the module (``import_lines`` may bind it to an alias)."""
+        target = f"{module_ref or self.module}.{self.name}"
         if self.kind == "instance":
             return f"as_instance({target})"
         # as_injected follows pinjected's naming rule (async functions are named a_*) by default.
@@ -306,18 +309,34 @@ def render_block(plan: BridgePlan, *, extends_design: bool) -> str:
             f"define ({', '.join(names)}): bind the right one in a design by hand"
         )
     modules = sorted({b.module for b in plan.bridges})
-    lines += [f"import {m}" for m in modules]
+    refs = module_refs(modules)
+    if any(ref != m for m, ref in refs.items()):
+        lines.append("import importlib")
+    lines += [f"import {m}" if refs[m] == m else f"{refs[m]} = importlib.import_module({m!r})" for m in modules]
     kinds = sorted({"as_instance" if b.kind == "instance" else "as_injected" for b in plan.bridges})
     lines.append(f"from doeff_migrate.runtime.bridge import {', '.join([*kinds, 'bridge_design'])}")
     lines.append("")
     if plan.bridges:
         lines.append("__design__ = bridge_design(")
-        lines += [f"    {b.key}={b.expression()}," for b in plan.bridges]
+        lines += [f"    {b.key}={b.expression(refs[b.module])}," for b in plan.bridges]
         lines.append(") + __design__" if extends_design else ")")
     else:
         lines.append("__design__ = bridge_design() + __design__" if extends_design else "__design__ = bridge_design()")
     lines.append(END_MARKER)
     return "\n".join(lines) + "\n"
+
+
+def module_refs(modules: Iterable[str]) -> dict[str, str]:
+    """How generated code names each module: itself when ``import m`` is valid Python, else an alias
+    bound through ``importlib`` (a file ``app/01_train.py`` is the module ``app.01_train``, which no
+    ``import`` statement can spell)."""
+    refs = {}
+    for module in modules:
+        if all(part.isidentifier() and not keyword.iskeyword(part) for part in module.split(".")):
+            refs[module] = module
+        else:
+            refs[module] = "_module_" + re.sub(r"\W", "_", module)
+    return refs
 
 
 def block_span(text: str) -> tuple[int, int] | None:
@@ -370,11 +389,36 @@ def _defines_design(text: str) -> bool:
     return False
 
 
-def updated_text(text: str | None, plan: BridgePlan) -> str | None:
-    """The bridge file's new text for ``plan`` (``None``: the file should not exist)."""
+def _design_is_migrated(text: str) -> bool:
+    """Whether the module-level ``__design__`` of ``text`` is a migrated env dict (not a pinjected design)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    value = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__design__" for t in node.targets):
+            value = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "__design__":
+            value = node.value
+    if isinstance(value, (ast.Dict, ast.DictComp)):
+        return True
+    if isinstance(value, ast.Call):
+        func = value.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        return name in ("dict", "design_env")
+    return False
+
+
+def updated_text(text: str | None, plan: BridgePlan, *, keep_design: bool = False) -> str | None:
+    """The bridge file's new text for ``plan`` (``None``: the file should not exist).
+
+    ``keep_design``: the file's own ``__design__`` is a migrated dict while pinjected code below it
+    is still run by pinjected, which reads only designs: the block is written even with nothing to
+    bind (``bridge_design() + __design__`` turns the dict into a pinjected design)."""
     parts = split_block(text or "")
     rest = (text or "") if parts is None else _joined_without(parts[0], parts[2])
-    if not plan:
+    if not plan and not (keep_design and _design_is_migrated(rest)):
         return rest or None
     if parts is not None:  # rewritten in place
         before, _block, after = parts
@@ -555,13 +599,14 @@ def plan_bridge_files(
     """
     texts = {os.path.abspath(p): t for p, t in (texts or {}).items()}
     plan = needed_bridges(index)
-    wanted_roots = {pinjected_root(p) for p in plan.consumer_paths} if plan else set()
+    consumer_roots = {pinjected_root(p) for p in plan.consumer_paths}
+    wanted_roots = consumer_roots if plan else set()
     by_folder: dict[str, Path] = {}  # many files share a folder: walk up once per folder
     for file in files:
         folder = os.path.dirname(os.path.abspath(file))
         if folder not in by_folder:
             by_folder[folder] = _root_of_folder(Path(folder).resolve())
-    all_roots = set(by_folder.values()) | wanted_roots
+    all_roots = set(by_folder.values()) | consumer_roots
     changes: list[BridgeChange] = []
     for root in sorted(all_roots):
         path = root / BRIDGE_FILE
@@ -575,11 +620,14 @@ def plan_bridge_files(
                 continue
         else:
             old = None
-        if root not in wanted_roots and (old is None or block_span(old) is None):
+        keep_design = root in consumer_roots and old is not None and _design_is_migrated(old)
+        if root not in wanted_roots and not keep_design and (old is None or block_span(old) is None):
             continue
-        new = updated_text(old, plan if root in wanted_roots else BridgePlan())
+        new = updated_text(old, plan if root in wanted_roots else BridgePlan(), keep_design=root in consumer_roots)
         if new != old:
             changes.append(BridgeChange(path, old if path.exists() else None, new, list(plan.bridges) if root in wanted_roots else []))
+    root_files = {os.path.abspath(root / BRIDGE_FILE) for root in all_roots}
+    changes += _package_design_changes(index, plan.consumer_paths, texts, root_files)
     bridge_files = {os.path.abspath(c.path) for c in changes}
     for module, (path_text, source) in sorted(index.sources.items()):
         path = os.path.abspath(path_text)
@@ -592,6 +640,43 @@ def plan_bridge_files(
         flagged = reference_flags(index, plan if flag_references else BridgePlan(), path, current)
         if flagged != current:
             changes.append(BridgeChange(Path(path), current, flagged, flags_only=True))
+    return changes
+
+
+def _package_design_changes(
+    index: ProjectIndex, consumer_paths: Iterable[str], texts: Mapping[str, str], root_files: set[str],
+) -> list[BridgeChange]:
+    """Blocks for the package ``__init__.py``/``__pinjected__.py`` files on the way to still-pinjected
+    code whose ``__design__`` is now a migrated dict: pinjected reads every ``__design__`` from the
+    root down to the module it runs and needs designs, so such a file gets an empty block
+    (``bridge_design() + __design__``) for as long as pinjected code below it is left; blocks in
+    package files no longer on such a path are removed."""
+    on_path: set[str] = set()
+    for consumer in consumer_paths:
+        root = pinjected_root(consumer)
+        folder = Path(consumer).resolve().parent
+        while folder != root and root in folder.parents:
+            on_path.update(os.path.join(folder, name) for name in ("__init__.py", BRIDGE_FILE))
+            folder = folder.parent
+    with_block = {
+        os.path.abspath(path) for path, source in index.sources.values()
+        if os.path.basename(path) in ("__init__.py", BRIDGE_FILE) and block_span(texts.get(os.path.abspath(path), source))
+    }
+    changes = []
+    for path in sorted((on_path | with_block) - root_files):
+        if path in texts:
+            old: str | None = texts[path]
+        else:
+            try:
+                old = Path(path).read_text(encoding="utf-8") if os.path.exists(path) else None
+            except (OSError, UnicodeDecodeError):
+                continue
+        if old is None:
+            continue
+        # (a package file that held only a block stays, empty: removing it would change the package)
+        new = updated_text(old, BridgePlan(), keep_design=path in on_path) or ""
+        if new != old:
+            changes.append(BridgeChange(Path(path), old, new))
     return changes
 
 

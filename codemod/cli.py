@@ -8,11 +8,10 @@ still processed). ``doeff-migrate rules`` lists the rule catalog, ``rules --doc 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
-import multiprocessing
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -25,12 +24,14 @@ from rich.table import Table
 from .config import ConfigError, load_settings
 from .discovery import iter_python_files
 from .engine import Flag, MigrationError, migrate_text
-from .files import FileProblem, SourceFile, dirty_files, read_source, write_atomic
+from .files import FileProblem, ProjectBusy, SourceFile, check_writable, dirty_files, project_lock, read_source, write_atomic
 from .index import ProjectIndex, project_root_for
 from .rules import all_rules, get_rule
 from .transforms import PHASES, any_wants
 from .handler_stubs import plan_handler_modules, write_handler_module
 from .bridges import BridgeChange, needed_bridges, plan_bridge_files, reference_flag_positions, write_bridge_change
+from .workers import run_in_workers
+from .run_checks import invalid_python, outside_their_project, report_problem, unknown_codes
 
 EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -97,6 +98,8 @@ def process_file(path: str) -> Outcome:
         return Outcome(path, "failed", error=str(exc))
     except RecursionError:
         return Outcome(path, "failed", error="too deeply nested to parse: left unchanged")
+    except Exception as exc:  # a bug anywhere in migrating one file fails that file, never the run
+        return Outcome(path, "failed", error=f"internal error ({type(exc).__name__}: {exc}): left unchanged")
     status = "changed" if result.changed else "unchanged"
     return Outcome(
         path, status, result.flags, new_text=result.code if result.changed else None, source=source, effects=result.effects,
@@ -117,9 +120,11 @@ def _run_all(paths: list[str], jobs: int, show_progress: bool) -> list[Outcome]:
     if jobs <= 1 or len(paths) < 2:
         iterator = map(process_file, paths)
         return _with_progress(iterator, len(paths), show_progress)
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(_INDEX, _JOB)) as pool:
-        return _with_progress(pool.map(process_file, paths, chunksize=max(1, len(paths) // (jobs * 8))), len(paths), show_progress)
+    results = run_in_workers(
+        process_file, paths, jobs, initializer=_init_worker, initargs=(_INDEX, _JOB),
+        crashed=lambda path, reason: Outcome(path, "failed", error=f"{reason}: left unchanged"),
+    )
+    return _with_progress(results, len(paths), show_progress)
 
 
 def _with_progress(iterator, total: int, show: bool) -> list[Outcome]:
@@ -186,15 +191,27 @@ def migrate(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print errors and the summary."),
 ) -> None:
     """Migrate pinjected code under PATHS to doeff-style effects."""
-    global _INDEX, _JOB
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         err.print(f"error: path does not exist: {', '.join(missing)}")
+        raise typer.Exit(EXIT_USAGE)
+    outside = outside_their_project(paths)
+    if outside:
+        err.print(f"error: {'; '.join(outside)}: refusing to migrate files outside the project they are given in")
+        raise typer.Exit(EXIT_USAGE)
+    # Everything a run could fail on late is checked before a file is written.
+    unwritable_report = report_problem(report) if report is not None else None
+    if unwritable_report:
+        err.print(f"error: --report {report}: {unwritable_report}")
         raise typer.Exit(EXIT_USAGE)
     try:
         settings = load_settings(paths[0], config)
     except ConfigError as exc:
         err.print(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    bad_codes = unknown_codes(settings, select, ignore)
+    if bad_codes:
+        err.print(f"error: {'; '.join(bad_codes)} (run `doeff-migrate rules` for the list)")
         raise typer.Exit(EXIT_USAGE)
     chosen_target = target or settings.target
     if chosen_target not in ("runtime", "doeff"):
@@ -221,13 +238,32 @@ def migrate(
             phases = tuple(p for p in phases if p in DOEFF_TARGET_PHASES)
             if not quiet:
                 err.print(f"note: --target doeff runs phases {', '.join(phases)} ({', '.join(runtime_only)} need --target runtime)")
+    writing = not diff and not check
+    roots = sorted({project_root_for(p) for p in paths})
+    try:
+        with project_lock(roots) if writing else contextlib.nullcontext():
+            _migrate_files(paths, settings, phases, chosen_target, roots, diff=diff, check=check, report=report,
+                           jobs=jobs, select=select, ignore=ignore, allow_dirty=allow_dirty, quiet=quiet)
+    except ProjectBusy as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    except KeyboardInterrupt:  # (click would make it "Aborted!", exit 1: the code of --check finding changes)
+        err.print("interrupted: every file is either as it was or completely migrated")
+        raise typer.Exit(130)
+
+
+def _migrate_files(
+    paths: list[Path], settings, phases: tuple[str, ...], chosen_target: str, roots: list[Path], *,
+    diff: bool, check: bool, report: Path | None, jobs: int, select, ignore, allow_dirty: bool, quiet: bool,
+) -> None:
+    """The run itself, once the arguments and the configuration are known to be good."""
+    global _INDEX, _JOB
     files = [str(f) for f in iter_python_files(paths, settings.exclude)]
     # Text pre-filter in this process: files no enabled transform cares about are neither indexed
     # for parsing nor sent to workers, so a run over an already migrated tree costs file reads only.
     candidates = [f for f in files if _wanted(f, phases)]
     # The index covers the whole project the paths belong to (a dependency's kind is a project-wide
     # fact), even when only some of its files are rewritten.
-    roots = sorted({project_root_for(p) for p in paths})
     indexed = [*files, *(str(f) for f in iter_python_files(roots, settings.exclude))]
     _INDEX = ProjectIndex.build([Path(f) for f in dict.fromkeys(indexed)]) if candidates else ProjectIndex()
     _JOB = Job(
@@ -244,8 +280,17 @@ def migrate(
     except KeyboardInterrupt:
         err.print("interrupted: no file was written")
         raise typer.Exit(130)
-    changed = [o for o in outcomes if o.status == "changed"]
     writing = not diff and not check
+    changed = [o for o in outcomes if o.status == "changed"]
+    if writing:
+        # A file that cannot be written now (read-only, changed meanwhile) is failed before the bridges
+        # and handler modules are planned: they describe only the files really written.
+        for o in changed:
+            try:
+                check_writable(o.source)  # type: ignore[arg-type]
+            except FileProblem as exc:
+                o.status, o.error, o.new_text = "failed", str(exc), None
+        changed = [o for o in changed if o.status == "changed"]
     # The generated handler modules the io/recording/compute phases need (read now, written after the files).
     handler_changes = plan_handler_modules(e for o in changed for e in o.effects)
     broken = {str(hc.path.parent): hc for hc in handler_changes if hc.error is not None}
@@ -269,6 +314,7 @@ def migrate(
                 err.print(f"  {d}")
             raise typer.Exit(EXIT_USAGE)
     written = 0
+    late_failures: list[Outcome] = []
     try:
         for o in outcomes:
             if o.status == "failed":
@@ -285,11 +331,19 @@ def migrate(
                 except FileProblem as exc:
                     o.status, o.error = "failed", str(exc)
                     err.print(f"{o.path}: error: {exc}")
+                    late_failures.append(o)
+                    continue
             if not quiet and not diff:
                 out.print(f"{'would change' if check else 'migrated'}: {o.path}")
     except KeyboardInterrupt:
         err.print(f"interrupted: {written} file(s) were written completely, the others are unchanged")
         raise typer.Exit(130)
+    if late_failures:
+        # Written files failed after the checks (a race): the bridges and the handler modules are
+        # planned again from the files really written.
+        handler_changes = plan_handler_modules(e for o in outcomes if o.status == "changed" for e in o.effects)
+        if "di" in phases and writing:
+            bridge_changes = _replan_bridges(late_failures, outcomes, indexed, chosen_target)
     for hc in handler_changes:
         if hc.error is not None:
             err.print(f"error: {hc.error}")
@@ -308,6 +362,12 @@ def migrate(
         if not quiet and not diff:
             out.print(f"{'would change' if check else 'migrated'}: {hc.path}")
     for bc in bridge_changes:
+        invalid = invalid_python(bc.new) if bc.new is not None and not bc.flags_only else None
+        if invalid:
+            message = f"internal error: the generated bridge would not compile ({invalid}): not written"
+            err.print(f"{bc.path}: error: {message}")
+            outcomes.append(Outcome(str(bc.path), "failed", error=message))
+            continue
         if diff:
             sys.stdout.write(bc.diff())
         elif writing:
@@ -334,7 +394,11 @@ def migrate(
         "flags": sum(len(o.flags) for o in outcomes),
     }
     if report is not None:
-        _report(report, outcomes, counts)
+        try:
+            _report(report, outcomes, counts)
+        except OSError as exc:  # checked before the run; the disk can still fill up or the folder go
+            err.print(f"error: --report {report}: cannot write it: {exc.strerror or exc}")
+            counts["failed"] += 1
     verb = "would change" if (check or diff) else "changed"
     err.print(
         f"{counts['files']} file(s): {counts['changed']} {verb}, {counts['unchanged']} unchanged, "
@@ -346,6 +410,23 @@ def migrate(
     if check and counts["changed"]:
         raise typer.Exit(EXIT_PENDING)
     raise typer.Exit(EXIT_OK)
+
+
+def _replan_bridges(failed: list[Outcome], outcomes: list[Outcome], project_files: list[str], target: str) -> list[BridgeChange]:
+    """The separate bridge files to write when ``failed`` files could not be written after all: the
+    index gets their text on disk back, and the plan is made again from the files really written."""
+    assert _INDEX is not None
+    for o in failed:
+        if o.source is not None:
+            _INDEX.add_source(o.path, o.source.text)
+    written = [o for o in outcomes if o.status == "changed"]
+    on_disk = {o.path: o.new_text for o in written}
+    changes = _plan_bridges(written, project_files, target)
+    for o in written:  # a file written already whose block changed: it is updated like any bridge file
+        if o.new_text != on_disk[o.path]:
+            changes.append(BridgeChange(Path(o.path), on_disk[o.path], o.new_text))
+            o.new_text = on_disk[o.path]
+    return changes
 
 
 def _plan_bridges(outcomes: list[Outcome], project_files: list[str], target: str) -> list[BridgeChange]:
@@ -474,6 +555,9 @@ def main(argv: list[str] | None = None) -> int:
         command(args=args, prog_name="doeff-migrate", standalone_mode=True)
     except SystemExit as exc:  # click ends every run (usage errors: 2) with SystemExit
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    except KeyboardInterrupt:  # while typer builds the command, before the run (its own interrupts say more)
+        err.print("interrupted: no file was written")
+        return 130
     return EXIT_OK
 
 

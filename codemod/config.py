@@ -46,7 +46,7 @@ class Settings:
         base = self.source.parent if self.source else Path.cwd()
         try:
             rel = path.resolve().relative_to(base.resolve()).as_posix()
-        except ValueError:
+        except (ValueError, OSError, RuntimeError):  # (RuntimeError: a symlink loop, before Python 3.13)
             rel = path.as_posix()
         for pattern, codes in self.per_file_ignores.items():
             if pathspec.GitIgnoreSpec.from_lines([pattern]).match_file(rel):

@@ -30,8 +30,8 @@ def iter_python_files(paths: Sequence[Path], excludes: Iterable[str] = ()) -> It
     exclude_spec = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *excludes])
     seen: set[Path] = set()
     for given in paths:
-        if given.is_file():
-            resolved = given.resolve()
+        if given.is_file() or _is_broken_link(given):
+            resolved = _resolved(given)
             if resolved not in seen:
                 seen.add(resolved)
                 yield given
@@ -59,20 +59,41 @@ def iter_python_files(paths: Sequence[Path], excludes: Iterable[str] = ()) -> It
                 rel = full.relative_to(given).as_posix()
                 if exclude_spec.match_file(rel) or _ignored(full, specs, is_dir=False):
                     continue
-                if full.is_symlink() and not _inside(full, root):
+                if full.is_symlink() and not _is_broken_link(full) and not _inside(full, root):
                     continue
-                resolved = full.resolve()
+                # A link that cannot be resolved (a loop, a missing target) is still yielded: reading
+                # it fails, and that file's failure is reported by name instead of crashing the walk.
+                resolved = _resolved(full)
                 if resolved in seen:
                     continue
                 seen.add(resolved)
                 yield full
 
 
+def _resolved(path: Path) -> Path:
+    """``path`` resolved; a symlink loop (RuntimeError before Python 3.13, OSError after) keeps it absolute."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+def _is_broken_link(path: Path) -> bool:
+    """A symlink whose target cannot be reached (a loop or a missing file)."""
+    if not path.is_symlink():
+        return False
+    try:
+        path.resolve(strict=True)
+        return False
+    except (OSError, RuntimeError):
+        return True
+
+
 def _inside(path: Path, root: Path) -> bool:
     try:
         path.resolve().relative_to(root)
         return True
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):
         return False
 
 

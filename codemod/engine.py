@@ -128,18 +128,7 @@ def _migrate(
     transforms = [t for t in all_transforms() if t.phase in wanted and t.wants(source, path)]
     if not transforms:
         return MigrationResult(source, False, [])
-    try:
-        module = cst.parse_module(source)
-    except (cst.ParserSyntaxError, cst.CSTValidationError) as exc:
-        # Python's own parser words syntax errors the way users know them. A CSTValidationError is
-        # LibCST's tokenizer disagreeing with Python's (e.g. a character of a newer Unicode in a name).
-        try:
-            compile(source, path, "exec", flags=0x400, dont_inherit=True)  # ast.PyCF_ONLY_AST
-        except SyntaxError as py_exc:
-            raise MigrationError(f"syntax error at line {py_exc.lineno}: {py_exc.msg}", py_exc.lineno) from None
-        if isinstance(exc, cst.ParserSyntaxError):
-            raise MigrationError(f"syntax error at line {exc.editor_line}: {exc.message}", exc.editor_line) from None
-        raise MigrationError(f"the file could not be parsed by LibCST: {exc}") from None
+    module = parse_guarded(source, path)
     module = _flags_to_first_statement(module)
     if index is None:
         index = ProjectIndex.from_sources({path: source})
@@ -220,13 +209,45 @@ def _migrate(
     return MigrationResult(code, code != source, _locate_flags(source, code, state.flags), needs, new_facts)
 
 
+
+TOO_NESTED = "too deeply nested to parse (Python's own parser gives up on it): left unchanged"
+
+
+def parse_guarded(source: str, path: str = "<string>") -> cst.Module:
+    """``source`` parsed by LibCST, or :class:`MigrationError` naming why not; never a crash.
+
+    Python's own parser reads the text first: it words syntax errors the way users know them, and it
+    refuses what is nested too deeply (``too many nested parentheses``, a ``RecursionError`` on a
+    5,000-term chained expression) with an error, where LibCST's native parser overflows the C stack
+    and kills the process (a segfault takes the whole run, or the worker pool, with it).
+    """
+    try:
+        compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as py_exc:
+        if "too many nested" in (py_exc.msg or ""):
+            raise MigrationError(f"{TOO_NESTED} (line {py_exc.lineno}: {py_exc.msg})", py_exc.lineno) from None
+        raise MigrationError(f"syntax error at line {py_exc.lineno}: {py_exc.msg}", py_exc.lineno) from None
+    except (RecursionError, MemoryError):
+        raise MigrationError(TOO_NESTED) from None
+    except ValueError as exc:  # e.g. a NUL byte
+        raise MigrationError(f"the file could not be parsed: {exc}") from None
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        raise MigrationError(f"syntax error at line {exc.editor_line}: {exc.message}", exc.editor_line) from None
+    except cst.CSTValidationError as exc:
+        # LibCST's tokenizer disagreeing with Python's (e.g. a character of a newer Unicode in a name).
+        raise MigrationError(f"the file could not be parsed by LibCST: {exc}") from None
+    except RecursionError:
+        raise MigrationError(TOO_NESTED) from None
+
 def analysis_tree(source: str) -> cst.Module | None:
     """``source`` parsed for :func:`unmigrated_providers` (``None``: nothing to analyse)."""
     if "pinjected" not in source:
         return None
     try:
-        return _flags_to_first_statement(cst.parse_module(source))
-    except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError):
+        return _flags_to_first_statement(parse_guarded(source))
+    except MigrationError:
         return None
 
 

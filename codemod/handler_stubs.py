@@ -22,6 +22,7 @@ new ones are appended and added to ``HANDLERS``. Nothing here imports or runs th
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -405,10 +406,12 @@ def _handler_block(spec: HandlerSpec, module_path: str) -> str:
     if spec.body is None:
         where = module_path or f"{HANDLER_MODULE}.py"
         lines.append(f"    {STUB_MARKER}")
-        lines.append(
-            f'    raise NotImplementedError("handler stub `{spec.handler}` for {spec.effect} in {where} is not '
-            f'implemented: write it (answer with `return (yield Resume(k, value))`), then delete the stub marker")'
+        message = (
+            f"handler stub `{spec.handler}` for {spec.effect} in {where} is not implemented: write it "
+            "(answer with `return (yield Resume(k, value))`), then delete the stub marker"
         )
+        # An escaped literal (a JSON string is a Python one): a folder name with quotes or backslashes stays valid Python.
+        lines.append(f"    raise NotImplementedError({json.dumps(message, ensure_ascii=False)})")
     else:
         lines += [f"    {line}" for line in spec.body]
     return "\n".join(lines) + "\n"
@@ -627,16 +630,31 @@ def plan_handler_modules(
             changes.append(HandlerModuleChange(path, None, "", error=f"{shown}: cannot read it: {exc}"))
             continue
         if old is None:
-            changes.append(HandlerModuleChange(path, None, render_module(specs, shown)))
+            new = render_module(specs, shown)
+        else:
+            try:
+                new = extend_module(old, specs, shown)
+            except ValueError as exc:
+                changes.append(HandlerModuleChange(path, old, old, error=str(exc)))
+                continue
+            if new == old:
+                continue
+        invalid = _compile_problem(new, str(path))
+        if invalid is not None:  # generated output is checked like any rewrite: never written broken
+            changes.append(HandlerModuleChange(path, old, old or "", error=f"{shown}: internal error: the generated module would not compile ({invalid})"))
             continue
-        try:
-            new = extend_module(old, specs, shown)
-        except ValueError as exc:
-            changes.append(HandlerModuleChange(path, old, old, error=str(exc)))
-            continue
-        if new != old:
-            changes.append(HandlerModuleChange(path, old, new))
+        changes.append(HandlerModuleChange(path, old, new))
     return changes
+
+
+def _compile_problem(text: str, path: str) -> str | None:
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{exc.msg}, line {exc.lineno}"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def write_handler_module(change: HandlerModuleChange) -> None:

@@ -903,11 +903,14 @@ class ProjectIndex:
         if tree is None:
             try:
                 tree = ast.parse(source)
-            except (SyntaxError, ValueError):
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
                 return None
         module = module_name_for(path) if os.path.exists(path) else _module_from_plain_path(path)
         facts = ModuleFacts(module=module, path=str(path), names=pn.from_ast(tree))
-        _Collector(facts, tree, Path(path).name == "__init__.py", source).run()
+        try:
+            _Collector(facts, tree, Path(path).name == "__init__.py", source).run()
+        except RecursionError:  # nested too deeply to walk: the file is not indexed (it fails alone)
+            return None
         return facts
 
     def add_source(self, path: str, source: str, facts: ModuleFacts | None = None) -> ModuleFacts | None:
@@ -917,10 +920,11 @@ class ProjectIndex:
         if facts is None:
             try:
                 tree = ast.parse(source)
-            except (SyntaxError, ValueError):
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
                 return None
             facts = self.read_facts(path, source, tree)
-            assert facts is not None
+            if facts is None:
+                return None
         module = facts.module
         if self._keep_trees and tree is not None:
             self._ast_trees[module] = (source, tree)

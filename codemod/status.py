@@ -164,6 +164,10 @@ def file_status(
         status.unparsable = f"{type(exc).__name__}: {getattr(exc, 'msg', exc)}" + (f" (line {line})" if line else "")
         status.phase_counts["di"] += 1
         return status
+    except (RecursionError, MemoryError):
+        status.unparsable = "too deeply nested to parse"
+        status.phase_counts["di"] += 1
+        return status
 
     flag_lines = set()
     for line, code in _flag_comments(source):

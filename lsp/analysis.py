@@ -105,14 +105,19 @@ def analyze(source: str, path: str, config: Config | None = None, project: Proje
     config = config or Config()
     if not config.enable:
         return Analysis([], None)
+    lines = source.splitlines()
     try:
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError) as exc:
         finding = _syntax_finding(exc, source)
         return Analysis([finding] if config.is_selected(finding.code) else [], None, syntax_error=finding)
-    lines = source.splitlines()
+    except (RecursionError, MemoryError):
+        return _too_nested(source, config)
     checker = _Checker(tree, lines, path, config, project)
-    findings = checker.run()
+    try:
+        findings = checker.run()
+    except RecursionError:
+        return _too_nested(source, config)
     noqa = noqa_codes(lines)
     kept = [f for f in findings if config.is_selected(f.code) and not _suppressed(f, noqa, lines)]
     kept.sort(key=lambda f: (f.range.start_line, f.range.start_col, f.code))
@@ -146,6 +151,12 @@ def _suppressed(finding: Finding, noqa: dict[int, frozenset[str] | None], lines:
             if codes is None or finding.code in codes:
                 return True
     return False
+
+
+def _too_nested(source: str, config: Config) -> Analysis:
+    """Code nested so deeply that Python's parser (or the checker's walk) gives up: reported like a syntax error."""
+    finding = _syntax_finding(Exception("nested too deeply to analyse"), source)
+    return Analysis([finding] if config.is_selected(finding.code) else [], None, syntax_error=finding)
 
 
 def _syntax_finding(exc: Exception, source: str) -> Finding:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
@@ -67,6 +68,10 @@ class DocumentState:
     result_id: str | None = None
 
 
+_ANSWERED = object()
+"""What :meth:`DoeffMigrateProtocol.structure_message` makes of a request it already answered with an error."""
+
+
 class DoeffMigrateProtocol(LanguageServerProtocol):
     """pygls' protocol, without its leak of one future per notification.
 
@@ -76,6 +81,24 @@ class DoeffMigrateProtocol(LanguageServerProtocol):
     ``Future`` (with its ``Condition``, callbacks, generator and params) behind, ~3 KiB of RSS per edit
     (``benchmarks/bench_lsp.py``). The callback pygls runs when a notification's future is done drops it.
     """
+
+    def structure_message(self, data: dict[str, Any]):
+        """pygls' deserialisation, except that a request whose params do not fit its method is answered
+        with an ``InvalidParams`` error: pygls only logs it, and the client waits for a response forever."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "id" not in data or "method" not in data or "error" in data:
+                raise
+            detail = f"{data.get('method')}: the params do not match the method's parameters"
+            error = JsonRpcInvalidParams(detail) if isinstance(exc, JsonRpcInvalidParams) else JsonRpcInternalError(detail)
+            self._send_response(data["id"], None, error.to_response_error())
+            return _ANSWERED
+
+    def handle_message(self, message) -> None:
+        if message is _ANSWERED:
+            return
+        super().handle_message(message)
 
     def _check_handler_result(self, future) -> None:
         try:
@@ -524,6 +547,9 @@ async def did_change_configuration(ls: DoeffMigrateServer, params: types.DidChan
 )
 def document_diagnostic(ls: DoeffMigrateServer, params: types.DocumentDiagnosticParams):
     uri = params.text_document.uri
+    if uri not in ls.open_uris:
+        # Not open in the editor: nothing to report (reading it from disk is not what a client asks here).
+        return types.RelatedFullDocumentDiagnosticReport(items=[])
     state = ls.documents.get(uri)
     document = ls.workspace.get_text_document(uri)
     if state is not None and state.version == document.version and state.result_id is not None:

@@ -64,6 +64,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import concurrent.futures
+import dataclasses
+import functools
 import inspect
 import textwrap
 import threading
@@ -497,7 +499,24 @@ def bridge_design(**bindings: Any) -> Any:
     ``codemod/bridges.py``) is not itself a pinjected construct the codemod would migrate.
     """
     pinjected = _require_pinjected("bridge_design")
-    return pinjected.design(**bindings)
+    return _bridge_design_class()(_bindings=pinjected.design(**bindings)._bindings)
+
+
+@functools.lru_cache(maxsize=None)
+def _bridge_design_class() -> type:
+    """pinjected's design class, except that ``bridge_design(...) + __design__`` also takes a migrated
+    env dict: the generated block ends that way in a root ``__pinjected__.py`` whose own ``__design__``
+    the same run (or a later one) migrated to a dict, while other entry points are still pinjected."""
+    from pinjected.di.design import DesignImpl
+
+    @dataclasses.dataclass
+    class BridgeDesign(DesignImpl):
+        def __add__(self, other: Any) -> Any:
+            if isinstance(other, Mapping):
+                other = _bridged_env(other)
+            return super().__add__(other)
+
+    return BridgeDesign
 
 
 def _bridged_env(env: Mapping[str, Any]) -> Any:
@@ -686,6 +705,19 @@ def run_mixed_entry(target: str, *, lazy: bool = False, handlers: Iterable[Any] 
         merged = merged + (_bridged_env(design) if kind == "dict" else design)
 
     if isinstance(value, (pinjected.Injected, DelegatedVar)):
+        from .recording import RecordingHandler, ReplayHandler
+
+        recorders = [type(h).__name__ for h in handlers if isinstance(h, (RecordingHandler, ReplayHandler))]
+        if recorders:
+            # pinjected resolves an IProxy itself: no effect passes through a handler, so a recording
+            # would be empty (and a replay would touch the world). Refused rather than silently skipped.
+            from .runner import EntryPointError
+
+            raise EntryPointError(
+                f"{target} is still a pinjected {type(value).__name__}: pinjected resolves it without effects, so "
+                f"{' and '.join(recorders)} would see nothing. Migrate {module_name} (doeff-migrate) to record or replay it"
+            )
+
         async def resolve() -> Any:
             result = await pinjected.AsyncResolver(merged).provide(value)
             if inspect.isawaitable(result):

@@ -16,10 +16,13 @@ pinjected builds an entry point's dependencies before running it.
 The module's ``__doeff_handlers__`` (see ``entry_handlers``) are the handlers of its own effects, then
 those of every generated ``effects_handlers`` module its imports loaded (``generated_handlers``);
 metrics effects (``LogMetrics``, ...) that none of them answers are printed to stderr by ``MetricsLogger``.
-``--record PATH`` runs it under ``RecordingHandler(PATH)`` (``--overwrite`` to replace a recording),
-``--replay PATH`` under ``ReplayHandler(PATH)`` (``--replay-lenient``: ``strict=False``), and
+``--record PATH`` runs it under ``RecordingHandler(PATH)`` (``--overwrite`` to replace a recording,
+``--record-exclude T`` to leave effect type ``T`` out), ``--replay PATH`` under ``ReplayHandler(PATH)``
+(``--replay-lenient``: ``strict=False``; a recording of another entry point is refused), and
 ``--workers N`` gives blocking work a pool of N threads. ``check-determinism pkg.mod.var --workers
 1,4`` runs the entry point once per worker count and diffs the recordings (``determinism.py``).
+The entry point must be a program (a ``@do`` function, a ``Program``, an effect) or a pinjected
+``IProxy``/``Injected``; a plain value is refused, as pinjected refuses it.
 Exit codes: 0 ok, 1 the program failed (or a replay diverged, or check-determinism found a
 difference), 2 entry point, env or recording file unusable, 3 a check-determinism run failed.
 """
@@ -32,6 +35,7 @@ import importlib.util
 import json
 import os
 import sys
+import warnings
 from typing import Any, Callable, NamedTuple, Sequence
 
 from .effects import EffectBase
@@ -83,7 +87,10 @@ def _design_of(module_name: str) -> dict:
 
 
 def _from_pinjected(value: Any) -> bool:
-    return type(value).__module__.split(".")[0] == "pinjected"
+    if type(value).__module__.split(".")[0] == "pinjected":
+        return True
+    pinjected = sys.modules.get("pinjected")  # (a design class of the bridge's own, bridge_design's)
+    return pinjected is not None and isinstance(value, getattr(pinjected, "Design", ()))
 
 
 _ROOT_PINJECTED = "__pinjected__"
@@ -176,9 +183,12 @@ def entry_program(value: Any, target: str) -> Program:
         return value
     if isinstance(value, DoFunction):
         return value()
-    from .program import Pure
-
-    return Pure(value)
+    # pinjected refuses to run a plain value too ("dep must be either str/type/Callable/Injected"):
+    # printing it back would pass a typo'd or unmigrated target off as a successful run.
+    raise EntryPointError(
+        f"{target} is a value of type {type(value).__name__}, not an entry point: expected a program (a @do function, "
+        "a Program, an effect) or a pinjected IProxy/Injected"
+    )
 
 
 def preflight(module: Any, var: str, env: dict) -> tuple[str, ...]:
@@ -458,6 +468,27 @@ def _check_determinism_command(args: argparse.Namespace) -> int:
     return EXIT_PROGRAM_FAILED
 
 
+def _effect_type_name(name: str) -> str:
+    """The qualified name of an effect type given on the command line: a runtime effect by its short
+    name (``Await``), or ``pkg.mod.Effect`` (imported to check it is an effect class)."""
+    from . import effects as runtime_effects
+    from .recording import type_name
+
+    if "." not in name:
+        found = getattr(runtime_effects, name, None)
+        if isinstance(found, type) and issubclass(found, EffectBase):
+            return type_name(found)
+        raise EntryPointError(f"--record-exclude {name}: no runtime effect of that name (give pkg.mod.Effect for your own)")
+    module_name, _, attr = name.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module_name), attr, None)
+    except ImportError:
+        found = None
+    if not (isinstance(found, type) and issubclass(found, EffectBase)):
+        raise EntryPointError(f"--record-exclude {name}: not an effect class")
+    return type_name(found)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doeff_migrate.runtime", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -467,6 +498,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run.add_argument("--lazy", action="store_true", help="do not build the required instances before running")
     p_run.add_argument("--record", metavar="PATH", help="record the effects that touch the world to PATH (JSON Lines)")
     p_run.add_argument("--overwrite", action="store_true", help="with --record: replace an existing recording")
+    p_run.add_argument(
+        "--record-exclude", action="append", default=[], metavar="EFFECT",
+        help="with --record: leave this effect type out (repeatable; a runtime effect such as Await, or pkg.mod.Effect)",
+    )
     p_run.add_argument("--replay", metavar="PATH", help="answer recorded effects from PATH instead of running them")
     p_run.add_argument(
         "--replay-lenient", action="store_true",
@@ -483,6 +518,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_det.add_argument("--contract", choices=("order_independent", "single_worker", "nondeterministic"), help="override the module's __doeff_determinism__")
     p_det.add_argument("--keep", metavar="DIR", help="keep the recordings in DIR (default: a temp directory)")
     args = parser.parse_args(argv)
+    # pinjected creates an ``async_identity`` coroutine at import that it never awaits; the warning at
+    # exit is its own machinery talking, not the user's program.
+    warnings.filterwarnings("ignore", message="coroutine 'async_identity' was never awaited", category=RuntimeWarning)
 
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -491,28 +529,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.record and args.replay:
         print("error: --record and --replay exclude each other (a replay touches nothing worth recording)", file=sys.stderr)
         return EXIT_USAGE
-    if (args.overwrite and not args.record) or (args.replay_lenient and not args.replay):
-        print("error: --overwrite goes with --record, --replay-lenient with --replay", file=sys.stderr)
+    if (args.overwrite and not args.record) or (args.replay_lenient and not args.replay) or (args.record_exclude and not args.record):
+        print("error: --overwrite goes with --record (and so does --record-exclude), --replay-lenient with --replay", file=sys.stderr)
         return EXIT_USAGE
     from .recording import (
+        RecordingError,
         RecordingExistsError,
         RecordingFormatError,
         RecordingHandler,
         ReplayDivergenceError,
         ReplayHandler,
-        program_fingerprint,
+        entry_version,
     )
 
     try:
         handlers = []
         if args.record or args.replay:
             _module, module_name, var = _import_entry(args.target)
-            _name, version = program_fingerprint(getattr(_module, var))
+            # The user's code, not the runner's: the entry module and the project modules it imported.
+            version = entry_version(_module)
             if args.record:
-                handlers.append(RecordingHandler(args.record, overwrite=args.overwrite, program_name=args.target, version=version))
+                excluded = [_effect_type_name(name) for name in args.record_exclude]
+                handlers.append(RecordingHandler(args.record, overwrite=args.overwrite, exclude=excluded, program_name=args.target, version=version))
             else:
                 replay = ReplayHandler(args.replay, strict=not args.replay_lenient, program_name=args.target, version=version)
-                replay.recording  # a missing or foreign file is an input error, reported before running
+                replay.check_program_name()  # a missing or foreign file is an input error, reported before running
                 handlers.append(replay)
         from .metrics import MetricsLogger
 
@@ -526,7 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (EntryPointError, RecordingExistsError, RecordingFormatError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except ReplayDivergenceError as err:
+    except (ReplayDivergenceError, RecordingError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_PROGRAM_FAILED
     if args.json:

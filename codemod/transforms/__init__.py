@@ -24,7 +24,7 @@ __all__ = [
     "Transform", "MigrationTransformer", "all_transforms", "PHASES", "Clause", "any_wants", "imports_any", "EFFECTFUL_FILE",
 ]
 
-PHASES = ("di", "compute", "io", "recording", "replay")
+PHASES = ("di", "compute", "io", "recording")
 
 
 class MigrationTransformer(cst.CSTTransformer):

@@ -223,3 +223,24 @@ def test_file_memo_and_client_specs_run_for_real_and_the_client_one_is_a_stub(tm
     assert extend_module(text, specs_for_memo()) == text
     extended = extend_module(render_module([NP_LOAD]), specs_for_memo())
     assert extended.count("def _memo_store") == 1 and "    handle_cache_get,\n    handle_cache_put,\n" in extended
+
+
+def test_a_generated_module_stays_valid_python_whatever_its_folder_is_called(tmp_path):
+    from doeff_migrate.codemod.handler_stubs import EffectNeed, plan_handler_modules, stub_spec
+
+    folder = tmp_path / 'we"ird\\N{x}'
+    folder.mkdir()
+    (change,) = plan_handler_modules([EffectNeed(str(folder), stub_spec("Upload", [("path", "str")]))], root=str(tmp_path))
+    assert change.error is None
+    compile(change.new, str(change.path), "exec")
+    assert 'in we\\"ird\\\\N{x}/effects_handlers.py is not implemented' in change.new
+
+
+def test_a_generated_module_that_would_not_compile_is_an_error_not_a_file(tmp_path, monkeypatch):
+    from doeff_migrate.codemod import handler_stubs
+
+    monkeypatch.setattr(handler_stubs, "render_module", lambda specs, shown: "def broken(:\n")
+    need = handler_stubs.EffectNeed(str(tmp_path), handler_stubs.stub_spec("Upload", [("path", "str")]))
+    (change,) = handler_stubs.plan_handler_modules([need], root=str(tmp_path))
+    assert change.error is not None and "the generated module would not compile (invalid syntax, line 1)" in change.error
+    assert change.old is None and change.new == ""

@@ -405,3 +405,35 @@ async def test_files_changed_on_disk_update_the_index_and_pyproject(tmp_path: Pa
     assert implemented == ["DM309"]
     assert configured == []
     assert deleted == []  # Upload is no longer declared in the project: no handler rule applies
+
+
+async def test_a_request_with_malformed_params_gets_an_error_response(tmp_path: Path):
+    """The client must not wait forever: pygls alone only logs a request it cannot deserialise."""
+    from pygls.exceptions import JsonRpcInvalidParams
+
+    async with lsp_session(tmp_path) as lsp:
+        uri = open_document(lsp, tmp_path / "mod.py", FAMILIES)
+        # Sent as raw JSON: the client's own types would refuse to serialise such params.
+        malformed: asyncio.Future = asyncio.get_running_loop().create_future()
+        lsp.protocol._request_futures["malformed-1"] = malformed
+        lsp.protocol._send_data(
+            {"jsonrpc": "2.0", "id": "malformed-1", "method": types.TEXT_DOCUMENT_HOVER, "params": {"textDocument": 5, "position": "top"}}
+        )
+        with pytest.raises(JsonRpcInvalidParams) as info:
+            await asyncio.wait_for(malformed, timeout=10)
+        assert "textDocument/hover: the params do not match" in str(info.value)
+        # The server goes on answering well-formed requests.
+        hover = await lsp.text_document_hover_async(
+            types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=0))
+        )
+    assert hover is None or hover.contents is not None
+
+
+async def test_pull_diagnostics_for_a_document_that_is_not_open_is_an_empty_report(tmp_path: Path):
+    async with lsp_session(tmp_path, client="neovim@v0.11.0") as lsp:
+        unknown = (tmp_path / "never_opened.py").as_uri()
+        report = await asyncio.wait_for(
+            lsp.text_document_diagnostic_async(types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=unknown))),
+            timeout=10,
+        )
+    assert report.kind == "full" and list(report.items) == []

@@ -131,12 +131,21 @@ def test_program_exception_exits_1_with_the_original_traceback(tmp_path):
     assert 'boom.py", line 5, in main' in proc.stderr
 
 
-@pytest.mark.parametrize("value, expected", [("42", 42), ("[1, 2]", [1, 2])])
-def test_entry_point_may_be_a_plain_value(tmp_path, value, expected):
+@pytest.mark.parametrize("value, kind", [("42", "int"), ("[1, 2]", "list")])
+def test_a_plain_value_is_no_entry_point(tmp_path, value, kind):
+    """pinjected refuses to run one too; the codemod wraps values in ``Pure`` (a program)."""
     write_tree(tmp_path, {"vals.py": f"main = {value}\n"})
     proc = run_entry(tmp_path, "vals.main", "--json")
+    assert proc.returncode == 2, proc.stderr
+    assert f"error: vals.main is a value of type {kind}, not an entry point" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_a_pure_value_is_an_entry_point(tmp_path):
+    write_tree(tmp_path, {"vals.py": "from doeff_migrate.runtime import Pure\n\nmain = Pure([1, 2])\n"})
+    proc = run_entry(tmp_path, "vals.main", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.splitlines()[-1]) == expected
+    assert json.loads(proc.stdout.splitlines()[-1]) == [1, 2]
 
 
 def test_a_partly_migrated_codebase_runs_through_the_pinjected_bridge(tmp_path):

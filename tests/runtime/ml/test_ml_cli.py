@@ -122,12 +122,16 @@ def test_run_refuses_to_overwrite_and_reports_bad_recordings(project):
 
 def test_replay_divergence_exits_1_with_the_message(project):
     assert cli(project, "run", "mlproj.pipe.main", "--record", "a.jsonl").returncode == 0
-    proc = cli(project, "run", "mlproj.pipe.racy", "--replay", "a.jsonl")
-    # the three RunInThread calls of the spawned tasks match the recording; main's first effect does not
-    assert proc.returncode == 1 and "replay diverged" in proc.stderr and "in racy" in proc.stderr
-    assert "Download(name='order-012')" in proc.stderr and 'LogMetrics(metrics={"factor": 3}, step=0' in proc.stderr
-    lenient = cli(project, "run", "mlproj.pipe.racy", "--replay", "a.jsonl", "--replay-lenient", "--json")
+    pipe = project / "mlproj" / "pipe.py"
+    pipe.write_text(pipe.read_text().replace('Download("dataset-a")', 'Download("dataset-b")'))
+    proc = cli(project, "run", "mlproj.pipe.main", "--replay", "a.jsonl")
+    assert proc.returncode == 1 and "replay diverged" in proc.stderr and "in main" in proc.stderr
+    assert "Download(name='dataset-b')" in proc.stderr and "Download(name='dataset-a')" in proc.stderr
+    assert "its source changed since" in proc.stderr
+    lenient = cli(project, "run", "mlproj.pipe.main", "--replay", "a.jsonl", "--replay-lenient", "--json")
     assert lenient.returncode == 0, lenient.stderr
+    other = cli(project, "run", "mlproj.pipe.racy", "--replay", "a.jsonl")  # another entry point's recording
+    assert other.returncode == 2 and "was recorded for mlproj.pipe.main, not mlproj.pipe.racy" in other.stderr
 
 
 def test_check_determinism_passes_an_order_independent_program(project):

@@ -1,0 +1,209 @@
+"""Writing a recording: the handler that records what the handlers outside it answer."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from .. import effects as E
+from ..handlers import Installer, _check_program
+from ..interpreter import Future, current_task
+from ..program import Pass, Program, Transfer, WithHandler, do
+from .blobs import BlobStore
+from .encoding import (
+    _ADDRESS, _ESC, _SITE_JSON, FORMAT_VERSION, _effect_name_json, _encode_json, _fields_json, _json_text, _NotStorable, _site,
+    describe_fields, encode_value, type_name,
+)
+from .errors import RecordingError, RecordingExistsError
+from .fingerprint import program_fingerprint
+from .selection import RecordedTypes, _outer_spawn_handler, _SessionHandler
+
+
+class RecordingHandler(Installer):
+    """Records every world-touching effect the handlers outside it answer, as JSON Lines.
+
+    ``RecordingHandler(path)`` refuses to replace an existing file (``RecordingExistsError``)
+    unless ``overwrite=True``. ``exclude=[T, ...]`` leaves effect types out; ``record=[T, ...]``
+    records exactly those types instead of the default set (everything but
+    :data:`UNRECORDED_EFFECTS`). ``program_name``/``version`` label the header (defaults: the
+    entry function and a hash of its module's source). An answer that is neither JSON nor
+    picklable stops the run with a ``RecordingError`` naming the effect; what was recorded before
+    stays on disk. See the module docstring for the format. Answers that are not JSON are pickled
+    into ``<path>.blobs/``: whoever replays the recording trusts whoever made it.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        overwrite: bool = False,
+        record: Iterable[Any] | None = None,
+        exclude: Iterable[Any] = (),
+        program_name: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.overwrite = overwrite
+        self.types = RecordedTypes(record, exclude)
+        self.program_name = program_name
+        self.version = version
+        self.name = f"RecordingHandler({str(self.path)!r})"
+
+    def __call__(self, program: Any = None) -> Program:
+        if program is None:
+            raise TypeError(f"{self.name} is a handler installer: call it on a program")
+        _check_program(program, "RecordingHandler")
+        return _recording_session(self, program)
+
+    def open_session(self, program: Any) -> "_RecordingSession":
+        name, version = program_fingerprint(program)
+        return _RecordingSession(self, self.program_name or name, self.version or version)
+
+
+class _RecordingSession:
+    def __init__(self, owner: RecordingHandler, program_name: str, version: str) -> None:
+        path = owner.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.file = open(path, "wb" if owner.overwrite else "xb", buffering=0)  # noqa: SIM115 - closed in close()
+        except FileExistsError:
+            raise RecordingExistsError(
+                f"refusing to overwrite the existing recording {path}: pass overwrite=True "
+                "(--overwrite on the command line) or choose another path"
+            ) from None
+        self.path = path
+        self.blobs = BlobStore(str(path) + ".blobs")
+        self.types = owner.types
+        self.counters: dict = {}
+        self._task_json: dict = {}
+        self.count = 0
+        self.closed = False
+        header = {
+            "doeff_recording": FORMAT_VERSION,
+            "program": program_name,
+            "version": version,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "recorded": owner.types.header(),
+        }
+        self._write(header)
+
+    def _write(self, obj: dict) -> None:
+        # One unbuffered write per line: a killed run leaves every finished line on disk.
+        self.file.write(("".join(_encode_json(obj, 0)) + "\n").encode())
+
+    def record(
+        self, path: tuple, seq: int, effect: Any, at: str, value: Any, error: BaseException | None, fields: str | None = None,
+    ) -> None:
+        """``fields``: the effect's fields as JSON text, read before it was performed (an awaited
+        coroutine no longer holds its arguments afterwards); read now when not given."""
+        if self.closed:
+            return
+        if error is None:
+            try:
+                answer = _json_text(value, self.blobs)
+            except _NotStorable as err:
+                raise RecordingError(
+                    f"cannot record the answer of {_short_repr(effect)} performed at {at or '?'}: {err}. "
+                    f"Return picklable data from its handler, or leave the effect out of the recording: "
+                    f"RecordingHandler(path, exclude=[{type(effect).__qualname__}]), on the command line "
+                    f"--record-exclude {_excluded_name(type(effect))}"
+                ) from None
+            # Built as text from cached parts: this line is written once per recorded effect.
+            task = self._task_json.get(path)
+            if task is None:
+                task = self._task_json[path] = "".join(_encode_json(list(path), 0))
+            at_json = _SITE_JSON.get(at)
+            if at_json is None:
+                at_json = _SITE_JSON[at] = _ESC(at)
+            line = '{"task":%s,"seq":%d,"effect":%s,"fields":%s,"at":%s,"answer":%s}\n' % (
+                task, seq, _effect_name_json(type(effect)), fields or _fields_json(effect), at_json, answer,
+            )
+            self.file.write(line.encode())
+        else:
+            rec = {"task": path, "seq": seq, "effect": type_name(type(effect)), "fields": json.loads(fields) if fields else describe_fields(effect), "at": at}
+            rec["error"] = _encode_error(error, self.blobs)
+            self._write(rec)
+        self.count += 1
+
+    def close(self, status: str) -> None:
+        if self.closed:
+            return
+        self._write({"end": status, "records": self.count})
+        self.closed = True
+        self.file.close()
+
+    def body(self, effect: Any, k: Any):
+        """The recording handler: re-perform outward, record the answer, answer the program."""
+        is_spawn = isinstance(effect, E.Spawn)
+        if is_spawn:
+            if not _outer_spawn_handler(k):
+                # The built-in scheduler: pass the Spawn on from the perform site so the child task
+                # keeps this recorder (its own effects are recorded under its task path).
+                return (yield Pass(effect, k))
+        path = current_task().path
+        counters = self.counters
+        seq = counters.get(path, 0)
+        counters[path] = seq + 1
+        frames = k.top.frames
+        at = _site(frames[-1]) if frames else ""
+        # An awaited coroutine is described by its arguments, which only a coroutine not yet run still has.
+        fields = _fields_json(effect) if isinstance(effect, E.Await) else None
+        try:
+            value = yield effect
+        except Exception as err:
+            self.record(path, seq, effect, at, None, err, fields)
+            raise
+        if is_spawn:
+            self._record_remote(path, seq, effect, at, value)
+        else:
+            self.record(path, seq, effect, at, value, None, fields)
+        return (yield Transfer(k, value))
+
+    def _record_remote(self, path: tuple, seq: int, effect: Any, at: str, handle: Any) -> None:
+        fut = handle.future if hasattr(handle, "future") and isinstance(getattr(handle, "future"), Future) else handle
+        if not isinstance(fut, Future):
+            self.record(path, seq, effect, at, handle, None)
+            return
+
+        def on_done(f: Future) -> None:
+            self.record(path, seq, effect, at, f.value, f.error)
+
+        if fut.done:
+            on_done(fut)
+        else:
+            fut.waiters.append(on_done)
+
+
+def _excluded_name(t: type) -> str:
+    """How ``--record-exclude`` names ``t``: runtime effects by their short name."""
+    return t.__qualname__ if t.__module__.startswith("doeff_migrate.runtime") else type_name(t)
+
+
+def _short_repr(effect: Any) -> str:
+    r = _ADDRESS.sub("", repr(effect))
+    return r if len(r) <= 200 else r[:197] + "..."
+
+
+def _encode_error(error: BaseException, blobs: BlobStore) -> dict:
+    out = {"type": type_name(type(error)), "message": str(error)}
+    try:
+        out["value"] = encode_value(error, blobs)
+    except _NotStorable:
+        pass
+    return out
+
+
+@do
+def _recording_session(owner: RecordingHandler, program: Program):
+    session = owner.open_session(program)
+    handler_obj = _SessionHandler(owner.name, owner.types, session.body)
+    try:
+        value = yield WithHandler(handler_obj, program)
+    except BaseException:
+        session.close("error")
+        raise
+    session.close("ok")
+    return value
