@@ -25,14 +25,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import effects as E
-from .errors import SchedulerDeadlockError, TaskCancelledError, UnhandledEffect, location_of
+from .errors import ReentrantCallError, SchedulerDeadlockError, TaskCancelledError, UnhandledEffect, location_of
 from .program import (
+    K_BOUNDARY,
     K_CALL,
     K_CALL_PLAIN,
     K_EFFECT,
@@ -122,6 +124,8 @@ class Continuation:
 
 
 _new_continuation = object.__new__
+_AWAIT_SITE: "contextvars.ContextVar[tuple]" = contextvars.ContextVar("doeff_migrate_await_site")
+"""(scheduler, task, segment) of the ``Await`` whose coroutine runs in this asyncio context."""
 
 
 def _unwind(top: Segment, stop: "Segment | None") -> None:
@@ -141,10 +145,32 @@ def _unwind(top: Segment, stop: "Segment | None") -> None:
         s = s.parent
 
 
-def _abandon(k: Continuation) -> None:
-    """Unwind the block a handler aborted (returned without answering) before its value goes on."""
+def _abandon(k: Continuation) -> "Segment | None":
+    """Unwind the block a handler aborted (returned without answering) before its value goes on.
+
+    None when done. When the block contains the plain Python frame of a re-entrant call (the
+    handler sits outside it), that frame cannot be unwound from here: only the re-entrant call's own
+    frames are closed, and its boundary segment is returned, for the caller to raise
+    ``ReentrantCallError`` into."""
     k.used = True
-    _unwind(k.top, k.hseg.parent)
+    s = k.top
+    stop = k.hseg.parent
+    while s is not None and s is not stop:
+        if s.frames and type(s.frames[0]) is _Boundary:
+            _unwind(k.top, s)
+            del s.frames[1:]
+            return s
+        s = s.parent
+    _unwind(k.top, stop)
+    return None
+
+
+def _aborted_across(name: str) -> ReentrantCallError:
+    return ReentrantCallError(
+        f"handler {name} aborted (returned without resuming) a block that contains a re-entrant call's "
+        "plain Python caller; the abort cannot unwind that Python frame. Resume or Transfer the "
+        "continuation instead, or perform the effect from a program rather than a dependency callable"
+    )
 
 
 def handlers_between(k: Continuation) -> list:
@@ -372,6 +398,17 @@ class Scheduler:
         for f in futs:
             f.waiters.append(wake)
 
+    def new_task(self, spawner: Any) -> Task:
+        """A task spawned by ``spawner``, named by its path (see ``Task``)."""
+        self.count += 1
+        if spawner is MAIN_TASK:
+            child = Task(self.count, (self.main_spawned,))
+            self.main_spawned += 1
+        else:
+            child = Task(self.count, spawner.path + (spawner.spawned,))
+            spawner.spawned += 1
+        return child
+
     def external(self) -> Future:
         self.pending_external += 1
         return Future()
@@ -387,7 +424,11 @@ class Scheduler:
                     "every task is waiting and nothing outside the runtime can wake one "
                     "(a Wait on a task that waits on it, or on a future nobody completes)"
                 )
-            fut, value, error = self.inbox.get()
+            item = self.inbox.get()
+            if type(item) is not tuple:
+                item.start(self)  # a program handed over by a coroutine (arun_reentrant)
+                continue
+            fut, value, error = item
             self.pending_external -= 1
             self.complete(fut, value, error)
 
@@ -430,8 +471,23 @@ def _bad_yield(y: Any, gen: Any) -> TypeError:
     return TypeError(f"a program may only yield effects or programs; got {y!r}{where}")
 
 
+class _Run:
+    """What the loops of one run share: the segment whose frame runs now (published before every
+    step, so a re-entrant call and ``perform_site_location`` find it), the handler bodies whose
+    continuation is not consumed yet (body -> continuation), and the scheduler (None until the
+    first scheduling effect)."""
+
+    __slots__ = ("seg", "hb", "sched")
+
+    def __init__(self, seg: "Segment") -> None:
+        self.seg = seg
+        self.hb: dict = {}
+        self.sched: "Scheduler | None" = None
+
+
 class _Current(threading.local):
     task: Any = None  # the running task (MAIN_TASK for a run's main program); None outside runs
+    run: "_Run | None" = None  # the run whose program step is executing on this thread
 
 
 _current = _Current()
@@ -450,31 +506,169 @@ def current_task() -> "Task":
 def drive(program: Any) -> Any:
     """Run ``program`` to completion on a fresh interpreter; return its value or raise."""
     kind = program._kind
-    if kind == K_CALL_PLAIN:
-        # A @do function without yields performs nothing: its value is the program's.
-        return program()
     current = _current
     outer_task = current.task
+    outer_run = current.run
     current.task = MAIN_TASK  # also when nested in another run: this run has a main program of its own
     try:
         if kind == K_CALL:
             gen = program()
+            root = Segment(None)
+            run = current.run = _Run(root)
             try:
                 y = gen.send(None)
             except StopIteration as stop:
                 return stop.value  # a program that performs nothing costs no interpreter set-up
-            return _drive(gen, y)
-        return _drive(None, program)
+            root.frames.append(gen)
+            return _drive(run, root, y, MAIN_TASK, None)
+        root = Segment(None)
+        run = current.run = _Run(root)
+        return _drive(run, root, program, MAIN_TASK, None)
     except _RunFinished as finished:
         outcome = finished.args[0]  # raised below, outside this handler, so its own context stays
     except BaseException as err:
         raise err.with_traceback(_program_frames_only(err.__traceback__))
     finally:
         current.task = outer_task
+        current.run = outer_run
     value, error = outcome
     if error is not None:
         raise error.with_traceback(_program_frames_only(error.__traceback__))
     return value
+
+
+class _Boundary:
+    """The bottom frame of a re-entrant call's chain: it takes the nested program's outcome the way
+    a generator frame would (``send``/``throw``) and hands itself to the dispatch, which ends the
+    loop that owns it (or, reached by a deeper loop, keeps the outcome until that loop returns)."""
+
+    __slots__ = ("done", "value", "error")
+    _kind = K_BOUNDARY
+
+    def __init__(self) -> None:
+        self.done = False
+        self.value: Any = None
+        self.error: "BaseException | None" = None
+
+    def send(self, value: Any) -> "_Boundary":
+        self.done = True
+        self.value = value
+        return self
+
+    def throw(self, error: BaseException) -> "_Boundary":
+        if type(error) is GeneratorExit:
+            raise error  # closed while unwinding: nothing of its own to clean up
+        self.done = True
+        self.error = error
+        return self
+
+
+class _BoundaryReached(Exception):
+    """A nested loop found its re-entrant call finished (by a deeper loop) when switching tasks."""
+
+
+def run_reentrant(program: Any) -> Any:
+    """Run ``program`` to completion on the run whose program step is executing now; return its
+    value or raise its exception into the caller.
+
+    For plain Python code running inside a program step (a dependency callable called in a
+    comprehension, a callback, ...): the program gets its own chain of frames whose parent is the
+    calling frame's segment, so every effect it performs is answered by the handlers around the
+    caller, exactly as if the caller had yielded it: ``Ask`` sees the same env and lazily built
+    singletons, ``Tell``/recording/user handlers see the effects, ``Try``/``Local`` behave the same.
+    It runs as the caller's task. When it blocks (``Wait``, ``Gather``, ``Await``, ``RunInThread``,
+    ...) a nested scheduling loop on the same scheduler runs the other ready tasks meanwhile.
+
+    What a re-entrant call may not do:
+
+    * be made outside a running program, or from another thread (``RunInThread`` work, a thread of
+      its own): ``ReentrantCallError``;
+    * let a handler installed *outside* the call abort the handled block (return without resuming):
+      that block contains the caller's Python frame, which the interpreter cannot unwind. The nested
+      program's frames are closed and ``ReentrantCallError`` is raised into the caller. ``Resume``,
+      ``Transfer`` and their ``Throw`` forms are fine (a non-tail ``Resume`` gets back the value of
+      its whole block, as usual);
+    * wait on work that only the caller's own task, further down the Python stack, can produce (a
+      re-entrant call made while another, older one of a different task is still blocked): the
+      nested loop reports ``SchedulerDeadlockError`` rather than hang.
+    """
+    current = _current
+    run = current.run
+    if run is None:
+        raise ReentrantCallError(
+            f"a dependency callable ran {program!r} outside any running program: call it while the program "
+            "that asked for it runs (inside its steps, on the run's thread), not after run() returned"
+        )
+    caller_seg = run.seg
+    task = current.task
+    boundary = _Boundary()
+    seg = Segment(caller_seg)
+    seg.frames.append(boundary)
+    try:
+        _drive(run, seg, program, task, boundary)
+    except _BoundaryReached:
+        pass
+    finally:
+        run.seg = caller_seg
+        current.task = task
+    if boundary.error is not None:
+        raise boundary.error
+    return boundary.value
+
+
+async def arun_reentrant(program: Any) -> Any:
+    """Awaited from a coroutine the runtime runs through ``Await``: run ``program`` on the run that
+    awaited the coroutine and return its value (or raise its exception).
+
+    The coroutine runs on the runtime's background event loop thread, while the run's thread waits
+    for outside completions. The program is handed over thread-safely: it becomes a task of that run,
+    spawned under the handlers of the ``Await``, and the run's scheduler runs it; its outcome comes
+    back to the awaiting coroutine through its event loop. Outside such a coroutine (no run awaited
+    it, or ``Await`` was answered by a handler of one's own): ``ReentrantCallError``.
+    """
+    site = _AWAIT_SITE.get(None)
+    if site is None:
+        raise ReentrantCallError(
+            f"an async dependency callable ran {program!r} outside a coroutine awaited by a running program: "
+            "await it inside a coroutine the program runs with `yield Await(...)`"
+        )
+    loop = asyncio.get_running_loop()
+    answer = loop.create_future()
+
+    def settle(task: Future) -> None:
+        def set_outcome() -> None:
+            if answer.cancelled():
+                return
+            if task.error is not None:
+                answer.set_exception(task.error)
+            else:
+                answer.set_result(task.value)
+
+        loop.call_soon_threadsafe(set_outcome)
+
+    sched, task, seg = site
+    sched.inbox.put(_SpawnRequest(program, task, seg, settle))
+    return await answer
+
+
+class _SpawnRequest:
+    """Put into a scheduler's inbox from another thread: start ``program`` as a task of the run,
+    under the handlers of ``seg``, and call ``settle(task)`` when it ends."""
+
+    __slots__ = ("program", "parent", "seg", "settle")
+
+    def __init__(self, program: Any, parent: Any, seg: "Segment", settle: Any) -> None:
+        self.program = program
+        self.parent = parent
+        self.seg = seg
+        self.settle = settle
+
+    def start(self, sched: "Scheduler") -> None:
+        child = sched.new_task(self.parent)
+        child.waiters.append(self.settle)
+        top = _clone_chain(self.seg)
+        top.frames.append(_task_body(self.program))
+        sched.ready.append((child, top, None, None))
 
 
 _RUNTIME_DIR = __file__.rpartition("/")[0] + "/"
@@ -495,36 +689,37 @@ def _program_frames_only(tb: Any) -> Any:
     return out
 
 
-_new_segment = object.__new__
-
-
 def perform_site_location() -> str:
     """``file:line in function`` of the program frame whose effect is being answered, for a native
     handler's ``handle()`` to name in its messages ('' when not called from inside a run)."""
-    import sys
-
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code is not _drive.__code__:
-        frame = frame.f_back
-    if frame is None:
+    run = _current.run
+    if run is None:
         return ""
-    seg = frame.f_locals.get("seg")
-    if seg is None or not seg.frames:
+    frames = run.seg.frames
+    if not frames:
         return ""
-    return location_of(seg.frames[-1])
+    return location_of(frames[-1])
 
 
-def _drive(gen: Any, y: Any) -> Any:
-    """The loop. ``gen`` is the started main generator (or None) and ``y`` the first thing to dispatch."""
-    root = _new_segment(Segment)
-    root.parent = root.handler = root.types = root.handle = None
-    root.frames = frames = [] if gen is None else [gen]
-    seg = root
+def _next_ready(sched: "Scheduler", boundary: "_Boundary | None") -> tuple:
+    """The next task to run; a nested loop whose re-entrant call was finished by a deeper loop
+    returns to its caller instead."""
+    if boundary is not None and boundary.done:
+        raise _BoundaryReached
+    nxt = sched.next_ready()
+    _current.task = nxt[0]
+    return nxt
+
+
+def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "_Boundary | None") -> Any:
+    """The loop. ``seg`` holds the started frames (possibly none) and ``y`` is the first thing to
+    dispatch. ``boundary`` is None for a run's main loop, or the bottom frame of the re-entrant call
+    this nested loop runs (the loop returns when it is reached)."""
+    frames = seg.frames
+    gen = frames[-1] if frames else None
     value: Any = None
     exc: BaseException | None = None
-    hb: dict = {}  # generator-handler bodies whose continuation is not consumed yet -> continuation
-    sched: Scheduler | None = None
-    task: Any = MAIN_TASK  # the running task
+    hb = run.hb
     while True:
         search = seg
         while True:  # dispatch ``y``; ``continue`` re-dispatches a replaced ``y``
@@ -596,9 +791,9 @@ def _drive(gen: Any, y: Any) -> Any:
                         k.hseg = s
                         k.used = False
                         h = s.handler
+                        outer = run.seg = s.parent  # a plain-function handler's code runs outside it
                         body = h.fn(y, k)
                         if body.__class__ is _GENERATOR:
-                            outer = s.parent
                             outer.frames.append(body)
                             hb[body] = k
                             seg = outer
@@ -611,21 +806,25 @@ def _drive(gen: Any, y: Any) -> Any:
                             )
                             break
                         # A plain function handler: its return value ends the handled block.
-                        _abandon(k)
-                        seg = s.parent
-                        value = body
+                        crossed = _abandon(k)
+                        if crossed is None:
+                            seg = outer
+                            value = body
+                        else:
+                            seg = crossed
+                            exc = _aborted_across(h.name)
                         break
                     s = s.parent
                 else:
                     # No installed handler: the built-in scheduler, or UnhandledEffect at the yield.
                     ty = type(y)
                     if ty in _SCHEDULER_EFFECTS:
+                        sched = run.sched
                         if sched is None:
-                            sched = Scheduler()
+                            sched = run.sched = Scheduler()
                         outcome = _schedule(sched, y, task, seg)
                         if outcome is None:
-                            task, seg, value, exc = sched.next_ready()
-                            _current.task = task
+                            task, seg, value, exc = _next_ready(sched, boundary)
                         else:
                             value, exc = outcome
                     else:
@@ -670,7 +869,7 @@ def _drive(gen: Any, y: Any) -> Any:
                 except BaseException as err:
                     exc = err
                     break
-                seg = Segment(seg, active)
+                seg = run.seg = Segment(seg, active)
                 frames = seg.frames
                 search = seg
                 y = y.program
@@ -683,10 +882,18 @@ def _drive(gen: Any, y: Any) -> Any:
                 top = frames.pop()
                 if hb:
                     hb.pop(top, None)
-                seg = k.top
+                seg = run.seg = k.top
                 search = k.hseg.parent
                 y = y.effect
                 continue
+            if kind == K_BOUNDARY:
+                # A re-entrant call's program has ended (``y`` holds its outcome).
+                if y is boundary:
+                    return None
+                # Another loop's call, finished while this deeper loop runs: it is picked up once
+                # this loop returns; meanwhile run the other tasks.
+                task, seg, value, exc = _next_ready(run.sched, boundary)
+                break
             # Not an effect or a program: raise at the yield, naming where.
             exc = _bad_yield(y, gen)
             break
@@ -700,11 +907,11 @@ def _drive(gen: Any, y: Any) -> Any:
                     seg = parent
                     continue
                 # A task's chain is empty: the task is finished.
+                sched = run.sched
                 if task is MAIN_TASK:
                     if sched is not None:
                         if sched.cancel_leftovers(value, exc):
-                            task, seg, value, exc = sched.next_ready()
-                            _current.task = task
+                            task, seg, value, exc = _next_ready(sched, boundary)
                             continue
                         sched.warn_leftovers()
                     if exc is not None:
@@ -713,10 +920,10 @@ def _drive(gen: Any, y: Any) -> Any:
                 if exc is not None and not task.waiters and not isinstance(exc, TaskCancelledError):
                     sched.unretrieved[task] = exc  # type: ignore[union-attr]
                 sched.complete(task, value, exc)  # type: ignore[union-attr]
-                task, seg, value, exc = sched.next_ready()  # type: ignore[union-attr]
-                _current.task = task
+                task, seg, value, exc = _next_ready(sched, boundary)  # type: ignore[arg-type]
                 continue
             gen = frames[-1]
+            run.seg = seg
             try:
                 if exc is None:
                     y = gen.send(value)
@@ -729,7 +936,12 @@ def _drive(gen: Any, y: Any) -> Any:
                 value = stop.value
                 if hb and gen in hb:
                     # A handler body returned without answering: it aborts the handled block.
-                    _abandon(hb.pop(gen))
+                    k = hb.pop(gen)
+                    crossed = _abandon(k)
+                    if crossed is not None:
+                        seg = crossed
+                        value = None
+                        exc = _aborted_across(k.hseg.handler.name)
                 continue
             except BaseException as err:
                 frames.pop()
@@ -759,13 +971,7 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
     """Answer a scheduling effect: ``(value, exc)`` now, or ``None`` when the task was parked."""
     ty = type(y)
     if ty is E.Spawn:
-        sched.count += 1
-        if task is MAIN_TASK:
-            child = Task(sched.count, (sched.main_spawned,))
-            sched.main_spawned += 1
-        else:
-            child = Task(sched.count, task.path + (task.spawned,))
-            task.spawned += 1
+        child = sched.new_task(task)
         top = _clone_chain(seg)
         top.frames.append(_task_body(y.program))
         # As in doeff: the child, then the spawner, join the back of the FIFO ready queue and the
@@ -821,7 +1027,10 @@ def _schedule(sched: Scheduler, y: Any, task: Any, seg: Segment):
         fut = sched.external()
         inbox = sched.inbox
 
+        site = (sched, task, seg)
+
         async def _wrap():
+            _AWAIT_SITE.set(site)  # for arun_reentrant in the coroutine (this task's own context)
             return await coro
 
         cf = asyncio.run_coroutine_threadsafe(_wrap(), background_loop())
