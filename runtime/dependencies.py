@@ -26,6 +26,9 @@ design and to a plain value in another keep working (pinjected-semantics.md §4.
 ``yield call_dependency(f, *args)`` is the statement-level form for a key whose binding may be a
 plain value or a program-returning function: it yields the program, or returns the plain result.
 
+A sync dependency called inside an async body kept as a coroutine blocks the event loop until its
+program has run, as the pinjected call did; such a program must not itself ``Await``.
+
 What a handler sees: a re-entrant call's effects are performed from the caller's step, so the
 handlers installed around the caller answer them, in the order the body makes the calls. A
 re-entrant call may not be made outside a run (``ReentrantCallError``, raised by the interpreter):
@@ -50,9 +53,36 @@ def _is_program(value: Any) -> bool:
 
 
 def _run_on_current(program: Any) -> Any:
-    from .interpreter import run_reentrant
+    from . import interpreter
 
-    return run_reentrant(program)
+    site = interpreter._AWAIT_SITE.get(None)
+    if site is not None and interpreter._current.run is None:
+        return _run_from_awaited_coroutine(site, program)
+    return interpreter.run_reentrant(program)
+
+
+def _run_from_awaited_coroutine(site: tuple, program: Any) -> Any:
+    """A sync dependency called inside a coroutine the run awaits (an async body kept as a coroutine):
+    the program becomes a task of the run, and this thread, the event loop's, waits for it, as the
+    pinjected call ran to completion before the body went on. The event loop is blocked meanwhile, so
+    the program must not itself await a coroutine (it would wait for this loop)."""
+    import threading
+
+    from .interpreter import _SpawnRequest
+
+    finished = threading.Event()
+    outcome: list = []
+
+    def settle(task: Any) -> None:
+        outcome.append(task)
+        finished.set()
+
+    sched, task, seg = site
+    sched.inbox.put(_SpawnRequest(program, task, seg, settle))
+    finished.wait()
+    if outcome[0].error is not None:
+        raise outcome[0].error
+    return outcome[0].value
 
 
 def _run_on_current_async(program: Any) -> Any:
@@ -139,7 +169,7 @@ def pass_dependencies(**asks: Callable[[str], Any]) -> Callable[[Callable[..., A
 
     The result is a ``@do`` function: its program asks each key with the given ask (in parameter order)
     and calls the decorated function with the values as leading positional arguments, then the call's
-    own arguments: pinjected's calling convention, which decorators stacked under ``@injected`` /
+    own arguments bound to the signature with its defaults filled in: pinjected's calling convention, which decorators stacked under ``@injected`` /
     ``@instance`` (``functools.wraps`` loggers, retries, type checks) rely on. The function is called
     as it is: a generator function gives its generator, an ``@asynccontextmanager`` its context
     manager, an ``async def`` its coroutine, which the program awaits (``Await``) as pinjected did.
@@ -150,12 +180,23 @@ def pass_dependencies(**asks: Callable[[str], Any]) -> Callable[[Callable[..., A
 
     def decorate(impl: Callable[..., Any]) -> DoFunction:
         awaited = _returns_coroutine(impl)
+        try:
+            signature: inspect.Signature | None = inspect.signature(impl)  # the original's, through wraps
+        except (TypeError, ValueError):
+            signature = None
 
         def program(*args: Any, **kwargs: Any):
             resolved = []
             for key, ask in asks.items():
                 resolved.append((yield ask(key)))
-            result = impl(*resolved, *args, **kwargs)
+            if signature is None:
+                result = impl(*resolved, *args, **kwargs)
+            else:
+                # pinjected binds the call to the signature with the defaults filled in: a wrapper
+                # sees every positional parameter positionally and keyword-only ones as keywords.
+                bound = signature.bind(*resolved, *args, **kwargs)
+                bound.apply_defaults()
+                result = impl(*bound.args, **bound.kwargs)
             if awaited:
                 result = yield Await(result)
             return result

@@ -21,6 +21,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from .. import pinjected_names as pn
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
+from . import dependency_forms as forms
 
 _CONTEXT_MANAGER_DECORATORS = {"contextmanager", "asynccontextmanager"}
 _LOOP_BOUND = {"create_task", "ensure_future", "Lock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Queue"}
@@ -40,6 +41,10 @@ class Dependency:
     direct: str | None = None  # module-level name to call instead of asking (same-module, never rebound)
     is_async: bool = False
     is_sync: bool = False  # some binding of the key is a plain ``def`` (its program returns what it returns)
+    binding: str = "static"
+    """How the body gets it: ``"static"`` (calls become ``yield``), ``"callable"`` (``AskFunction`` /
+    ``AskAsyncFunction``: a plain callable bound to the run, body unchanged), ``"call"`` (``Ask`` and
+    ``yield call_dependency(dep, ...)`` at its statement-level calls)."""
 
 
 @dataclass
@@ -54,6 +59,8 @@ class BodyFacts:
     nested_uses: set[str] = field(default_factory=set)
     called: set[str] = field(default_factory=set)
     unawaited_calls: set[str] = field(default_factory=set)
+    discarded_calls: set[str] = field(default_factory=set)
+    """Dependencies called as an expression statement, the result dropped (a no-op for an async one)."""
     assigned: set[str] = field(default_factory=set)
     awaited_calls: set[str] = field(default_factory=set)
     gathered_calls: set[str] = field(default_factory=set)
@@ -218,6 +225,11 @@ class _BodyScanner(cst.CSTVisitor):
     def visit_Yield(self, node: cst.Yield) -> None:
         self.facts.has_yield = True
 
+    def visit_Expr(self, node: cst.Expr) -> None:
+        call = node.value
+        if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in self.deps:
+            self.facts.discarded_calls.add(call.func.value)
+
     def visit_Await(self, node: cst.Await) -> None:
         if self.nested:
             self.facts.awaits_nested = True
@@ -317,7 +329,8 @@ class _BodyRewriter(cst.CSTTransformer):
         super().__init__()
         self.state = state
         self.aio = aio or AsyncioNames()
-        self.deps = {name: dep for name, dep in deps.items() if dep.kind == "function"}
+        self.deps = {name: dep for name, dep in deps.items() if dep.kind == "function" and dep.binding == "static"}
+        self.dynamic = {name for name, dep in deps.items() if dep.binding == "call"}
         self.handled_by_await: set[int] = set()
 
     def visit_Await(self, node: cst.Await) -> None:
@@ -367,6 +380,9 @@ class _BodyRewriter(cst.CSTTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if id(original_node) in self.handled_by_await:
             return updated_node
+        if isinstance(updated_node.func, cst.Name) and updated_node.func.value in self.dynamic:
+            helper = cst.Name(self.state.need("call_dependency"))
+            return _yield(cst.Call(helper, [cst.Arg(updated_node.func), *updated_node.args]))
         call = self._dep_call(updated_node)
         return updated_node if call is None else _yield(call)
 
@@ -461,13 +477,13 @@ class InjectedFunctions(MigrationTransformer):
     def classify(self, dep: Dependency) -> None:
         index = self.state.index
         dep.kind = index.key_kind(dep.key)
-        if dep.kind != "function":
+        if dep.kind == "value":
             return
         providers = index.providers_for_key(dep.key)
         targets = [*providers, *filter(None, (index.resolve_ref(s) for s in index.bindings_for_key(dep.key)))]
         dep.is_async = any(t.is_async for t in targets)
         dep.is_sync = any(not t.is_async for t in targets)
-        if (
+        if dep.kind == "function" and (
             len(providers) == 1
             and providers[0].module == self.state.module
             and not index.is_rebound(dep.key)
@@ -475,16 +491,25 @@ class InjectedFunctions(MigrationTransformer):
         ):
             dep.direct = providers[0].name
 
-    def blockers(self, node: cst.FunctionDef, index: int, kind: str, deps: list[Dependency]) -> list[tuple[str, str | None]]:
+    def blockers(self, node: cst.FunctionDef, index: int, kind: str, deps: list[Dependency]) -> tuple[list[tuple[str, str | None]], str]:
+        """What keeps the function from migrating, and the form it migrates to.
+
+        Forms: ``"pass"`` (the function kept as written under ``@pass_dependencies``: generators,
+        context-manager providers, decorators stacked under the pinjected one), ``"coroutine"`` (an
+        async body with ``async with`` / ``async for`` / ``await`` in a nested expression, run
+        unchanged through ``Await``), ``"body"`` (the ``@do`` body with ``yield`` statements).
+        """
         problems: list[tuple[str, str | None]] = []
         deco = node.decorators[index].decorator
         if isinstance(deco, cst.Call) and (
             any(a.keyword is None or a.keyword.value not in ("protocol", "callable") for a in deco.args)
         ):
             problems.append(("DM112", None))
-        for i, other in enumerate(node.decorators):
-            if i == index:
-                continue
+        others = [d for i, d in enumerate(node.decorators) if i != index]
+        # Decorators under the pinjected one keep pinjected's calling convention through the pass
+        # form; a decorator above it wraps pinjected's IProxy, which has no counterpart.
+        passable = kind in ("injected", "instance") and index == 0
+        for other in others if not passable else ():
             dotted = pn.dotted_cst(other.decorator.func if isinstance(other.decorator, cst.Call) else other.decorator) or ""
             if dotted.rpartition(".")[2] in _CONTEXT_MANAGER_DECORATORS:
                 problems.append(("DM101", None))
@@ -507,26 +532,37 @@ class InjectedFunctions(MigrationTransformer):
         scanner = _BodyScanner(by_local, self.aio)
         node.body.visit(scanner)
         facts = scanner.facts
-        if facts.event_loop_api is not None and not (kind == "instance" and facts.loop_bound):  # DM105 says it
+        form = "body"
+        if passable and (others or facts.has_yield):
+            form = "pass"
+        elif node.asynchronous is not None and (facts.async_with_for or facts.awaits_nested):
+            form = "coroutine"
+        # An async body of the pass or coroutine form runs as a coroutine on the runtime's loop.
+        in_loop = form != "body" and node.asynchronous is not None
+        if facts.event_loop_api is not None and not in_loop and not (kind == "instance" and facts.loop_bound):  # DM105 says it
             problems.append(("DM132", f"`{facts.event_loop_api}` needs the running event loop, which a @do body does not run in: move it behind an effect handler"))
         if facts.stop_iteration:
             problems.append(("DM133", None))
-        if facts.has_yield:
+        if facts.has_yield and form != "pass":
             problems.append(("DM101", None))
-        if facts.async_with_for:
-            problems.append(("DM104", None))
-        if facts.awaits_nested:
-            problems.append(("DM114", None))
         if kind == "instance" and facts.loop_bound:
             problems.append(("DM105", None))
         for dep in deps:
-            used = (
-                dep.local in facts.called or dep.local in facts.nested_uses
-                or dep.local in facts.value_uses or dep.local in facts.assigned
-            )
-            if dep.kind == "mixed" and used:
-                problems.append(("DM107", f"dependency `{dep.key}` is bound both to injected functions and to plain values (or defined twice)"))
-            if dep.kind != "function":
+            if dep.kind == "value":
+                continue
+            as_value = dep.local in facts.value_uses or dep.local in facts.nested_uses or dep.local in facts.assigned
+            if form != "body":
+                dep.binding = "callable"
+                continue
+            if dep.kind == "mixed":
+                # Bound to a program-returning function in one place and to a plain value in another:
+                # the call helper (or the bound callable) accepts either (§4.4 item 7).
+                direct_only = not (as_value or dep.is_async or dep.local in facts.awaited_calls or dep.local in facts.gathered_calls
+                                   or dep.local in facts.gather_with_options)
+                dep.binding = "call" if direct_only else "callable"
+                continue
+            if as_value:
+                dep.binding = "callable"  # used other than as a direct call: a plain callable bound to the run
                 continue
             if dep.local in facts.gather_with_options:
                 problems.append(("DM131", None))
@@ -534,10 +570,11 @@ class InjectedFunctions(MigrationTransformer):
                 problems.append(("DM130", f"sync injected dependency `{dep.local}` is gathered: its program returns what the function returns (an awaitable?), not the awaited value"))
             elif dep.local in facts.awaited_calls and dep.is_sync and dep.is_async:
                 problems.append(("DM130", f"awaited dependency `{dep.local}` is an async function for some bindings and a sync one for others"))
-            if dep.local in facts.value_uses or dep.local in facts.nested_uses or dep.local in facts.assigned:
-                problems.append(("DM102", f"injected dependency `{dep.local}` is used as a value or inside a nested scope: its calls cannot become `yield`"))
-            elif dep.is_async and dep.local in facts.unawaited_calls and dep.local not in facts.gather_with_options:
-                problems.append(("DM110", f"async injected dependency `{dep.local}` is called without `await`: latent bug, fix it consciously"))
+            if dep.is_async and dep.local in facts.unawaited_calls and dep.local not in facts.gather_with_options:
+                # The call only makes a coroutine nobody awaits, under pinjected as with the bound
+                # coroutine function; the DM110 note is written on the migrated function.
+                dep.binding = "callable"
+                continue
             if dep.direct and dep.direct != dep.local and dep.direct in _names_in(node.body):
                 dep.direct = None
         index = self.state.index
@@ -554,7 +591,7 @@ class InjectedFunctions(MigrationTransformer):
             if code not in seen:
                 seen.add(code)
                 unique.append((code, message))
-        return unique
+        return unique, form
 
     # -- rewrite ----------------------------------------------------------------------------
     def migrate(self, node: cst.FunctionDef, index: int, kind: str) -> cst.FunctionDef:
@@ -569,7 +606,7 @@ class InjectedFunctions(MigrationTransformer):
         deps = self.dependencies(node.params, kind)
         for dep in deps:
             self.classify(dep)
-        problems = self.blockers(node, index, kind, deps)
+        problems, form = self.blockers(node, index, kind, deps)
         if problems:
             self.state.unmigrated.add(node.name.value)
             for code, message in problems:
@@ -578,44 +615,69 @@ class InjectedFunctions(MigrationTransformer):
         if self.analysis_only:
             return node
         state = self.state
-        do = state.need("do")
         old = node.decorators[index]
         registration = []
         if kind != "pytest":  # tests are not registered in the env
             binding = state.need("function_binding" if kind == "injected" else "instance_binding")
             registration = [cst.Decorator(cst.Name(binding), leading_lines=old.leading_lines)]
+        for dep in deps:
+            if dep.binding != "static":
+                dep.direct = None
+        if form == "pass":
+            asks = [(dep.key, forms.ask_name(state, dep.kind, dep.is_async, dep.binding)) for dep in deps]
+            passing = forms.pass_decorator(state, asks).with_changes(leading_lines=[] if registration else old.leading_lines)
+            result = node.with_changes(decorators=[*registration, passing, *node.decorators[index + 1 :]])
+        else:
+            result = self._as_do_function(node, index, deps, form, registration)
+        for dep in deps:
+            if dep.param.default is not None:
+                result = state.flag(result, "DM106", f"dependency `{dep.local}` had a default, which pinjected never used; the key `{dep.key}` is still required")
+        scanner = _BodyScanner({dep.local: dep for dep in deps}, self.aio)
+        node.body.visit(scanner)
+        for dep in deps:
+            if dep.kind != "value" and dep.is_async and dep.local in scanner.facts.discarded_calls and form != "pass":
+                result = state.flag(result, "DM110", f"async injected dependency `{dep.local}` is called without `await`: the call does nothing, as under pinjected; fix it consciously")
+        if kind == "instance":
+            state.migrated_instances.append(node.name.value)
+        return result
+
+    def _as_do_function(self, node: cst.FunctionDef, index: int, deps: list[Dependency], form: str, registration: list) -> cst.FunctionDef:
+        """The ``@do`` function of the body or coroutine form: asks at the top, then the body."""
+        state = self.state
+        old = node.decorators[index]
         new_decorators = [
             *node.decorators[:index],
             *registration,
-            cst.Decorator(cst.Name(do), leading_lines=[] if registration else old.leading_lines),
+            cst.Decorator(cst.Name(state.need("do")), leading_lines=[] if registration else old.leading_lines),
             *node.decorators[index + 1 :],
         ]
-        by_local = {dep.local: dep for dep in deps}
-        body = node.body.visit(_BodyRewriter(state, by_local, self.aio))
-        asks = [dep for dep in deps if not dep.direct]
-        if asks:
-            ask = state.need("Ask")
-            statements = [
-                cst.SimpleStatementLine(
-                    [cst.Assign([cst.AssignTarget(cst.Name(dep.local))], cst.Yield(cst.Call(cst.Name(ask), [cst.Arg(cst.SimpleString(json.dumps(dep.key)))])))]
-                )
-                for dep in asks
-            ]
-            body = _insert_after_docstring(body, statements)  # type: ignore[arg-type]
+        statements = [
+            cst.SimpleStatementLine([cst.Assign(
+                [cst.AssignTarget(cst.Name(dep.local))],
+                cst.Yield(cst.Call(
+                    cst.Name(forms.ask_name(state, dep.kind, dep.is_async, dep.binding)),
+                    [cst.Arg(cst.SimpleString(json.dumps(dep.key)))],
+                )),
+            )])
+            for dep in deps
+            if not dep.direct
+        ]
+        if form == "coroutine":
+            assert isinstance(node.body, cst.IndentedBlock)
+            head = list(node.body.body)[: _docstring_count(node.body)]
+            body = forms.coroutine_body(state, node, forms.free_name(_names_in(node)), head, statements)
+        else:
+            by_local = {dep.local: dep for dep in deps}
+            body = node.body.visit(_BodyRewriter(state, by_local, self.aio))
+            if statements:
+                body = _insert_after_docstring(body, statements)  # type: ignore[arg-type]
         removed = {id(dep.param) for dep in deps}
-        result = node.with_changes(
+        return node.with_changes(
             decorators=new_decorators,
             params=_without(node.params, removed),
             body=body,
             asynchronous=None,
         )
-        for dep in deps:
-            if dep.param.default is not None:
-                result = state.flag(result, "DM106", f"dependency `{dep.local}` had a default, which pinjected never used; the key `{dep.key}` is still required")
-        if kind == "instance":
-            state.migrated_instances.append(node.name.value)
-        return result
-
 
     # -- @injected_pytest ------------------------------------------------------------------------
     def migrate_test(self, node: cst.FunctionDef, index: int) -> cst.FunctionDef | cst.FlattenSentinel:
@@ -688,26 +750,35 @@ def _mentions_pinjected_name(node: cst.CSTNode, state: FileState) -> bool:
     )
 
 
+# Notes on migrated functions, not reasons they were left: a dead dependency default, an unawaited
+# async dependency call kept as the no-op it was.
+_NOTES = {"DM106", "DM110"}
 _EARLIER_FLAG = re.compile(r"# doeff-migrate: (DM1\d\d): (.*)$")
 
 
 def _earlier_flags(node: cst.FunctionDef) -> list[tuple[str, str]]:
-    """``# doeff-migrate: DM1xx`` comments that block migration above the definition (DM106 is a note)."""
+    """``# doeff-migrate: DM1xx`` comments that block migration above the definition (``_NOTES`` do not)."""
     found = []
     for line in node.leading_lines:
         match = _EARLIER_FLAG.match(line.comment.value) if line.comment else None
-        if match and match.group(1) != "DM106":
+        if match and match.group(1) not in _NOTES:
             found.append((match.group(1), match.group(2)))
     return found
 
 
-def _insert_after_docstring(body: cst.IndentedBlock, statements: list[cst.BaseStatement]) -> cst.IndentedBlock:
-    stmts = list(body.body)
-    at = 0
+def _docstring_count(body: cst.BaseSuite) -> int:
+    """1 if the block starts with a docstring, else 0."""
+    stmts = list(body.body) if isinstance(body, cst.IndentedBlock) else []
     if stmts and isinstance(stmts[0], cst.SimpleStatementLine) and len(stmts[0].body) == 1:
         first = stmts[0].body[0]
         if isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
-            at = 1
+            return 1
+    return 0
+
+
+def _insert_after_docstring(body: cst.IndentedBlock, statements: list[cst.BaseStatement]) -> cst.IndentedBlock:
+    stmts = list(body.body)
+    at = _docstring_count(body)
     if isinstance(body, cst.IndentedBlock):
         return body.with_changes(body=[*stmts[:at], *statements, *stmts[at:]])
     return body
