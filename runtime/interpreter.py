@@ -129,20 +129,27 @@ _AWAIT_SITE: "contextvars.ContextVar[tuple]" = contextvars.ContextVar("doeff_mig
 
 
 def _unwind(top: Segment, stop: "Segment | None") -> None:
-    """Close the frames from segment ``top`` down to (not including) ``stop``, innermost first, so
-    their ``finally`` blocks run now. As in doeff, what a frame yields while unwinding is dropped: the
-    frame gets ``GeneratorExit`` again at that point (its remaining cleanup code does not run)."""
+    """Close the frames from segment ``top`` down to (not including) ``stop`` so their ``finally``
+    blocks run now, in doeff's order: segment by segment from ``top`` outward, and within a segment
+    from its outermost frame in (doeff drops the abandoned continuation's frame lists in order)."""
     s = top
     while s is not None and s is not stop:
-        frames = s.frames
-        while frames:
-            gen = frames.pop()
-            for _ in range(1000):  # a frame that keeps yielding in its cleanup is given up on
-                try:
-                    gen.throw(GeneratorExit)
-                except BaseException:  # noqa: BLE001 - GeneratorExit, StopIteration or its own error: it is done
-                    break
+        _close_frames(s.frames, 0)
         s = s.parent
+
+
+def _close_frames(frames: list, start: int) -> None:
+    """Close ``frames[start:]`` outermost first and remove them. As in doeff, what a frame yields
+    while closing is dropped: it gets ``GeneratorExit`` again there (its remaining cleanup code does
+    not run)."""
+    doomed = frames[start:]
+    del frames[start:]
+    for gen in doomed:
+        for _ in range(1000):  # a frame that keeps yielding in its cleanup is given up on
+            try:
+                gen.throw(GeneratorExit)
+            except BaseException:  # noqa: BLE001 - GeneratorExit, StopIteration or its own error: it is done
+                break
 
 
 def _abandon(k: Continuation) -> "Segment | None":
@@ -158,7 +165,7 @@ def _abandon(k: Continuation) -> "Segment | None":
     while s is not None and s is not stop:
         if s.frames and type(s.frames[0]) is _Boundary:
             _unwind(k.top, s)
-            del s.frames[1:]
+            _close_frames(s.frames, 1)
             return s
         s = s.parent
     _unwind(k.top, stop)
@@ -792,7 +799,13 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "_Boundary | No
                         k.used = False
                         h = s.handler
                         outer = run.seg = s.parent  # a plain-function handler's code runs outside it
-                        body = h.fn(y, k)
+                        try:
+                            body = h.fn(y, k)
+                        except BaseException as err:
+                            # As in doeff: a handler raising before it answers raises at the perform site.
+                            k.used = True
+                            exc = err
+                            break
                         if body.__class__ is _GENERATOR:
                             outer.frames.append(body)
                             hb[body] = k
@@ -844,9 +857,12 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "_Boundary | No
                 k.used = True
                 if hb:
                     hb.pop(gen, None)  # k is consumed: a later raise in the body is the body's own
-                if kind == K_TRANSFER or kind == K_TRANSFER_THROW or gen.gi_code is k.hseg.handler.tail_code:
-                    # Transfer, or a Resume in tail position (see handlers._tail_resume_code).
+                if kind == K_TRANSFER or kind == K_TRANSFER_THROW:
                     frames.pop()
+                else:
+                    h = k.hseg.handler
+                    if gen.gi_code is h.tail_code and gen.gi_frame.f_lasti in h.tail_offsets:
+                        frames.pop()  # a Resume in tail position (see handlers._tail_resume_sites)
                 seg = k.top
                 if kind == K_RESUME or kind == K_TRANSFER:
                     value = y.value
