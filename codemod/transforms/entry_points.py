@@ -222,13 +222,17 @@ class EntryPoints(MigrationTransformer):
         return {k for k, c in counts.items() if c > 1}
 
     def ask(self, node: cst.Call) -> cst.Call:
-        """``Ask(k)`` for ``injected("k")`` / ``Injected.by_name("k")``, when ``k`` is never an injected function."""
+        """``Ask(k)`` for ``injected("k")`` / ``Injected.by_name("k")``; where ``k`` is (or may be) an
+        injected function, ``AskFunction(k)`` / ``AskAsyncFunction(k)``: pinjected resolves it to a
+        callable returning values, which the bound callable is (runtime/dependencies.py)."""
         key = node.args[0].value.evaluated_value  # type: ignore[attr-defined]
-        if self.state.index.key_kind(key) != "value":
-            raise Untranslatable(
-                "DM137", f"`{key}` is (or may be) an injected function: pinjected resolves it to a callable returning values, `Ask` gives a @do function"
-            )
-        return cst.Call(cst.Name(self.state.need("Ask")), [cst.Arg(node.args[0].value)])
+        index = self.state.index
+        if index.key_kind(key) == "value":
+            name = "Ask"
+        else:
+            targets = [*index.providers_for_key(key), *filter(None, (index.resolve_ref(s) for s in index.bindings_for_key(key)))]
+            name = "AskAsyncFunction" if any(t.is_async for t in targets) else "AskFunction"
+        return cst.Call(cst.Name(self.state.need(name)), [cst.Arg(node.args[0].value)])
 
     def value_of(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """An expression evaluating ``node`` inside a ``@do`` body (leaves ``yield``ed)."""

@@ -491,6 +491,23 @@ class InjectedFunctions(MigrationTransformer):
         ):
             dep.direct = providers[0].name
 
+    @staticmethod
+    def used_dynamically(dep: Dependency, facts: BodyFacts) -> bool:
+        """Whether a function dependency is used in a way no ``yield`` rewrite expresses, so the body gets
+        it as a plain callable bound to the run (``AskFunction`` / ``AskAsyncFunction``).
+
+        That is: used as a value, in a nested scope or reassigned; an async one called without ``await``
+        (the call only makes a coroutine, as under pinjected); a key also bound to plain values (§4.4
+        item 7) anywhere but in direct calls of a sync function, which ``call_dependency`` takes.
+        """
+        if dep.kind == "value":
+            return False
+        if dep.local in facts.value_uses or dep.local in facts.nested_uses or dep.local in facts.assigned:
+            return True
+        if dep.kind == "mixed":
+            return dep.is_async or bool({dep.local} & (facts.awaited_calls | facts.gathered_calls | facts.gather_with_options))
+        return dep.is_async and dep.local in facts.unawaited_calls and dep.local not in facts.gather_with_options
+
     def blockers(self, node: cst.FunctionDef, index: int, kind: str, deps: list[Dependency]) -> tuple[list[tuple[str, str | None]], str]:
         """What keeps the function from migrating, and the form it migrates to.
 
@@ -532,10 +549,13 @@ class InjectedFunctions(MigrationTransformer):
         scanner = _BodyScanner(by_local, self.aio)
         node.body.visit(scanner)
         facts = scanner.facts
+        dynamic = {dep.local for dep in deps if self.used_dynamically(dep, facts)}
         form = "body"
         if passable and (others or facts.has_yield):
             form = "pass"
-        elif node.asynchronous is not None and (facts.async_with_for or facts.awaits_nested):
+        elif node.asynchronous is not None and (facts.async_with_for or facts.awaits_nested or dynamic):
+            # The whole body runs on the event loop, as under pinjected: coroutines made by the bound
+            # callables and what the body builds from them (``asyncio.gather(*coros)``) share its loop.
             form = "coroutine"
         # An async body of the pass or coroutine form runs as a coroutine on the runtime's loop.
         in_loop = form != "body" and node.asynchronous is not None
@@ -550,19 +570,11 @@ class InjectedFunctions(MigrationTransformer):
         for dep in deps:
             if dep.kind == "value":
                 continue
-            as_value = dep.local in facts.value_uses or dep.local in facts.nested_uses or dep.local in facts.assigned
-            if form != "body":
+            if form != "body" or dep.local in dynamic:
                 dep.binding = "callable"
                 continue
             if dep.kind == "mixed":
-                # Bound to a program-returning function in one place and to a plain value in another:
-                # the call helper (or the bound callable) accepts either (§4.4 item 7).
-                direct_only = not (as_value or dep.is_async or dep.local in facts.awaited_calls or dep.local in facts.gathered_calls
-                                   or dep.local in facts.gather_with_options)
-                dep.binding = "call" if direct_only else "callable"
-                continue
-            if as_value:
-                dep.binding = "callable"  # used other than as a direct call: a plain callable bound to the run
+                dep.binding = "call"
                 continue
             if dep.local in facts.gather_with_options:
                 problems.append(("DM131", None))
@@ -570,11 +582,6 @@ class InjectedFunctions(MigrationTransformer):
                 problems.append(("DM130", f"sync injected dependency `{dep.local}` is gathered: its program returns what the function returns (an awaitable?), not the awaited value"))
             elif dep.local in facts.awaited_calls and dep.is_sync and dep.is_async:
                 problems.append(("DM130", f"awaited dependency `{dep.local}` is an async function for some bindings and a sync one for others"))
-            if dep.is_async and dep.local in facts.unawaited_calls and dep.local not in facts.gather_with_options:
-                # The call only makes a coroutine nobody awaits, under pinjected as with the bound
-                # coroutine function; the DM110 note is written on the migrated function.
-                dep.binding = "callable"
-                continue
             if dep.direct and dep.direct != dep.local and dep.direct in _names_in(node.body):
                 dep.direct = None
         index = self.state.index
