@@ -367,6 +367,21 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | Non
                 # loop returns; meanwhile run the other tasks.
                 task, seg, value, exc = _next_ready(run.sched, boundary)
                 break
+            if kind == K_RESUME or kind == K_TRANSFER:  # the common case inline; _control has the rest
+                k = y.k
+                if type(k) is Continuation and not k.used:
+                    k.used = True
+                    if hb:
+                        hb.pop(gen, None)
+                    if kind == K_TRANSFER:
+                        seg.frames.pop()
+                    else:
+                        h = k.hseg.handler
+                        if gen.gi_code is h.tail_code and gen.gi_frame.f_lasti in h.tail_offsets:
+                            seg.frames.pop()
+                    seg = k.top
+                    value = y.value
+                    break
             seg, search, y, value, exc = _control(run, kind, y, gen, seg)
             if y is None:
                 break
@@ -378,15 +393,12 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | Non
                 if seg.parent is not None:
                     seg = seg.parent
                     continue
-                if task is MAIN_TASK and (run.sched is None or not run.sched.cancel_leftovers(value, exc)):
-                    if run.sched is not None:
-                        run.sched.warn_leftovers()
+                following = _task_ended(run, task, value, exc, boundary)
+                if following is None:  # the main program ended: its outcome is the run's
                     if exc is not None:
                         raise exc
                     return value
-                if task is not MAIN_TASK:
-                    run.sched.task_ended(task, value, exc)  # type: ignore[union-attr]
-                task, seg, value, exc = _next_ready(run.sched, boundary)  # type: ignore[arg-type]
+                task, seg, value, exc = following
                 continue
             gen = frames[-1]
             run.seg = seg
@@ -535,6 +547,21 @@ def _unhandled(run: _Run, y: Any, task: Any, seg: Segment, boundary: "Boundary |
         task, seg, value, exc = _next_ready(sched, boundary)
         return seg, task, value, exc
     return seg, task, outcome[0], outcome[1]
+
+
+def _task_ended(run: _Run, task: Any, value: Any, exc: Any, boundary: "Boundary | None") -> "tuple | None":
+    """A task's chain ran empty: ``(task, seg, value, exc)`` of the task to run next, or None when the
+    main program ended and no task is left (tasks it leaves behind are cancelled and run first)."""
+    sched = run.sched
+    if task is MAIN_TASK:
+        if sched is None:
+            return None
+        if not sched.cancel_leftovers(value, exc):
+            sched.warn_leftovers()
+            return None
+    else:
+        sched.task_ended(task, value, exc)  # type: ignore[union-attr]
+    return _next_ready(sched, boundary)  # type: ignore[arg-type]
 
 
 def _next_ready(sched: Scheduler, boundary: "Boundary | None") -> tuple:
