@@ -429,6 +429,8 @@ class EntryPoints(MigrationTransformer):
         annotated = isinstance(stmt, cst.AnnAssign) and self.is_iproxy(stmt.annotation.annotation)
         if not annotated and not self.has_leaf(stmt.value):
             return updated_node
+        if isinstance(stmt, cst.AnnAssign) and self.is_program(stmt.annotation.annotation):
+            return updated_node  # written by an earlier run (``x: Program = inst()``): already a program
         if name in self.state.unmigrated_entries:
             # In a ``with`` block whose design is not migrated (designs.py flags the block): as a
             # program it would run without the block's bindings, silently.
@@ -536,6 +538,13 @@ class EntryPoints(MigrationTransformer):
         if isinstance(annotation, cst.Subscript):
             annotation = annotation.value
         return self.state.names.canonical_of_dotted(pn.dotted_cst(annotation)) == pn.IPROXY
+
+    def is_program(self, annotation: cst.BaseExpression) -> bool:
+        """``Program`` / ``Program[T]`` imported from the runtime (or doeff): the annotation the codemod writes."""
+        if isinstance(annotation, cst.Subscript):
+            annotation = annotation.value
+        origin = self.state.facts.imports.get(pn.dotted_cst(annotation) or "", ("", ""))[0]
+        return origin.startswith("doeff_migrate.runtime") or origin == "doeff"
 
     def as_program(self, line: cst.SimpleStatementLine, stmt, name: str, value: cst.BaseExpression):
         self.programs[name] = "program"

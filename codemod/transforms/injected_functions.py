@@ -553,9 +553,13 @@ class InjectedFunctions(MigrationTransformer):
         form = "body"
         if passable and (others or facts.has_yield):
             form = "pass"
-        elif node.asynchronous is not None and (facts.async_with_for or facts.awaits_nested or dynamic):
+        elif node.asynchronous is not None and (
+            facts.async_with_for or facts.awaits_nested or dynamic
+            or (facts.event_loop_api and not (kind == "instance" and facts.loop_bound))
+        ):
             # The whole body runs on the event loop, as under pinjected: coroutines made by the bound
-            # callables and what the body builds from them (``asyncio.gather(*coros)``) share its loop.
+            # callables, what the body builds from them (``asyncio.gather(*coros)``) and asyncio calls
+            # that need the running loop (``get_running_loop``, ``create_task``) share its loop.
             form = "coroutine"
         # An async body of the pass or coroutine form runs as a coroutine on the runtime's loop.
         in_loop = form != "body" and node.asynchronous is not None

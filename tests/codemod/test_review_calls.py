@@ -327,7 +327,7 @@ def test_sync_injected_function_in_a_gather_is_flagged_dm130():
 
 
 @pytest.mark.parametrize("call", ["asyncio.create_task(plain())", "asyncio.get_running_loop().create_future()"])
-def test_event_loop_apis_in_an_injected_body_are_flagged_dm132(call):
+def test_event_loop_apis_in_an_async_body_run_it_as_a_coroutine_on_the_loop(call):
     result = migrate({"app/main.py": f"""
         import asyncio
         from pinjected import injected
@@ -340,7 +340,20 @@ def test_event_loop_apis_in_an_injected_body_are_flagged_dm132(call):
             t = {call}
             return await t
     """})
-    assert flag_above(result.code, "async def a_run(base, /):") == ["DM132"], result.code
+    assert "# doeff-migrate:" not in result.code, result.code
+    assert f"    async def body(base, /):\n        t = {call}\n        return await t\n    return (yield Await(body(base)))" in result.code, result.code
+
+
+def test_event_loop_apis_in_a_sync_injected_body_are_flagged_dm132():
+    result = migrate({"app/main.py": """
+        import asyncio
+        from pinjected import injected
+
+        @injected
+        def run(base, /):
+            return asyncio.get_running_loop()
+    """})
+    assert flag_above(result.code, "def run(base, /):") == ["DM132"], result.code
 
 
 def test_stop_iteration_escaping_is_flagged_and_callers_wait():

@@ -288,6 +288,26 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         res = Injected.by_name("fetch").map(lambda f: f("z"))
         __design__ = design(prefix="P-")
         """}, ["app.main.res"]),
+    # Formerly flagged DM132: the async body runs as a coroutine on the runtime's loop.
+    "bug27_event_loop_api": ({**INIT, "app/main.py": """\
+        import asyncio
+        from pinjected import IProxy, design, injected
+
+        async def plain(x):
+            await asyncio.sleep(0.01)
+            print("plain", x)
+            return x * 2
+
+        @injected
+        async def a_run(base, /, x):
+            t = asyncio.create_task(plain(x))
+            print("spawned")
+            r = await t
+            return r + base
+
+        main: IProxy = a_run(3)
+        __design__ = design(base=1)
+        """}, ["app.main.main"]),
 }
 
 # name -> (files, {path: expected codes (a subset of the flags written)}, targets)
@@ -366,25 +386,6 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
 
         main: IProxy = a_all()
         """}, {"app/main.py": {"DM131"}}, ["app.main.main"]),
-    "bug27_event_loop_api": ({**INIT, "app/main.py": """\
-        import asyncio
-        from pinjected import IProxy, design, injected
-
-        async def plain(x):
-            await asyncio.sleep(0.01)
-            print("plain", x)
-            return x * 2
-
-        @injected
-        async def a_run(base, /, x):
-            t = asyncio.create_task(plain(x))
-            print("spawned")
-            r = await t
-            return r + base
-
-        main: IProxy = a_run(3)
-        __design__ = design(base=1)
-        """}, {"app/main.py": {"DM132"}}, ["app.main.main"]),
     "bug34_stop_iteration": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, design, injected
 
