@@ -376,3 +376,72 @@ def test_by_name_of_an_injected_function_in_an_entry_point_is_a_bound_callable()
         __doeff_requires__ = {"res": ("prefix", "fetch")}
         """,
     )
+
+
+def test_instance_with_async_with_and_its_entry_point_migrate_once():
+    check_transformed(
+        """\
+        from pinjected import IProxy, instance
+
+        @instance
+        async def table(logger):
+            async with logger.session() as s:
+                return await s.get()
+
+        loaded: IProxy = table
+        """,
+        """\
+        from doeff_migrate.runtime import Ask, Await, Program, do, instance_binding
+
+        @instance_binding
+        @do
+        def table():
+            logger = yield Ask("logger")
+            async def body(logger):
+                async with logger.session() as s:
+                    return await s.get()
+            return (yield Await(body(logger)))
+
+        loaded: Program = table()
+
+        __doeff_requires__ = {"table": ("logger",), "loaded": ("logger",)}
+        """,
+    )
+
+
+def test_async_body_needing_the_running_loop_runs_as_a_coroutine_and_a_sync_one_is_flagged_dm132():
+    result = check_transformed(
+        """\
+        import asyncio
+        from pinjected import injected
+
+        @injected
+        async def a_spawn(base, /, coro):
+            task = asyncio.create_task(coro)
+            return base + await task
+
+        @injected
+        def loop_of(base, /):
+            return asyncio.get_running_loop()
+        """,
+        """\
+        import asyncio
+        from pinjected import injected
+        from doeff_migrate.runtime import Ask, Await, do, function_binding
+
+        @function_binding
+        @do
+        def a_spawn(coro):
+            base = yield Ask("base")
+            async def body(base, /, coro):
+                task = asyncio.create_task(coro)
+                return base + await task
+            return (yield Await(body(base, coro)))
+
+        # doeff-migrate: DM132: `asyncio.get_running_loop` needs the running event loop, which a @do body does not run in: move it behind an effect handler
+        @injected
+        def loop_of(base, /):
+            return asyncio.get_running_loop()
+        """,
+    )
+    assert [f.code for f in result.flags] == ["DM132"]
