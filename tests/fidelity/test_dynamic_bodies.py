@@ -516,6 +516,186 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.main"],
     ),
+    "beartype_under_injected_checks_the_real_values": (
+        {
+            "app/__init__.py": "",
+            "app/main.py": """\
+                from beartype import beartype
+                from pinjected import IProxy, design, injected
+
+                @injected
+                @beartype
+                def scale(factor: int, /, x: int) -> int:
+                    return x * factor
+
+                @injected
+                def run_all(scale, /, xs):
+                    out = [scale(x) for x in xs]
+                    try:
+                        scale("not an int")
+                    except Exception as err:
+                        out.append(type(err).__name__)
+                    return out
+
+                main: IProxy = run_all([1, 2])
+                __design__ = design(factor=3)
+            """,
+        },
+        ["app.main.main"],
+    ),
+    "retry_under_instance_reruns_the_provider": (
+        {
+            "app/__init__.py": "",
+            "app/deco.py": _LOGGED,
+            "app/main.py": """\
+                from pinjected import IProxy, design, injected, instance
+                from app.deco import retry
+
+                TRIES = []
+
+                @instance
+                @retry(3)
+                def connection(url):
+                    TRIES.append(url)
+                    if len(TRIES) < 2:
+                        raise ValueError("refused")
+                    return {"url": url, "tries": len(TRIES)}
+
+                @injected
+                def use(connection, /):
+                    return connection
+
+                main: IProxy = use()
+                __design__ = design(url="db://x")
+            """,
+        },
+        ["app.main.main"],
+    ),
+    "sync_context_manager_and_generator_used_at_statement_level": (
+        {
+            "app/__init__.py": "",
+            "app/main.py": """\
+                from contextlib import contextmanager
+                from pinjected import IProxy, design, injected
+
+                @injected
+                @contextmanager
+                def opened(prefix, /, name):
+                    print("open", name)
+                    yield prefix + name
+                    print("close", name)
+
+                @injected
+                def counting(prefix, /, n):
+                    for i in range(n):
+                        yield prefix + str(i)
+
+                @injected
+                def main_flow(opened, counting, /):
+                    out = []
+                    with opened("f") as handle:
+                        out.append(handle)
+                    for item in counting(2):
+                        out.append(item)
+                    return out
+
+                main: IProxy = main_flow()
+                __design__ = design(prefix="p:")
+            """,
+        },
+        ["app.main.main"],
+    ),
+    "async_key_bound_to_injected_function_and_to_plain_coroutine_function": (
+        {
+            "app/__init__.py": "",
+            "app/main.py": """\
+                import asyncio
+                from pinjected import IProxy, design, injected
+
+                @injected
+                async def a_fetch(base, /, x):
+                    await asyncio.sleep(0)
+                    return base + x
+
+                @injected
+                async def a_all(a_fetch, /, xs):
+                    first = await a_fetch(xs[0])
+                    rest = await asyncio.gather(*[a_fetch(x) for x in xs[1:]])
+                    return [first, *rest]
+
+                main: IProxy = a_all(["a", "b", "c"])
+                __design__ = design(base="real:")
+            """,
+            "app/fake.py": """\
+                from pinjected import IProxy, design
+                from app.main import a_all
+
+                async def fake_fetch(x):
+                    return "fake:" + x
+
+                main: IProxy = a_all(["x", "y"])
+                __design__ = design(a_fetch=fake_fetch)
+            """,
+        },
+        ["app.main.main", "app.fake.main"],
+    ),
+    "partial_of_async_dependency_gathered_with_return_exceptions": (
+        {
+            "app/__init__.py": "",
+            "app/main.py": """\
+                import asyncio
+                import functools
+                from pinjected import IProxy, injected
+
+                @injected
+                async def a_div(a, b):
+                    await asyncio.sleep(0)
+                    return a / b
+
+                @injected
+                async def a_ratios(a_div, /, xs):
+                    by_ten = functools.partial(a_div, 10)
+                    results = await asyncio.gather(*map(by_ten, xs), return_exceptions=True)
+                    return [r if not isinstance(r, Exception) else type(r).__name__ for r in results]
+
+                main: IProxy = a_ratios([1, 0, 4])
+            """,
+        },
+        ["app.main.main"],
+    ),
+    "dependency_callbacks_registered_and_called_later_in_the_run": (
+        {
+            "app/__init__.py": "",
+            "app/main.py": """\
+                from pinjected import IProxy, injected, instance
+
+                @instance
+                def bus():
+                    print("bus built")
+                    return {"handlers": [], "log": []}
+
+                @injected
+                def on_event(bus, /, name):
+                    bus["log"].append(name)
+                    return len(bus["log"])
+
+                @injected
+                def subscribe(bus, on_event, /):
+                    bus["handlers"].append(on_event)
+                    bus["handlers"].append(lambda n: on_event(n.upper()))
+                    return len(bus["handlers"])
+
+                @injected
+                def publish(bus, subscribe, /, names):
+                    subscribe()
+                    counts = [h(n) for n in names for h in bus["handlers"]]
+                    return counts, bus["log"]
+
+                main: IProxy = publish(["a", "b"])
+            """,
+        },
+        ["app.main.main"],
+    ),
 }
 
 
