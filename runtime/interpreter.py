@@ -93,15 +93,13 @@ class AtSite:
 
 class _Run:
     """What the loops of one run share: the segment whose frame runs now (published before every
-    step, so a re-entrant call and ``perform_site_location`` find it), the handler bodies whose
-    continuation is not consumed yet (body -> continuation), and the scheduler (None until the
-    first scheduling effect)."""
+    step, so a re-entrant call and ``perform_site_location`` find it) and the scheduler (None until
+    the first scheduling effect)."""
 
-    __slots__ = ("seg", "hb", "sched")
+    __slots__ = ("seg", "sched")
 
     def __init__(self, seg: Segment) -> None:
         self.seg = seg
-        self.hb: dict = {}
         self.sched: "Scheduler | None" = None
 
 
@@ -295,11 +293,14 @@ _new_continuation = object.__new__
 def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | None") -> Any:
     """The trampoline. ``seg`` holds the started frames (possibly none) and ``y`` is the first thing
     to dispatch. ``boundary`` is None for a run's main loop, or the bottom frame of the re-entrant
-    call this nested loop runs (the loop returns when it is reached)."""
+    call this nested loop runs (the loop returns when it is reached).
+
+    A generator handler's body sits on its frame list right above its continuation ``k`` (see
+    ``_enter_handler``): a body that ends finds ``k`` under it and, unless ``k`` was used, aborts
+    (returned) or raises at the perform site (raised)."""
     gen = seg.frames[-1] if seg.frames else None
     value: Any = None
     exc: BaseException | None = None
-    hb = run.hb
     while True:
         # Dispatch: answer ``y`` (``value`` or ``exc``) and choose the segment to send into.
         search = seg
@@ -313,36 +314,34 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | Non
                 while s is not None:
                     t = s.types
                     if t is not None and isinstance(y, t):
-                        handle = s.handle
-                        if handle is STATE_HANDLE:
-                            # state() is answered in the loop itself, as doeff's VM answers it natively.
-                            if y.__class__ is _Get:
-                                value = s.handler.store.get(y.key)
-                                break
-                            if y.__class__ is _Put:
-                                s.handler.store[y.key] = y.value
-                                value = None
-                                break
-                        if handle is None:
-                            seg, value, exc = _enter_handler(run, y, s, seg)
-                            break
-                        try:
-                            r = handle(y, s)
-                        except BaseException as err:
-                            exc = err
-                            break
-                        if r is PASS:
-                            s = s.parent
-                            continue
-                        if type(r) is AtSite:
-                            seg = _at_site(run, r, s, seg)
-                            value = None
-                        else:
-                            value = r
                         break
                     s = s.parent
                 else:
                     seg, task, value, exc = _unhandled(run, y, task, seg, boundary)
+                    break
+                handle = s.handle
+                if handle is STATE_HANDLE:  # state() is answered here, as doeff's VM answers it natively
+                    if y.__class__ is _Get:
+                        value = s.handler.store.get(y.key)
+                        break
+                    if y.__class__ is _Put:
+                        s.handler.store[y.key] = y.value
+                        value = None
+                        break
+                if handle is None:
+                    seg, value, exc = _enter_handler(run, y, s, seg)
+                    break
+                try:
+                    value = handle(y, s)
+                except BaseException as err:
+                    exc = err
+                    break
+                if value is PASS:
+                    search = s.parent
+                    continue
+                if type(value) is AtSite:
+                    seg = _at_site(run, value, s, seg)
+                    value = None
                 break
             if kind == K_CALL:
                 # Start the sub-program right here: most calls either return at once or yield
@@ -360,29 +359,20 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | Non
                 gen = g
                 search = seg
                 continue
-            if kind == K_BOUNDARY:  # a re-entrant call's program has ended (``y`` holds its outcome)
-                if y is boundary:
-                    return None
-                # Another loop's call, ended while this deeper loop runs: it is picked up once this
-                # loop returns; meanwhile run the other tasks.
-                task, seg, value, exc = _next_ready(run.sched, boundary)
-                break
             if kind == K_RESUME or kind == K_TRANSFER:  # the common case inline; _control has the rest
                 k = y.k
-                if type(k) is Continuation and not k.used:
+                frames = seg.frames
+                if type(k) is Continuation and not k.used and len(frames) > 1 and frames[-2] is k:  # from the body
                     k.used = True
-                    if hb:
-                        hb.pop(gen, None)
-                    if kind == K_TRANSFER:
-                        seg.frames.pop()
-                    else:
-                        h = k.hseg.handler
-                        if gen.gi_code is h.tail_code and gen.gi_frame.f_lasti in h.tail_offsets:
-                            seg.frames.pop()
+                    h = k.hseg.handler
+                    if kind == K_TRANSFER or (gen.gi_code is h.tail_code and gen.gi_frame.f_lasti in h.tail_offsets):
+                        del frames[-2:]  # the body and its k: a Transfer, or a Resume in tail position
                     seg = k.top
                     value = y.value
                     break
-            seg, search, y, value, exc = _control(run, kind, y, gen, seg)
+            if kind == K_BOUNDARY and y is boundary:  # this loop's re-entrant call has ended (``y`` holds its outcome)
+                return None
+            seg, search, y, value, exc, task = _control(run, kind, y, gen, seg, task, boundary)
             if y is None:
                 break
 
@@ -412,16 +402,16 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | Non
             except StopIteration as stop:
                 frames.pop()
                 value = stop.value
-                if hb and gen in hb:  # a handler body returned without answering: it aborts the block
-                    seg, value, exc = _aborted(hb.pop(gen), seg, value)
+                if frames and frames[-1].__class__ is Continuation:  # a handler body returned
+                    seg, value, exc = _body_returned(frames.pop(), seg, value)
                 continue
             except BaseException as err:
                 frames.pop()
                 value = None
                 exc = err
-                if hb and gen in hb:
-                    k = hb.pop(gen)
-                    if not k.used:  # a handler that raises before answering raises at the perform site
+                if frames and frames[-1].__class__ is Continuation:  # a handler body raised
+                    k = frames.pop()
+                    if not k.used:  # raised before answering: it raises at the perform site
                         k.used = True
                         seg = k.top
                 continue
@@ -433,7 +423,7 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | Non
 
 def _enter_handler(run: _Run, y: Any, s: Segment, seg: Segment) -> tuple:
     """Call the generator handler of segment ``s`` on ``y`` performed at ``seg``:
-    ``(segment to send into, value, exc)``."""
+    ``(segment to send into, value, exc)``. The body runs on the segment below ``s``, above ``k``."""
     k = _new_continuation(Continuation)
     k.top = seg
     k.hseg = s
@@ -446,8 +436,8 @@ def _enter_handler(run: _Run, y: Any, s: Segment, seg: Segment) -> tuple:
         k.used = True
         return seg, None, err
     if body.__class__ is _GENERATOR:
+        outer.frames.append(k)
         outer.frames.append(body)
-        run.hb[body] = k
         return outer, None, None
     if isinstance(body, (Resume, Transfer, ResumeThrow, TransferThrow)):
         name = type(body).__name__
@@ -455,11 +445,14 @@ def _enter_handler(run: _Run, y: Any, s: Segment, seg: Segment) -> tuple:
             f"handler {h.name} returned {name}(...) without yielding it; write `return (yield {name}(k, value))`"
         )
     # A plain function handler: its return value ends the handled block.
-    return _aborted(k, outer, body)
+    return _body_returned(k, outer, body)
 
 
-def _aborted(k: Continuation, seg: Segment, value: Any) -> tuple:
-    """A handler aborted the block of ``k`` with ``value``: ``(segment, value, exc)`` to go on with."""
+def _body_returned(k: Continuation, seg: Segment, value: Any) -> tuple:
+    """A handler body returned ``value``: ``(segment, value, exc)`` to go on with. Unless it
+    resumed ``k`` first, that aborts the block of ``k``."""
+    if k.used:
+        return seg, value, None
     crossed = abandon(k)
     if crossed is None:
         return seg, value, None
@@ -475,62 +468,71 @@ def _at_site(run: _Run, r: AtSite, s: Segment, seg: Segment) -> Segment:
     k.top = seg
     k.hseg = s
     k.used = False
-    body = r.body(k)
     outer = s.parent
-    outer.frames.append(body)
-    run.hb[body] = k
+    outer.frames.append(k)
+    outer.frames.append(r.body(k))
     return outer
 
 
-def _control(run: _Run, kind: int, y: Any, gen: Any, seg: Segment) -> tuple:
-    """Everything yielded that is neither an effect nor a call: ``(seg, search, y, value, exc)``;
+def _control(run: _Run, kind: int, y: Any, gen: Any, seg: Segment, task: Any, boundary: Any) -> tuple:
+    """Everything yielded that is neither an effect nor a call: ``(seg, search, y, value, exc, task)``;
     ``y`` is None when answered, else the next thing to dispatch from ``search``."""
     if K_RESUME <= kind <= K_TRANSFER_THROW:
         k = y.k
         if type(k) is not Continuation:
-            return seg, None, None, None, TypeError(f"{type(y).__name__} needs the handler's continuation k, got {k!r}")
+            error = TypeError(f"{type(y).__name__} needs the handler's continuation k, got {k!r}")
+            return seg, None, None, None, error, task
         if k.used:  # fatal, as in doeff: the run stops here; no program or handler can catch it
             raise RuntimeError(
                 f"{type(y).__name__}: continuation already consumed (one-shot violation); "
                 f"a handler may resume its continuation once{_at(gen)}"
             )
         k.used = True
-        if run.hb:
-            run.hb.pop(gen, None)  # k is consumed: a later raise in the body is the body's own
-        if kind == K_TRANSFER or kind == K_TRANSFER_THROW:
-            seg.frames.pop()
-        else:
-            h = k.hseg.handler
-            if gen.gi_code is h.tail_code and gen.gi_frame.f_lasti in h.tail_offsets:
-                seg.frames.pop()  # a Resume in tail position (see handlers._tail_resume_sites)
+        h = k.hseg.handler
+        tail = gen.gi_code is h.tail_code and gen.gi_frame.f_lasti in h.tail_offsets
+        if kind == K_TRANSFER or kind == K_TRANSFER_THROW or tail:
+            _drop_body(seg.frames, k)
         if kind == K_RESUME or kind == K_TRANSFER:
-            return k.top, None, None, y.value, None
-        return k.top, None, None, None, y.value
+            return k.top, None, None, y.value, None, task
+        return k.top, None, None, None, y.value, task
     if kind == K_PURE:
-        return seg, None, None, y.value, None
+        return seg, None, None, y.value, None, task
     if kind == K_CALL_PLAIN:
         try:
-            return seg, None, None, y(), None
+            return seg, None, None, y(), None, task
         except BaseException as err:
-            return seg, None, None, None, err
+            return seg, None, None, None, err, task
     if kind == K_WITH_HANDLER:
         try:
             active = y.handler.activate()
         except BaseException as err:
-            return seg, None, None, None, err
+            return seg, None, None, None, err, task
         seg = run.seg = Segment(seg, active)
-        return seg, seg, y.program, None, None
+        return seg, seg, y.program, None, None, task
     if kind == K_PASS:
         k = y.k
         if type(k) is not Continuation or k.used:
             raise RuntimeError(f"Pass: continuation already consumed (one-shot violation){_at(gen)}")
         k.used = True
-        top = seg.frames.pop()
-        if run.hb:
-            run.hb.pop(top, None)
+        _drop_body(seg.frames, k)
         run.seg = k.top
-        return k.top, k.hseg.parent, y.effect, None, None
-    return seg, None, None, None, _bad_yield(y, gen)  # not an effect or a program: raise at the yield
+        return k.top, k.hseg.parent, y.effect, None, None, task
+    if kind == K_BOUNDARY:
+        # Another loop's re-entrant call, ended while this deeper loop runs: it is picked up once
+        # this loop returns; meanwhile run the other tasks.
+        task, seg, value, exc = _next_ready(run.sched, boundary)
+        return seg, None, None, value, exc, task
+    return seg, None, None, None, _bad_yield(y, gen), task  # not an effect or a program: raise at the yield
+
+
+def _drop_body(frames: list, k: Continuation) -> None:
+    """A handler body passed ``k`` on or answered in tail position: it will not run again, so it
+    leaves ``frames`` with its ``k`` (and the sub-programs it was in, when one of them yielded)."""
+    for i in range(len(frames) - 1, -1, -1):
+        if frames[i] is k:
+            del frames[i:]
+            return
+    frames.pop()  # yielded from a segment the body installed: only that frame ends here
 
 
 def _unhandled(run: _Run, y: Any, task: Any, seg: Segment, boundary: "Boundary | None") -> tuple:

@@ -456,3 +456,18 @@ def test_async_variant_outside_an_awaited_coroutine_raises():
 
     with pytest.raises(ReentrantCallError, match="Await"):
         asyncio.run(arun_reentrant(prog()))
+
+
+def test_yielding_none_is_still_refused_inside_and_outside_a_reentrant_call():
+    @do
+    def yields_none():
+        yield None
+
+    @do
+    def main():
+        with pytest.raises(TypeError, match="may only yield effects or programs"):
+            run_reentrant(yields_none())
+        yield None
+
+    with pytest.raises(TypeError, match="may only yield effects or programs"):
+        run(main())
