@@ -14,8 +14,9 @@ matched against the handlers of the segments from the top down.
 Effects no handler takes go to the built-in scheduler (``scheduler.py``) below the root, or raise
 ``UnhandledEffect`` at the yield. ``_drive`` is the loop: a dispatch step (answer what the top frame
 yielded) and a send step (send the answer into the top frame), with the rarer control nodes
-(``Resume``, ``Pass``, ``WithHandler``, ...) in ``_control`` and handler entry in ``_enter_handler``.
-The standard effects' hot paths stay inline in the loop.
+(``Resume``, ``Pass``, ``WithHandler``, ...) in ``_control``. The hot paths stay inline in the loop:
+native answers, ``state()``'s ``Get``/``Put``, sub-program calls, entering a generator handler, and a
+handler body's ``Resume``/``Transfer`` (a Python call per effect there costs 10-20%).
 """
 
 from __future__ import annotations
@@ -91,20 +92,28 @@ class AtSite:
         return cls(None, body)
 
 
-class _Run:
-    """What the loops of one run share: the segment whose frame runs now (published before every
-    step, so a re-entrant call and ``perform_site_location`` find it) and the scheduler (None until
-    the first scheduling effect)."""
+class _Run(Segment):
+    """A run: the root segment of its main program's chain, which also holds what the loops of the
+    run share: the segment whose frame runs now (published before every step, so a re-entrant call
+    and ``perform_site_location`` find it), the task running now, and the scheduler (None until the
+    first scheduling effect). One object, since ``run()`` builds one every time."""
 
-    __slots__ = ("seg", "sched")
+    __slots__ = ("seg", "task", "sched")
+    __init__ = object.__init__  # filled in by _new_run: no Python __init__ call
 
-    def __init__(self, seg: Segment) -> None:
-        self.seg = seg
-        self.sched: "Scheduler | None" = None
+
+def _new_run() -> _Run:
+    run = _Run()
+    run.frames = []
+    run.parent = run.handler = run.types = run.handle = run.sched = None
+    run.seg = run
+    run.task = MAIN_TASK
+    return run
+
+
 
 
 class _Current(threading.local):
-    task: Any = None  # the running task (MAIN_TASK for a run's main program); None outside runs
     run: "_Run | None" = None  # the run whose program step is executing on this thread
 
 
@@ -113,10 +122,10 @@ _current = _Current()
 
 def current_task() -> "Task":
     """The task running now (``MAIN_TASK``, path ``()``, for a run's main program)."""
-    t = _current.task
-    if t is None:
+    run = _current.run
+    if run is None:
         raise RuntimeError("current_task() is only meaningful while a program runs")
-    return t
+    return run.task
 
 
 def perform_site_location() -> str:
@@ -132,11 +141,8 @@ def perform_site_location() -> str:
 def drive(program: Any) -> Any:
     """Run ``program`` to completion on a fresh interpreter; return its value or raise."""
     current = _current
-    outer_task = current.task
-    outer_run = current.run
-    current.task = MAIN_TASK  # also when nested in another run: this run has a main program of its own
-    root = Segment(None)
-    run = current.run = _Run(root)
+    outer_run = current.run  # a run nested in another's step has a main program of its own
+    run = current.run = _new_run()
     try:
         if program._kind == K_CALL:
             gen = program()
@@ -144,16 +150,16 @@ def drive(program: Any) -> Any:
                 y = gen.send(None)
             except StopIteration as stop:
                 return stop.value  # a program that performs nothing costs no interpreter set-up
-            root.frames.append(gen)
-            return _drive(run, root, y, MAIN_TASK, None)
-        return _drive(run, root, program, MAIN_TASK, None)
+            run.frames.append(gen)
+            return _drive(run, run, y, MAIN_TASK, None)
+        return _drive(run, run, program, MAIN_TASK, None)
     except RunFinished as finished:
         outcome = finished.args[0]  # raised below, outside this handler, so its own context stays
     except BaseException as err:
         raise err.with_traceback(_program_frames_only(err.__traceback__))
     finally:
-        current.task = outer_task
         current.run = outer_run
+        run.seg = None  # it points back into the run's own chain: no cycle is left for the GC
     value, error = outcome
     if error is not None:
         raise error.with_traceback(_program_frames_only(error.__traceback__))
@@ -208,7 +214,7 @@ def run_reentrant(program: Any) -> Any:
             "that asked for it runs (inside its steps, on the run's thread), not after run() returned"
         )
     caller_seg = run.seg
-    task = current.task
+    task = run.task
     boundary = Boundary()
     seg = Segment(caller_seg)
     seg.frames.append(boundary)
@@ -218,7 +224,7 @@ def run_reentrant(program: Any) -> Any:
         pass
     finally:
         run.seg = caller_seg
-        current.task = task
+        run.task = task
     if boundary.error is not None:
         raise boundary.error
     return boundary.value
@@ -287,7 +293,6 @@ def _aborted_across(name: str) -> ReentrantCallError:
 
 _Get = E.Get
 _Put = E.Put
-_new_continuation = object.__new__
 
 
 def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | None") -> Any:
@@ -295,8 +300,7 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | Non
     to dispatch. ``boundary`` is None for a run's main loop, or the bottom frame of the re-entrant
     call this nested loop runs (the loop returns when it is reached).
 
-    A generator handler's body sits on its frame list right above its continuation ``k`` (see
-    ``_enter_handler``): a body that ends finds ``k`` under it and, unless ``k`` was used, aborts
+    A generator handler's body sits on its frame list right above its continuation ``k``: a body that ends finds ``k`` under it and, unless ``k`` was used, aborts
     (returned) or raises at the perform site (raised)."""
     gen = seg.frames[-1] if seg.frames else None
     value: Any = None
@@ -328,8 +332,25 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | Non
                         s.handler.store[y.key] = y.value
                         value = None
                         break
-                if handle is None:
-                    seg, value, exc = _enter_handler(run, y, s, seg)
+                if handle is None:  # a generator handler, with ``k`` for continuation
+                    k = Continuation()
+                    k.top = seg
+                    k.hseg = s
+                    k.used = False
+                    outer = run.seg = s.parent  # a plain-function handler's own code runs outside it
+                    try:
+                        body = s.handler.fn(y, k)
+                    except BaseException as err:  # as in doeff: raised before answering, it raises here
+                        k.used = True
+                        exc = err
+                        break
+                    if body.__class__ is _GENERATOR:  # the body runs below the handler, above ``k``
+                        outer.frames.append(k)
+                        outer.frames.append(body)
+                        seg = outer
+                        value = None
+                    else:
+                        seg, value, exc = _plain_handler_returned(k, body)
                     break
                 try:
                     value = handle(y, s)
@@ -421,31 +442,16 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | Non
 # --- the steps the loop hands off ------------------------------------------------------------------
 
 
-def _enter_handler(run: _Run, y: Any, s: Segment, seg: Segment) -> tuple:
-    """Call the generator handler of segment ``s`` on ``y`` performed at ``seg``:
-    ``(segment to send into, value, exc)``. The body runs on the segment below ``s``, above ``k``."""
-    k = _new_continuation(Continuation)
-    k.top = seg
-    k.hseg = s
-    k.used = False
-    h = s.handler
-    outer = run.seg = s.parent  # a plain-function handler's own code runs outside its handler
-    try:
-        body = h.fn(y, k)
-    except BaseException as err:  # as in doeff: raised before answering, it raises at the perform site
-        k.used = True
-        return seg, None, err
-    if body.__class__ is _GENERATOR:
-        outer.frames.append(k)
-        outer.frames.append(body)
-        return outer, None, None
-    if isinstance(body, (Resume, Transfer, ResumeThrow, TransferThrow)):
-        name = type(body).__name__
-        return seg, None, TypeError(
-            f"handler {h.name} returned {name}(...) without yielding it; write `return (yield {name}(k, value))`"
+def _plain_handler_returned(k: Continuation, result: Any) -> tuple:
+    """The ``@handler`` of ``k`` is a plain function (no ``yield``) and returned ``result``:
+    ``(segment to send into, value, exc)``."""
+    if isinstance(result, (Resume, Transfer, ResumeThrow, TransferThrow)):
+        name = type(result).__name__
+        return k.top, None, TypeError(
+            f"handler {k.hseg.handler.name} returned {name}(...) without yielding it; "
+            f"write `return (yield {name}(k, value))`"
         )
-    # A plain function handler: its return value ends the handled block.
-    return _body_returned(k, outer, body)
+    return _body_returned(k, k.hseg.parent, result)  # its return value ends the handled block
 
 
 def _body_returned(k: Continuation, seg: Segment, value: Any) -> tuple:
@@ -464,7 +470,7 @@ def _at_site(run: _Run, r: AtSite, s: Segment, seg: Segment) -> Segment:
     if r.body is None:
         seg.frames.append(r.generator)
         return seg
-    k = _new_continuation(Continuation)
+    k = Continuation()
     k.top = seg
     k.hseg = s
     k.used = False
@@ -520,7 +526,7 @@ def _control(run: _Run, kind: int, y: Any, gen: Any, seg: Segment, task: Any, bo
     if kind == K_BOUNDARY:
         # Another loop's re-entrant call, ended while this deeper loop runs: it is picked up once
         # this loop returns; meanwhile run the other tasks.
-        task, seg, value, exc = _next_ready(run.sched, boundary)
+        task, seg, value, exc = _next_ready(run, boundary)
         return seg, None, None, value, exc, task
     return seg, None, None, None, _bad_yield(y, gen), task  # not an effect or a program: raise at the yield
 
@@ -546,7 +552,7 @@ def _unhandled(run: _Run, y: Any, task: Any, seg: Segment, boundary: "Boundary |
         sched = run.sched = Scheduler()
     outcome = schedule(sched, y, task, seg)
     if outcome is None:
-        task, seg, value, exc = _next_ready(sched, boundary)
+        task, seg, value, exc = _next_ready(run, boundary)
         return seg, task, value, exc
     return seg, task, outcome[0], outcome[1]
 
@@ -563,16 +569,16 @@ def _task_ended(run: _Run, task: Any, value: Any, exc: Any, boundary: "Boundary 
             return None
     else:
         sched.task_ended(task, value, exc)  # type: ignore[union-attr]
-    return _next_ready(sched, boundary)  # type: ignore[arg-type]
+    return _next_ready(run, boundary)
 
 
-def _next_ready(sched: Scheduler, boundary: "Boundary | None") -> tuple:
+def _next_ready(run: _Run, boundary: "Boundary | None") -> tuple:
     """The next task to run: ``(task, seg, value, exc)``. A nested loop whose re-entrant call was
     ended by a deeper loop returns to its caller instead."""
     if boundary is not None and boundary.done:
         raise _BoundaryReached
-    nxt = sched.next_ready()
-    _current.task = nxt[0]
+    nxt = run.sched.next_ready()  # type: ignore[union-attr]
+    run.task = nxt[0]
     return nxt
 
 

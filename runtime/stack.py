@@ -37,14 +37,11 @@ class Segment:
 
 
 class Continuation:
-    """The one-shot continuation ``k`` a generator handler receives."""
+    """The one-shot continuation ``k`` a generator handler receives: the segments from ``top`` (the
+    perform site's) down to ``hseg`` (the handler's), and whether it was used. Built as
+    ``Continuation()`` then filled in, which skips a Python ``__init__`` call on every handled effect."""
 
     __slots__ = ("top", "hseg", "used")
-
-    def __init__(self, top: Segment, hseg: Segment) -> None:
-        self.top = top
-        self.hseg = hseg
-        self.used = False
 
     def __repr__(self) -> str:
         return f"<continuation {'used' if self.used else 'live'}>"
