@@ -424,7 +424,9 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | Non
                 frames.pop()
                 value = stop.value
                 if frames and frames[-1].__class__ is Continuation:  # a handler body returned
-                    seg, value, exc = _body_returned(frames.pop(), seg, value)
+                    k = frames.pop()
+                    if not k.used:  # without answering: it aborts the handled block
+                        seg, value, exc = _body_returned(k, seg, value)
                 continue
             except BaseException as err:
                 frames.pop()
@@ -455,10 +457,8 @@ def _plain_handler_returned(k: Continuation, result: Any) -> tuple:
 
 
 def _body_returned(k: Continuation, seg: Segment, value: Any) -> tuple:
-    """A handler body returned ``value``: ``(segment, value, exc)`` to go on with. Unless it
-    resumed ``k`` first, that aborts the block of ``k``."""
-    if k.used:
-        return seg, value, None
+    """A handler body returned ``value`` without using ``k``: that aborts the block of ``k``.
+    ``(segment, value, exc)`` to go on with."""
     crossed = abandon(k)
     if crossed is None:
         return seg, value, None
