@@ -696,6 +696,33 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.main"],
     ),
+    "sync_dependency_on_an_async_instance_called_inside_a_coroutine_body": (
+        {
+            "app/__init__.py": "",
+            "app/main.py": """\
+                import asyncio
+                from pinjected import IProxy, injected, instance
+
+                @instance
+                async def vocab():
+                    await asyncio.sleep(0)
+                    print("vocab built")
+                    return {"a": 1, "b": 2}
+
+                @injected
+                def encode(vocab, /, word):
+                    return [vocab[c] for c in word]
+
+                @injected
+                async def a_encode_all(encode, /, words):
+                    async with asyncio.Lock():
+                        return [encode(w) for w in words]
+
+                main: IProxy = a_encode_all(["ab", "ba"])
+            """,
+        },
+        ["app.main.main"],
+    ),
 }
 
 
