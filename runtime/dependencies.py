@@ -27,7 +27,9 @@ design and to a plain value in another keep working (pinjected-semantics.md §4.
 plain value or a program-returning function: it yields the program, or returns the plain result.
 
 A sync dependency called inside an async body kept as a coroutine blocks the event loop until its
-program has run, as the pinjected call did; such a program must not itself ``Await``.
+program has run, as the pinjected call did; such a program must not itself ``Await`` (it would wait
+for the loop it blocks). The runner builds the entry point's instances before any body runs, so an
+async ``@instance`` it asks for is already built; under ``--lazy`` it may not be, and the call hangs.
 
 What a handler sees: a re-entrant call's effects are performed from the caller's step, so the
 handlers installed around the caller answer them, in the order the body makes the calls. A
