@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import assert_same_behaviour
+from .harness import assert_same_behaviour, migrate_copy, write_project
 
 _LOGGED = """\
     import functools
@@ -730,3 +730,14 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
 def test_same_behaviour(tmp_path, name):
     files, targets = PROJECTS[name]
     assert_same_behaviour(tmp_path, files, targets)
+
+
+@pytest.mark.parametrize("name", sorted(PROJECTS))
+def test_a_second_run_changes_nothing(tmp_path, name):
+    files, _targets = PROJECTS[name]
+    write_project(tmp_path / "original", files)
+    migrate_copy(tmp_path / "original", tmp_path / "once")
+    first = {str(p.relative_to(tmp_path / "once")): p.read_text() for p in sorted((tmp_path / "once").rglob("*.py"))}
+    migrate_copy(tmp_path / "once", tmp_path / "twice")
+    second = {str(p.relative_to(tmp_path / "twice")): p.read_text() for p in sorted((tmp_path / "twice").rglob("*.py"))}
+    assert second == first
