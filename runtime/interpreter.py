@@ -99,16 +99,9 @@ class _Run(Segment):
     first scheduling effect). One object, since ``run()`` builds one every time."""
 
     __slots__ = ("seg", "task", "sched")
-    __init__ = object.__init__  # filled in by _new_run: no Python __init__ call
-
-
-def _new_run() -> _Run:
-    run = _Run()
-    run.frames = []
-    run.parent = run.handler = run.types = run.handle = run.sched = None
-    run.seg = run
-    run.task = MAIN_TASK
-    return run
+    __init__ = object.__init__  # filled in by drive(): no Python __init__ call
+    # A root has no parent and no handler, ever: class attributes instead of four stores per run().
+    parent = handler = types = handle = None
 
 
 
@@ -142,7 +135,11 @@ def drive(program: Any) -> Any:
     """Run ``program`` to completion on a fresh interpreter; return its value or raise."""
     current = _current
     outer_run = current.run  # a run nested in another's step has a main program of its own
-    run = current.run = _new_run()
+    run = current.run = _Run()
+    run.frames = []
+    run.seg = run
+    run.task = MAIN_TASK
+    run.sched = None
     try:
         if program._kind == K_CALL:
             gen = program()
