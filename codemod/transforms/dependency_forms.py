@@ -94,3 +94,64 @@ def coroutine_body(
     awaited = cst.Call(cst.Name(state.need("Await")), [cst.Arg(cst.Call(cst.Name(body_name), call_args))])
     ret = cst.SimpleStatementLine([cst.Return(cst.Yield(awaited, lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))])
     return node.body.with_changes(body=[*head, *asks, inner, ret])
+
+
+# -- a list comprehension of dependency calls, lowered to a loop with ``yield`` ------------------------
+def name_counts(node: cst.CSTNode) -> dict[str, int]:
+    counts: dict[str, int] = {}
+
+    class _Count(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            counts[n.value] = counts.get(n.value, 0) + 1
+
+    node.visit(_Count())
+    return counts
+
+
+def lowerable(assign: cst.Assign, in_function: dict[str, int]) -> bool:
+    """``x = [f(i) for i in xs if c]`` in a body's own scope, where a loop means the same thing.
+
+    One ``for``, not async, no nested lambda / comprehension / ``await``; ``x`` is not read by the
+    comprehension; its loop variables are used nowhere else in the function (the loop binds them in
+    the function's scope, the comprehension did not).
+    """
+    comp = assign.value
+    if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name) or not isinstance(comp, cst.ListComp):
+        return False
+    loop = comp.for_in
+    if loop.inner_for_in is not None or loop.asynchronous is not None:
+        return False
+    inner = name_counts(comp)
+    if assign.targets[0].target.value in inner:
+        return False
+    for name in name_counts(loop.target):
+        if inner.get(name, 0) != in_function.get(name, 0):
+            return False
+    found = False
+
+    class _Nested(cst.CSTVisitor):
+        def visit_Lambda(self, n: cst.Lambda) -> None:
+            nonlocal found
+            found = True
+
+        visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_Await = visit_Lambda  # type: ignore[assignment]
+
+    for part in (comp.elt, *loop.ifs, loop.target):
+        part.visit(_Nested())
+    return not found
+
+
+def lowered(line: cst.SimpleStatementLine, append: str = "append") -> cst.FlattenSentinel:
+    """``x = [e for t in it if c]`` -> ``x = []`` and ``for t in it: if c: x.append(e)``."""
+    assign = line.body[0]
+    assert isinstance(assign, cst.Assign) and isinstance(assign.value, cst.ListComp)
+    comp, target = assign.value, assign.targets[0].target
+    loop = comp.for_in
+    inner: cst.BaseStatement = cst.SimpleStatementLine([cst.Expr(cst.Call(
+        cst.Attribute(target, cst.Name(append)), [cst.Arg(comp.elt)]
+    ))])
+    for cond in reversed(loop.ifs):
+        inner = cst.If(test=cond.test, body=cst.IndentedBlock([inner]))
+    start = line.with_changes(body=[assign.with_changes(value=cst.List([]))])
+    for_stmt = cst.For(target=loop.target, iter=loop.iter, body=cst.IndentedBlock([inner]))
+    return cst.FlattenSentinel([start, for_stmt])

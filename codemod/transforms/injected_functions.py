@@ -68,6 +68,8 @@ class BodyFacts:
     """Dependencies called inside ``asyncio.gather(..., return_exceptions=True)`` (keywords / star args)."""
     event_loop_api: str | None = None
     stop_iteration: bool = False
+    lowered: set[int] = field(default_factory=set)
+    """``x = [dep(i) for i in xs]`` list comprehensions (node ids) whose calls become a loop of ``yield``s."""
 
 
 class AsyncioNames:
@@ -191,11 +193,12 @@ def _names_in(node: cst.CSTNode) -> set[str]:
 class _BodyScanner(cst.CSTVisitor):
     """Scans the function's own scope; nested scopes are only searched for dependency names."""
 
-    def __init__(self, deps: dict[str, Dependency], aio: AsyncioNames | None = None) -> None:
+    def __init__(self, deps: dict[str, Dependency], aio: AsyncioNames | None = None, counts: dict[str, int] | None = None) -> None:
         super().__init__()
         self.deps = deps
         self.aio = aio or AsyncioNames()
         self.facts = BodyFacts()
+        self.counts = counts  # names of the whole function: list comprehensions may be lowered to loops
         self.nested = 0  # inside lambdas / comprehensions of this scope
         self.protected = 0  # inside the body of a ``try``
         self.callee_ids: set[int] = set()
@@ -214,10 +217,21 @@ class _BodyScanner(cst.CSTVisitor):
         return self._nested_scope(node)
 
     def _enter(self, node: cst.CSTNode) -> None:
-        self.nested += 1
+        if id(node) not in self.facts.lowered:
+            self.nested += 1
 
     def _leave(self, node: cst.CSTNode) -> None:
-        self.nested -= 1
+        if id(node) not in self.facts.lowered:
+            self.nested -= 1
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # ``x = [dep(i) for i in xs]`` in the body's own scope becomes a loop of ``yield``s: its calls
+        # count as direct calls (dependency_forms.lowerable says when a loop means the same).
+        if (
+            self.counts is not None and not self.nested and not self.protected
+            and _names_in(node.value) & set(self.deps) and forms.lowerable(node, self.counts)
+        ):
+            self.facts.lowered.add(id(node.value))
 
     visit_Lambda = visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter  # type: ignore[assignment]
     leave_Lambda = leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave  # type: ignore[assignment]
@@ -325,10 +339,11 @@ def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:
 class _BodyRewriter(cst.CSTTransformer):
     """Rewrites awaits and dependency calls in the function's own scope."""
 
-    def __init__(self, state: FileState, deps: dict[str, Dependency], aio: AsyncioNames | None = None) -> None:
+    def __init__(self, state: FileState, deps: dict[str, Dependency], aio: AsyncioNames | None = None, lowered: set[int] = frozenset()) -> None:
         super().__init__()
         self.state = state
         self.aio = aio or AsyncioNames()
+        self.lowered = lowered
         self.deps = {name: dep for name, dep in deps.items() if dep.kind == "function" and dep.binding == "static"}
         self.dynamic = {name for name, dep in deps.items() if dep.binding == "call"}
         self.handled_by_await: set[int] = set()
@@ -394,6 +409,12 @@ class _BodyRewriter(cst.CSTTransformer):
 
     def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
         return updated_node.with_changes(value=_bare(updated_node.value)) if updated_node.value else updated_node
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
+        first = original_node.body[0] if len(original_node.body) == 1 else None
+        if isinstance(first, cst.Assign) and id(first.value) in self.lowered and _names_in(first.value) & set(self.deps):
+            return forms.lowered(updated_node)
+        return updated_node
 
 
 class InjectedFunctions(MigrationTransformer):
@@ -546,7 +567,7 @@ class InjectedFunctions(MigrationTransformer):
                     problems.append(("DM134", None))
                     break
         by_local = {dep.local: dep for dep in deps}
-        scanner = _BodyScanner(by_local, self.aio)
+        scanner = _BodyScanner(by_local, self.aio, forms.name_counts(node.body))
         node.body.visit(scanner)
         facts = scanner.facts
         dynamic = {dep.local for dep in deps if self.used_dynamically(dep, facts)}
@@ -679,7 +700,9 @@ class InjectedFunctions(MigrationTransformer):
             body = forms.coroutine_body(state, node, forms.free_name(_names_in(node)), head, statements)
         else:
             by_local = {dep.local: dep for dep in deps}
-            body = node.body.visit(_BodyRewriter(state, by_local, self.aio))
+            scanner = _BodyScanner(by_local, self.aio, forms.name_counts(node.body))
+            node.body.visit(scanner)
+            body = node.body.visit(_BodyRewriter(state, by_local, self.aio, scanner.facts.lowered))
             if statements:
                 body = _insert_after_docstring(body, statements)  # type: ignore[arg-type]
         removed = {id(dep.param) for dep in deps}

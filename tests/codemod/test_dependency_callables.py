@@ -10,7 +10,7 @@ STEP = {"steps.py": "from pinjected import injected\n\n@injected\ndef step(x):\n
 A_SYSTEM = {"system.py": "from pinjected import injected\n\n@injected\nasync def a_system(cmd):\n    return cmd\n"}
 
 
-def test_dependency_in_a_comprehension_becomes_a_bound_callable_and_the_body_stays():
+def test_dependency_in_a_comprehension_becomes_a_bound_callable_where_a_loop_would_rebind_a_name():
     check_transformed(
         """\
         from pinjected import injected
@@ -18,7 +18,8 @@ def test_dependency_in_a_comprehension_becomes_a_bound_callable_and_the_body_sta
         @injected
         def train_loop(step, logger, /, n):
             hist = [step(s) for s in range(n)]
-            logger.info("done")
+            s = "done"
+            logger.info(s)
             return hist
         """,
         """\
@@ -30,8 +31,69 @@ def test_dependency_in_a_comprehension_becomes_a_bound_callable_and_the_body_sta
             step = yield AskFunction("step")
             logger = yield Ask("logger")
             hist = [step(s) for s in range(n)]
-            logger.info("done")
+            s = "done"
+            logger.info(s)
             return hist
+        """,
+        others=STEP,
+    )
+
+
+def test_list_comprehension_of_direct_calls_is_lowered_to_a_loop_of_yields_where_scoping_allows():
+    check_transformed(
+        """\
+        from pinjected import injected
+
+        @injected
+        def train_loop(step, /, n):
+            hist = [step(s) * 2 for s in range(n) if s % 2 if s > 1]
+            return hist
+        """,
+        """\
+        from doeff_migrate.runtime import Ask, do, function_binding
+
+        @function_binding
+        @do
+        def train_loop(n):
+            step = yield Ask("step")
+            hist = []
+            for s in range(n):
+                if s % 2:
+                    if s > 1:
+                        hist.append((yield step(s)) * 2)
+            return hist
+        """,
+        others=STEP,
+    )
+
+
+def test_a_comprehension_inside_a_try_or_reading_its_target_is_not_lowered():
+    check_transformed(
+        """\
+        from pinjected import injected
+
+        @injected
+        def f(step, /, xs):
+            try:
+                ys = [step(x) for x in xs]
+            except ValueError:
+                ys = None
+            xs = [step(x) for x in xs]
+            return ys, xs
+        """,
+        """\
+        from doeff_migrate.runtime import AskFunction, do, function_binding
+
+        @function_binding
+        @do
+        def f(xs):
+            step = yield AskFunction("step")
+            try:
+                ys = [step(x) for x in xs]
+            except ValueError:
+                ys = None
+            xs = [step(x) for x in xs]
+            return ys, xs
         """,
         others=STEP,
     )

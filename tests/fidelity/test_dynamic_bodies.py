@@ -723,6 +723,30 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.main"],
     ),
+    "comprehension_whose_variable_is_reused_keeps_the_bound_callable": (
+        {
+            "app/__init__.py": "",
+            "app/main.py": """\
+                from pinjected import IProxy, design, injected
+
+                @injected
+                def train_step(scale, /, s):
+                    print("step", s)
+                    return s * scale
+
+                @injected
+                def train_loop(train_step, /, n):
+                    s = "before"
+                    hist = [train_step(s) for s in range(n) if s != 1]
+                    print("s is still", s)
+                    return hist
+
+                main: IProxy = train_loop(3)
+                __design__ = design(scale=10)
+            """,
+        },
+        ["app.main.main"],
+    ),
 }
 
 
