@@ -6,7 +6,13 @@ body in parameter order; runtime parameters, defaults, annotations and docstring
 bodies ``await dep(...)`` of an injected dependency becomes ``yield dep(...)``, any other ``await``
 becomes ``yield Await(...)``, and ``await asyncio.gather(...)`` becomes ``Spawn`` + ``Gather``. The
 function gets ``@function_binding`` / ``@instance_binding`` above ``@do`` so the runner's env keeps
-pinjected's implicit by-name bindings. Anything in §4.4's list is left untouched and flagged.
+pinjected's implicit by-name bindings. That is the static form, used where the index proves it right;
+the faithful forms of §4.4 (dependency_forms.py) cover the rest: a dependency used other than as a
+direct call becomes a callable bound to the run (``AskFunction`` / ``AskAsyncFunction``), a key bound
+to functions and plain values goes through ``call_dependency``, async bodies that need it stay a
+coroutine run through ``Await``, and generators, context-manager providers and decorators stacked
+under the pinjected one keep the function as written under ``@pass_dependencies``. What has no
+counterpart is left untouched and flagged.
 """
 
 from __future__ import annotations
