@@ -471,3 +471,30 @@ def test_yielding_none_is_still_refused_inside_and_outside_a_reentrant_call():
 
     with pytest.raises(TypeError, match="may only yield effects or programs"):
         run(main())
+
+
+def test_sync_call_inside_an_awaited_coroutine_runs_as_a_task_of_the_run():
+    # A dependency callable called (not awaited) in a coroutine the run awaits: the coroutine's
+    # thread waits while the run's scheduler runs the program under the Await's handlers.
+    seen = []
+
+    @handler
+    def record(effect: Ping, k):
+        seen.append(effect.n)
+        return (yield Resume(k, effect.n + 100))
+
+    @do
+    def step(n):
+        yield Tell(f"step {n}")
+        return (yield Ping(n))
+
+    async def body():
+        return [run_reentrant(step(1)), run_reentrant(step(2))]
+
+    @do
+    def main():
+        values = yield Await(body())
+        return values, (yield writer_log())
+
+    assert run(state()(writer(record(main())))) == ([101, 102], ["step 1", "step 2"])
+    assert seen == [1, 2]
