@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from dataclasses import dataclass
 
 import pytest
 
@@ -13,10 +14,15 @@ from doeff_migrate.runtime import (
     AskAsyncFunction,
     AskFunction,
     Await,
+    EffectBase,
+    RecordingHandler,
+    ReplayHandler,
+    Resume,
     Tell,
     call_dependency,
     do,
     function_binding,
+    handler,
     pass_dependencies,
     run,
     state,
@@ -178,3 +184,34 @@ def test_pass_dependencies_is_a_do_function_for_the_registry():
 def test_pass_dependencies_refuses_an_unknown_ask():
     with pytest.raises(TypeError, match="expected Ask, AskFunction or AskAsyncFunction"):
         pass_dependencies(x=print)
+
+
+@dataclass(frozen=True)
+class Fetch(EffectBase):
+    url: str
+
+
+def test_effects_of_bound_callables_are_recorded_and_replayed(tmp_path):
+    """A dependency called in a comprehension performs its IO effect on the run: the recording
+    has it, and a replay answers it without the handler."""
+    fetched = []
+
+    @handler
+    def network(effect: Fetch, k):
+        fetched.append(effect.url)
+        return (yield Resume(k, f"<{effect.url}>"))
+
+    @do
+    def fetch(url):
+        return (yield Fetch(url))
+
+    @do
+    def crawl(urls):
+        f = yield AskFunction("fetch")
+        return [f(u) for u in urls]
+
+    path = tmp_path / "run.jsonl"
+    first = run(crawl(["a", "b"]), handlers=[RecordingHandler(path), network], env={"fetch": fetch})
+    replayed = run(crawl(["a", "b"]), handlers=[ReplayHandler(path), network], env={"fetch": fetch})
+    assert first == replayed == ["<a>", "<b>"]
+    assert fetched == ["a", "b"]  # the replay did not reach the network handler
