@@ -23,7 +23,7 @@ import libcst as cst
 from ..state import FileState
 
 
-def ask_name(state: FileState, kind: str, is_async: bool, binding: str) -> str:
+def ask_name(state: FileState, is_async: bool, binding: str) -> str:
     """The runtime's ask for one dependency: ``Ask`` for values, a bound callable otherwise."""
     if binding != "callable":
         return state.need("Ask")

@@ -662,7 +662,7 @@ class InjectedFunctions(MigrationTransformer):
             if dep.binding != "static":
                 dep.direct = None
         if form == "pass":
-            asks = [(dep.key, forms.ask_name(state, dep.kind, dep.is_async, dep.binding)) for dep in deps]
+            asks = [(dep.key, forms.ask_name(state, dep.is_async, dep.binding)) for dep in deps]
             passing = forms.pass_decorator(state, asks).with_changes(leading_lines=[] if registration else old.leading_lines)
             result = node.with_changes(decorators=[*registration, passing, *node.decorators[index + 1 :]])
         else:
@@ -693,7 +693,7 @@ class InjectedFunctions(MigrationTransformer):
             cst.SimpleStatementLine([cst.Assign(
                 [cst.AssignTarget(cst.Name(dep.local))],
                 cst.Yield(cst.Call(
-                    cst.Name(forms.ask_name(state, dep.kind, dep.is_async, dep.binding)),
+                    cst.Name(forms.ask_name(state, dep.is_async, dep.binding)),
                     [cst.Arg(cst.SimpleString(json.dumps(dep.key)))],
                 )),
             )])
