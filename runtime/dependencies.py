@@ -55,36 +55,11 @@ def _is_program(value: Any) -> bool:
 
 
 def _run_on_current(program: Any) -> Any:
-    from . import interpreter
+    # Also from a coroutine the run awaits (an async body kept as a coroutine): run_reentrant hands
+    # the program to the run and blocks the event loop until it has run.
+    from .interpreter import run_reentrant
 
-    site = interpreter._AWAIT_SITE.get(None)
-    if site is not None and interpreter._current.run is None:
-        return _run_from_awaited_coroutine(site, program)
-    return interpreter.run_reentrant(program)
-
-
-def _run_from_awaited_coroutine(site: tuple, program: Any) -> Any:
-    """A sync dependency called inside a coroutine the run awaits (an async body kept as a coroutine):
-    the program becomes a task of the run, and this thread, the event loop's, waits for it, as the
-    pinjected call ran to completion before the body went on. The event loop is blocked meanwhile, so
-    the program must not itself await a coroutine (it would wait for this loop)."""
-    import threading
-
-    from .interpreter import _SpawnRequest
-
-    finished = threading.Event()
-    outcome: list = []
-
-    def settle(task: Any) -> None:
-        outcome.append(task)
-        finished.set()
-
-    sched, task, seg = site
-    sched.inbox.put(_SpawnRequest(program, task, seg, settle))
-    finished.wait()
-    if outcome[0].error is not None:
-        raise outcome[0].error
-    return outcome[0].value
+    return run_reentrant(program)
 
 
 def _run_on_current_async(program: Any) -> Any:
