@@ -196,6 +196,28 @@ def each_local_scope_builds_its_dependent_entries_again(api):
     return install(main())
 
 
+@SCENARIOS.add(
+    returned((None, None), "built", "built"),
+    runtime_expected=returned((None, None), "built"),
+    difference=(
+        "doeff 0.8.0 treats a cached None as a miss, so an entry whose value is None is built again on "
+        "every Ask; the runtime builds every entry once, as a pinjected singleton is"
+    ),
+)
+def lazy_entry_whose_value_is_none_is_built_once(api):
+    @api.do
+    def build():
+        api.trace.append("built")
+        return None
+        yield
+
+    @api.do
+    def main():
+        return ((yield api.Ask("svc")), (yield api.Ask("svc")))
+
+    return api.run(api.scheduled(api.lazy_ask(env={"svc": build()})(main())))
+
+
 # --- writer under a user's state handler
 
 
