@@ -603,6 +603,9 @@ class InjectedFunctions(MigrationTransformer):
                 continue
             if form != "body" or dep.local in dynamic:
                 dep.binding = "callable"
+                if dep.is_sync and dep.is_async and dep.local in facts.awaited_calls:
+                    # The coroutine function bound for it would give a sync binding's awaitable unawaited.
+                    problems.append(("DM130", f"awaited dependency `{dep.local}` is an async function for some bindings and a sync one for others"))
                 continue
             if dep.kind == "mixed":
                 dep.binding = "call"
