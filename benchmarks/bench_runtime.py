@@ -9,8 +9,10 @@ of the backend's names), runs it once per backend to warm up, then times ``--rep
 backend with ``time.perf_counter`` (the backends alternate within each repeat) and reports the
 median divided by the number of operations, in µs. The
 plain-Python baselines (a function call in a loop, a generator trampoline) show how far either
-interpreter is from bare Python. Targets are those of issue 3: Ask/Tell/Get/Put at ≤ 0.5× doeff,
-custom-handler Resume, nested @do call and run() fixed cost at ≤ 1.0×.
+interpreter is from bare Python. Targets: Ask/Tell/Get-Put at ≤ 0.25× doeff; custom-handler
+Resume/Transfer, non-tail Resume and nested @do call at ≤ 0.8×; sequential sub-program calls and
+run() fixed cost at ≤ 1.0×. The re-entrant call (a dependency callable) has no doeff counterpart;
+doeff's column yields the same program instead, for scale.
 """
 
 # No `from __future__ import annotations`: handler annotations must stay evaluable objects, since
@@ -45,11 +47,15 @@ DOEFF_MODULE_OF = {
 
 def load_backend(name: str) -> SimpleNamespace:
     if name == "doeff":
-        return SimpleNamespace(**{
+        api = SimpleNamespace(**{
             n: getattr(importlib.import_module(DOEFF_MODULE_OF.get(n, "doeff")), n) for n in NAMES
         })
+        api.run_reentrant = None  # doeff has no re-entrant call
+        return api
     module = importlib.import_module("doeff_migrate.runtime")
-    return SimpleNamespace(**{n: getattr(module, n) for n in NAMES})
+    api = SimpleNamespace(**{n: getattr(module, n) for n in NAMES})
+    api.run_reentrant = importlib.import_module("doeff_migrate.runtime.interpreter").run_reentrant
+    return api
 
 
 # --- cases: each builder returns (zero-argument callable running the case once, operation count)
@@ -124,6 +130,17 @@ def transfer_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
     return (lambda: api.run(answer(program))), n
 
 
+def non_tail_resume_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    Ping, program = ping_program(api, n)
+
+    @api.handler
+    def answer(effect: Ping, k):
+        r = yield api.Resume(k, 1)
+        return r
+
+    return (lambda: api.run(answer(program))), n
+
+
 def nested_case(api: Any, depth: int) -> tuple[Callable[[], Any], int]:
     @api.do
     def nested(d):
@@ -148,6 +165,35 @@ def sequential_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
         return acc
 
     return (lambda: api.run(calls(n))), n
+
+
+def reentrant_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    """A dependency callable: plain Python calling a small program (one ``Ask``) on the running run.
+    doeff has no re-entrant call, so its column yields the same program as a sub-program instead."""
+
+    @api.do
+    def leaf():
+        return (yield api.Ask("x"))
+
+    if api.run_reentrant is None:
+        @api.do
+        def calls(count):
+            acc = 0
+            for _ in range(count):
+                acc += yield leaf()
+            return acc
+    else:
+        run_reentrant = api.run_reentrant
+
+        @api.do
+        def calls(count):
+            acc = 0
+            for _ in range(count):
+                acc += run_reentrant(leaf())
+            return acc
+            yield
+
+    return (lambda: api.run(api.reader(env={"x": 1})(calls(n)))), n
 
 
 def run_fixed_cost_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
@@ -191,13 +237,15 @@ class Case:
 
 
 CASES = (
-    Case("ask", "`Ask` dispatch (`reader`)", ask_case, 100_000, 0.5),
-    Case("tell", "`Tell` (`state()(writer(...))`)", tell_case, 100_000, 0.5),
-    Case("get_put", "`Get`/`Put` (`state`), per effect", get_put_case, 50_000, 0.5),
-    Case("resume", "custom `@handler` answering with `Resume`", resume_case, 100_000, 1.0),
-    Case("transfer", "custom `@handler` answering with `Transfer`", transfer_case, 100_000, None),
-    Case("nested", "nested `@do` call chain (ops = depth; per level)", nested_case, 1_000, 1.0),
-    Case("sequential", "sequential sub-program calls (`acc += yield leaf()`)", sequential_case, 100_000, None),
+    Case("ask", "`Ask` dispatch (`reader`)", ask_case, 100_000, 0.25),
+    Case("tell", "`Tell` (`state()(writer(...))`)", tell_case, 100_000, 0.25),
+    Case("get_put", "`Get`/`Put` (`state`), per effect", get_put_case, 50_000, 0.25),
+    Case("resume", "custom `@handler` answering with `Resume`", resume_case, 100_000, 0.8),
+    Case("transfer", "custom `@handler` answering with `Transfer`", transfer_case, 100_000, 0.8),
+    Case("non_tail_resume", "non-tail `r = yield Resume(k, v); return r`", non_tail_resume_case, 100_000, 0.8),
+    Case("nested", "nested `@do` call chain (ops = depth; per level)", nested_case, 1_000, 0.8),
+    Case("sequential", "sequential sub-program calls (`acc += yield leaf()`)", sequential_case, 100_000, 1.0),
+    Case("reentrant", "re-entrant call of a one-`Ask` program (doeff: `yield` it)", reentrant_case, 30_000, None),
     Case("run_fixed", "`run()` fixed cost, trivial program", run_fixed_cost_case, 10_000, 1.0),
     Case("gather", "`Spawn` + `Gather` of many tasks (per task)", gather_case, 1_000, None),
 )

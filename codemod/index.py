@@ -314,8 +314,8 @@ class _Collector:
         if migrated is not None:
             # Already migrated (a second run, or a partly migrated project): still a provider, with
             # the keys it asks for at the top of its body as dependencies.
-            deps = []
-            for stmt in node.body:
+            deps = _passed_keys(node)
+            for stmt in node.body if not deps else ():
                 if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
                     continue
                 key = _asked_key(stmt)
@@ -678,13 +678,27 @@ def _was_async(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return False
 
 
+def _passed_keys(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """The keys of ``@pass_dependencies(key=Ask, ...)`` (a migrated function kept as written)."""
+    for deco in node.decorator_list:
+        if isinstance(deco, ast.Call) and (pn.dotted_ast(deco.func) or "").rpartition(".")[2] == "pass_dependencies":
+            keys = []
+            for kw in deco.keywords:
+                if kw.arg is not None:
+                    keys.append(kw.arg)
+                elif isinstance(kw.value, ast.Dict):
+                    keys += [k.value for k in kw.value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+            return keys
+    return []
+
+
 def _asked_key(stmt: ast.stmt) -> str | None:
-    """``x = yield Ask("key")`` -> ``"key"``."""
+    """``x = yield Ask("key")`` (or ``AskFunction`` / ``AskAsyncFunction``) -> ``"key"``."""
     if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Yield):
         call = stmt.value.value
         if (
             isinstance(call, ast.Call)
-            and (pn.dotted_ast(call.func) or "").rpartition(".")[2] == "Ask"
+            and (pn.dotted_ast(call.func) or "").rpartition(".")[2] in ("Ask", "AskFunction", "AskAsyncFunction")
             and len(call.args) == 1
             and isinstance(call.args[0], ast.Constant)
             and isinstance(call.args[0].value, str)

@@ -261,3 +261,14 @@ __all__ += [
     "RayNotStartedError",
     "MissingDependencyError",
 ]
+
+# --- dependencies as plain callables bound to the running program (runtime/dependencies.py) ---
+from .dependencies import (  # noqa: E402
+    AskAsyncFunction,
+    AskFunction,
+    bound_dependency,
+    call_dependency,
+    pass_dependencies,
+)
+
+__all__ += ["AskFunction", "AskAsyncFunction", "bound_dependency", "call_dependency", "pass_dependencies"]

@@ -72,3 +72,9 @@ class SchedulerDeadlockError(RuntimeError):
 
 class TaskCancelledError(Exception):
     """The task waited for was cancelled."""
+
+
+class ReentrantCallError(RuntimeError):
+    """A re-entrant call (a dependency callable) was made where no program of a run can take it:
+    outside any running program, on another thread, or in a way that would unwind the plain Python
+    frame that made the call."""

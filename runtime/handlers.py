@@ -38,6 +38,8 @@ class Installer:
 
     _doeff_is_handler_fn = True
     name = "handler"
+    tail_code: Any = None  # see _tail_resume_sites: only @handler functions have tail resumes
+    tail_offsets: frozenset = frozenset()
 
     def __call__(self, program: Any = None) -> Program:
         if program is None:
@@ -108,53 +110,70 @@ def _effect_filter(fn: Callable[..., Any]) -> Any:
 _CONTROL_NAMES = {"Resume", "ResumeThrow"}
 
 
-def _tail_resume_code(fn: Callable[..., Any]) -> Any:
-    """``fn.__code__`` when every ``Resume``/``ResumeThrow`` it yields is ``return (yield ...)`` outside
-    any ``try``/``with``; else ``None``.
+def _tail_resume_sites(fn: Callable[..., Any]) -> "tuple[Any, frozenset]":
+    """``(fn.__code__, offsets)``: the bytecode offsets of the ``yield`` of every
+    ``return (yield Resume(...))`` / ``return (yield ResumeThrow(...))`` of ``fn`` outside any
+    ``try``/``with``; ``(None, frozenset())`` when there is none or the source cannot be read.
 
     Such a resume hands the block's result straight back, so the interpreter may run it as a
     ``Transfer``: the handler frame is not kept alive waiting for the block (doeff analyses handler
-    sources the same way to warn about non-tail resumes).
+    sources the same way to warn about non-tail resumes). The check is per yield site (the suspended
+    frame's last instruction), so a ``Resume`` yielded anywhere else, including one a helper yields
+    through ``yield from``, keeps its handler frame and gets the block's result back.
     """
     import ast
     import textwrap
 
+    none: tuple = (None, frozenset())
+    code = getattr(fn, "__code__", None)
+    if code is None or not hasattr(code, "co_positions"):
+        return none
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        raw = inspect.getsource(fn)
+        source = textwrap.dedent(raw)
+        tree = ast.parse(source)
     except (OSError, TypeError, SyntaxError):
-        return None
+        return none
+    indent = len(raw.splitlines()[0]) - len(source.splitlines()[0])
     func = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
     if func is None:
-        return None
-    found = False
+        return none
+    tail_yields: list = []
 
-    def is_resume(node: ast.AST) -> bool:
+    def is_resume(node: Any) -> bool:
         if not (isinstance(node, ast.Yield) and isinstance(node.value, ast.Call)):
             return False
         f = node.value.func
         name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
         return name in _CONTROL_NAMES
 
-    def visit(node: ast.AST, guarded: bool) -> bool:
-        nonlocal found
+    def visit(node: ast.AST, guarded: bool) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                 continue
-            if isinstance(child, ast.Return) and child.value is not None and is_resume(child.value):
-                if guarded:
-                    return False
-                found = True
+            if isinstance(child, ast.Return) and not guarded and is_resume(child.value):
+                tail_yields.append(child.value)
                 continue
-            if is_resume(child):
-                return False
             inner_guard = guarded or isinstance(child, (ast.Try, ast.With, ast.AsyncWith)) or type(child).__name__ == "TryStar"
-            if not visit(child, inner_guard):
-                return False
-        return True
+            visit(child, inner_guard)
 
-    if not visit(func, False) or not found:
-        return None
-    return fn.__code__
+    visit(func, False)
+    if not tail_yields:
+        return none
+    first = code.co_firstlineno - 1
+    wanted = {
+        (y.lineno + first, y.end_lineno + first, y.col_offset + indent, y.end_col_offset + indent) for y in tail_yields
+    }
+    import dis
+
+    offsets = frozenset(
+        ins.offset
+        for ins in dis.get_instructions(code)
+        if ins.opname == "YIELD_VALUE" and ins.positions is not None and tuple(ins.positions) in wanted
+    )
+    if len(offsets) != len(wanted):
+        return none  # the source and the code disagree (edited file, unusual compiler): no fast path
+    return code, offsets
 
 
 class GeneratorHandler(Installer):
@@ -165,7 +184,7 @@ class GeneratorHandler(Installer):
     def __init__(self, fn: Callable[..., Any]) -> None:
         raw = fn._fn if isinstance(fn, DoFunction) else fn
         self.fn = raw
-        self.tail_code = _tail_resume_code(raw)
+        self.tail_code, self.tail_offsets = _tail_resume_sites(raw)
         self.name = getattr(raw, "__qualname__", repr(raw))
         self.types = _effect_filter(raw)
         self.__doc__ = raw.__doc__
@@ -273,9 +292,6 @@ def reader(env: Mapping[Any, Any] | None = None) -> Installer:
     return _Reader(env if env is not None else {})
 
 
-_EVALUATING = object()
-
-
 class _Pending:
     """A cache entry being built; other tasks asking for it wait on ``future``."""
 
@@ -291,12 +307,44 @@ class DependencyCycleError(RuntimeError):
     """A lazily built env entry asks for itself, directly or through other entries."""
 
 
-class _LazyEnv(NativeHandler):
-    """Env whose Program-valued entries are evaluated on first use and cached.
+class _SharedCache:
+    """What all the scopes of one lazy env share, as in doeff's ``lazy_ask``: the built entries whose
+    dependencies no scope overrode (key -> value, key -> the keys its build asked for, transitively),
+    the builds in progress (key -> ``_Pending``), and per task the dependency sets of the builds it
+    is running (innermost last)."""
 
-    A ``Local`` scope is a layer whose ``parent`` is the env it overrides. An entry of the parent that
-    is first built inside the scope is built there, sees the overrides, and is cached in the layer
-    only: a value built under an override never leaks out of the ``Local``.
+    __slots__ = ("values", "deps", "pending", "building")
+
+    def __init__(self) -> None:
+        self.values: dict = {}
+        self.deps: dict = {}
+        self.pending: dict = {}
+        self.building: dict = {}
+
+    def note(self, keys: Any) -> None:
+        """The running task's innermost build depends on ``keys``."""
+        stack = self.building.get(current_task())
+        if stack:
+            stack[-1].update(keys)
+
+    def chain_of(self, task: Any) -> tuple:
+        """The keys ``task`` is building right now, outermost first."""
+        chains = [p.chain for p in self.pending.values() if p.task is task]
+        return max(chains, key=len) if chains else ()
+
+
+_MISS = object()
+
+
+class _LazyEnv(NativeHandler):
+    """Env whose Program-valued entries are evaluated on first use and cached (doeff's ``lazy_ask``).
+
+    A ``Local`` scope is another ``_LazyEnv`` over the merged env, with the overridden keys and the
+    same shared cache. Every build records which keys it asked for; an entry whose dependencies
+    include an overridden key is cached in its scope only (and rebuilt by each such scope), any
+    other entry in the shared cache, reused by every scope whose overrides it does not depend on.
+    Unlike doeff 0.8.0, an overridden key's own program-valued override stays inside its scope too,
+    as a pinjected design override would.
     """
 
     types = (E.Ask, E.Local)
@@ -304,12 +352,19 @@ class _LazyEnv(NativeHandler):
     def __init__(
         self, env: Mapping[Any, Any], strict: bool, name: str, fresh_cache: bool, parent: "_LazyEnv | None" = None
     ) -> None:
-        self.env = env
         self.strict = strict
         self.name = name
         self.fresh_cache = fresh_cache
-        self.parent = parent
-        self.cache: dict = {}
+        if parent is None:
+            self.env = env
+            self.overridden: frozenset = frozenset()
+            self.shared = _SharedCache()
+        else:
+            self.env = {**parent.env, **env}
+            self.overridden = parent.overridden | frozenset(env)
+            self.shared = parent.shared
+        self.scope_values: dict = {}
+        self.scope_deps: dict = {}
 
     def activate(self) -> Any:
         if not self.fresh_cache:
@@ -319,56 +374,107 @@ class _LazyEnv(NativeHandler):
     def handle(self, effect: Any, segment: Segment) -> Any:
         if type(effect) is E.Ask or isinstance(effect, E.Ask):
             key = effect.key
-            layer = self
-            while layer is not None:
-                cache = layer.cache
-                if key in cache:
-                    v = cache[key]
-                    if type(v) is _Pending:
-                        if v.task is current_task():
-                            chain = self._chain_of(v.task)
-                            chain = chain[chain.index(key) :] if key in chain else (key,)
-                            cycle = " -> ".join(repr(c) for c in (*chain, key))
-                            raise DependencyCycleError(f"dependency cycle while building {key!r}: {cycle}")
-                        return AtSite(_wait_pending(v))
-                    return v
-                try:
-                    v = layer.env[key]
-                except (KeyError, TypeError):
-                    layer = layer.parent
-                    continue
-                if isinstance(v, Program):
-                    # Built once, cached in the innermost layer (this one).
-                    return _carried(lambda p: self._evaluate(key, p), v, self)
-                return v
-            if self.strict:
-                raise MissingEnvKeyError(key, tuple(self.env), perform_site_location())
-            return PASS
-        # Local: the overridden keys answered by a new layer, the others passed out to this one.
+            shared = self.shared
+            if shared.building:
+                shared.note((key,))
+            try:
+                raw = self.env[key]
+            except (KeyError, TypeError):
+                if self.strict:
+                    raise MissingEnvKeyError(key, tuple(self.env), perform_site_location()) from None
+                return PASS
+            if not isinstance(raw, Program):
+                return raw
+            hit = self._lookup(key)
+            if hit is not _MISS:
+                return hit
+            pending = shared.pending.get(key)
+            if pending is not None:
+                self._refuse_cycle(key, pending)
+                return AtSite.outside(lambda k: self._wait_and_build(k, key, raw))
+            return _carried(lambda p: self._evaluate(key, p), raw, self)
+        # Local: a scope over the merged env, sharing this env's cache.
         return AtSite.outside(lambda k: _local_body(k, effect, self))
 
+    def _lookup(self, key: Any) -> Any:
+        """The cached value this scope may use for ``key`` (noting its dependencies), or ``_MISS``."""
+        if key in self.scope_values:
+            deps = self.scope_deps[key]
+            value = self.scope_values[key]
+        else:
+            shared = self.shared
+            if key not in shared.values:
+                return _MISS
+            deps = shared.deps[key]
+            if self.overridden and (key in self.overridden or deps & self.overridden):
+                return _MISS
+            value = shared.values[key]
+        if self.shared.building and deps:
+            self.shared.note(deps)
+        return value
+
+    def _store(self, key: Any, value: Any, deps: frozenset) -> None:
+        if self.overridden and (key in self.overridden or deps & self.overridden):
+            self.scope_values[key] = value
+            self.scope_deps[key] = deps
+        else:
+            self.shared.values[key] = value
+            self.shared.deps[key] = deps
+
+    def _refuse_cycle(self, key: Any, pending: _Pending) -> None:
+        if pending.task is current_task():
+            chain = self.shared.chain_of(pending.task)
+            chain = chain[chain.index(key) :] if key in chain else (key,)
+            cycle = " -> ".join(repr(c) for c in (*chain, key))
+            raise DependencyCycleError(f"dependency cycle while building {key!r}: {cycle}")
+
     def _evaluate(self, key: Any, program: Program):
+        shared = self.shared
         task = current_task()
-        pending = _Pending(task, (*self._chain_of(task), key))
-        self.cache[key] = pending
+        pending = _Pending(task, (*shared.chain_of(task), key))
+        shared.pending[key] = pending
+        stack = shared.building.setdefault(task, [])
+        deps: set = set()
+        stack.append(deps)
         try:
             value = yield program
         except BaseException as err:
-            del self.cache[key]
+            self._end_build(key, task, stack)
             complete_future(pending.future, None, err)
             raise
-        self.cache[key] = value
+        self._end_build(key, task, stack)
+        frozen = frozenset(deps)
+        self._store(key, value, frozen)
+        if stack:
+            stack[-1].update(frozen)
         complete_future(pending.future, value, None)
         return value
 
-    def _chain_of(self, task: Any) -> tuple:
-        """The keys ``task`` is building right now in this env, outermost first."""
-        chains = [p.chain for p in self.cache.values() if type(p) is _Pending and p.task is task]
-        return max(chains, key=len) if chains else ()
+    def _end_build(self, key: Any, task: Any, stack: list) -> None:
+        stack.pop()
+        if not stack:
+            del self.shared.building[task]
+        del self.shared.pending[key]
 
-
-def _wait_pending(pending: _Pending):
-    return (yield E.Wait(pending.future))
+    def _wait_and_build(self, k: Any, key: Any, raw: Program):
+        """Another task is building ``key``: wait for it (doeff's per-key semaphore), then use its
+        value if this scope may, or build it here (after a failed build, or one cached in another
+        scope)."""
+        shared = self.shared
+        while True:
+            pending = shared.pending.get(key)
+            if pending is None:
+                break
+            self._refuse_cycle(key, pending)
+            try:
+                yield E.Wait(pending.future)
+            except Exception:  # noqa: BLE001 - the builder's failure is the builder's: build again here
+                pass
+        hit = self._lookup(key)
+        if hit is _MISS:
+            prepared = WithHandler(_Preactivated(self), _reinstalled(k, raw))
+            hit = yield from self._evaluate(key, prepared)
+        return (yield Transfer(k, hit))
 
 
 def _reinstalled(k: Any, program: Program) -> Program:
@@ -395,13 +501,13 @@ def _carried(site: Callable[[Program], Any], program: Program, me: Any) -> AtSit
 
 def _local_body(k: Any, effect: Any, env_handler: Any = None):
     """Handler body for ``Local``: the carried program sees the handlers between the ``Local`` and
-    this handler again (doeff's "OCaml 5" semantics), inside a layer answering the overridden keys,
-    inside the env handler itself (for the keys not overridden)."""
-    layer = _LazyEnv(effect.env, False, "local", False, parent=env_handler)
-    program = WithHandler(_Preactivated(layer), _reinstalled(k, effect.program))
-    if env_handler is not None:
-        program = WithHandler(_Preactivated(env_handler), program)
-    value = yield program
+    this handler again (doeff's "OCaml 5" semantics), inside a scope of the env handler over the
+    overridden keys (a plain layer of the overrides when there is no env handler)."""
+    if env_handler is None:
+        layer = _LazyEnv(effect.env, False, "local", False)
+    else:
+        layer = _LazyEnv(effect.env, env_handler.strict, env_handler.name, False, parent=env_handler)
+    value = yield WithHandler(_Preactivated(layer), _reinstalled(k, effect.program))
     return (yield Transfer(k, value))
 
 
@@ -480,18 +586,27 @@ def state(initial: Mapping[Any, Any] | None = None) -> Installer:
 state.__doeff_handles__ = (E.Get, E.Put)  # type: ignore[attr-defined]
 
 WRITER_LOG_KEY = "__doeff_writer_log__"
+_LOG_GET = E.Get(WRITER_LOG_KEY)
 
 
 class _Writer(NativeHandler):
+    """``Tell`` appends to a log kept in state under ``WRITER_LOG_KEY`` (as ``Some(list)``), as in
+    doeff. When the nearest handler that sees ``Get`` is the native ``state()``, its store is
+    updated in place (no effects, the fast path); any other handler there (a user's state handler,
+    a spy) gets the ``Get``/``Put`` effects doeff's writer performs."""
+
     types = (E.Tell,)
     name = "writer"
 
     def handle(self, effect: Any, segment: Segment) -> Any:
-        # The log lives in the nearest outer state, as in doeff (writer needs state() outside it).
         s = segment.parent
         while s is not None:
-            h = s.handler
-            if h is not None and type(h) is _State:
+            t = s.types
+            if t is not None and isinstance(_LOG_GET, t):
+                h = s.handler
+                if type(h) is not _State:
+                    msg = effect.msg
+                    return AtSite.outside(lambda k: _tell_through_state(k, msg))
                 store = h.store
                 cached = store.get(WRITER_LOG_KEY)
                 if type(cached) is Some:
@@ -500,7 +615,17 @@ class _Writer(NativeHandler):
                     store[WRITER_LOG_KEY] = Some([effect.msg])
                 return None
             s = s.parent
-        raise UnhandledEffect(E.Get(WRITER_LOG_KEY), "writer (it keeps its log in state: install state() outside writer)")
+        raise UnhandledEffect(_LOG_GET, "writer (it keeps its log in state: install state() outside writer)")
+
+
+def _tell_through_state(k: Any, msg: Any):
+    """doeff's writer body: read the log with ``Get``, start it with ``Put``, append."""
+    cached = yield E.Get(WRITER_LOG_KEY)
+    if isinstance(cached, Some):
+        cached.value.append(msg)
+    else:
+        yield E.Put(WRITER_LOG_KEY, Some([msg]))
+    return (yield Transfer(k, None))
 
 
 writer = _Writer()

@@ -26,6 +26,7 @@ K_TRANSFER = 6
 K_RESUME_THROW = 7
 K_TRANSFER_THROW = 8
 K_PASS = 9
+K_BOUNDARY = 10  # the bottom frame of a re-entrant call (stack.Boundary)
 
 EffectGenerator = Generator[Any, Any, T]
 

@@ -1,5 +1,10 @@
 """Rules of phase ``di``: pinjected constructs the codemod leaves as they are and flags.
 
+Retired codes, now migrated (their numbers are not reused): DM102 (a dependency used as a value or in
+a nested scope: ``AskFunction``), DM104 and DM114 (``async with``/``async for``, ``await`` in a nested
+expression: the body runs as a coroutine through ``Await``), DM107 (a key bound to functions and
+values: ``AskFunction`` / ``call_dependency``).
+
 Each entry follows pinjected-semantics.md §4.4 ("what cannot be translated mechanically"). The codemod
 writes ``# doeff-migrate: DM1xx: <message>`` on the line above the construct and changes nothing in
 it; ``# noqa: DM1xx`` on the construct (or in the comments above it) suppresses the flag.
@@ -12,32 +17,16 @@ _NO_FIX = "No fix is offered: the construct is left exactly as it was, so behavi
 INJECTED_GENERATOR = register(
     Rule(
         code="DM101",
-        name="injected-generator-function",
-        message="injected generator / context manager: rewrite as a bracket-style @do by hand",
-        what="Flags `@injected`/`@instance` functions whose body is a (async) generator or that are "
-        "decorated with `@contextmanager`/`@asynccontextmanager`.",
-        why="A `@do` body is itself a generator: an injected generator's own `yield`s would be read as "
-        "effects. Context managers need a bracket function that takes the body as a program "
-        "(pinjected-semantics.md §4.4 item 1).",
-        example="@injected\n@asynccontextmanager\nasync def session(client, /, name):\n    s = await client.open(name)\n    yield s\n    await s.close()",
-        use_instead="@do\ndef with_session(name, body):\n    client = yield Ask(\"client\")\n    s = yield Await(client.open(name))\n    try:\n        return (yield body(s))\n    finally:\n        yield Await(s.close())",
-        fix_safety=_NO_FIX,
-        phase="di",
-    )
-)
-
-INJECTED_AS_VALUE = register(
-    Rule(
-        code="DM102",
-        name="injected-function-as-value",
-        message="injected dependency used as a value or inside a nested scope: its calls cannot become `yield`",
-        what="Flags a dependency that is an injected function but is passed around, stored, returned, or "
-        "called from a nested function, lambda or comprehension instead of called in the body.",
-        why="After migration an injected function returns a program; only a `yield` in the `@do` body runs "
-        "it. Code that receives the function as data (closures, lists of callables) would get programs "
-        "where it expected results (pinjected-semantics.md §4.4 item 2).",
-        example="@injected\ndef run_all(step, /, xs):\n    return list(map(step, xs))",
-        use_instead="@do\ndef run_all(xs):\n    results = []\n    for x in xs:\n        results.append((yield step(x)))\n    return results",
+        name="injected-generator-without-counterpart",
+        message="generator or context manager where pinjected's calling convention cannot be kept: port it by hand",
+        what="Flags `@injected_pytest` tests whose body is a generator or that carry `@contextmanager`/"
+        "`@asynccontextmanager`, and `@injected`/`@instance` functions with such a decorator placed above the "
+        "pinjected one. (Injected generator functions and context-manager providers with the decorator under "
+        "`@injected` are migrated: the function stays as written under `@pass_dependencies`.)",
+        why="A `@do` body is itself a generator: its own `yield`s would be read as effects. A decorator above "
+        "`@injected` wraps pinjected's IProxy, which has no runtime counterpart (pinjected-semantics.md §4.4 item 2).",
+        example="@contextmanager\n@injected\ndef session(client, /, name):\n    yield client.open(name)",
+        use_instead="@function_binding\n@pass_dependencies(client=Ask)\n@contextmanager\ndef session(client, /, name):\n    yield client.open(name)",
         fix_safety=_NO_FIX,
         phase="di",
     )
@@ -57,21 +46,6 @@ CLASS_INJECTION = register(
         "key, a class or a function) or needs the bundled runtime (pinjected-semantics.md §4.4 item 3).",
         example="def pick(key):\n    return injected(key)",
         use_instead="@do\ndef pick(key):\n    return (yield Ask(key))",
-        fix_safety=_NO_FIX,
-        phase="di",
-    )
-)
-
-ASYNC_WITH_FOR = register(
-    Rule(
-        code="DM104",
-        name="async-with-or-for-in-injected",
-        message="`async with` / `async for` in an injected body: move this IO behind an effect handler",
-        what="Flags `@injected`/`@instance` bodies that use `async with` or `async for`.",
-        why="There is no `yield` form of `async with`/`async for`: semaphores, locks, task groups and "
-        "streams are the IO boundary and belong in a handler (pinjected-semantics.md §4.4 item 4).",
-        example="@injected\nasync def a_fetch_all(sem, /, urls):\n    async with sem:\n        ...",
-        use_instead="@do\ndef fetch_all(urls):\n    return (yield Gather(*[(yield Spawn(fetch(u))) for u in urls]))  # + a handler owning the semaphore",
         fix_safety=_NO_FIX,
         phase="di",
     )
@@ -109,24 +83,6 @@ DEPENDENCY_DEFAULT = register(
         "comment only asks a human to confirm.",
         phase="di",
         fixable=True,
-    )
-)
-
-AMBIGUOUS_BINDING = register(
-    Rule(
-        code="DM107",
-        name="ambiguous-dependency-binding",
-        message="this dependency is bound both to injected functions and to plain values (or defined twice)",
-        what="Flags functions depending on a key that some design binds to a plain callable while another "
-        "binds it (or the registry has it) as an injected function, or a key defined by two "
-        "`@injected`/`@instance` functions.",
-        why="Calls of an injected function become `yield f(...)`, calls of a plain callable must stay "
-        "calls: with both kinds bound to one key no single rewrite is right for every design; "
-        "duplicate names depend on import order (pinjected-semantics.md §4.4 item 7).",
-        example="__design__ = design(fetch=lambda url: 'fake')  # while fetch is also an @injected function",
-        use_instead="__design__ = {\"fetch\": fake_fetch}  # where fake_fetch is a @do function too",
-        fix_safety=_NO_FIX,
-        phase="di",
     )
 )
 
@@ -169,15 +125,18 @@ UNAWAITED_ASYNC_DEPENDENCY = register(
     Rule(
         code="DM110",
         name="unawaited-async-dependency",
-        message="async injected dependency called without `await`: latent bug, fix it consciously",
-        what="Flags a call of an async injected dependency that is neither awaited nor gathered.",
-        why="Under pinjected the call only creates a coroutine that is dropped (or written out as a "
-        "value); after migration `yield f(...)` would run it. Rewriting would silently change behaviour "
-        "(pinjected-semantics.md §3 item 9).",
+        message="async injected dependency called without `await`: the call does nothing, as under pinjected; fix it consciously",
+        what="Notes a migrated function that calls an async injected dependency as a statement, without "
+        "`await`: a latent bug of the original.",
+        why="Under pinjected the call only creates a coroutine that is dropped. The migration keeps that "
+        "exactly (the dependency is a coroutine function bound to the run, `AskAsyncFunction`), so the call "
+        "still does nothing; whether it should run is for a human to decide (pinjected-semantics.md §3 item 9).",
         example="@injected\nasync def build(a_system, /):\n    a_system('tool --version')  # never runs",
-        use_instead="@do\ndef build():\n    yield a_system('tool --version')  # if running it was intended",
-        fix_safety=_NO_FIX,
+        use_instead="@do\ndef build():\n    a_system = yield AskAsyncFunction(\"a_system\")\n    a_system('tool --version')  # still never runs: add `yield Await(...)` if running it was intended",
+        fix_safety="Safe: the function is migrated with the same behaviour (the call stays a no-op); the "
+        "comment only asks a human to decide.",
         phase="di",
+        fixable=True,
     )
 )
 
@@ -200,14 +159,17 @@ RESOLVER_SPECIAL = register(
 STACKED_DECORATOR = register(
     Rule(
         code="DM112",
-        name="stacked-decorator-on-injected",
-        message="other decorators on an injected function: their behaviour on a generator must be checked by hand",
-        what="Flags `@injected`/`@instance` functions that carry other decorators (`@beartype`, `@retry`, "
-        "caches, ...), or a pinjected decorator called with arguments the codemod does not know.",
-        why="Around a `@do` function such decorators would wrap a program-returning function, not the "
-        "computation: type checks see a generator, retries and caches see a lazy program.",
-        example="@injected\n@beartype\ndef f(dep, /, x: int) -> int: ...",
-        use_instead="@do\ndef f(x: int):\n    dep = yield Ask(\"dep\")\n    ...  # retry/memo as handlers",
+        name="decorator-above-injected",
+        message="decorator above the pinjected one, or pinjected decorator arguments the codemod does not know: port it by hand",
+        what="Flags `@injected`/`@instance` functions with another decorator *above* the pinjected one, "
+        "`@injected_pytest` tests with other decorators, and pinjected decorators called with arguments other "
+        "than `protocol=`/`callable=`. (Decorators under `@injected`/`@instance`, such as `functools.wraps` "
+        "loggers, retries and `@beartype`, are migrated under `@pass_dependencies`, which keeps pinjected's "
+        "calling convention.)",
+        why="A decorator above `@injected` wraps pinjected's IProxy object, not the function; unknown decorator "
+        "arguments may change how pinjected binds the function. Neither has a runtime counterpart.",
+        example="@cache\n@injected\ndef f(dep, /, x: int) -> int: ...",
+        use_instead="@function_binding\n@pass_dependencies(dep=Ask)\n@cache\ndef f(dep, /, x: int) -> int: ...",
         fix_safety=_NO_FIX,
         phase="di",
     )
@@ -223,22 +185,6 @@ NESTED_INJECTED = register(
         "definitions register late, repeatedly or per class, which the runtime's registry does not model.",
         example="class Jobs:\n    @injected\n    def run(self, logger, /): ...",
         use_instead="@do\ndef run_job(job):\n    logger = yield Ask(\"logger\")\n    ...",
-        fix_safety=_NO_FIX,
-        phase="di",
-    )
-)
-
-AWAIT_IN_NESTED_SCOPE = register(
-    Rule(
-        code="DM114",
-        name="await-in-nested-scope",
-        message="`await` inside a comprehension, lambda or nested function cannot become `yield`",
-        what="Flags injected bodies with `await` inside a comprehension, generator expression, lambda or "
-        "nested function.",
-        why="`yield` is not allowed in comprehensions and would turn a nested function into a generator: "
-        "the expression has to be unrolled into a loop by hand.",
-        example="@injected\nasync def all_(a_get, /, ids):\n    return [await a_get(i) for i in ids]",
-        use_instead="@do\ndef all_(ids):\n    out = []\n    for i in ids:\n        out.append((yield a_get(i)))\n    return out",
         fix_safety=_NO_FIX,
         phase="di",
     )

@@ -130,22 +130,6 @@ IMPORTED_ENTRY_POINT = register(
     )
 )
 
-INJECTED_FUNCTION_BY_NAME = register(
-    Rule(
-        code="DM137",
-        name="injected-function-resolved-by-name",
-        message="`injected(\"k\")`/`Injected.by_name(\"k\")` of an injected function used as a value: a program is not a callable returning values",
-        what="Flags entry points that resolve a key bound to an injected function (`Injected.by_name(\"fetch\")`, "
-        "`injected(\"fetch\")`) and hand the result to plain code (`.map(lambda f: f(...))`, an argument).",
-        why="pinjected resolves the key to a partially applied function that returns values; after migration "
-        "`Ask(\"fetch\")` gives the `@do` function, whose calls return programs the plain code never runs.",
-        example="res = Injected.by_name(\"fetch\").map(lambda f: f(\"z\"))",
-        use_instead="@do\ndef res():\n    return (yield fetch(\"z\"))",
-        fix_safety=_NO_FIX,
-        phase="di",
-    )
-)
-
 MAP_UNKNOWN_CALLEE = register(
     Rule(
         code="DM138",

@@ -222,13 +222,17 @@ class EntryPoints(MigrationTransformer):
         return {k for k, c in counts.items() if c > 1}
 
     def ask(self, node: cst.Call) -> cst.Call:
-        """``Ask(k)`` for ``injected("k")`` / ``Injected.by_name("k")``, when ``k`` is never an injected function."""
+        """``Ask(k)`` for ``injected("k")`` / ``Injected.by_name("k")``; where ``k`` is (or may be) an
+        injected function, ``AskFunction(k)`` / ``AskAsyncFunction(k)``: pinjected resolves it to a
+        callable returning values, which the bound callable is (runtime/dependencies.py)."""
         key = node.args[0].value.evaluated_value  # type: ignore[attr-defined]
-        if self.state.index.key_kind(key) != "value":
-            raise Untranslatable(
-                "DM137", f"`{key}` is (or may be) an injected function: pinjected resolves it to a callable returning values, `Ask` gives a @do function"
-            )
-        return cst.Call(cst.Name(self.state.need("Ask")), [cst.Arg(node.args[0].value)])
+        index = self.state.index
+        if index.key_kind(key) == "value":
+            name = "Ask"
+        else:
+            targets = [*index.providers_for_key(key), *filter(None, (index.resolve_ref(s) for s in index.bindings_for_key(key)))]
+            name = "AskAsyncFunction" if any(t.is_async for t in targets) else "AskFunction"
+        return cst.Call(cst.Name(self.state.need(name)), [cst.Arg(node.args[0].value)])
 
     def value_of(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """An expression evaluating ``node`` inside a ``@do`` body (leaves ``yield``ed)."""
@@ -425,6 +429,8 @@ class EntryPoints(MigrationTransformer):
         annotated = isinstance(stmt, cst.AnnAssign) and self.is_iproxy(stmt.annotation.annotation)
         if not annotated and not self.has_leaf(stmt.value):
             return updated_node
+        if isinstance(stmt, cst.AnnAssign) and self.is_program(stmt.annotation.annotation):
+            return updated_node  # written by an earlier run (``x: Program = inst()``): already a program
         if name in self.state.unmigrated_entries:
             # In a ``with`` block whose design is not migrated (designs.py flags the block): as a
             # program it would run without the block's bindings, silently.
@@ -534,6 +540,13 @@ class EntryPoints(MigrationTransformer):
         if isinstance(annotation, cst.Subscript):
             annotation = annotation.value
         return self.state.names.canonical_of_dotted(pn.dotted_cst(annotation)) == pn.IPROXY
+
+    def is_program(self, annotation: cst.BaseExpression) -> bool:
+        """``Program`` / ``Program[T]`` imported from the runtime (or doeff): the annotation the codemod writes."""
+        if isinstance(annotation, cst.Subscript):
+            annotation = annotation.value
+        origin = self.state.facts.imports.get(pn.dotted_cst(annotation) or "", ("", ""))[0]
+        return origin.startswith("doeff_migrate.runtime") or origin == "doeff"
 
     def as_program(self, line: cst.SimpleStatementLine, stmt, name: str, value: cst.BaseExpression):
         self.programs[name] = "program"

@@ -6,7 +6,13 @@ body in parameter order; runtime parameters, defaults, annotations and docstring
 bodies ``await dep(...)`` of an injected dependency becomes ``yield dep(...)``, any other ``await``
 becomes ``yield Await(...)``, and ``await asyncio.gather(...)`` becomes ``Spawn`` + ``Gather``. The
 function gets ``@function_binding`` / ``@instance_binding`` above ``@do`` so the runner's env keeps
-pinjected's implicit by-name bindings. Anything in §4.4's list is left untouched and flagged.
+pinjected's implicit by-name bindings. That is the static form, used where the index proves it right;
+the faithful forms of §4.4 (dependency_forms.py) cover the rest: a dependency used other than as a
+direct call becomes a callable bound to the run (``AskFunction`` / ``AskAsyncFunction``), a key bound
+to functions and plain values goes through ``call_dependency``, async bodies that need it stay a
+coroutine run through ``Await``, and generators, context-manager providers and decorators stacked
+under the pinjected one keep the function as written under ``@pass_dependencies``. What has no
+counterpart is left untouched and flagged.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from .. import pinjected_names as pn
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
+from . import dependency_forms as forms
 
 _CONTEXT_MANAGER_DECORATORS = {"contextmanager", "asynccontextmanager"}
 _LOOP_BOUND = {"create_task", "ensure_future", "Lock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Queue"}
@@ -40,6 +47,10 @@ class Dependency:
     direct: str | None = None  # module-level name to call instead of asking (same-module, never rebound)
     is_async: bool = False
     is_sync: bool = False  # some binding of the key is a plain ``def`` (its program returns what it returns)
+    binding: str = "static"
+    """How the body gets it: ``"static"`` (calls become ``yield``), ``"callable"`` (``AskFunction`` /
+    ``AskAsyncFunction``: a plain callable bound to the run, body unchanged), ``"call"`` (``Ask`` and
+    ``yield call_dependency(dep, ...)`` at its statement-level calls)."""
 
 
 @dataclass
@@ -54,6 +65,8 @@ class BodyFacts:
     nested_uses: set[str] = field(default_factory=set)
     called: set[str] = field(default_factory=set)
     unawaited_calls: set[str] = field(default_factory=set)
+    discarded_calls: set[str] = field(default_factory=set)
+    """Dependencies called as an expression statement, the result dropped (a no-op for an async one)."""
     assigned: set[str] = field(default_factory=set)
     awaited_calls: set[str] = field(default_factory=set)
     gathered_calls: set[str] = field(default_factory=set)
@@ -61,6 +74,8 @@ class BodyFacts:
     """Dependencies called inside ``asyncio.gather(..., return_exceptions=True)`` (keywords / star args)."""
     event_loop_api: str | None = None
     stop_iteration: bool = False
+    lowered: set[int] = field(default_factory=set)
+    """``x = [dep(i) for i in xs]`` list comprehensions (node ids) whose calls become a loop of ``yield``s."""
 
 
 class AsyncioNames:
@@ -184,11 +199,12 @@ def _names_in(node: cst.CSTNode) -> set[str]:
 class _BodyScanner(cst.CSTVisitor):
     """Scans the function's own scope; nested scopes are only searched for dependency names."""
 
-    def __init__(self, deps: dict[str, Dependency], aio: AsyncioNames | None = None) -> None:
+    def __init__(self, deps: dict[str, Dependency], aio: AsyncioNames | None = None, counts: dict[str, int] | None = None) -> None:
         super().__init__()
         self.deps = deps
         self.aio = aio or AsyncioNames()
         self.facts = BodyFacts()
+        self.counts = counts  # names of the whole function: list comprehensions may be lowered to loops
         self.nested = 0  # inside lambdas / comprehensions of this scope
         self.protected = 0  # inside the body of a ``try``
         self.callee_ids: set[int] = set()
@@ -207,16 +223,32 @@ class _BodyScanner(cst.CSTVisitor):
         return self._nested_scope(node)
 
     def _enter(self, node: cst.CSTNode) -> None:
-        self.nested += 1
+        if id(node) not in self.facts.lowered:
+            self.nested += 1
 
     def _leave(self, node: cst.CSTNode) -> None:
-        self.nested -= 1
+        if id(node) not in self.facts.lowered:
+            self.nested -= 1
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # ``x = [dep(i) for i in xs]`` in the body's own scope becomes a loop of ``yield``s: its calls
+        # count as direct calls (dependency_forms.lowerable says when a loop means the same).
+        if (
+            self.counts is not None and not self.nested and not self.protected
+            and _names_in(node.value) & set(self.deps) and forms.lowerable(node, self.counts)
+        ):
+            self.facts.lowered.add(id(node.value))
 
     visit_Lambda = visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter  # type: ignore[assignment]
     leave_Lambda = leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave  # type: ignore[assignment]
 
     def visit_Yield(self, node: cst.Yield) -> None:
         self.facts.has_yield = True
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        call = node.value
+        if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in self.deps:
+            self.facts.discarded_calls.add(call.func.value)
 
     def visit_Await(self, node: cst.Await) -> None:
         if self.nested:
@@ -313,11 +345,13 @@ def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:
 class _BodyRewriter(cst.CSTTransformer):
     """Rewrites awaits and dependency calls in the function's own scope."""
 
-    def __init__(self, state: FileState, deps: dict[str, Dependency], aio: AsyncioNames | None = None) -> None:
+    def __init__(self, state: FileState, deps: dict[str, Dependency], aio: AsyncioNames | None = None, lowered: set[int] = frozenset()) -> None:
         super().__init__()
         self.state = state
         self.aio = aio or AsyncioNames()
-        self.deps = {name: dep for name, dep in deps.items() if dep.kind == "function"}
+        self.lowered = lowered
+        self.deps = {name: dep for name, dep in deps.items() if dep.kind == "function" and dep.binding == "static"}
+        self.dynamic = {name for name, dep in deps.items() if dep.binding == "call"}
         self.handled_by_await: set[int] = set()
 
     def visit_Await(self, node: cst.Await) -> None:
@@ -367,6 +401,9 @@ class _BodyRewriter(cst.CSTTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if id(original_node) in self.handled_by_await:
             return updated_node
+        if isinstance(updated_node.func, cst.Name) and updated_node.func.value in self.dynamic:
+            helper = cst.Name(self.state.need("call_dependency"))
+            return _yield(cst.Call(helper, [cst.Arg(updated_node.func), *updated_node.args]))
         call = self._dep_call(updated_node)
         return updated_node if call is None else _yield(call)
 
@@ -378,6 +415,12 @@ class _BodyRewriter(cst.CSTTransformer):
 
     def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
         return updated_node.with_changes(value=_bare(updated_node.value)) if updated_node.value else updated_node
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
+        first = original_node.body[0] if len(original_node.body) == 1 else None
+        if isinstance(first, cst.Assign) and id(first.value) in self.lowered and _names_in(first.value) & set(self.deps):
+            return forms.lowered(updated_node)
+        return updated_node
 
 
 class InjectedFunctions(MigrationTransformer):
@@ -464,13 +507,13 @@ class InjectedFunctions(MigrationTransformer):
     def classify(self, dep: Dependency) -> None:
         index = self.state.index
         dep.kind = index.key_kind(dep.key)
-        if dep.kind != "function":
+        if dep.kind == "value":
             return
         providers = index.providers_for_key(dep.key)
         targets = [*providers, *filter(None, (index.resolve_ref(s) for s in index.bindings_for_key(dep.key)))]
         dep.is_async = any(t.is_async for t in targets)
         dep.is_sync = any(not t.is_async for t in targets)
-        if (
+        if dep.kind == "function" and (
             len(providers) == 1
             and providers[0].module == self.state.module
             and not index.is_rebound(dep.key)
@@ -478,16 +521,42 @@ class InjectedFunctions(MigrationTransformer):
         ):
             dep.direct = providers[0].name
 
-    def blockers(self, node: cst.FunctionDef, index: int, kind: str, deps: list[Dependency]) -> list[tuple[str, str | None]]:
+    @staticmethod
+    def used_dynamically(dep: Dependency, facts: BodyFacts) -> bool:
+        """Whether a function dependency is used in a way no ``yield`` rewrite expresses, so the body gets
+        it as a plain callable bound to the run (``AskFunction`` / ``AskAsyncFunction``).
+
+        That is: used as a value, in a nested scope or reassigned; an async one called without ``await``
+        (the call only makes a coroutine, as under pinjected); a key also bound to plain values (§4.4
+        item 7) anywhere but in direct calls of a sync function, which ``call_dependency`` takes.
+        """
+        if dep.kind == "value":
+            return False
+        if dep.local in facts.value_uses or dep.local in facts.nested_uses or dep.local in facts.assigned:
+            return True
+        if dep.kind == "mixed":
+            return dep.is_async or bool({dep.local} & (facts.awaited_calls | facts.gathered_calls | facts.gather_with_options))
+        return dep.is_async and dep.local in facts.unawaited_calls and dep.local not in facts.gather_with_options
+
+    def blockers(self, node: cst.FunctionDef, index: int, kind: str, deps: list[Dependency]) -> tuple[list[tuple[str, str | None]], str]:
+        """What keeps the function from migrating, and the form it migrates to.
+
+        Forms: ``"pass"`` (the function kept as written under ``@pass_dependencies``: generators,
+        context-manager providers, decorators stacked under the pinjected one), ``"coroutine"`` (an
+        async body with ``async with`` / ``async for`` / ``await`` in a nested expression, run
+        unchanged through ``Await``), ``"body"`` (the ``@do`` body with ``yield`` statements).
+        """
         problems: list[tuple[str, str | None]] = []
         deco = node.decorators[index].decorator
         if isinstance(deco, cst.Call) and (
             any(a.keyword is None or a.keyword.value not in ("protocol", "callable") for a in deco.args)
         ):
             problems.append(("DM112", None))
-        for i, other in enumerate(node.decorators):
-            if i == index:
-                continue
+        others = [d for i, d in enumerate(node.decorators) if i != index]
+        # Decorators under the pinjected one keep pinjected's calling convention through the pass
+        # form; a decorator above it wraps pinjected's IProxy, which has no counterpart.
+        passable = kind in ("injected", "instance") and index == 0
+        for other in others if not passable else ():
             dotted = pn.dotted_cst(other.decorator.func if isinstance(other.decorator, cst.Call) else other.decorator) or ""
             if dotted.rpartition(".")[2] in _CONTEXT_MANAGER_DECORATORS:
                 problems.append(("DM101", None))
@@ -507,29 +576,42 @@ class InjectedFunctions(MigrationTransformer):
                     problems.append(("DM134", None))
                     break
         by_local = {dep.local: dep for dep in deps}
-        scanner = _BodyScanner(by_local, self.aio)
+        scanner = _BodyScanner(by_local, self.aio, forms.name_counts(node.body))
         node.body.visit(scanner)
         facts = scanner.facts
-        if facts.event_loop_api is not None and not (kind == "instance" and facts.loop_bound):  # DM105 says it
+        dynamic = {dep.local for dep in deps if self.used_dynamically(dep, facts)}
+        form = "body"
+        if passable and (others or facts.has_yield):
+            form = "pass"
+        elif node.asynchronous is not None and (
+            facts.async_with_for or facts.awaits_nested or dynamic
+            or (facts.event_loop_api and not (kind == "instance" and facts.loop_bound))
+        ):
+            # The whole body runs on the event loop, as under pinjected: coroutines made by the bound
+            # callables, what the body builds from them (``asyncio.gather(*coros)``) and asyncio calls
+            # that need the running loop (``get_running_loop``, ``create_task``) share its loop.
+            form = "coroutine"
+        # An async body of the pass or coroutine form runs as a coroutine on the runtime's loop.
+        in_loop = form != "body" and node.asynchronous is not None
+        if facts.event_loop_api is not None and not in_loop and not (kind == "instance" and facts.loop_bound):  # DM105 says it
             problems.append(("DM132", f"`{facts.event_loop_api}` needs the running event loop, which a @do body does not run in: move it behind an effect handler"))
         if facts.stop_iteration:
             problems.append(("DM133", None))
-        if facts.has_yield:
+        if facts.has_yield and form != "pass":
             problems.append(("DM101", None))
-        if facts.async_with_for:
-            problems.append(("DM104", None))
-        if facts.awaits_nested:
-            problems.append(("DM114", None))
         if kind == "instance" and facts.loop_bound:
             problems.append(("DM105", None))
         for dep in deps:
-            used = (
-                dep.local in facts.called or dep.local in facts.nested_uses
-                or dep.local in facts.value_uses or dep.local in facts.assigned
-            )
-            if dep.kind == "mixed" and used:
-                problems.append(("DM107", f"dependency `{dep.key}` is bound both to injected functions and to plain values (or defined twice)"))
-            if dep.kind != "function":
+            if dep.kind == "value":
+                continue
+            if form != "body" or dep.local in dynamic:
+                dep.binding = "callable"
+                if dep.is_sync and dep.is_async and dep.local in facts.awaited_calls:
+                    # The coroutine function bound for it would give a sync binding's awaitable unawaited.
+                    problems.append(("DM130", f"awaited dependency `{dep.local}` is an async function for some bindings and a sync one for others"))
+                continue
+            if dep.kind == "mixed":
+                dep.binding = "call"
                 continue
             if dep.local in facts.gather_with_options:
                 problems.append(("DM131", None))
@@ -537,10 +619,6 @@ class InjectedFunctions(MigrationTransformer):
                 problems.append(("DM130", f"sync injected dependency `{dep.local}` is gathered: its program returns what the function returns (an awaitable?), not the awaited value"))
             elif dep.local in facts.awaited_calls and dep.is_sync and dep.is_async:
                 problems.append(("DM130", f"awaited dependency `{dep.local}` is an async function for some bindings and a sync one for others"))
-            if dep.local in facts.value_uses or dep.local in facts.nested_uses or dep.local in facts.assigned:
-                problems.append(("DM102", f"injected dependency `{dep.local}` is used as a value or inside a nested scope: its calls cannot become `yield`"))
-            elif dep.is_async and dep.local in facts.unawaited_calls and dep.local not in facts.gather_with_options:
-                problems.append(("DM110", f"async injected dependency `{dep.local}` is called without `await`: latent bug, fix it consciously"))
             if dep.direct and dep.direct != dep.local and dep.direct in _names_in(node.body):
                 dep.direct = None
         index = self.state.index
@@ -557,7 +635,7 @@ class InjectedFunctions(MigrationTransformer):
             if code not in seen:
                 seen.add(code)
                 unique.append((code, message))
-        return unique
+        return unique, form
 
     # -- rewrite ----------------------------------------------------------------------------
     def migrate(self, node: cst.FunctionDef, index: int, kind: str) -> cst.FunctionDef:
@@ -572,7 +650,7 @@ class InjectedFunctions(MigrationTransformer):
         deps = self.dependencies(node.params, kind)
         for dep in deps:
             self.classify(dep)
-        problems = self.blockers(node, index, kind, deps)
+        problems, form = self.blockers(node, index, kind, deps)
         if problems:
             self.state.unmigrated.add(node.name.value)
             for code, message in problems:
@@ -581,67 +659,103 @@ class InjectedFunctions(MigrationTransformer):
         if self.analysis_only:
             return node
         state = self.state
-        do = state.need("do")
         old = node.decorators[index]
         registration = []
         if kind != "pytest":  # tests are not registered in the env
             binding = state.need("function_binding" if kind == "injected" else "instance_binding")
             registration = [cst.Decorator(cst.Name(binding), leading_lines=old.leading_lines)]
+        for dep in deps:
+            if dep.binding != "static":
+                dep.direct = None
+        if form == "pass":
+            asks = [(dep.key, forms.ask_name(state, dep.is_async, dep.binding)) for dep in deps]
+            passing = forms.pass_decorator(state, asks).with_changes(leading_lines=[] if registration else old.leading_lines)
+            result = node.with_changes(decorators=[*registration, passing, *node.decorators[index + 1 :]])
+        else:
+            result = self._as_do_function(node, index, deps, form, registration)
+        for dep in deps:
+            if dep.param.default is not None:
+                result = state.flag(result, "DM106", f"dependency `{dep.local}` had a default, which pinjected never used; the key `{dep.key}` is still required")
+        scanner = _BodyScanner({dep.local: dep for dep in deps}, self.aio)
+        node.body.visit(scanner)
+        for dep in deps:
+            if dep.kind != "value" and dep.is_async and dep.local in scanner.facts.discarded_calls and form != "pass":
+                result = state.flag(result, "DM110", f"async injected dependency `{dep.local}` is called without `await`: the call does nothing, as under pinjected; fix it consciously")
+        if kind == "instance":
+            state.migrated_instances.append(node.name.value)
+        return result
+
+    def _as_do_function(self, node: cst.FunctionDef, index: int, deps: list[Dependency], form: str, registration: list) -> cst.FunctionDef:
+        """The ``@do`` function of the body or coroutine form: asks at the top, then the body."""
+        state = self.state
+        old = node.decorators[index]
         new_decorators = [
             *node.decorators[:index],
             *registration,
-            cst.Decorator(cst.Name(do), leading_lines=[] if registration else old.leading_lines),
+            cst.Decorator(cst.Name(state.need("do")), leading_lines=[] if registration else old.leading_lines),
             *node.decorators[index + 1 :],
         ]
-        by_local = {dep.local: dep for dep in deps}
-        body = node.body.visit(_BodyRewriter(state, by_local, self.aio))
-        asks = [dep for dep in deps if not dep.direct]
-        if asks:
-            ask = state.need("Ask")
-            statements = [
-                cst.SimpleStatementLine(
-                    [cst.Assign([cst.AssignTarget(cst.Name(dep.local))], cst.Yield(cst.Call(cst.Name(ask), [cst.Arg(cst.SimpleString(json.dumps(dep.key)))])))]
-                )
-                for dep in asks
-            ]
-            body = _insert_after_docstring(body, statements)  # type: ignore[arg-type]
+        statements = [
+            cst.SimpleStatementLine([cst.Assign(
+                [cst.AssignTarget(cst.Name(dep.local))],
+                cst.Yield(cst.Call(
+                    cst.Name(forms.ask_name(state, dep.is_async, dep.binding)),
+                    [cst.Arg(cst.SimpleString(json.dumps(dep.key)))],
+                )),
+            )])
+            for dep in deps
+            if not dep.direct
+        ]
+        if form == "coroutine":
+            assert isinstance(node.body, cst.IndentedBlock)
+            head = list(node.body.body)[: _docstring_count(node.body)]
+            body = forms.coroutine_body(state, node, forms.free_name(_names_in(node)), head, statements)
+        else:
+            by_local = {dep.local: dep for dep in deps}
+            scanner = _BodyScanner(by_local, self.aio, forms.name_counts(node.body))
+            node.body.visit(scanner)
+            body = node.body.visit(_BodyRewriter(state, by_local, self.aio, scanner.facts.lowered))
+            if statements:
+                body = _insert_after_docstring(body, statements)  # type: ignore[arg-type]
         removed = {id(dep.param) for dep in deps}
-        result = node.with_changes(
+        return node.with_changes(
             decorators=new_decorators,
             params=_without(node.params, removed),
             body=body,
             asynchronous=None,
         )
-        for dep in deps:
-            if dep.param.default is not None:
-                result = state.flag(result, "DM106", f"dependency `{dep.local}` had a default, which pinjected never used; the key `{dep.key}` is still required")
-        if kind == "instance":
-            state.migrated_instances.append(node.name.value)
-        return result
-
 
 CLASS_LEFT_AS_IS = "`@injected` class left as it is: its constructor (`@class_binding`) exists in the bundled runtime only"
 
+# Notes on migrated functions, not reasons they were left: a dead dependency default, an unawaited
+# async dependency call kept as the no-op it was.
+_NOTES = {"DM106", "DM110"}
 _EARLIER_FLAG = re.compile(r"# doeff-migrate: (DM1\d\d): (.*)$")
 
 
 def _earlier_flags(node: cst.FunctionDef) -> list[tuple[str, str]]:
-    """``# doeff-migrate: DM1xx`` comments that block migration above the definition (DM106 is a note)."""
+    """``# doeff-migrate: DM1xx`` comments that block migration above the definition (``_NOTES`` do not)."""
     found = []
     for line in node.leading_lines:
         match = _EARLIER_FLAG.match(line.comment.value) if line.comment else None
-        if match and match.group(1) != "DM106":
+        if match and match.group(1) not in _NOTES:
             found.append((match.group(1), match.group(2)))
     return found
 
 
-def _insert_after_docstring(body: cst.IndentedBlock, statements: list[cst.BaseStatement]) -> cst.IndentedBlock:
-    stmts = list(body.body)
-    at = 0
+def _docstring_count(body: cst.BaseSuite) -> int:
+    """1 if the block starts with a docstring, else 0."""
+    stmts = list(body.body) if isinstance(body, cst.IndentedBlock) else []
     if stmts and isinstance(stmts[0], cst.SimpleStatementLine) and len(stmts[0].body) == 1:
         first = stmts[0].body[0]
         if isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
-            at = 1
+            return 1
+    return 0
+
+
+def _insert_after_docstring(body: cst.IndentedBlock, statements: list[cst.BaseStatement]) -> cst.IndentedBlock:
+    stmts = list(body.body)
+    at = _docstring_count(body)
     if isinstance(body, cst.IndentedBlock):
         return body.with_changes(body=[*stmts[:at], *statements, *stmts[at:]])
     return body

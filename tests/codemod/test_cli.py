@@ -15,7 +15,7 @@ MIGRATED = (
     "from doeff_migrate.runtime import Ask, do, function_binding\n\n"
     "@function_binding\n@do\ndef f(x):\n    dep = yield Ask(\"dep\")\n    return dep + x\n"
 )
-FLAGGED = "from pinjected import injected\n\n@injected\nasync def g(sem, /):\n    async with sem:\n        return 1\n"
+FLAGGED = "from pinjected import injected\n\n@injected\nasync def g(__resolver__, /):\n    return await __resolver__[\"x\"]\n"
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_report_lists_each_file_with_status_and_flags_by_code(project):
     assert by_name["a.py"]["status"] == "changed"
     assert by_name["plain.py"]["status"] == "skipped"
     assert by_name["b.py"]["status"] == "changed"  # the flag comment is a change
-    assert by_name["b.py"]["flags_by_code"] == {"DM104": 1}
+    assert by_name["b.py"]["flags_by_code"] == {"DM111": 1}
     assert by_name["b.py"]["flags"][0]["line"] == 3
     assert data["summary"]["flagged"] == 1 and data["summary"]["flags"] == 1
 
@@ -89,16 +89,16 @@ def test_target_doeff_imports_from_doeff(project):
 
 def test_ignore_and_select_options(project):
     (project / "pkg" / "b.py").write_text(FLAGGED)
-    assert main([str(project / "pkg" / "b.py"), "--ignore", "DM104", "-q"]) == 0
+    assert main([str(project / "pkg" / "b.py"), "--ignore", "DM111", "-q"]) == 0
     assert (project / "pkg" / "b.py").read_text() == FLAGGED
-    assert main([str(project / "pkg" / "b.py"), "--select", "DM104", "-q"]) == 0
-    assert "# doeff-migrate: DM104:" in (project / "pkg" / "b.py").read_text()
+    assert main([str(project / "pkg" / "b.py"), "--select", "DM111", "-q"]) == 0
+    assert "# doeff-migrate: DM111:" in (project / "pkg" / "b.py").read_text()
 
 
 def test_pyproject_configuration_excludes_and_ignores(project):
     (project / "pkg" / "b.py").write_text(FLAGGED)
     (project / "pyproject.toml").write_text(
-        '[tool.doeff-migrate]\nexclude = ["pkg/a.py"]\nper-file-ignores = {"pkg/b.py" = ["DM104"]}\n'
+        '[tool.doeff-migrate]\nexclude = ["pkg/a.py"]\nper-file-ignores = {"pkg/b.py" = ["DM111"]}\n'
     )
     assert main([str(project), "-q"]) == 0
     assert (project / "pkg" / "a.py").read_text() == PINJECTED
@@ -155,9 +155,9 @@ def test_rules_lists_the_catalog_and_doc_shows_one_rule(capsys):
     assert main(["rules"]) == 0
     out = capsys.readouterr().out
     assert "DM101" in out and "DM116" in out
-    assert main(["rules", "--doc", "DM104"]) == 0
+    assert main(["rules", "--doc", "DM105"]) == 0
     doc = capsys.readouterr().out
-    assert "## DM104 `async-with-or-for-in-injected`" in doc and "### Why is this bad?" in doc
+    assert "## DM105 `eager-or-loop-bound-instance`" in doc and "### Why is this bad?" in doc
     assert main(["rules", "--doc", "DM999"]) == 2
 
 
@@ -229,7 +229,7 @@ def test_migrating_one_file_indexes_the_whole_project_it_belongs_to(tmp_path):
 
 def test_a_second_run_reads_the_env_dicts_of_the_first_as_designs(tmp_path):
     """Review BUG 1: after run 1, `design(fetch=lambda ...)` is `{"fetch": lambda ...}`; run 2 must still know that
-    `fetch` is bound both to an injected function and to a plain value (DM107), not migrate new code calling it."""
+    `fetch` is bound both to an injected function and to a plain value: calls go through `call_dependency`."""
     app = tmp_path / "app"
     app.mkdir()
     (app / "__init__.py").write_text("")
@@ -243,9 +243,8 @@ def test_a_second_run_reads_the_env_dicts_of_the_first_as_designs(tmp_path):
     (app / "page.py").write_text(page)
     assert main([str(tmp_path), "--allow-dirty", "-q"]) == 0
     text = (app / "page.py").read_text()
-    assert "# doeff-migrate: DM107" in text, text
-    kept = [line for line in text.splitlines(keepends=True) if not line.startswith("# doeff-migrate:")]
-    assert "".join(kept) == page, text
+    assert "# doeff-migrate:" not in text, text
+    assert 'fetch = yield Ask("fetch")\n    return (yield call_dependency(fetch, url))' in text, text
 
 
 def test_a_design_value_re_exported_through_a_plain_module_is_resolved(tmp_path):
@@ -266,7 +265,8 @@ def test_a_design_value_re_exported_through_a_plain_module_is_resolved(tmp_path)
 
 
 def test_a_second_run_still_knows_that_a_migrated_provider_was_async(tmp_path):
-    """Review BUG 1 (DM110): after `a_slow` is migrated, new code calling it without `await` is still flagged."""
+    """Review BUG 1: after `slow` is migrated, new code calling it without `await` still binds it as a coroutine
+    function (the call makes a coroutine, as under pinjected)."""
     app = tmp_path / "app"
     app.mkdir()
     (app / "__init__.py").write_text("")
@@ -283,8 +283,7 @@ def test_a_second_run_still_knows_that_a_migrated_provider_was_async(tmp_path):
     (app / "run.py").write_text(run)
     assert main([str(tmp_path), "--allow-dirty", "-q"]) == 0
     text = (app / "run.py").read_text()
-    assert "# doeff-migrate: DM110" in text, text
-    assert "".join(line for line in text.splitlines(keepends=True) if not line.startswith("# doeff-migrate:")) == run
+    assert 'slow = yield AskAsyncFunction("slow")\n    async def body(slow, /, x):\n        return await asyncio.wait_for(slow(x), 5)' in text, text
 
 
 def test_a_second_run_does_not_repeat_a_flag_on_the_first_statement_of_a_file(tmp_path):

@@ -240,10 +240,7 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         af: IProxy = a_f("y")
         __design__ = design(prefix="P-", Await="A-")
         """}, ["app.main.main", "app.main.af"]),
-}
-
-# name -> (files, {path: expected codes (a subset of the flags written)}, targets)
-FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
+    # Formerly flagged (DM107, DM110, DM137): dependencies bound as callables to the run.
     "bug7_mixed_dependency_used_as_value": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, injected
 
@@ -262,7 +259,7 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
 
         fake: IProxy = pages(["t"])
         __design__ = design(fetch=lambda u: "fake:" + u)
-        """}, {"app/main.py": {"DM107"}}, ["app.main.main", "app.testing.fake"]),
+        """}, ["app.main.main", "app.testing.fake"]),
     "bug16_own_gather_helper": ({**INIT, "app/main.py": """\
         import asyncio
         from pinjected import IProxy, injected
@@ -280,7 +277,41 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
             return await gather(a_item(1), a_item(2))
 
         main: IProxy = a_all()
-        """}, {"app/main.py": {"DM110"}}, ["app.main.main"]),
+        """}, ["app.main.main"]),
+    "bug20_by_name_of_injected_function": ({**INIT, "app/main.py": """\
+        from pinjected import Injected, design, injected
+
+        @injected
+        def fetch(prefix, /, url):
+            return prefix + url
+
+        res = Injected.by_name("fetch").map(lambda f: f("z"))
+        __design__ = design(prefix="P-")
+        """}, ["app.main.res"]),
+    # Formerly flagged DM132: the async body runs as a coroutine on the runtime's loop.
+    "bug27_event_loop_api": ({**INIT, "app/main.py": """\
+        import asyncio
+        from pinjected import IProxy, design, injected
+
+        async def plain(x):
+            await asyncio.sleep(0.01)
+            print("plain", x)
+            return x * 2
+
+        @injected
+        async def a_run(base, /, x):
+            t = asyncio.create_task(plain(x))
+            print("spawned")
+            r = await t
+            return r + base
+
+        main: IProxy = a_run(3)
+        __design__ = design(base=1)
+        """}, ["app.main.main"]),
+}
+
+# name -> (files, {path: expected codes (a subset of the flags written)}, targets)
+FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
     "bug18_imported_entry_point_as_argument": ({**INIT, "app/jobs.py": """\
         from pinjected import IProxy, injected
 
@@ -301,16 +332,6 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
 
         main: IProxy = pair(plain, lifted)
         """}, {"app/main.py": {"DM136"}}, []),  # the flagged line mixes migrated callees: to port by hand
-    "bug20_by_name_of_injected_function": ({**INIT, "app/main.py": """\
-        from pinjected import Injected, design, injected
-
-        @injected
-        def fetch(prefix, /, url):
-            return prefix + url
-
-        res = Injected.by_name("fetch").map(lambda f: f("z"))
-        __design__ = design(prefix="P-")
-        """}, {"app/main.py": {"DM137"}}, ["app.main.res"]),
     "bug21_map_of_imported_async_function": ({**INIT, "app/util.py": """\
         import asyncio
 
@@ -365,25 +386,6 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
 
         main: IProxy = a_all()
         """}, {"app/main.py": {"DM131"}}, ["app.main.main"]),
-    "bug27_event_loop_api": ({**INIT, "app/main.py": """\
-        import asyncio
-        from pinjected import IProxy, design, injected
-
-        async def plain(x):
-            await asyncio.sleep(0.01)
-            print("plain", x)
-            return x * 2
-
-        @injected
-        async def a_run(base, /, x):
-            t = asyncio.create_task(plain(x))
-            print("spawned")
-            r = await t
-            return r + base
-
-        main: IProxy = a_run(3)
-        __design__ = design(base=1)
-        """}, {"app/main.py": {"DM132"}}, ["app.main.main"]),
     "bug34_stop_iteration": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, design, injected
 
@@ -428,7 +430,7 @@ def _prepare(factory, name, files, targets, jobs) -> dict:
     write_project(original, files)
     migrate_copy(original, migrated)
     flags = {
-        str(p.relative_to(migrated)): set(_FLAG.findall(p.read_text())) - {"DM106"} for p in migrated.rglob("*.py")
+        str(p.relative_to(migrated)): set(_FLAG.findall(p.read_text())) - {"DM106", "DM110"} for p in migrated.rglob("*.py")
     }
     code = {str(p.relative_to(migrated)): p.read_text() for p in migrated.rglob("*.py")}
     for target in targets:

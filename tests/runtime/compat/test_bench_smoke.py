@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 BENCHMARK = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_runtime.py"
-CASES = ("ask", "tell", "get_put", "resume", "transfer", "nested", "sequential", "run_fixed", "gather")
+CASES = (
+    "ask", "tell", "get_put", "resume", "transfer", "non_tail_resume", "nested", "sequential", "reentrant",
+    "run_fixed", "gather",
+)
 BASELINES = ("plain_call", "plain_trampoline")
 
 

@@ -3,10 +3,16 @@ doeff 0.8.0 and on the runtime; results, exception types and traces must be equa
 
 The grammar: user effects; the standard effects (Ask through reader and lazy_ask, Get/Put, Tell,
 Try, Local, Listen); spawned tasks (Spawn/Wait, Gather, Race); sub-program calls,
-raise, try/except, try/finally; and handlers that resume, transfer, pass, abort, raise, throw,
-re-perform, perform another effect, or tell. The hand-written scenarios pin each
-construct; this file looks for the combinations nobody thought of."""
+raise, try/except, try/finally (with and without effects in the cleanup); and handlers that resume,
+transfer, pass, abort, raise, throw, re-perform, perform another effect, or tell, plus plain-function
+handlers (no yield) that raise and handlers resuming through a `yield from` helper next to a tail
+resume. Two environment layouts: reader + local_handler, or one lazy_ask answering Ask and Local
+with Program-valued entries that depend on the keys a Local overrides. Three state layouts under
+writer: the native state(), a user Get/Put handler inside it, or the user handler alone.
+The hand-written scenarios pin each construct; this file looks for the combinations nobody
+thought of."""
 
+import os
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +24,7 @@ EFFECT_NAMES = ("A", "B")
 EXCEPTIONS = {"ValueError": ValueError, "KeyError": KeyError}
 HANDLER_ACTIONS = (
     "resume", "transfer", "pass", "abort", "raise", "resume_throw", "transfer_throw",
-    "reperform", "perform_other", "tell_then_resume",
+    "reperform", "perform_other", "tell_then_resume", "plain_raise", "helper_resume",
 )
 # Not generated:
 # - WithObserve: the runtime calls the observer where an effect leaves the WithObserve's body, doeff
@@ -42,7 +48,7 @@ def program_specs() -> st.SearchStrategy:
     leaf_steps = st.one_of(
         st.tuples(st.just("perform"), st.sampled_from(EFFECT_NAMES), st.integers(0, 5)),
         st.tuples(st.just("raise"), st.sampled_from(sorted(EXCEPTIONS)), st.integers(0, 5)),
-        st.tuples(st.just("ask"), st.sampled_from(("x", "missing", "lazy"))),
+        st.tuples(st.just("ask"), st.sampled_from(("x", "missing", "lazy", "dep", "deep"))),
         st.tuples(st.just("put"), st.integers(0, 5)),
         st.tuples(st.just("get")),
         st.tuples(st.just("tell"), st.integers(0, 5)),
@@ -56,6 +62,7 @@ def program_specs() -> st.SearchStrategy:
                 st.tuples(st.just("call"), programs),
                 st.tuples(st.just("try"), programs, st.sampled_from(sorted(EXCEPTIONS)), programs),
                 st.tuples(st.just("finally"), programs, programs),
+                st.tuples(st.just("guard"), st.integers(0, 9), programs),
                 st.tuples(st.just("install"), handler_specs(), programs),
                 st.tuples(st.just("try_effect"), programs),
                 st.tuples(st.just("local"), st.integers(0, 5), programs),
@@ -70,10 +77,15 @@ def program_specs() -> st.SearchStrategy:
     return st.recursive(st.lists(leaf_steps, max_size=3).map(tuple), nested, max_leaves=12)
 
 
-def build_program(api, steps, outer_handlers):
+ENV_LAYOUTS = ("reader", "lazy")
+STATE_LAYOUTS = ("native", "user_inside_native", "user_only")
+
+
+def build_program(api, steps, outer_handlers, env_layout="reader", state_layout="native"):
     """The program `steps` describes, for `api`'s backend, under the standard handlers (state,
     reader, writer, try_handler, local_handler), a root handler answering the user effects, and the
-    handler specs in `outer_handlers` (outermost first)."""
+    handler specs in `outer_handlers` (outermost first). `env_layout` and `state_layout` choose
+    among ENV_LAYOUTS and STATE_LAYOUTS (see the module docstring)."""
 
     @dataclass(frozen=True)
     class A(api.EffectBase[object]):
@@ -117,8 +129,32 @@ def build_program(api, steps, outer_handlers):
         answer = yield other
         return (yield api.Resume(k, ("other", label, answer)))
 
+    def post_processed_resume(label, k, value):
+        block_result = yield api.Resume(k, value)
+        api.trace.append(("helper post", label))
+        return ("helped", label, block_result)
+
     def make_handler(spec):
         label, type_filter, action, arg = spec
+        if action == "plain_raise":
+            # No yield: a plain function handler. Typed, since it could not pass the standard effects.
+            def plain(effect: A | B, k):
+                api.trace.append(("plain raises", label, type(effect).__name__))
+                raise KeyError(f"plain handler {label}")
+
+            return api.handler(plain)
+        if action == "helper_resume":
+            # A tail Resume for one effect type, a Resume inside a `yield from` helper for the other.
+            tail_type = B if type_filter == "B" else A
+
+            @api.handler
+            def mixed(effect: A | B, k):
+                api.trace.append(("mixed", label, type(effect).__name__))
+                if isinstance(effect, tail_type):
+                    return (yield api.Resume(k, ("tail", label, effect.n)))
+                return (yield from post_processed_resume(label, k, effect.n + arg))
+
+            return mixed
         if type_filter == "A":
 
             @api.handler
@@ -205,6 +241,12 @@ def build_program(api, steps, outer_handlers):
                 except EXCEPTIONS[exception_name]:
                     api.trace.append(("caught", exception_name))
                     results.append((yield program(recovery)))
+            elif kind == "guard":
+                _, label, body = step
+                try:
+                    results.append((yield program(body)))
+                finally:
+                    api.trace.append(("guard", label))
             elif kind == "finally":
                 _, body, cleanup = step
                 try:
@@ -223,37 +265,71 @@ def build_program(api, steps, outer_handlers):
         yield api.Tell("entry built")
         return ("lazy", (yield A(7)))
 
-    standard = [
-        api.state(),
-        api.reader(env={"x": 10}),
-        api.lazy_ask(env={"lazy": lazy_entry()}),  # misses ("x", "missing") pass on to reader
-        api.writer,
-        api.try_handler,
-        api.local_handler,
-        api.listen_handler,
-    ]
+    @api.do
+    def dep_entry():
+        # Depends on "x", which a Local overrides: rebuilt in such a Local, shared elsewhere.
+        x = yield api.Ask("x")
+        yield api.Tell(("dep built", x))
+        return ("dep", x)
+
+    @api.do
+    def deep_entry():
+        return ("deep", (yield api.Ask("dep")))
+
+    store = {}
+
+    @api.handler
+    def user_state(effect: api.Get | api.Put, k):
+        api.trace.append((type(effect).__name__, effect.key))
+        if isinstance(effect, api.Get):
+            return (yield api.Resume(k, store.get(effect.key)))
+        store[effect.key] = effect.value
+        return (yield api.Resume(k, None))
+
+    states = {
+        "native": [api.state()],
+        "user_inside_native": [api.state(), user_state],
+        "user_only": [user_state],
+    }[state_layout]
+    lazy_entries = {"lazy": lazy_entry(), "dep": dep_entry(), "deep": deep_entry()}
+    if env_layout == "reader":
+        envs = [
+            api.reader(env={"x": 10}),
+            api.lazy_ask(env=lazy_entries),  # misses ("x", "missing") pass on to reader
+        ]
+        local = [api.local_handler]
+    else:
+        envs = [api.reader(env={}), api.lazy_ask(env={"x": 10, **lazy_entries})]  # lazy_ask answers Local
+        local = []
+    standard = [*states, *envs, api.writer, api.try_handler, *local, api.listen_handler]
     installers = [*standard, root, *(make_handler(spec) for spec in outer_handlers)]
     return api.scheduled(api.with_handlers(installers, program(steps)))
 
 
-def run_generated(steps, outer_handlers):
+def run_generated(steps, outer_handlers, env_layout="reader", state_layout="native"):
     def generated(api):
-        return api.run(build_program(api, steps, outer_handlers))
+        return api.run(build_program(api, steps, outer_handlers, env_layout, state_layout))
 
     return generated
 
 
 @settings(
-    max_examples=150,
+    # COMPAT_EXAMPLES=2000 while developing: more programs, still the same ones on every run.
+    max_examples=int(os.environ.get("COMPAT_EXAMPLES", "150")),
     deadline=None,
     derandomize=True,  # the same programs on every run: CI stays deterministic
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(steps=program_specs(), outer_handlers=st.lists(handler_specs(), max_size=2))
-def test_generated_program_matches_doeff(steps, outer_handlers):
+@given(
+    steps=program_specs(),
+    outer_handlers=st.lists(handler_specs(), max_size=2),
+    env_layout=st.sampled_from(ENV_LAYOUTS),
+    state_layout=st.sampled_from(STATE_LAYOUTS),
+)
+def test_generated_program_matches_doeff(steps, outer_handlers, env_layout, state_layout):
     runtime_api = runtime_api_or_skip()
-    program = run_generated(steps, outer_handlers)
+    program = run_generated(steps, outer_handlers, env_layout, state_layout)
     truth = observe(program, Api("doeff", doeff_names()))
     assert observe(program, runtime_api) == truth
 

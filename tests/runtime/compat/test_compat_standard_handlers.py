@@ -856,12 +856,6 @@ def with_observe_does_not_see_programs_run_by_outer_handlers(api):
         ("Get", "__doeff_writer_log__"), ("Put", "__doeff_writer_log__"),
         ("Get", "__doeff_writer_log__"), ("Get", "__doeff_writer_log__"),
     ),
-    runtime_expected=returned(["a", "b"], ("Get", "__doeff_writer_log__")),
-    difference=(
-        "doeff's writer reads and writes its log through Get/Put on every Tell; the runtime's writer "
-        "answers Tell without effects (only writer_log() reads state), which is what makes Tell "
-        "cheap; only a handler placed between state and writer can tell (decided by the runtime's lead)"
-    ),
 )
 def writer_keeps_its_log_in_state_through_get_and_put(api):
     @api.handler

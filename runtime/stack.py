@@ -1,0 +1,142 @@
+"""The stack a task runs on: a chain of segments holding suspended program frames.
+
+Stack model (like OCaml 5 fibers): a task's stack is a chain of *segments*. Installing a handler
+starts a new segment whose ``parent`` is the installer's segment; the program frames (suspended
+generators) of a segment sit in its ``frames`` list, innermost last. A generator handler's
+continuation ``k`` is the segments from the perform site down to the handler's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .program import K_BOUNDARY
+
+
+def STATE_HANDLE(effect: Any, segment: "Segment") -> Any:  # noqa: N802 - a marker, compared by identity
+    """Marks a ``state()`` segment, whose exact ``Get``/``Put`` the interpreter answers itself."""
+    return segment.handler.handle(effect, segment)
+
+
+class Segment:
+    __slots__ = ("frames", "parent", "handler", "types", "handle")
+
+    def __init__(self, parent: "Segment | None", handler: Any = None) -> None:
+        self.frames: list = []
+        self.parent = parent
+        self.handler = handler
+        if handler is None:
+            self.types = self.handle = None
+        else:
+            self.types = handler.types
+            # Bound once here rather than on every effect: natives answer through it.
+            if getattr(handler, "answered_inline", False):
+                self.handle = STATE_HANDLE
+            else:
+                self.handle = handler.handle if handler.native else None
+
+
+class Continuation:
+    """The one-shot continuation ``k`` a generator handler receives: the segments from ``top`` (the
+    perform site's) down to ``hseg`` (the handler's), and whether it was used. Built as
+    ``Continuation()`` then filled in, which skips a Python ``__init__`` call on every handled effect."""
+
+    __slots__ = ("top", "hseg", "used")
+
+    def __repr__(self) -> str:
+        return f"<continuation {'used' if self.used else 'live'}>"
+
+
+class Boundary:
+    """The bottom frame of a re-entrant call's chain (see ``interpreter.run_reentrant``): it takes the
+    nested program's outcome the way a generator frame would (``send``/``throw``) and hands itself
+    to the dispatch, which ends the loop that owns it (or, reached by a deeper loop, keeps the
+    outcome until that loop returns)."""
+
+    __slots__ = ("done", "value", "error")
+    _kind = K_BOUNDARY
+
+    def __init__(self) -> None:
+        self.done = False
+        self.value: Any = None
+        self.error: "BaseException | None" = None
+
+    def send(self, value: Any) -> "Boundary":
+        self.done = True
+        self.value = value
+        return self
+
+    def throw(self, error: BaseException) -> "Boundary":
+        if type(error) is GeneratorExit:
+            raise error  # closed while unwinding: nothing of its own to clean up
+        self.done = True
+        self.error = error
+        return self
+
+
+def unwind(top: Segment, stop: "Segment | None") -> None:
+    """Close the frames from segment ``top`` down to (not including) ``stop`` so their ``finally``
+    blocks run now, in doeff's order: segment by segment from ``top`` outward, and within a segment
+    from its outermost frame in (doeff drops the abandoned continuation's frame lists in order)."""
+    s = top
+    while s is not None and s is not stop:
+        close_frames(s.frames, 0)
+        s = s.parent
+
+
+def close_frames(frames: list, start: int) -> None:
+    """Close ``frames[start:]`` outermost first and remove them. As in doeff, what a frame yields
+    while closing is dropped: it gets ``GeneratorExit`` again there (its remaining cleanup code does
+    not run)."""
+    doomed = frames[start:]
+    del frames[start:]
+    for gen in doomed:
+        for _ in range(1000):  # a frame that keeps yielding in its cleanup is given up on
+            try:
+                gen.throw(GeneratorExit)
+            except BaseException:  # noqa: BLE001 - GeneratorExit, StopIteration or its own error: it is done
+                break
+
+
+def abandon(k: Continuation) -> "Segment | None":
+    """Unwind the block a handler aborted (returned without answering) before its value goes on.
+
+    None when done. When the block contains the plain Python frame of a re-entrant call (the
+    handler sits outside it), that frame cannot be unwound from here: only the re-entrant call's own
+    frames are closed, and its boundary segment is returned, for the caller to raise into."""
+    k.used = True
+    s = k.top
+    stop = k.hseg.parent
+    while s is not None and s is not stop:
+        if s.frames and type(s.frames[0]) is Boundary:
+            unwind(k.top, s)
+            close_frames(s.frames, 1)
+            return s
+        s = s.parent
+    unwind(k.top, stop)
+    return None
+
+
+def handlers_between(k: Continuation) -> list:
+    """The handler objects installed between the perform site of ``k`` and its handler (inner first)."""
+    out = []
+    s = k.top
+    while s is not None and s is not k.hseg:
+        if s.handler is not None:
+            out.append(s.handler)
+        s = s.parent
+    return out
+
+
+def clone_chain(seg: Segment) -> Segment:
+    """A fresh chain of empty segments with the same handler objects as ``seg``'s chain."""
+    handlers = []
+    s = seg
+    while s is not None:
+        if s.handler is not None:
+            handlers.append(s.handler)
+        s = s.parent
+    top = Segment(None)
+    for h in reversed(handlers):
+        top = Segment(top, h)
+    return top
