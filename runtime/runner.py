@@ -6,7 +6,8 @@ The counterpart of ``python -m pinjected run pkg.mod.var``. The env is, from low
    (pinjected's implicit bindings by name),
 2. the ``__design__`` dicts of the package hierarchy, root to leaf: a ``__pinjected__.py`` in the project
    root (the folder holding the top-level package), then ``pkg/__init__.py``, then
-   ``pkg/__pinjected__.py``, then the next package down, ..., then the module itself,
+   ``pkg/__pinjected__.py``, then the next package down, ..., then the module itself; each under its
+   module's ``__meta_design__`` ``overrides`` when it has one (runtime/designs.py),
 3. the module's ``__doeff_overrides__[var]`` (the ``with design()`` block around the entry point).
 
 Before anything runs, every key in the module's ``__doeff_requires__[var]`` is checked (all missing
@@ -159,9 +160,21 @@ def still_pinjected(module: Any, var: str) -> bool:
     return any(key in names for key in requires)
 
 
+def _meta_design_of(module_name: str) -> dict:
+    """The ``overrides`` of a module's ``__meta_design__`` (a runtime design): pinjected 0.2.252 puts it
+    under the module's own ``__design__``."""
+    from .designs import meta_overrides
+
+    mod = sys.modules.get(module_name)
+    return dict(meta_overrides(getattr(mod, "__meta_design__", None))) if mod is not None else {}
+
+
 def build_env(module_name: str, var: str) -> dict:
     """The env of entry point ``module_name.var`` (see the module docstring for the order)."""
-    layers = [_design_of(name) for name in _design_modules(module_name)]
+    layers = []
+    for name in _design_modules(module_name):
+        design = _design_of(name)  # imports the module: its meta design is readable after this
+        layers += [_meta_design_of(name), design]
     module = sys.modules[module_name]
     overrides = getattr(module, "__doeff_overrides__", {}) or {}
     env = registered_env()  # after the imports above, so their registrations are in
