@@ -374,7 +374,7 @@ class _Collector:
                         self.facts.overrides[var.value] = {**self.facts.overrides.get(var.value, {}), **bound}
             return  # ``__doeff_requires__`` and other generated tables are not designs
         design = self.design_of(node.value, env=name == "__design__")
-        if design is not None or name in ("__design__", "__meta_design__"):
+        if design is not None or name in ("__design__", "__meta_design__") or self.builds_design(node.value):
             # 0.2.252 merges the design under ``__meta_design__``'s ``overrides=`` into the module's design
             # (C23), and the module's own ``__design__`` goes on top of it whatever the statement order.
             if name not in ("__design__", "__meta_design__"):
@@ -425,6 +425,15 @@ class _Collector:
                 if self.names.canonical_of_dotted(dotted.rpartition(".")[0]) == pn.INJECTED_CLASS:
                     return True
         return False
+
+    def builds_design(self, node: ast.expr) -> bool:
+        """A design the codemod cannot read but pinjected builds (``design(**kw) + make()``): a design
+        variable whose bindings are unknown (``None``), migrated as a runtime design value."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.BitOr)):
+            return self.builds_design(node.left) or self.builds_design(node.right)
+        if isinstance(node, ast.Call):
+            return self.canonical(node.func) in (pn.DESIGN, "providers", "instances", "classes")
+        return isinstance(node, ast.Name) and self.names.names.get(node.id) == "EmptyDesign"
 
     def meta_design(self, node: ast.expr) -> dict[str, ValueSpec] | None:
         if isinstance(node, ast.Call) and self.canonical(node.func) == pn.DESIGN:

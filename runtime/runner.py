@@ -12,7 +12,9 @@ The counterpart of ``python -m pinjected run pkg.mod.var``. The env is, from low
 
 Before anything runs, every key in the module's ``__doeff_requires__[var]`` is checked (all missing
 keys are named at once) and, unless ``--lazy``, the Program-valued ones are built in that order, as
-pinjected builds an entry point's dependencies before running it.
+pinjected builds an entry point's dependencies before running it. An entry point missing from
+``__doeff_requires__`` (a design on its way is a runtime value) gets the same closure computed from
+the env of the run (``eager.py``).
 
 The module's ``__doeff_handlers__`` (see ``entry_handlers``) are the handlers of its own effects, then
 those of every generated ``effects_handlers`` module its imports loaded (``generated_handlers``);
@@ -377,6 +379,11 @@ def run_entry(
         return _run_on_doeff(value, env, keys, lazy=lazy, runtime_handlers=[*handlers, *outer_handlers], module_handlers=entry_handlers(module, var))
     program = entry_program(value, target)
     api = _runtime_api()
+    if not lazy and var not in (getattr(module, "__doeff_requires__", None) or {}):
+        # A design on the way is a runtime value: the closure is computed from the env of this run.
+        from .eager import eager_order
+
+        keys = eager_order(program, env)
     if not lazy:
         program = _eager(keys, env, program, api)
     program = _awaiting_result(program, api)

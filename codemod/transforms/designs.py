@@ -454,7 +454,8 @@ class Designs(MigrationTransformer):
             return True
         if isinstance(node, cst.BinaryOperation):
             return self.is_design_expr(node.left) or self.is_design_expr(node.right)
-        return isinstance(node, cst.Name) and (node.value in self.design_vars or imported_design(self.state, node.value) is not None)
+        return isinstance(node, cst.Name) and (
+            node.value in self.state.facts.design_vars or imported_design(self.state, node.value) is not None)
 
     def meta_design(self, line: cst.SimpleStatementLine, stmt, under: bool = False) -> cst.SimpleStatementLine:
         value = stmt.value
