@@ -23,7 +23,7 @@ import ast
 import functools
 import inspect
 import textwrap
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from .program import Call, DoFunction
 
@@ -114,3 +114,46 @@ def eager_order(entry: Any, env: Mapping[str, Any]) -> tuple[str, ...]:
     position = {k: i for i, k in enumerate(order)}
     ranked = sorted(order, key=lambda k: (depth[k] + height(k), height(k), position[k]))
     return tuple(ranked)
+
+
+def build_at_first_ask(keys: Sequence[str], program: Any) -> Any:
+    """``program`` with ``keys`` built, in order, when it first asks for a dependency.
+
+    pinjected evaluates an entry point's arguments alongside its dependencies: an ``@instance`` passed
+    as an argument (``main = use(a)``) is built before the dependencies of ``use``. The migrated entry
+    point builds its arguments before it calls ``use``, and ``use`` asks for its dependencies first; so
+    building the closure at the first ``Ask`` keeps pinjected's order, and is still before any function
+    body runs.
+    """
+    from .effects import Ask
+    from .handlers import handler
+    from .program import Pass, Resume
+
+    pending = list(keys)
+
+    def prebuild_then_answer(effect: Ask, k):  # type: ignore[valid-type]
+        if not pending:
+            return (yield Pass(effect, k))
+        while pending:
+            yield Ask(pending.pop(0))
+        return (yield Resume(k, (yield effect)))
+
+    return handler(prebuild_then_answer)(program)
+
+
+@functools.lru_cache(maxsize=None)
+def _only_evaluates(fn: Callable[..., Any]) -> bool:
+    """Whether a ``@do`` entry function only evaluates an expression (assignments and a ``return``): the
+    form of an entry point migrated from an IProxy expression, whose arguments pinjected evaluates
+    alongside the dependencies."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    func = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
+    return func is not None and all(isinstance(s, (ast.Assign, ast.AnnAssign, ast.Return)) for s in func.body)
+
+
+def builds_arguments_first(entry: Any) -> bool:
+    """An entry point whose arguments may build ``@instance``s before its dependencies are asked for."""
+    return isinstance(entry, DoFunction) and _only_evaluates(entry.args[0])

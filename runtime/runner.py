@@ -379,13 +379,16 @@ def run_entry(
         return _run_on_doeff(value, env, keys, lazy=lazy, runtime_handlers=[*handlers, *outer_handlers], module_handlers=entry_handlers(module, var))
     program = entry_program(value, target)
     api = _runtime_api()
-    if not lazy and var not in (getattr(module, "__doeff_requires__", None) or {}):
-        # A design on the way is a runtime value: the closure is computed from the env of this run.
-        from .eager import eager_order
-
-        keys = eager_order(program, env)
     if not lazy:
-        program = _eager(keys, env, program, api)
+        from .eager import build_at_first_ask, builds_arguments_first, eager_order
+
+        if var not in (getattr(module, "__doeff_requires__", None) or {}):
+            # A design on the way is a runtime value: the closure is computed from the env of this run.
+            keys = eager_order(program, env)
+        if builds_arguments_first(value):
+            program = build_at_first_ask([k for k in keys if isinstance(env.get(k), Program)], program)
+        else:
+            program = _eager(keys, env, program, api)
     program = _awaiting_result(program, api)
     from .run import run
 

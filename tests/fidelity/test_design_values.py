@@ -354,3 +354,101 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
 def test_runtime_design_project_behaves_like_pinjected(tmp_path, name):
     files, targets = PROJECTS[name]
     assert_same_behaviour(tmp_path, files, targets)
+
+
+# Eager building (pinjected-semantics.md §3): every @instance of an entry point's graph is built before any
+# body runs, and an @instance passed as an argument is built (separately from its key) before the
+# dependencies of the function it is passed to.
+EAGER_ORDER = {
+    "instance_passed_as_argument_and_depended_on": (
+        {
+            "app/__init__.py": "",
+            "app/main.py": """\
+                from pinjected import IProxy, injected, instance
+
+                @instance
+                def a():
+                    print("a built")
+                    return 1
+
+                @instance
+                def b():
+                    print("b built")
+                    return 2
+
+                @instance
+                def c(b):
+                    print("c built")
+                    return 3
+
+                @instance
+                def d():
+                    print("d built")
+                    return 4
+
+                @injected
+                def greet(x):
+                    print("greet", x)
+                    return "g" + x
+
+                @injected
+                def use(a, c, /, x):
+                    print("use body", x)
+                    return [x, a, c]
+
+                @injected
+                def only_c(c, /, x):
+                    print("only_c body", x)
+                    return [x, c]
+
+                @injected
+                def pair(c, /, x, y):
+                    print("pair body")
+                    return [x, y, c]
+
+                both: IProxy = use(a)
+                arg_then_deps: IProxy = only_c(a)
+                dependency_as_argument: IProxy = use(b)
+                two_arguments: IProxy = pair(a, d)
+                keyword_argument: IProxy = only_c(x=a)
+                call_argument: IProxy = only_c(greet("x"))
+            """,
+        },
+        ["app.main.both", "app.main.arg_then_deps", "app.main.dependency_as_argument", "app.main.two_arguments",
+         "app.main.keyword_argument", "app.main.call_argument"],
+    ),
+    "runtime_design_builds_its_instances_eagerly": (
+        {
+            "app/__init__.py": "",
+            "app/main.py": """\
+                from pinjected import IProxy, design, injected, instance
+
+                @instance
+                def conn(url):
+                    print("conn built", url)
+                    return "conn:" + url
+
+                @instance
+                def unused_branch(conn):
+                    print("unused_branch built")
+                    return "never used"
+
+                @injected
+                def run(conn, unused_branch, /, flag):
+                    print("run body")
+                    return conn if flag else unused_branch
+
+                SETTINGS = {"url": "mem://"}
+                main: IProxy = run(True)
+                __design__ = design(**SETTINGS)
+            """,
+        },
+        ["app.main.main"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EAGER_ORDER))
+def test_eager_build_order_is_pinjected_order(tmp_path, name):
+    files, targets = EAGER_ORDER[name]
+    assert_same_behaviour(tmp_path, files, targets)
