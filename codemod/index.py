@@ -210,7 +210,8 @@ class _Collector:
                 ):
                     self.facts.leftover_calls = True
                     # (``@injected_pytest(d)`` is migrated itself, with ``d`` as an env dict.)
-                    if (canonical in pn.RUNNER_SPECIFIC and canonical != "injected_pytest") or attr in ("to_graph", "to_resolver"):
+                    # (``providers``/``instances``/``classes`` become runtime design values, as designs do.)
+                    if (canonical in pn.RUNNER_SPECIFIC and canonical not in _MIGRATED_BUILDERS) or attr in ("to_graph", "to_resolver"):
                         # Designs handed to pinjected machinery that stays must stay Designs.
                         parts = [*node.args, *(kw.value for kw in node.keywords)]
                         if attr in ("to_graph", "to_resolver"):
@@ -1194,6 +1195,10 @@ class ProjectIndex:
             return best + 1
 
         return height(provider.deps, ())
+
+
+_MIGRATED_BUILDERS = {"injected_pytest", "providers", "instances", "classes"}
+"""Runner-specific calls whose arguments are migrated with them (designs stay designs, not pinjected Designs)."""
 
 
 def _module_from_plain_path(path: str) -> str:

@@ -31,7 +31,8 @@ INJECTED_METHODS = {"by_name", "pure", "bind"}
 
 def _local_name(state, name: str) -> str:
     """The name the runtime's ``name`` is written as (a ``_dm_`` alias when the module binds ``name``)."""
-    return f"_dm_{name}" if state.binds(name) else name
+    # (``from pinjected import *`` binds it without an import statement naming it.)
+    return f"_dm_{name}" if state.binds(name) or name in state.names.names else name
 
 
 def _import(state, names: set[str]) -> None:

@@ -30,7 +30,7 @@ import libcst as cst
 from .. import pinjected_names as pn
 from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
-from .design_values import blocked_provider, rewrite_helper_designs, runtime_design
+from .design_values import DESIGN_NAMES, blocked_provider, rewrite_helper_designs, runtime_design
 
 OVERRIDES = "__doeff_overrides__"
 _REEXPORT_IMPORT = r"^[ \t]*from[ \t]+[\w.]+[ \t]+import\b[^\n]*\b(?:injected|instance|injected_instance|design|IProxy|Injected)\b"
@@ -474,7 +474,7 @@ class Designs(MigrationTransformer):
         module's ``__design__``. Keys other than ``overrides`` configure pinjected's own runner
         (``default_design_paths``): flagged."""
         value = stmt.value
-        if not (isinstance(value, cst.Call) and self.state.canonical(value.func) == pn.DESIGN
+        if not (isinstance(value, cst.Call) and self.state.canonical(value.func) in DESIGN_NAMES
                 and all(a.keyword is not None and a.keyword.value == "overrides" for a in value.args)):
             return self.state.flag(line, "DM115", "`__meta_design__` with keys other than `overrides=` configures pinjected's runner: port by hand")
         rewritten, why = runtime_design(self.state, value)

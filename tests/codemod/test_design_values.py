@@ -252,3 +252,29 @@ def test_meta_design_with_runner_keys_stays_flagged_dm115():
         __meta_design__ = design(overrides=design(a=2), default_design_paths=["x.y"])
     """)
     assert codes == ["DM115"] and "configures pinjected's runner" in code
+
+
+def test_star_import_of_pinjected_gets_aliased_runtime_names():
+    codes, code = _flags("""\
+        from pinjected import *
+
+        __meta_design__ = design(
+
+        )
+    """)
+    assert codes == []
+    assert "from doeff_migrate.runtime.designs import design as _dm_design\n" in code
+    assert "__meta_design__ = _dm_design(\n" in code
+
+
+def test_design_handed_to_a_meta_design_builder_is_migrated_with_it():
+    codes, code = _flags("""\
+        from pathlib import Path
+        from pinjected import design, instances, providers
+
+        default_design = design(root=Path("/r")) + providers(logger=lambda: "log")
+        __meta_design__ = instances(overrides=default_design)
+    """)
+    assert codes == []
+    assert "default_design = _dm_design(root=Path(\"/r\")) + _dm_providers(logger=lambda: \"log\")\n" in code
+    assert "__meta_design__ = _dm_instances(overrides=default_design)\n" in code
