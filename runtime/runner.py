@@ -6,8 +6,9 @@ The counterpart of ``python -m pinjected run pkg.mod.var``. The env is, from low
    (pinjected's implicit bindings by name),
 2. the ``__design__`` dicts of the package hierarchy, root to leaf: a ``__pinjected__.py`` in the project
    root (the folder holding the top-level package), then ``pkg/__init__.py``, then
-   ``pkg/__pinjected__.py``, then the next package down, ..., then the module itself; each under its
-   module's ``__meta_design__`` ``overrides`` when it has one (runtime/designs.py),
+   ``pkg/__pinjected__.py``, then the next package down, ..., then the module itself; each over its
+   module's ``__meta_design__`` (its bindings, then its ``overrides``; runtime/designs.py); the design
+   the merged ``overrides`` key holds goes under all of them (above the registry),
 3. the module's ``__doeff_overrides__[var]`` (the ``with design()`` block around the entry point).
 
 Before anything runs, every key in the module's ``__doeff_requires__[var]`` is checked (all missing
@@ -162,26 +163,37 @@ def still_pinjected(module: Any, var: str) -> bool:
     return any(key in names for key in requires)
 
 
-def _meta_design_of(module_name: str) -> dict:
-    """The ``overrides`` of a module's ``__meta_design__`` (a runtime design): pinjected 0.2.252 puts it
-    under the module's own ``__design__``."""
+def _meta_design_layers(module_name: str) -> list:
+    """A module's ``__meta_design__`` (a runtime design) as env layers: its own bindings (its
+    ``overrides`` key included, which replaces the one of the designs above), then its ``overrides``
+    on top of them; pinjected 0.2.252 puts both under the module's ``__design__``."""
     from .designs import meta_overrides
 
-    mod = sys.modules.get(module_name)
-    return dict(meta_overrides(getattr(mod, "__meta_design__", None))) if mod is not None else {}
+    meta = getattr(sys.modules.get(module_name), "__meta_design__", None)
+    if not isinstance(meta, dict):
+        return []
+    return [dict(meta), dict(meta_overrides(meta))]
 
 
 def build_env(module_name: str, var: str) -> dict:
-    """The env of entry point ``module_name.var`` (see the module docstring for the order)."""
-    layers = []
+    """The env of entry point ``module_name.var`` (see the module docstring for the order).
+
+    A design's ``overrides`` key is a binding like any other (the deepest one wins), and the design it
+    ends up holding goes under every module's design, above the registry: pinjected's legacy
+    ``design(overrides=X)`` (checked on 0.2.252).
+    """
+    merged: dict = {}
     for name in _design_modules(module_name):
         design = _design_of(name)  # imports the module: its meta design is readable after this
-        layers += [_meta_design_of(name), design]
+        for layer in [*_meta_design_layers(name), design]:
+            merged.update(layer)
     module = sys.modules[module_name]
     overrides = getattr(module, "__doeff_overrides__", {}) or {}
     env = registered_env()  # after the imports above, so their registrations are in
-    for layer in layers:
-        env.update(layer)
+    legacy_overrides = merged.get("overrides")
+    if isinstance(legacy_overrides, dict):
+        env.update(legacy_overrides)
+    env.update(merged)
     env.update(overrides.get(var, {}))
     return env
 

@@ -246,7 +246,7 @@ UNTRANSLATABLE_DESIGN = register(
         message="design expression with pinjected API that has no runtime design counterpart: convert it by hand",
         what="Flags design expressions that use pinjected API with no runtime design counterpart: "
         "`Injected.zip/mzip/dict/...` values, `injected(SomeClass)`, attributes of a provider "
-        "(`settings.db_url`), `__meta_design__` with keys other than `overrides=`. Other non-literal "
+        "(`settings.db_url`), `__meta_design__` with `default_design_paths=`. Other non-literal "
         "designs (`design(**kw)`, designs built by helpers, `providers()`/`classes()`/`instances()`, "
         "`injected(\"k\")[...]` expressions, `__meta_design__`) become runtime design values "
         "(`doeff_migrate.runtime.designs`) with pinjected's rules.",

@@ -470,13 +470,13 @@ class Designs(MigrationTransformer):
         return self.runtime_meta_design(line, stmt)
 
     def runtime_meta_design(self, line: cst.SimpleStatementLine, stmt) -> cst.SimpleStatementLine:
-        """``__meta_design__`` kept as a runtime design: the runner puts its ``overrides`` under the
-        module's ``__design__``. Keys other than ``overrides`` configure pinjected's own runner
-        (``default_design_paths``): flagged."""
+        """``__meta_design__`` kept as a runtime design: the runner puts its bindings and then its
+        ``overrides`` under the module's ``__design__``. ``default_design_paths`` configures
+        pinjected's own runner: flagged."""
         value = stmt.value
         if not (isinstance(value, cst.Call) and self.state.canonical(value.func) in DESIGN_NAMES
-                and all(a.keyword is not None and a.keyword.value == "overrides" for a in value.args)):
-            return self.state.flag(line, "DM115", "`__meta_design__` with keys other than `overrides=` configures pinjected's runner: port by hand")
+                and all(a.keyword is None or a.keyword.value != "default_design_paths" for a in value.args)):
+            return self.state.flag(line, "DM115", "`__meta_design__` with `default_design_paths=` configures pinjected's runner: port by hand")
         rewritten, why = runtime_design(self.state, value)
         if rewritten is None:
             blocked = blocked_provider(self.state, value)

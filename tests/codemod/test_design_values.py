@@ -251,7 +251,7 @@ def test_meta_design_with_runner_keys_stays_flagged_dm115():
 
         __meta_design__ = design(overrides=design(a=2), default_design_paths=["x.y"])
     """)
-    assert codes == ["DM115"] and "configures pinjected's runner" in code
+    assert codes == ["DM115"] and "`__meta_design__` with `default_design_paths=` configures pinjected's runner" in code
 
 
 def test_star_import_of_pinjected_gets_aliased_runtime_names():

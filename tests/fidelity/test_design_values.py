@@ -347,6 +347,77 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.main"],
     ),
+    "legacy_overrides_key_of_package_designs": (
+        {
+            "app/__init__.py": """\
+                from pinjected import design
+                __design__ = design(a="init", b="init", overrides=design(a="init-ov", c="init-ov"))
+            """,
+            "app/sub/__init__.py": """\
+                from pinjected import design
+                __design__ = design(d="sub", overrides=design(d="sub-ov", b="sub-ov", f="sub-ov"))
+            """,
+            "app/sub/main.py": """\
+                from pinjected import IProxy, design, injected, instance
+
+                @instance
+                def reg():
+                    print("reg built")
+                    return "registry"
+
+                @injected
+                def show(a, b, d, m, reg, /):
+                    return [a, b, d, m, reg]
+
+                main: IProxy = show()
+                __design__ = design(m="main", overrides=design(m="main-ov", reg="main-ov-reg"))
+            """,
+        },
+        ["app.sub.main.main"],
+    ),
+    "meta_design_bindings_under_its_overrides": (
+        {
+            "app/__init__.py": """\
+                from pinjected import design
+                __design__ = design(a="init", overrides=design(c="init-ov"))
+            """,
+            "app/main.py": """\
+                from pinjected import IProxy, design, injected, instance
+
+                @instance
+                def reg():
+                    return "registry"
+
+                @injected
+                def show(a, g, h, reg, /):
+                    return [a, g, h, reg]
+
+                main: IProxy = show()
+                __meta_design__ = design(g="meta-kv", h="meta-kv", overrides=design(h="meta-ov", reg="meta-ov-reg"))
+            """,
+        },
+        ["app.main.main"],
+    ),
+    "meta_design_built_with_instances_over_a_helper_design": (
+        {
+            "app/__init__.py": "",
+            "app/main.py": """\
+                from pinjected import IProxy, design, injected, instances, providers
+
+                def defaults(root):
+                    return design(root=root) + providers(label=lambda root: root + "/label")
+
+                @injected
+                def show(root, label, /):
+                    return [root, label]
+
+                main: IProxy = show()
+                default_design = defaults("/r")
+                __meta_design__ = instances(overrides=default_design)
+            """,
+        },
+        ["app.main.main"],
+    ),
 }
 
 
