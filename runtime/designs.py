@@ -17,7 +17,9 @@ runner reads it like any migrated ``__design__``) with pinjected's algebra (pinj
   (``injected("cfg")["key"]``, ``injected("root") / "x"``, attributes, calls, operators) is computed
   from that value when the env is built; ``Injected.pure(v)`` is ``v``;
 - ``__meta_design__ = design(overrides=d)``: the runner puts ``d`` under the module's ``__design__``
-  (``meta_overrides``).
+  (``meta_overrides``);
+- ``env_design + design(...)`` where the ``@instance env_design`` returns a design: a
+  :class:`ProvidedDesign` the runner resolves before it builds the env.
 
 An env entry whose value is a Program is run once per run by the runner's design env; everything
 here that needs the run (a dependency, an instance) is such a Program.
@@ -36,6 +38,7 @@ from .registry import _REGISTRY
 __all__ = [
     "Design",
     "EmptyDesign",
+    "ProvidedDesign",
     "Injected",
     "KeyExpr",
     "classes",
@@ -54,10 +57,12 @@ class Design(dict):
 
     def __add__(self, other: Mapping[str, Any]) -> "Design":
         if not isinstance(other, Mapping):
-            return NotImplemented
+            return NotImplemented  # (pinjected refuses ``design(...) + an_instance`` too)
         return Design({**self, **other})
 
-    def __radd__(self, other: Mapping[str, Any]) -> "Design":
+    def __radd__(self, other: Any) -> "Design | ProvidedDesign":
+        if _instance_of(other) is not None:
+            return ProvidedDesign([other, self])
         if not isinstance(other, Mapping):
             return NotImplemented
         return Design({**other, **self})
@@ -76,6 +81,34 @@ class Design(dict):
 
 
 EmptyDesign = Design()
+
+
+class ProvidedDesign:
+    """A design an ``@instance`` returns, combined with designs on its right (``env_design +
+    design(...)``, an ``IProxy[Design]`` in pinjected). The runner builds the instance when it
+    builds the env, in a run of its own that sees only the registry (pinjected resolves it against an
+    empty design), then merges the parts left to right (``resolve``)."""
+
+    def __init__(self, parts: list) -> None:
+        self.parts = parts
+
+    def __add__(self, other: Any) -> "ProvidedDesign":
+        if not isinstance(other, Mapping) and _instance_of(other) is None:
+            return NotImplemented
+        return ProvidedDesign([*self.parts, other])
+
+    def resolve(self, build: Callable[[Program], Any]) -> Design:
+        """The design, each ``@instance`` part built with ``build(program)``."""
+        merged: dict = {}
+        for part in self.parts:
+            value = part if isinstance(part, Mapping) else build(part())
+            if not isinstance(value, Mapping):
+                raise TypeError(f"{part!r} returned {type(value).__name__}, not a design")
+            merged.update(value)
+        return Design(merged)
+
+    def __repr__(self) -> str:
+        return f"ProvidedDesign({self.parts!r})"
 
 
 def _instance_of(value: Any) -> tuple[str, Any] | None:

@@ -81,6 +81,13 @@ def _design_of(module_name: str) -> dict:
     design = getattr(mod, "__design__", None)
     if design is None:
         return {}
+    from .designs import ProvidedDesign
+
+    if isinstance(design, ProvidedDesign):
+        # A design an @instance returns: built now, seeing only the registry, as pinjected does.
+        from .run import run
+
+        design = design.resolve(lambda program: run(program, env=registered_env()))
     if not isinstance(design, dict):
         raise EntryPointError(f"{module_name}.__design__ must be a dict after migration, got {type(design).__name__}")
     return design

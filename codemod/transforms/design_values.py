@@ -191,10 +191,11 @@ class _DesignCalls(cst.CSTTransformer):
 
 
 def rewrite_helper_designs(state, node: cst.FunctionDef) -> cst.FunctionDef:
-    """A plain (undecorated) function's ``design(...)`` calls as runtime design values: the function
-    returns a design the runner reads, as pinjected's runner read the original."""
-    if node.decorators:
-        return node
+    """A module-level function's ``design(...)`` calls as runtime design values (a helper, or an
+    ``@instance`` returning a design, migrated before this transform runs): the function returns a
+    design the runner reads, as pinjected's runner read the original."""
+    if any(state.canonical(d) is not None for d in node.decorators):
+        return node  # still a pinjected provider (flagged): its designs stay pinjected Designs
     visitor = _DesignCalls(state)
     body = node.body.visit(visitor)
     return node.with_changes(body=body) if visitor.changed else node

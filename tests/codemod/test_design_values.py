@@ -278,3 +278,29 @@ def test_design_handed_to_a_meta_design_builder_is_migrated_with_it():
     assert codes == []
     assert "default_design = _dm_design(root=Path(\"/r\")) + _dm_providers(logger=lambda: \"log\")\n" in code
     assert "__meta_design__ = _dm_instances(overrides=default_design)\n" in code
+
+
+def test_design_returned_by_an_instance_and_combined_with_a_literal():
+    check_transformed(
+        """\
+        from pinjected import design, instance
+
+        @instance
+        def env_design(base_name):
+            return design(x=base_name + "-x")
+
+        __design__ = env_design + design(y="literal")
+        """,
+        """\
+        from doeff_migrate.runtime.designs import design as _dm_design
+        from doeff_migrate.runtime import Ask, do, instance_binding
+
+        @instance_binding
+        @do
+        def env_design():
+            base_name = yield Ask("base_name")
+            return _dm_design(x=base_name + "-x")
+
+        __design__ = env_design + _dm_design(y="literal")
+        """,
+    )

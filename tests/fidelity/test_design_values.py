@@ -418,6 +418,33 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.main"],
     ),
+    "design_returned_by_an_instance": (
+        {
+            "app/__init__.py": "",
+            "app/main.py": """\
+                from pinjected import IProxy, design, injected, instance
+
+                @instance
+                def base_name():
+                    print("base_name built")
+                    return "reg"
+
+                @instance
+                def env_design(base_name):
+                    print("env_design built")
+                    return design(x=base_name + "-x", y="from-instance")
+
+                @injected
+                def show(x, y, z, base_name, /):
+                    print("show body")
+                    return [x, y, z, base_name]
+
+                main: IProxy = show()
+                __design__ = env_design + design(y="literal", z="z", base_name="design")
+            """,
+        },
+        ["app.main.main"],
+    ),
 }
 
 
