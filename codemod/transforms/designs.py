@@ -474,6 +474,9 @@ class Designs(MigrationTransformer):
         ``overrides`` under the module's ``__design__``. ``default_design_paths`` configures
         pinjected's own runner: flagged."""
         value = stmt.value
+        if isinstance(value, cst.Call) and self.state.canonical(value.func) is None and (
+                pn.dotted_cst(value.func) or "").removeprefix("_dm_") in DESIGN_NAMES:
+            return line  # already a runtime design (an earlier run)
         if not (isinstance(value, cst.Call) and self.state.canonical(value.func) in DESIGN_NAMES
                 and all(a.keyword is None or a.keyword.value != "default_design_paths" for a in value.args)):
             return self.state.flag(line, "DM115", "`__meta_design__` with `default_design_paths=` configures pinjected's runner: port by hand")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import assert_same_behaviour
+from doeff_migrate.codemod.cli import main as doeff_migrate
+
+from .harness import assert_same_behaviour, write_project
 
 SHOW = """\
     from pinjected import IProxy, design, injected
@@ -550,3 +552,13 @@ EAGER_ORDER = {
 def test_eager_build_order_is_pinjected_order(tmp_path, name):
     files, targets = EAGER_ORDER[name]
     assert_same_behaviour(tmp_path, files, targets)
+
+
+@pytest.mark.parametrize("name", sorted(PROJECTS) + sorted(EAGER_ORDER))
+def test_second_run_changes_nothing(tmp_path, name):
+    files = PROJECTS[name][0] if name in PROJECTS else EAGER_ORDER[name][0]
+    write_project(tmp_path, files)
+    assert doeff_migrate([str(tmp_path), "-q"]) == 0
+    first = {p: p.read_text() for p in sorted(tmp_path.rglob("*.py"))}
+    assert doeff_migrate([str(tmp_path), "-q"]) == 0
+    assert {p: p.read_text() for p in sorted(tmp_path.rglob("*.py"))} == first
