@@ -432,8 +432,11 @@ class _Collector:
         variable whose bindings are unknown (``None``), migrated as a runtime design value."""
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.BitOr)):
             return self.builds_design(node.left) or self.builds_design(node.right)
+        builders = (pn.DESIGN, "providers", "instances", "classes")
         if isinstance(node, ast.Call):
-            return self.canonical(node.func) in (pn.DESIGN, "providers", "instances", "classes")
+            # (a runtime design of an earlier run counts too: ``_dm_design(**kw)``)
+            runtime = self.facts.imports.get(pn.dotted_ast(node.func) or "", ("", ""))
+            return self.canonical(node.func) in builders or (runtime[0] == _RUNTIME_DESIGNS and runtime[1] in builders)
         return isinstance(node, ast.Name) and self.names.names.get(node.id) == "EmptyDesign"
 
     def meta_design(self, node: ast.expr) -> dict[str, ValueSpec] | None:
@@ -1197,6 +1200,7 @@ class ProjectIndex:
         return height(provider.deps, ())
 
 
+_RUNTIME_DESIGNS = "doeff_migrate.runtime.designs"
 _MIGRATED_BUILDERS = {"injected_pytest", "providers", "instances", "classes"}
 """Runner-specific calls whose arguments are migrated with them (designs stay designs, not pinjected Designs)."""
 

@@ -304,3 +304,28 @@ def test_design_returned_by_an_instance_and_combined_with_a_literal():
         __design__ = env_design + _dm_design(y="literal")
         """,
     )
+
+
+def test_runtime_design_of_an_earlier_run_binding_a_provider_is_not_an_entry_point():
+    check_transformed(
+        """\
+        from pinjected import design, instance, providers
+
+        @instance
+        def client():
+            return "c"
+
+        default_design = design(root="/r") + providers(client=client)
+        """,
+        """\
+        from doeff_migrate.runtime.designs import design as _dm_design, providers as _dm_providers
+        from doeff_migrate.runtime import do, instance_binding
+
+        @instance_binding
+        @do
+        def client():
+            return "c"
+
+        default_design = _dm_design(root="/r") + _dm_providers(client=client)
+        """,
+    )
