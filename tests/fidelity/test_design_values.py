@@ -562,3 +562,49 @@ def test_second_run_changes_nothing(tmp_path, name):
     first = {p: p.read_text() for p in sorted(tmp_path.rglob("*.py"))}
     assert doeff_migrate([str(tmp_path), "-q"]) == 0
     assert {p: p.read_text() for p in sorted(tmp_path.rglob("*.py"))} == first
+
+
+# Known gap: an @instance passed as an argument that has dependencies of its own. pinjected resolves the
+# arguments and the callee's dependencies as concurrent tasks, so their builds interleave hop by hop
+# (here: `a`, `a`, `d`, `b`, `e`, `c`); the migrated entry point builds the argument `e` (and, at its first
+# Ask, the whole closure) before the argument `a`. Results are the same; the printed order is not.
+@pytest.mark.xfail(strict=True, reason="arguments with dependencies of their own interleave with the callee's dependencies in pinjected")
+def test_instance_argument_with_its_own_dependencies_is_built_in_pinjected_order(tmp_path):
+    assert_same_behaviour(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """\
+            from pinjected import IProxy, injected, instance
+
+            @instance
+            def a():
+                print("a built")
+                return 1
+
+            @instance
+            def b():
+                print("b built")
+                return 2
+
+            @instance
+            def c(b):
+                print("c built")
+                return 3
+
+            @instance
+            def d():
+                print("d built")
+                return 4
+
+            @instance
+            def e(d):
+                print("e built")
+                return 5
+
+            @injected
+            def use(a, c, /, x, y=0):
+                print("use body")
+                return [x, y, a, c]
+
+            main: IProxy = use(e, y=a)
+        """,
+    }, ["app.main.main"])
