@@ -16,6 +16,10 @@ as in pinjected's ``DesignOverridesStore``). A layer that names a variable rebou
 module is snapshotted where the block starts (``__doeff_with_1__ = ...``), since pinjected evaluates
 the design when the block is entered. A block whose design cannot be read is left as it is and
 flagged with every entry point inside it (DM118).
+
+A design that is not a literal combination (``design(**kw)``, a helper's design, ``providers(...)``,
+``injected("cfg")["key"]``, a ``__meta_design__`` the codemod cannot merge, an ``@instance`` returning
+a design) keeps its shape as a runtime design value (``design_values.py``, ``runtime/designs.py``).
 """
 
 from __future__ import annotations
@@ -242,9 +246,9 @@ class Designs(MigrationTransformer):
         self.entries: list[tuple[str, cst.BaseExpression, cst.SimpleStatementLine]] = []
         """(variable, merged layers, the ``setdefault`` statement recording them) per dissolved block."""
         self.meta_plan: dict[int, str] = {}
+        """id of a top-level ``__design__``/``__meta_design__`` statement -> how to merge it (BUG 9)."""
         self.meta_runtime = False
         """``__meta_design__`` was kept as a runtime design (the runner merges it, not the codemod)."""
-        """id of a top-level ``__design__``/``__meta_design__`` statement -> how to merge it (BUG 9)."""
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module, self._bindings = node, None
