@@ -27,6 +27,7 @@ DESIGNS_MODULE = "doeff_migrate.runtime.designs"
 # pinjected's design API with a runtime counterpart of the same name.
 DESIGN_NAMES = {"design", "providers", "instances", "classes", "EmptyDesign", "Design"}
 INJECTED_METHODS = {"by_name", "pure", "bind"}
+_PROGRAM_BUILDERS = {"providers", "classes", "injected", "Injected"}
 
 
 def _local_name(state, name: str) -> str:
@@ -50,6 +51,8 @@ class _Rewriter(cst.CSTTransformer):
         self.left: str | None = None
         """A pinjected name, or a provider left as pinjected, the expression still needs."""
         self.blocked: str | None = None
+        self.builds_programs = False
+        """The design binds something computed in the run (an instance, a provider, a key expression)."""
         self.needed: set[str] = set()
         """Runtime names the rewritten expression uses (imported only if the rewrite is kept)."""
         self.not_references: set[int] = set()
@@ -64,6 +67,8 @@ class _Rewriter(cst.CSTTransformer):
 
     def _runtime(self, name: str) -> str:
         self.needed.add(name)
+        if name in _PROGRAM_BUILDERS:
+            self.builds_programs = True
         return _local_name(self.state, name)
 
     def _canonical(self, node: cst.CSTNode) -> str | None:
@@ -111,6 +116,8 @@ class _Rewriter(cst.CSTTransformer):
             target = self.state.index.resolve_ref(ValueSpec("ref", self.state.module, original_node.value))
             if self.state.index.is_unmigrated(target):
                 self.blocked = self.blocked or original_node.value
+            elif target is not None and target.kind == "instance":
+                self.builds_programs = True
         return updated_node
 
 
@@ -148,6 +155,8 @@ def runtime_design(state, node: cst.BaseExpression) -> tuple[cst.BaseExpression 
         return None, None
     if rewriter.left:
         return None, f"{rewriter.left} has no runtime design counterpart"
+    if rewriter.builds_programs and state.target == "doeff":
+        return None, "a runtime design that builds programs (instances, providers, `injected(...)` values) runs on the bundled runtime only, not with `--target doeff`"
     leftover = _Leftover(state)
     rewritten.visit(leftover)
     if leftover.found:

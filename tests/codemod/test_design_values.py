@@ -329,3 +329,22 @@ def test_runtime_design_of_an_earlier_run_binding_a_provider_is_not_an_entry_poi
         default_design = _dm_design(root="/r") + _dm_providers(client=client)
         """,
     )
+
+
+def test_target_doeff_keeps_plain_runtime_designs_and_flags_ones_that_build_programs():
+    plain = dedent("""\
+        from pinjected import design
+
+        BASE = {"a": 1}
+        __design__ = design(**BASE)
+    """)
+    result = migrate_source(plain, path="example.py", index=_index("example.py", plain, None), target="doeff")
+    assert [f.code for f in result.flags] == [] and "__design__ = _dm_design(**BASE)\n" in result.code
+    built = dedent("""\
+        from pinjected import design, providers
+
+        BASE = {"a": 1}
+        __design__ = design(**BASE) + providers(b=lambda a: a + 1)
+    """)
+    result = migrate_source(built, path="example.py", index=_index("example.py", built, None), target="doeff")
+    assert "DM115" in [f.code for f in result.flags] and "not with `--target doeff`" in result.code
