@@ -211,7 +211,8 @@ class _Collector:
                 ):
                     self.facts.leftover_calls = True
                     # (``@injected_pytest(d)`` is migrated itself, with ``d`` as an env dict.)
-                    if (canonical in pn.RUNNER_SPECIFIC and canonical != "injected_pytest") or attr in ("to_graph", "to_resolver"):
+                    # (``providers``/``instances``/``classes`` become runtime design values, as designs do.)
+                    if (canonical in pn.RUNNER_SPECIFIC and canonical not in _MIGRATED_BUILDERS) or attr in ("to_graph", "to_resolver"):
                         # Designs handed to pinjected machinery that stays must stay Designs.
                         parts = [*node.args, *(kw.value for kw in node.keywords)]
                         if attr in ("to_graph", "to_resolver"):
@@ -423,7 +424,7 @@ class _Collector:
                         self.facts.overrides[var.value] = {**self.facts.overrides.get(var.value, {}), **bound}
             return  # ``__doeff_requires__`` and other generated tables are not designs
         design = self.design_of(node.value, env=name == "__design__")
-        if design is not None or name in ("__design__", "__meta_design__"):
+        if design is not None or name in ("__design__", "__meta_design__") or self.builds_design(node.value):
             # 0.2.252 merges the design under ``__meta_design__``'s ``overrides=`` into the module's design
             # (C23), and the module's own ``__design__`` goes on top of it whatever the statement order.
             if name not in ("__design__", "__meta_design__"):
@@ -474,6 +475,18 @@ class _Collector:
                 if self.names.canonical_of_dotted(dotted.rpartition(".")[0]) == pn.INJECTED_CLASS:
                     return True
         return False
+
+    def builds_design(self, node: ast.expr) -> bool:
+        """A design the codemod cannot read but pinjected builds (``design(**kw) + make()``): a design
+        variable whose bindings are unknown (``None``), migrated as a runtime design value."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.BitOr)):
+            return self.builds_design(node.left) or self.builds_design(node.right)
+        builders = (pn.DESIGN, "providers", "instances", "classes")
+        if isinstance(node, ast.Call):
+            # (a runtime design of an earlier run counts too: ``_dm_design(**kw)``)
+            runtime = self.facts.imports.get(pn.dotted_ast(node.func) or "", ("", ""))
+            return self.canonical(node.func) in builders or (runtime[0] == _RUNTIME_DESIGNS and runtime[1] in builders)
+        return isinstance(node, ast.Name) and self.names.names.get(node.id) == "EmptyDesign"
 
     def meta_design(self, node: ast.expr) -> dict[str, ValueSpec] | None:
         if isinstance(node, ast.Call) and self.canonical(node.func) == pn.DESIGN:
@@ -1290,6 +1303,11 @@ class ProjectIndex:
             return best + 1
 
         return height(provider.deps, ())
+
+
+_RUNTIME_DESIGNS = "doeff_migrate.runtime.designs"
+_MIGRATED_BUILDERS = {"injected_pytest", "providers", "instances", "classes"}
+"""Runner-specific calls whose arguments are migrated with them (designs stay designs, not pinjected Designs)."""
 
 
 def _module_from_plain_path(path: str) -> str:

@@ -6,12 +6,16 @@ The counterpart of ``python -m pinjected run pkg.mod.var``. The env is, from low
    (pinjected's implicit bindings by name),
 2. the ``__design__`` dicts of the package hierarchy, root to leaf: a ``__pinjected__.py`` in the project
    root (the folder holding the top-level package), then ``pkg/__init__.py``, then
-   ``pkg/__pinjected__.py``, then the next package down, ..., then the module itself,
+   ``pkg/__pinjected__.py``, then the next package down, ..., then the module itself; each over its
+   module's ``__meta_design__`` (its bindings, then its ``overrides``; runtime/designs.py); the design
+   the merged ``overrides`` key holds goes under all of them (above the registry),
 3. the module's ``__doeff_overrides__[var]`` (the ``with design()`` block around the entry point).
 
 Before anything runs, every key in the module's ``__doeff_requires__[var]`` is checked (all missing
 keys are named at once) and, unless ``--lazy``, the Program-valued ones are built in that order, as
-pinjected builds an entry point's dependencies before running it.
+pinjected builds an entry point's dependencies before running it. An entry point missing from
+``__doeff_requires__`` (a design on its way is a runtime value) gets the same closure computed from
+the env of the run (``eager.py``).
 
 The module's ``__doeff_handlers__`` (see ``entry_handlers``) are the handlers of its own effects, then
 those of every generated ``effects_handlers`` module its imports loaded (``generated_handlers``);
@@ -81,6 +85,13 @@ def _design_of(module_name: str) -> dict:
     design = getattr(mod, "__design__", None)
     if design is None:
         return {}
+    from .designs import ProvidedDesign
+
+    if isinstance(design, ProvidedDesign):
+        # A design an @instance returns: built now, seeing only the registry, as pinjected does.
+        from .run import run
+
+        design = design.resolve(lambda program: run(program, env=registered_env()))
     if not isinstance(design, dict):
         raise EntryPointError(f"{module_name}.__design__ must be a dict after migration, got {type(design).__name__}")
     return design
@@ -166,14 +177,37 @@ def still_pinjected(module: Any, var: str) -> bool:
     return any(key in names for key in requires)
 
 
+def _meta_design_layers(module_name: str) -> list:
+    """A module's ``__meta_design__`` (a runtime design) as env layers: its own bindings (its
+    ``overrides`` key included, which replaces the one of the designs above), then its ``overrides``
+    on top of them; pinjected 0.2.252 puts both under the module's ``__design__``."""
+    from .designs import meta_overrides
+
+    meta = getattr(sys.modules.get(module_name), "__meta_design__", None)
+    if not isinstance(meta, dict):
+        return []
+    return [dict(meta), dict(meta_overrides(meta))]
+
+
 def build_env(module_name: str, var: str) -> dict:
-    """The env of entry point ``module_name.var`` (see the module docstring for the order)."""
-    layers = [_design_of(name) for name in _design_modules(module_name)]
+    """The env of entry point ``module_name.var`` (see the module docstring for the order).
+
+    A design's ``overrides`` key is a binding like any other (the deepest one wins), and the design it
+    ends up holding goes under every module's design, above the registry: pinjected's legacy
+    ``design(overrides=X)`` (checked on 0.2.252).
+    """
+    merged: dict = {}
+    for name in _design_modules(module_name):
+        design = _design_of(name)  # imports the module: its meta design is readable after this
+        for layer in [*_meta_design_layers(name), design]:
+            merged.update(layer)
     module = sys.modules[module_name]
     overrides = getattr(module, "__doeff_overrides__", {}) or {}
     env = registered_env()  # after the imports above, so their registrations are in
-    for layer in layers:
-        env.update(layer)
+    legacy_overrides = merged.get("overrides")
+    if isinstance(legacy_overrides, dict):
+        env.update(legacy_overrides)
+    env.update(merged)
     env.update(overrides.get(var, {}))
     return env
 
@@ -375,7 +409,15 @@ def run_entry(
     program = entry_program(value, target)
     api = _runtime_api()
     if not lazy:
-        program = _eager(keys, env, program, api)
+        from .eager import build_at_first_ask, builds_arguments_first, eager_order
+
+        if var not in (getattr(module, "__doeff_requires__", None) or {}):
+            # A design on the way is a runtime value: the closure is computed from the env of this run.
+            keys = eager_order(program, env)
+        if builds_arguments_first(value):
+            program = build_at_first_ask([k for k in keys if isinstance(env.get(k), Program)], program)
+        else:
+            program = _eager(keys, env, program, api)
     program = _awaiting_result(program, api)
     from .run import run
 

@@ -194,14 +194,18 @@ UNTRANSLATABLE_DESIGN = register(
     Rule(
         code="DM115",
         name="untranslatable-design",
-        message="design expression the codemod cannot read statically: convert it to an env dict by hand",
-        what="Flags design expressions (`design(**kw)`, designs built by functions, `Design` methods, "
-        "`__meta_design__` with other keys, `Injected.*` values) that are not a literal `design(k=v)` "
-        "combination.",
-        why="An env dict must bind the same keys to the same kinds of values; a design computed at run "
-        "time cannot be translated without running it, and the codemod never runs code.",
-        example="__design__ = load_design(os.environ['PROFILE'])",
-        use_instead="__design__ = {**base_env, **profile_env(os.environ['PROFILE'])}",
+        message="design expression with pinjected API that has no runtime design counterpart: convert it by hand",
+        what="Flags design expressions that use pinjected API with no runtime design counterpart: "
+        "`Injected.zip/mzip/dict/...` values, `injected(SomeClass)`, attributes of a provider "
+        "(`settings.db_url`), `__meta_design__` with `default_design_paths=`. Other non-literal "
+        "designs (`design(**kw)`, designs built by helpers, `providers()`/`classes()`/`instances()`, "
+        "`injected(\"k\")[...]` expressions, `__meta_design__`) become runtime design values "
+        "(`doeff_migrate.runtime.designs`) with pinjected's rules.",
+        why="A runtime design value evaluates each binding when the runner builds the env; these "
+        "bindings are pinjected objects (IProxy graphs, resolver configuration) that have no "
+        "design-value counterpart there.",
+        example="__design__ = design(pair=Injected.zip(a, b))",
+        use_instead="@do\ndef _pair():\n    return ((yield Ask(\"a\")), (yield Ask(\"b\")))\n\n__design__ = {\"pair\": _pair()}",
         fix_safety=_NO_FIX,
         phase="di",
     )
@@ -246,30 +250,14 @@ UNDISSOLVED_WITH_DESIGN = register(
         name="with-design-not-dissolved",
         message="`with` block whose design bindings the codemod cannot translate: its entry points would lose them",
         what="Flags a module-level `with ...:` block whose header is, or may be, a design the codemod cannot read "
-        "(`with design(**kw):`, `with make_design():`, a design from another module that is not a literal, a "
-        "design mixed with other context managers in one `with`), and every entry point assigned inside it.",
+        "(`with make_design():`, a design binding pinjected API that has no runtime design counterpart, see "
+        "DM115, a design mixed with other context managers in one `with`), and every entry point assigned "
+        "inside it. `with design(**kw):` and other runtime design values are dissolved like literal ones.",
         why="pinjected applies the block's design to every IProxy variable assigned inside it (C21). The "
         "codemod records those bindings in `__doeff_overrides__`; when it cannot read the design, the migrated "
         "entry points would silently run with the module's design only.",
-        example="with design(**PROFILE):\n    train: IProxy = run_training()",
-        use_instead="train: Program = run_training()\n__doeff_overrides__ = {\"train\": {**PROFILE}}",
-        fix_safety=_NO_FIX,
-        phase="di",
-    )
-)
-
-META_AND_MODULE_DESIGN = register(
-    Rule(
-        code="DM119",
-        name="meta-design-and-design-not-mergeable",
-        message="module assigns both `__meta_design__` and `__design__` in a way the codemod cannot merge: merge them by hand",
-        what="Flags the `__design__` and `__meta_design__` assignments of a module that has both, unless it has "
-        "exactly one of each and one plain `__design__ = ...` (the case the codemod merges itself).",
-        why="pinjected 0.2.252 merges the design under `__meta_design__`'s `overrides=` first and the module's "
-        "`__design__` on top, whatever the statement order (C23). Two assignments of one name cannot express "
-        "that in general (reassignments, `+=` before the meta design).",
-        example="__design__ = design(mode=\"a\")\n__meta_design__ = design(overrides=design(mode=\"meta\"))\n__design__ = design(mode=\"b\")",
-        use_instead="__design__ = {\"mode\": \"meta\"} | {\"mode\": \"b\"}",
+        example="with design(pair=Injected.zip(a, b)):\n    train: IProxy = run_training()",
+        use_instead="train: Program = run_training()\n__doeff_overrides__ = {\"train\": {\"pair\": _pair()}}",
         fix_safety=_NO_FIX,
         phase="di",
     )

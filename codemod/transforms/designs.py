@@ -16,6 +16,10 @@ as in pinjected's ``DesignOverridesStore``). A layer that names a variable rebou
 module is snapshotted where the block starts (``__doeff_with_1__ = ...``), since pinjected evaluates
 the design when the block is entered. A block whose design cannot be read is left as it is and
 flagged with every entry point inside it (DM118).
+
+A design that is not a literal combination (``design(**kw)``, a helper's design, ``providers(...)``,
+``injected("cfg")["key"]``, a ``__meta_design__`` the codemod cannot merge, an ``@instance`` returning
+a design) keeps its shape as a runtime design value (``design_values.py``, ``runtime/designs.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import libcst as cst
 from .. import pinjected_names as pn
 from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
+from .design_values import DESIGN_NAMES, blocked_provider, rewrite_helper_designs, runtime_design
 
 OVERRIDES = "__doeff_overrides__"
 _REEXPORT_IMPORT = r"^[ \t]*from[ \t]+[\w.]+[ \t]+import\b[^\n]*\b(?:injected|instance|injected_instance|design|IProxy|Injected)\b"
@@ -242,6 +247,8 @@ class Designs(MigrationTransformer):
         """(variable, merged layers, the ``setdefault`` statement recording them) per dissolved block."""
         self.meta_plan: dict[int, str] = {}
         """id of a top-level ``__design__``/``__meta_design__`` statement -> how to merge it (BUG 9)."""
+        self.meta_runtime = False
+        """``__meta_design__`` was kept as a runtime design (the runner merges it, not the codemod)."""
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module, self._bindings = node, None
@@ -289,7 +296,7 @@ class Designs(MigrationTransformer):
         # (Only module-level definitions get here: bodies are not visited.)
         if (self.state.module, updated_node.name.value) in self.state.index.cyclic_providers():
             return self.state.flag(updated_node, "DM123")
-        return updated_node
+        return rewrite_helper_designs(self.state, updated_node)
 
     def alias(self, key_literal: cst.SimpleString) -> str:
         key = key_literal.evaluated_value
@@ -334,18 +341,27 @@ class Designs(MigrationTransformer):
             if not is_design:
                 pinjected_file = self.state.names.used or self.state.facts.reexported_api
                 if special and pinjected_file and self.opaque_design_value(stmt.value):
-                    # ``__design__ = make_design(5)``: a pinjected Design built by code the codemod does not run.
-                    return self.state.flag(updated_node, "DM115", f"`{target}` is computed by code the codemod does not read: convert it to an env dict by hand")
+                    # ``__design__ = make_design(5)``: built by code the codemod does not read. Its helpers'
+                    # ``design(...)`` calls become runtime designs (``leave_FunctionDef``), so the value
+                    # is one too, unless the expression itself needs pinjected.
+                    rewritten, why = runtime_design(self.state, stmt.value)
+                    if rewritten is None:
+                        return self.state.flag(updated_node, "DM115", f"`{target}` is computed by code the codemod does not read ({why or 'it binds a provider left as pinjected'}): convert it to an env dict by hand")
+                    return updated_node.with_changes(body=[stmt.with_changes(value=rewritten)])
                 return updated_node
             if target in self.state.facts.runner_args:
                 return self.state.flag(
                     updated_node, "DM115", f"design `{target}` is used by pinjected machinery that stays (flagged): kept as a Design"
                 )
             plan = self.meta_plan.get(id(original_node))
-            if plan == "flag":
-                return self.state.flag(updated_node, "DM119")
             if target == "__meta_design__":
+                if plan == "flag":
+                    # Several ``__design__`` assignments around it: the runner puts the meta design's
+                    # ``overrides`` under the module's final ``__design__``, as pinjected does.
+                    return self.runtime_meta_design(updated_node, stmt)
                 return self.meta_design(updated_node, stmt, under=plan == "under")
+            if plan == "over" and self.meta_runtime:
+                plan = None  # the meta design stayed a runtime value: the runner merges it
             translated = self.translator.translate(stmt.value)
             if translated is None:
                 return self.flag_untranslated(updated_node)
@@ -383,6 +399,21 @@ class Designs(MigrationTransformer):
         return None
 
     def flag_untranslated(self, line):
+        """The runtime design form of an untranslatable design statement, or its flag."""
+        stmt = line.body[0] if len(line.body) == 1 else None
+        if not self.translator.blocked and self.runtime_form_keeps_meaning(getattr(stmt, "value", None)):
+            value = getattr(stmt, "value", None)
+            rewritten, why = runtime_design(self.state, value) if value is not None else (None, None)
+            if rewritten is not None:
+                if isinstance(stmt, cst.AugAssign) and not isinstance(stmt.operator, (cst.AddAssign, cst.BitOrAssign)):
+                    return self.state.flag(line, "DM115")
+                # (``d += ...`` rebinds ``d``: a runtime Design's ``+=`` returns a new design, as in pinjected.)
+                return line.with_changes(body=[stmt.with_changes(value=rewritten)])
+            blocked = blocked_provider(self.state, value) if value is not None else None
+            if blocked:
+                return self.state.flag(line, "DM117", f"design binds `{blocked}`, which is left as pinjected (flagged): migrate it first")
+            if why:
+                return self.state.flag(line, "DM115", f"design expression the codemod cannot migrate: {why}")
         if self.translator.blocked:
             return self.state.flag(
                 line, "DM117", f"design binds `{self.translator.blocked}`, which is left as pinjected (flagged): migrate it first"
@@ -390,6 +421,18 @@ class Designs(MigrationTransformer):
         if self.translator.problem:
             return self.state.flag(line, *self.translator.problem)
         return self.state.flag(line, "DM115")
+
+    def runtime_form_keeps_meaning(self, node: cst.BaseExpression | None) -> bool:
+        """Whether the design the translator refused means the same as a runtime design value. An
+        ``@instance`` bound to several keys is shared by a runtime design only among its own
+        ``design(...)`` calls, not with design variables already translated to dicts (DM120)."""
+        problem = self.translator.problem
+        if node is None or (problem is not None and problem[0] not in ("DM115", "DM120")):
+            return False
+        if problem is not None and problem[0] == "DM120":
+            names = _plain_names(node)
+            return not any(n in self.design_vars or imported_design(self.state, n) is not None for n in names)
+        return True
 
     def borrows_api(self, stmt: cst.ImportFrom) -> bool:
         if isinstance(stmt.names, cst.ImportStar):
@@ -415,7 +458,8 @@ class Designs(MigrationTransformer):
             return True
         if isinstance(node, cst.BinaryOperation):
             return self.is_design_expr(node.left) or self.is_design_expr(node.right)
-        return isinstance(node, cst.Name) and (node.value in self.design_vars or imported_design(self.state, node.value) is not None)
+        return isinstance(node, cst.Name) and (
+            node.value in self.state.facts.design_vars or imported_design(self.state, node.value) is not None)
 
     def meta_design(self, line: cst.SimpleStatementLine, stmt, under: bool = False) -> cst.SimpleStatementLine:
         value = stmt.value
@@ -427,7 +471,29 @@ class Designs(MigrationTransformer):
                 if under:  # the module's __design__ (assigned above) stays on top
                     translated = cst.BinaryOperation(translated, cst.BitOr(), cst.Name("__design__"))
                 return line.with_changes(body=[cst.Assign([cst.AssignTarget(cst.Name("__design__"))], translated)])
-        return self.state.flag(line, "DM115")
+        return self.runtime_meta_design(line, stmt)
+
+    def runtime_meta_design(self, line: cst.SimpleStatementLine, stmt) -> cst.SimpleStatementLine:
+        """``__meta_design__`` kept as a runtime design: the runner puts its bindings and then its
+        ``overrides`` under the module's ``__design__``. ``default_design_paths`` configures
+        pinjected's own runner: flagged."""
+        value = stmt.value
+        if isinstance(value, cst.Call) and self.state.canonical(value.func) is None and (
+                pn.dotted_cst(value.func) or "").removeprefix("_dm_") in DESIGN_NAMES:
+            return line  # already a runtime design (an earlier run)
+        if not (isinstance(value, cst.Call) and self.state.canonical(value.func) in DESIGN_NAMES
+                and all(a.keyword is None or a.keyword.value != "default_design_paths" for a in value.args)):
+            return self.state.flag(line, "DM115", "`__meta_design__` with `default_design_paths=` configures pinjected's runner: port by hand")
+        rewritten, why = runtime_design(self.state, value)
+        if rewritten is None:
+            blocked = blocked_provider(self.state, value)
+            if blocked:
+                return self.state.flag(line, "DM117", f"design binds `{blocked}`, which is left as pinjected (flagged): migrate it first")
+            return self.state.flag(line, "DM115", f"design expression the codemod cannot migrate: {why}")
+        self.meta_runtime = True
+        if isinstance(stmt, cst.AnnAssign):
+            return line.with_changes(body=[cst.Assign([cst.AssignTarget(stmt.target)], rewritten)])
+        return line.with_changes(body=[stmt.with_changes(value=rewritten)])
 
     # -- with design(...) blocks --------------------------------------------------------------
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
@@ -506,6 +572,8 @@ class Designs(MigrationTransformer):
             new_layers = list(layers)
             for item in stmt.items:
                 translated = self.translator.translate(item.item)
+                if translated is None and not self.translator.blocked and self.runtime_form_keeps_meaning(item.item):
+                    translated = runtime_design(self.state, item.item)[0]
                 if translated is None:
                     reason = self.translator.problem[1] if self.translator.problem else (
                         f"its design binds `{self.translator.blocked}`, which is left as pinjected" if self.translator.blocked

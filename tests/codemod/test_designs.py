@@ -159,12 +159,18 @@ def test_already_migrated_env_dict_is_untouched():
     )
 
 
-def test_design_used_outside_an_assignment_is_left_alone():
-    check_noop(
+def test_design_built_in_a_helper_becomes_a_runtime_design():
+    check_transformed(
         """\
         from pinjected import design
 
         def make():
             return design(a=1)
-        """
+        """,
+        """\
+        from doeff_migrate.runtime.designs import design as _dm_design
+
+        def make():
+            return _dm_design(a=1)
+        """,
     )

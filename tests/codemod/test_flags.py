@@ -196,17 +196,15 @@ def test_method_decorated_with_injected_is_flagged_dm113():
     )
 
 
-def test_design_built_by_a_function_is_flagged_dm115():
+def test_design_with_a_combinator_without_runtime_counterpart_is_flagged_dm115():
     flagged(
         """\
-        from pinjected import design
+        from pinjected import Injected, design
 
-        def load():
-            return {}
-
-        __design__ = design(**load())  # <-
+        __design__ = design(pair=Injected.zip(Injected.pure(1), Injected.pure(2)))  # <-
         """,
         "DM115",
+        message="design expression the codemod cannot migrate: `Injected.zip` has no runtime design counterpart",
     )
 
 
@@ -519,10 +517,9 @@ def _flag_codes(files: dict[str, str], path: str) -> tuple[list[str], str]:
 def test_with_block_whose_design_cannot_be_read_is_flagged_dm118():
     flagged(
         """\
-        from pinjected import design
+        from pinjected import Injected, design
 
-        PROFILE = {"a": 1}
-        with design(**PROFILE):  # <-
+        with design(pair=Injected.zip(Injected.pure(1), Injected.pure(2))):  # <-
             pass
         """,
         "DM118",
@@ -530,19 +527,7 @@ def test_with_block_whose_design_cannot_be_read_is_flagged_dm118():
     )
 
 
-def test_meta_design_between_two_designs_is_flagged_dm119():
-    codes, code = _flag_codes({"m.py": """\
-        from pinjected import design
-
-        __design__ = design(mode="a")
-        __meta_design__ = design(overrides=design(mode="meta"))
-        __design__ = design(mode="b")
-    """}, "m.py")
-    assert codes == ["DM119", "DM119", "DM119"]
-    assert '__meta_design__ = design(overrides=design(mode="meta"))' in code
-
-
-def test_instance_bound_to_two_keys_is_flagged_dm120():
+def test_instance_bound_to_two_keys_through_a_design_variable_is_flagged_dm120():
     codes, code = _flag_codes({"m.py": """\
         from pinjected import design, instance
 
@@ -550,9 +535,10 @@ def test_instance_bound_to_two_keys_is_flagged_dm120():
         def conn():
             return object()
 
-        __design__ = design(a=conn, b=conn)
+        base = design(a=conn)
+        __design__ = base + design(b=conn)
     """}, "m.py")
-    assert codes == ["DM120"] and "__design__ = design(a=conn, b=conn)" in code
+    assert codes == ["DM120"] and "__design__ = base + design(b=conn)" in code
 
 
 def test_design_binding_a_lifted_entry_point_is_flagged_dm121():

@@ -130,20 +130,20 @@ def test_with_design_imported_from_another_module_is_used_as_its_env_dict():
 
 
 def test_with_design_that_cannot_be_read_is_flagged_with_its_entry_points():
-    """BUG 3: an undissolvable block is left as it is, flagged, and so is every entry point inside it."""
+    """BUG 3: an undissolvable block (a combinator with no runtime design counterpart) is left as it
+    is, flagged, and so is every entry point inside it."""
     result = _migrate(
         {
             "app/__init__.py": "",
-            "app/main.py": LABEL + """
-PROFILE = {"prefix": "p-"}
-with design(**PROFILE):
+            "app/main.py": LABEL.replace("import IProxy,", "import Injected, IProxy,") + """
+with design(pair=Injected.zip(Injected.pure(1), Injected.pure(2))):
     prof: IProxy = label("p")
 """,
         },
         "app/main.py",
     )
     assert [f.code for f in result.flags] == ["DM118", "DM118"]
-    assert "with design(**PROFILE):\n" in result.code
+    assert "with design(pair=Injected.zip(Injected.pure(1), Injected.pure(2))):\n" in result.code
     assert "__doeff_overrides__" not in result.code
 
 
@@ -266,8 +266,9 @@ def test_meta_design_and_design_are_merged_with_design_on_top():
     # (``from pinjected import design`` goes: the string "design" in the env dict is not a use of the name.)
 
 
-def test_meta_design_and_design_that_cannot_be_merged_are_flagged():
-    """BUG 9: two plain ``__design__`` assignments around the meta design: DM119 on all three."""
+def test_meta_design_and_design_that_cannot_be_merged_stays_a_runtime_design():
+    """BUG 9: two plain ``__design__`` assignments around the meta design: the meta design stays a
+    runtime design value, which the runner puts under the module's final ``__design__``."""
     result = _migrate(
         {"m.py": """\
             from pinjected import design
@@ -278,8 +279,10 @@ def test_meta_design_and_design_that_cannot_be_merged_are_flagged():
         """},
         "m.py",
     )
-    assert [f.code for f in result.flags] == ["DM119", "DM119", "DM119"]
-    assert 'design(mode="b")' in result.code and 'design(overrides=design(mode="meta"))' in result.code
+    assert [f.code for f in result.flags] == []
+    assert '__design__ = {"mode": "a"}\n' in result.code and '__design__ = {"mode": "b"}\n' in result.code
+    assert '__meta_design__ = _dm_design(overrides=_dm_design(mode="meta"))\n' in result.code
+    assert "from doeff_migrate.runtime.designs import design as _dm_design\n" in result.code
 
 
 def test_index_merges_meta_design_under_design():
@@ -310,6 +313,24 @@ def test_one_instance_bound_to_two_keys_is_flagged():
     )
     assert [f.code for f in result.flags] == ["DM120"]
     assert "__design__ = base + design(b=conn)" in result.code
+
+
+def test_one_instance_bound_to_two_keys_of_one_design_is_a_runtime_design():
+    """BUG 12: within runtime ``design(...)`` calls the instance object is built once for all its keys."""
+    result = _migrate(
+        {"m.py": """\
+            from pinjected import design, instance
+
+            @instance
+            def conn():
+                return object()
+
+            __design__ = design(a=conn, b=conn)
+        """},
+        "m.py",
+    )
+    assert [f.code for f in result.flags] == []
+    assert "__design__ = _dm_design(a=conn, b=conn)\n" in result.code
 
 
 def test_design_binding_a_lifted_entry_point_is_flagged():
@@ -361,8 +382,8 @@ __doeff_requires__ = {"o": ("alt", "prefix")}
     )
 
 
-def test_design_computed_by_a_helper_is_flagged():
-    """BUG 30: ``__design__ = make_design(5)`` stays a pinjected Design: flagged DM115."""
+def test_design_computed_by_a_helper_is_a_runtime_design():
+    """BUG 30: ``__design__ = make_design(5)``: the helper builds a runtime design value."""
     result = _migrate(
         {"m.py": """\
             from pinjected import design
@@ -374,8 +395,8 @@ def test_design_computed_by_a_helper_is_flagged():
         """},
         "m.py",
     )
-    assert "DM115" in [f.code for f in result.flags]
-    assert "__design__ = make_design(5)" in result.code
+    assert [f.code for f in result.flags] == []
+    assert "__design__ = make_design(5)" in result.code and "return _dm_design(a=v)" in result.code
 
 
 def test_root_pinjected_module_is_part_of_every_env():
@@ -637,9 +658,8 @@ def test_entry_points_of_a_with_block_left_flagged_stay_pinjected():
     result = _migrate(
         {
             "app/__init__.py": "",
-            "app/main.py": LABEL + """
-PROFILE = {"prefix": "p-"}
-with design(**PROFILE):
+            "app/main.py": LABEL.replace("import IProxy,", "import Injected, IProxy,") + """
+with design(pair=Injected.zip(Injected.pure(1), Injected.pure(2))):
     prof: IProxy = label("p")
 both: IProxy = prof + label("q")
 """,

@@ -840,26 +840,13 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {
     ),
     # Class injection is migrated now (tests/fidelity/test_classes.py).
     # `aio.gather` through `import asyncio as aio` is migrated now (tests/fidelity/test_review_calls.py).
-    "star_design_and_meta_design_extras": (
+    "meta_design_extras": (
         {
             "app/__init__.py": "",
             "app/main.py": """\
                 from pinjected import design
 
-                BASE = {"a": 1}
-                __design__ = design(**BASE)
                 __meta_design__ = design(overrides=design(a=2), default_design_paths=["x.y"])
-            """,
-        },
-        {"app/main.py": ["DM115", "DM115"]},
-    ),
-    "design_with_injected_bind": (
-        {
-            "app/__init__.py": "",
-            "app/main.py": """\
-                from pinjected import Injected, design
-
-                __design__ = design(greeting="hi", other=Injected.bind(lambda greeting: greeting + "?"))
             """,
         },
         {"app/main.py": ["DM115"]},

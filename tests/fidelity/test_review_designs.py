@@ -361,59 +361,6 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
 
 FLAGGED: dict[str, tuple[dict[str, str], dict[str, list[str]], list[str]]] = {
     # name: (files, {file: expected flag codes in order}, statements that must stay verbatim)
-    "with_unreadable_design": (  # BUG 3
-        {
-            "app/__init__.py": "",
-            "app/main.py": LABEL + """
-    PROFILE = {"prefix": "p-"}
-    with design(**PROFILE):
-        prof: IProxy = label("p")
-""",
-        },
-        {"app/main.py": ["DM118", "DM118"]},
-        ["with design(**PROFILE):"],
-    ),
-    "meta_design_not_mergeable": (  # BUG 9
-        {
-            "app/__init__.py": "",
-            "app/main.py": """\
-                from pinjected import IProxy, design, injected
-
-                @injected
-                def show(mode, /):
-                    return mode
-
-                main: IProxy = show()
-                __design__ = design(mode="a")
-                __meta_design__ = design(overrides=design(mode="meta"))
-                __design__ = design(mode="b")
-            """,
-        },
-        {"app/main.py": ["DM119", "DM119", "DM119"]},
-        ['__design__ = design(mode="a")', '__meta_design__ = design(overrides=design(mode="meta"))', '__design__ = design(mode="b")'],
-    ),
-    "instance_bound_to_two_keys": (  # BUG 12
-        {
-            "app/__init__.py": "",
-            "app/main.py": """\
-                from pinjected import IProxy, design, injected, instance
-
-                @instance
-                def conn():
-                    print("conn built")
-                    return object()
-
-                @injected
-                def use(a, b, conn, /):
-                    return [a is b, a is conn, b is conn]
-
-                main: IProxy = use()
-                __design__ = design(a=conn, b=conn)
-            """,
-        },
-        {"app/main.py": ["DM120"]},
-        ["__design__ = design(a=conn, b=conn)"],
-    ),
     "design_binds_lifted_entry_point": (  # BUG 18 (design side)
         {
             "app/__init__.py": "",
@@ -437,26 +384,6 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, list[str]], list[str]]] = {
         # gives a plain value as it is)
         {"app/main.py": ["DM121"]},
         ["__design__ = design(shout=lifted)"],
-    ),
-    "design_built_by_a_helper": (  # BUG 30
-        {
-            "app/__init__.py": "",
-            "app/main.py": """\
-                from pinjected import IProxy, design, injected
-
-                @injected
-                def show(a, /):
-                    return a
-
-                def make_design(v):
-                    return design(a=v)
-
-                main: IProxy = show()
-                __design__ = make_design(5)
-            """,
-        },
-        {"app/main.py": ["DM115"]},
-        ["__design__ = make_design(5)"],
     ),
     "api_through_a_project_facade": (  # BUG 33
         {
