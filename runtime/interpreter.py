@@ -687,6 +687,11 @@ def _drive(gen: Any, y: Any) -> Any:
                 search = k.hseg.parent
                 y = y.effect
                 continue
+            lower = getattr(type(y), "__doeff_lower__", None)
+            if lower is not None:
+                # A program defined by another one (expressions.Expr): run that one in its place.
+                y = lower(y)
+                continue
             # Not an effect or a program: raise at the yield, naming where.
             exc = _bad_yield(y, gen)
             break

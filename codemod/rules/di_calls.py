@@ -113,23 +113,6 @@ PINJECTED_API_IN_PLAIN_FUNCTION = register(
     )
 )
 
-IMPORTED_ENTRY_POINT = register(
-    Rule(
-        code="DM136",
-        name="imported-entry-point-in-expression",
-        message="an entry point of another module is used inside this IProxy expression: combine them by hand",
-        what="Flags module-level IProxy expressions that use an IProxy variable imported from another module "
-        "(`from app.jobs import plain`; `main: IProxy = pair(plain, lifted)`).",
-        why="pinjected resolves the imported IProxy first. After migration it is a `Program` or a `@do` "
-        "function depending on how the other module was rewritten, and passing either as an argument "
-        "hands the program object itself to the callee.",
-        example="from app.jobs import plain\nmain: IProxy = pair(plain, 1)",
-        use_instead="@do\ndef main():\n    return (yield pair((yield plain), 1))  # `(yield plain())` if plain is a @do function",
-        fix_safety=_NO_FIX,
-        phase="di",
-    )
-)
-
 INJECTED_FUNCTION_BY_NAME = register(
     Rule(
         code="DM137",
@@ -141,38 +124,6 @@ INJECTED_FUNCTION_BY_NAME = register(
         "`Ask(\"fetch\")` gives the `@do` function, whose calls return programs the plain code never runs.",
         example="res = Injected.by_name(\"fetch\").map(lambda f: f(\"z\"))",
         use_instead="@do\ndef res():\n    return (yield fetch(\"z\"))",
-        fix_safety=_NO_FIX,
-        phase="di",
-    )
-)
-
-MAP_UNKNOWN_CALLEE = register(
-    Rule(
-        code="DM138",
-        name="map-or-bind-with-unknown-callee",
-        message="`.map(f)` / `Injected.bind(f)` with a function defined elsewhere: whether it must be awaited is unknown",
-        what="Flags `Injected.map(f)` / `Injected.bind(f)` in entry points where `f` is neither a lambda, a "
-        "builtin nor a function defined in the same module (e.g. imported).",
-        why="pinjected awaits `f` when it is a coroutine function (C12). Parsing this module alone cannot tell, "
-        "and a wrong guess returns a coroutine object instead of the value.",
-        example="from app.util import a_double\nres = Injected.by_name(\"a\").map(a_double)",
-        use_instead="@do\ndef res():\n    return (yield Await(a_double((yield Ask(\"a\")))))  # a_double is async",
-        fix_safety=_NO_FIX,
-        phase="di",
-    )
-)
-
-PROXY_ATTRIBUTE = register(
-    Rule(
-        code="DM139",
-        name="proxy-attribute-of-unknown-object",
-        message="`.proxy` on something that is not an `Injected`: port this expression by hand",
-        what="Flags `.proxy` in an entry-point expression when the object is not an `Injected.*(...)` / "
-        "`injected(\"k\")` combinator (whose `.proxy` is translated as the combinator itself).",
-        why="`.proxy` turns an `Injected` into an `IProxy` (C13); on anything else it is an attribute of the "
-        "resolved value, whose type parsing cannot know.",
-        example="x: IProxy = settings.proxy",
-        use_instead="@do\ndef x():\n    s = yield settings()\n    return s.proxy",
         fix_safety=_NO_FIX,
         phase="di",
     )

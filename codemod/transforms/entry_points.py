@@ -10,6 +10,9 @@ value passed by object is in pinjected), ``injected("k")`` -> ``Ask("k")``, ``In
 do not block, as in pinjected), ``Injected.procedure`` -> one ``yield`` after the other, ``.map(f)`` on an
 ``Injected`` -> ``f(value)``. Per entry point and ``@instance``, the keys it can ``Ask`` for (transitive,
 dependencies first) go to ``__doeff_requires__`` for the runner's pre-flight check and eager build.
+What the lifting cannot prove (method calls on values, ``.await__()``, functions defined elsewhere)
+stays an expression over the runtime's ``Expr`` (program_expressions.py); an entry point of another
+module is a leaf through ``as_program``.
 """
 
 from __future__ import annotations
@@ -17,10 +20,15 @@ from __future__ import annotations
 import json
 
 import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
 from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
+from .program_expressions import ExpressionLowering, NotAnExpression, primary as _primary
+
+# Refusals of the lifting that a Program expression (program_expressions.py) resolves at run time.
+_LOWERED_AS_EXPRESSION = frozenset({"DM108"})
 
 
 class Untranslatable(Exception):
@@ -131,11 +139,11 @@ class EntryPoints(MigrationTransformer):
         return found
 
     def is_leaf(self, node: cst.BaseExpression) -> bool:
-        """A node the entry point must ``yield``: an ``@instance``, or a migrated entry point of this module."""
+        """A node the entry point must ``yield``: an ``@instance``, or a migrated entry point of this module or another."""
         target = self.provider(node)
         if target is not None and target.kind == "instance":
             return True
-        return isinstance(node, cst.Name) and node.value in self.programs
+        return isinstance(node, cst.Name) and (node.value in self.programs or self.imported_entry_point(node.value))
 
     def program_of(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """A program computing ``node`` (for ``Spawn``): leaves keep their program form."""
@@ -144,6 +152,9 @@ class EntryPoints(MigrationTransformer):
             return cst.Call(node.with_changes(lpar=[], rpar=[]))
         if isinstance(node, cst.Name) and node.value in self.programs:
             return node if self.programs[node.value] == "program" else cst.Call(node)
+        if isinstance(node, cst.Name) and self.imported_entry_point(node.value):
+            # A program or a lifted @do function, depending on how the other module was rewritten.
+            return cst.Call(cst.Name(self.state.need("as_program")), [cst.Arg(node)])
         if isinstance(node, cst.Call):
             target = self.provider(node.func)
             if target is not None and target.kind == "injected" and not any(self.has_leaf(a.value) for a in node.args):
@@ -262,7 +273,7 @@ class EntryPoints(MigrationTransformer):
                     isinstance(inner, cst.Call) and self.state.canonical(inner.func) == pn.INJECTED and _single_string(inner)
                 ):
                     return self.value_of(inner)  # C13: ``.proxy`` turns an Injected into an IProxy of the same value
-                raise Untranslatable("DM139")
+                raise Untranslatable  # an attribute of the value: a Program expression
             return node.with_changes(value=_primary(self.value_of(node.value)))
         if isinstance(node, cst.Subscript):
             value = _primary(self.value_of(node.value))
@@ -302,7 +313,7 @@ class EntryPoints(MigrationTransformer):
             return _yield(cst.Call(cst.Name(self.state.need("Await")), [cst.Arg(call)]))
         if defined is None and not isinstance(func, cst.Lambda) and name not in _SYNC_BUILTINS:
             # pinjected awaits a coroutine function (C12); this one is defined elsewhere: unknown.
-            raise Untranslatable("DM138", f"`{name or 'this callee'}` is defined elsewhere: whether pinjected awaited it (an `async def`) is unknown here")
+            raise Untranslatable  # defined elsewhere: the Program expression checks at run time
         return call
 
     def member_height(self, node: cst.BaseExpression) -> int | None:
@@ -382,7 +393,7 @@ class EntryPoints(MigrationTransformer):
         else:
             defined = self.plain_functions.get(pn.dotted_cst(func) or "")
             if defined is None:  # its parameters (the keys) and whether it is async are unknown here
-                raise Untranslatable("DM138", f"`{pn.dotted_cst(func) or 'this function'}` is defined elsewhere: its parameters and whether pinjected awaited it are unknown here")
+                raise Untranslatable  # parameters known only at run time: the Program expression's ``bind``
             params = defined.params
         if params.star_arg is not cst.MaybeSentinel.DEFAULT and isinstance(params.star_arg, cst.Param) or params.star_kwarg:
             raise Untranslatable
@@ -444,16 +455,15 @@ class EntryPoints(MigrationTransformer):
             return self.left_as_is(
                 updated_node, name, "DM108", f"entry point uses `{left[0]}`, which was left as pinjected: migrate it first"
             )
-        imported = sorted(n for n in names if self.imported_entry_point(n))
-        if imported:
-            return self.left_as_is(
-                updated_node, name, "DM136", f"`{imported[0]}` is an entry point of another module: combine them by hand"
-            )
         if self.passes_injected_function(value):
             return self.left_as_is(
                 updated_node, name, "DM108",
                 "an injected function is passed as a value here: pinjected resolves it to a callable, a program is not one",
             )
+        if not self.has_leaf(value):
+            # Annotated but built from plain values (a dict of programs, a value): only the annotation changes.
+            return self.as_program(updated_node, stmt, name, value, register=False)
+        imports = list(AddImportsVisitor._get_imports_from_context(self.state.context))
         try:
             if isinstance(value, cst.Call) and not self.has_leaf_in_args(value):
                 target = self.provider(value.func)
@@ -464,9 +474,15 @@ class EntryPoints(MigrationTransformer):
             self.repeated = self.repeated_leaves(value)
             body = self.value_of(value)
         except Untranslatable as exc:
-            return self.left_as_is(updated_node, name, exc.code, exc.message)
-        if not self.has_leaf(value):
-            return self.left_as_is(updated_node, name, "DM108")
+            if exc.code not in _LOWERED_AS_EXPRESSION:
+                return self.left_as_is(updated_node, name, exc.code, exc.message)
+            # The imports the abandoned lifting asked for are not used by the expression.
+            self.state.context.scratch[AddImportsVisitor.CONTEXT_KEY] = imports
+            try:
+                lowered, kind = ExpressionLowering(self).lower(value)
+            except NotAnExpression:
+                return self.left_as_is(updated_node, name, exc.code, exc.message)
+            return self.as_program(updated_node, stmt, name, lowered, register=kind != "plain")
         self.programs[name] = "function"
         captured = self.captured
         if captured:
@@ -533,8 +549,9 @@ class EntryPoints(MigrationTransformer):
             annotation = annotation.value
         return self.state.names.canonical_of_dotted(pn.dotted_cst(annotation)) == pn.IPROXY
 
-    def as_program(self, line: cst.SimpleStatementLine, stmt, name: str, value: cst.BaseExpression):
-        self.programs[name] = "program"
+    def as_program(self, line: cst.SimpleStatementLine, stmt, name: str, value: cst.BaseExpression, register: bool = True):
+        if register:
+            self.programs[name] = "program"
         if isinstance(stmt, cst.AnnAssign):
             annotation = stmt.annotation.annotation
             if self.is_iproxy(annotation):
@@ -608,17 +625,6 @@ def _names(node: cst.CSTNode) -> set[str]:
 
 def _bare_return(expr: cst.BaseExpression) -> cst.BaseExpression:
     return expr
-
-
-def _primary(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``node`` as the object of an attribute or a subscript: a translated value may be a literal or an
-    operation (``Injected.pure(1).proxy.real`` -> ``(1).real``, not ``1.real``)."""
-    if getattr(node, "lpar", None) or isinstance(node, (
-        cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString,
-        cst.List, cst.Dict, cst.Set, cst.ListComp, cst.SetComp, cst.DictComp,
-    )):
-        return node
-    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
 def _single_string(node: cst.Call) -> bool:
