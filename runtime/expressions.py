@@ -8,8 +8,8 @@ operations pinjected's ``DelegatedVar`` defines (pinjected/di/proxiable.py on 0.
 
 Evaluation follows pinjected's ``eval_applicative`` (pinjected/di/static_proxy.py):
 
-- a leaf that is a program (or an ``Expr``) is run; a list, tuple or dict leaf has its program
-  members run (one level, as ``ensure_pure`` does), anything else is a plain value;
+- a leaf that is a program (or an ``Expr``) is run; anything else, containers of programs too, is a
+  plain value (pinjected hands a list of proxies to the callee as it is);
 - a call's callee, then its arguments, are evaluated, then the callee is called. A call returning a
   program (a migrated ``@injected`` function, whose pinjected call returned its value) is run;
 - ``.await__()`` awaits the value through ``Await`` (pinjected's explicit await for bound async
@@ -132,21 +132,14 @@ def _show(e: Any) -> str:
 
 @do
 def _resolve(value: Any):
-    """A leaf's value: programs run, containers have their program members run (one level)."""
+    """A leaf's value: a program is run; anything else, containers too, is the value itself.
+
+    Verified on 0.2.252: ``f([g(1), 2])`` and ``obj.m([g(1)])`` hand the list with the proxy objects
+    in it to the callee; only a proxy that is itself the argument is resolved."""
     if isinstance(value, Expr):
         return (yield _evaluate(value))
     if _is_program(value):
         return (yield value)
-    if type(value) in (list, tuple):
-        items = []
-        for item in value:
-            items.append((yield item) if _is_program(item) else item)
-        return type(value)(items)
-    if type(value) is dict:
-        resolved = {}
-        for key, item in value.items():
-            resolved[key] = (yield item) if _is_program(item) else item
-        return resolved
     return value
 
 

@@ -240,6 +240,41 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         af: IProxy = a_f("y")
         __design__ = design(prefix="P-", Await="A-")
         """}, ["app.main.main", "app.main.af"]),
+    "bug18_imported_entry_point_as_argument": ({**INIT, "app/jobs.py": """\
+        from pinjected import IProxy, injected
+
+        @injected
+        def greet(name):
+            print("greet", name)
+            return "hi " + name
+
+        plain: IProxy = greet("bob")
+        lifted: IProxy = greet("amy") + "!"
+        """, "app/main.py": """\
+        from pinjected import IProxy, injected
+        from app.jobs import plain, lifted
+
+        @injected
+        def pair(a, b):
+            return [a, b]
+
+        main: IProxy = pair(plain, lifted)
+        """}, ["app.main.main"]),  # the other module's entry points (a program, a lifted @do) through as_program
+    "bug21_map_of_imported_async_function": ({**INIT, "app/util.py": """\
+        import asyncio
+
+        async def a_double(x):
+            await asyncio.sleep(0)
+            return x * 2
+        """, "app/main.py": """\
+        from pinjected import Injected, design
+        from app.util import a_double
+        from app import util
+
+        res = Injected.by_name("a").map(a_double)
+        res2 = Injected.by_name("a").map(util.a_double)
+        __design__ = design(a=21)
+        """}, ["app.main.res", "app.main.res2"]),
 }
 
 # name -> (files, {path: expected codes (a subset of the flags written)}, targets)
@@ -281,26 +316,6 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
 
         main: IProxy = a_all()
         """}, {"app/main.py": {"DM110"}}, ["app.main.main"]),
-    "bug18_imported_entry_point_as_argument": ({**INIT, "app/jobs.py": """\
-        from pinjected import IProxy, injected
-
-        @injected
-        def greet(name):
-            print("greet", name)
-            return "hi " + name
-
-        plain: IProxy = greet("bob")
-        lifted: IProxy = greet("amy") + "!"
-        """, "app/main.py": """\
-        from pinjected import IProxy, injected
-        from app.jobs import plain, lifted
-
-        @injected
-        def pair(a, b):
-            return [a, b]
-
-        main: IProxy = pair(plain, lifted)
-        """}, {"app/main.py": {"DM136"}}, []),  # the flagged line mixes migrated callees: to port by hand
     "bug20_by_name_of_injected_function": ({**INIT, "app/main.py": """\
         from pinjected import Injected, design, injected
 
@@ -311,21 +326,6 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
         res = Injected.by_name("fetch").map(lambda f: f("z"))
         __design__ = design(prefix="P-")
         """}, {"app/main.py": {"DM137"}}, ["app.main.res"]),
-    "bug21_map_of_imported_async_function": ({**INIT, "app/util.py": """\
-        import asyncio
-
-        async def a_double(x):
-            await asyncio.sleep(0)
-            return x * 2
-        """, "app/main.py": """\
-        from pinjected import Injected, design
-        from app.util import a_double
-        from app import util
-
-        res = Injected.by_name("a").map(a_double)
-        res2 = Injected.by_name("a").map(util.a_double)
-        __design__ = design(a=21)
-        """}, {"app/main.py": {"DM138"}}, ["app.main.res", "app.main.res2"]),
     "bug23_injected_in_plain_helper": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, design, injected
 
