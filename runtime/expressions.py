@@ -32,6 +32,13 @@ from typing import Any, Callable
 from .effects import Ask, Await, EffectBase, Gather, Spawn
 from .program import Program, do
 
+# Attributes Python's protocols and the runner look up on instances; any other name (``x.__len__()`` too,
+# as in pinjected) is an attribute of the value.
+_PROBES = frozenset(
+    "__await__ __aiter__ __anext__ __copy__ __deepcopy__ __getnewargs__ __getnewargs_ex__ __wrapped__ "
+    "__signature__ __func__ __self__ __length_hint__ __fspath__ __index__ __array__ __array_interface__".split()
+)
+
 _BINARY = {"+": operator.add, "*": operator.mul, "/": operator.truediv, "%": operator.mod, "==": operator.eq}
 
 
@@ -45,8 +52,8 @@ class Expr(Program):
 
     # Only the operations pinjected's DelegatedVar defines (proxiable.py): the others raise TypeError.
     def __getattr__(self, name: str) -> "Expr":
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)  # protocol probes (copy, pickle, inspect) are not value attributes
+        if name in _PROBES or name.startswith("__doeff"):
+            raise AttributeError(name)  # protocol probes of Python and the runner are not value attributes
         return Expr(("attr", self, name))
 
     def __call__(self, *args: Any, **kwargs: Any) -> "Expr":

@@ -80,6 +80,7 @@ class EntryPoints(MigrationTransformer):
         self.yielded: dict[str, str] = {}  # leaf -> local holding its value
         self.module_names: set[str] | None = None
         self.module_node: cst.Module | None = None
+        self.injected_names: set[str] = set()  # migrated module variables that held an ``Injected``
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
@@ -109,6 +110,25 @@ class EntryPoints(MigrationTransformer):
         if self.state.names.canonical_of_dotted(head) == pn.INJECTED_CLASS:
             return attr
         return None
+
+    def returns_injected(self, node: cst.BaseExpression) -> bool:
+        """Whether ``node`` is an ``Injected`` (whose ``.map``/``.proxy`` are its own), not an IProxy.
+
+        On 0.2.252 ``Injected.tuple/list/dict`` and ``procedure`` of two or more are built as IProxy
+        calls, and ``injected("k")`` is ``by_name("k").proxy``: on those, ``.map`` and ``.proxy`` are
+        attributes of the value (pinjected/di/injected.py).
+        """
+        if isinstance(node, cst.Name):
+            return node.value in self.injected_names
+        if not isinstance(node, cst.Call):
+            return False
+        attr = self.injected_class_call(node)
+        if attr in ("by_name", "pure", "mzip", "zip", "bind", "partial", "dynamic"):
+            return True
+        if attr == "procedure":
+            return len(node.args) == 1 and self.returns_injected(node.args[0].value)
+        func = node.func
+        return isinstance(func, cst.Attribute) and func.attr.value in ("map", "zip") and self.returns_injected(func.value)
 
     def has_leaf(self, node: cst.CSTNode) -> bool:
         """Whether ``node`` contains a pinjected computation (so it is an IProxy, not a value)."""
@@ -256,7 +276,7 @@ class EntryPoints(MigrationTransformer):
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value == "map":
                 inner = func.value
-                if self.injected_class_call(inner) is None:
+                if not self.returns_injected(inner):
                     raise Untranslatable  # ``.map`` on an IProxy is an attribute of the value (trap 6)
                 if len(node.args) != 1 or node.args[0].keyword:
                     raise Untranslatable
@@ -269,9 +289,7 @@ class EntryPoints(MigrationTransformer):
         if isinstance(node, cst.Attribute):
             if node.attr.value == "proxy":
                 inner = node.value
-                if self.injected_class_call(inner) is not None or (
-                    isinstance(inner, cst.Call) and self.state.canonical(inner.func) == pn.INJECTED and _single_string(inner)
-                ):
+                if self.returns_injected(inner):
                     return self.value_of(inner)  # C13: ``.proxy`` turns an Injected into an IProxy of the same value
                 raise Untranslatable  # an attribute of the value: a Program expression
             return node.with_changes(value=_primary(self.value_of(node.value)))
@@ -443,6 +461,8 @@ class EntryPoints(MigrationTransformer):
 
             return self.left_as_is(updated_node, name, "DM118", DM118_ENTRY_MESSAGE)
         value = stmt.value
+        if self.returns_injected(value):
+            self.injected_names.add(name)
         self.prelude, self.captured, self.yielded = [], [], {}
         self.entry = name
         index = self.state.index

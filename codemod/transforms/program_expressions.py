@@ -58,7 +58,10 @@ class ExpressionLowering:
                 if isinstance(n, cst.Lambda):
                     return False
                 if isinstance(n, _FORMS) and outer.entry.has_leaf(n):
-                    lowered[id(n)] = outer.form(n)[0]
+                    # Inside a container a program is an ``Expr``: whoever selects it (``RUNS["a"].loss``)
+                    # may chain IProxy operations on it, as on the proxy it stands for.
+                    value, kind = outer.form(n)
+                    lowered[id(n)] = outer.call("expr", cst.Arg(value)) if kind == "program" else value
                     return False
                 return True
 
@@ -86,7 +89,7 @@ class ExpressionLowering:
             return self.call_form(node)
         if isinstance(node, cst.Attribute):
             inner = node.value
-            if node.attr.value == "proxy" and (entry.injected_class_call(inner) is not None or _by_name(entry, inner)):
+            if node.attr.value == "proxy" and entry.returns_injected(inner):
                 return self.lower(inner)  # C13: ``.proxy`` of an Injected is the same value as an IProxy
             return node.with_changes(value=primary(self.as_expr(inner))), "expr"
         if isinstance(node, cst.Subscript):
@@ -118,7 +121,7 @@ class ExpressionLowering:
         attr = entry.injected_class_call(node)
         if attr is not None:
             return self.combinator(attr, node), "expr"
-        if isinstance(func, cst.Attribute) and func.attr.value == "map" and entry.injected_class_call(func.value) is not None:
+        if isinstance(func, cst.Attribute) and func.attr.value == "map" and entry.returns_injected(func.value):
             # ``Injected.map`` (not IProxy's, which is an attribute of the value: trap 6)
             if len(node.args) != 1 or node.args[0].keyword or node.args[0].star:
                 raise NotAnExpression
