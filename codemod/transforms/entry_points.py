@@ -130,6 +130,31 @@ class EntryPoints(MigrationTransformer):
         func = node.func
         return isinstance(func, cst.Attribute) and func.attr.value in ("map", "zip") and self.returns_injected(func.value)
 
+    def uses_pinjected(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` refers to a pinjected provider or API (not only to already migrated bindings)."""
+        outer = self
+        found = False
+
+        class _Finder(cst.CSTVisitor):
+            def _check(self, n: cst.BaseExpression) -> None:
+                nonlocal found
+                target = outer.provider(n)
+                if target is not None and not getattr(target, "migrated", False):
+                    found = True
+                elif outer.state.canonical(n) in (pn.INJECTED, pn.INJECTED_CLASS):
+                    found = True
+                elif isinstance(n, cst.Name) and (n.value in outer.programs or outer.imported_entry_point(n.value)):
+                    found = True
+
+            def visit_Name(self, n: cst.Name) -> None:
+                self._check(n)
+
+            def visit_Attribute(self, n: cst.Attribute) -> None:
+                self._check(n)
+
+        node.visit(_Finder())
+        return found
+
     def has_leaf(self, node: cst.CSTNode) -> bool:
         """Whether ``node`` contains a pinjected computation (so it is an IProxy, not a value)."""
         found = False
@@ -452,7 +477,8 @@ class EntryPoints(MigrationTransformer):
         if name is None or (name.startswith("__") and name.endswith("__")) or name in self.state.facts.design_vars:
             return updated_node
         annotated = isinstance(stmt, cst.AnnAssign) and self.is_iproxy(stmt.annotation.annotation)
-        if not annotated and not self.has_leaf(stmt.value):
+        if not annotated and not (self.has_leaf(stmt.value) and self.uses_pinjected(stmt.value)):
+            # Over migrated bindings only: already programs (a second run, or code written for them).
             return updated_node
         if name in self.state.unmigrated_entries:
             # In a ``with`` block whose design is not migrated (designs.py flags the block): as a

@@ -119,3 +119,23 @@ def test_dict_of_injected_is_an_iproxy_so_items_are_lifted():
         '@do\ndef d():\n    return dict(zip(("a",), (yield Gather((yield Spawn(train(1)))))))["a"]\n',
         "Gather, Spawn, do, function_binding, instance_binding",
     )
+
+
+def test_expressions_over_migrated_bindings_are_left_alone_on_a_second_run():
+    # A first run leaves ``client()`` (the migrated @instance's program) in flagged designs and
+    # bridges; read again, it is not a pinjected call of the instance's value.
+    from .tools import check_noop
+
+    check_noop(
+        """\
+        from doeff_migrate.runtime import do, instance_binding
+
+        @instance_binding
+        @do
+        def client():
+            return object()
+
+        clients = dict(client=client())
+        first = client().fetch()
+        """
+    )
