@@ -469,9 +469,11 @@ class EntryPoints(MigrationTransformer):
         if len(updated_node.body) != 1:
             return updated_node
         stmt = updated_node.body[0]
+        if isinstance(stmt, cst.Expr) or (
+            isinstance(stmt, cst.Assign) and (len(stmt.targets) != 1 or not isinstance(stmt.targets[0].target, cst.Name))
+        ):
+            return self.lowered_statement(updated_node, stmt)
         if not isinstance(stmt, (cst.Assign, cst.AnnAssign)) or stmt.value is None:
-            return updated_node
-        if isinstance(stmt, cst.Assign) and (len(stmt.targets) != 1 or not isinstance(stmt.targets[0].target, cst.Name)):
             return updated_node
         name = stmt.targets[0].target.value if isinstance(stmt, cst.Assign) else getattr(stmt.target, "value", None)
         if name is None or (name.startswith("__") and name.endswith("__")) or name in self.state.facts.design_vars:
@@ -541,6 +543,18 @@ class EntryPoints(MigrationTransformer):
             leading_lines=[] if captured else (updated_node.leading_lines or [cst.EmptyLine()]),
         )
         return cst.FlattenSentinel([*captured, func])
+
+    def lowered_statement(self, line: cst.SimpleStatementLine, stmt: cst.Expr | cst.Assign):
+        """Proxies built outside a named entry point (``RUNS[k] = train(k).loss``, ``JOBS.append(...)`` in
+        a loop): their IProxy operations become Program expressions; nothing else changes."""
+        value = stmt.value
+        if not (self.has_leaf(value) and self.uses_pinjected(value)):
+            return line
+        try:
+            lowered, _kind = ExpressionLowering(self).lower(value)
+        except NotAnExpression:
+            return line
+        return line.with_changes(body=[stmt.with_changes(value=lowered)])
 
     def left_as_is(self, line: cst.SimpleStatementLine, name: str, code: str, message: str | None = None):
         """Flag an entry point left as pinjected; later entry points using it are flagged too."""

@@ -139,3 +139,11 @@ def test_expressions_over_migrated_bindings_are_left_alone_on_a_second_run():
         first = client().fetch()
         """
     )
+
+
+def test_proxies_built_in_loops_become_program_expressions():
+    check(
+        'RUNS = {}\nJOBS = []\nfor k in ("a", "b"):\n    RUNS[k] = train(k)["loss"]\n    JOBS.append(client.run(k))\n',
+        'RUNS = {}\nJOBS = []\nfor k in ("a", "b"):\n    RUNS[k] = expr(train(k))["loss"]\n    JOBS.append(expr(client()).run(k))\n',
+        "do, expr, function_binding, instance_binding",
+    )

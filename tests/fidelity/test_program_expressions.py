@@ -285,6 +285,24 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
         first: IProxy = words.copy()
         joined: IProxy = first.__len__()
         """}, ["app.main.joined"]),
+    "chains_stored_from_a_loop": ({**INIT, "app/main.py": """\
+        from pinjected import IProxy, design, injected
+
+        @injected
+        def train(scale, /, name):
+            print("train", name)
+            return {"name": name, "loss": len(name) * scale}
+
+        LOSSES = {}
+        JOBS = []
+        for _name in ("a", "bb"):
+            LOSSES[_name] = train(_name)["loss"]
+            JOBS.append(train(_name)["name"].upper())
+
+        loss_bb: IProxy = LOSSES["bb"]
+        first_job: IProxy = JOBS[0]
+        __design__ = design(scale=3)
+        """}, ["app.main.loss_bb", "app.main.first_job"]),
 }
 
 
