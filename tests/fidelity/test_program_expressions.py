@@ -303,6 +303,39 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
         first_job: IProxy = JOBS[0]
         __design__ = design(scale=3)
         """}, ["app.main.loss_bb", "app.main.first_job"]),
+    "async_instance_with_items_and_methods": ({**INIT, "app/main.py": """\
+        import asyncio
+        from pinjected import IProxy, instance
+
+        @instance
+        async def store():
+            await asyncio.sleep(0)
+            print("store built")
+            return {"k": [3, 1, 2], "name": "s"}
+
+        size: IProxy = store["k"].__len__()
+        title: IProxy = store["name"].upper() + "!"
+        """}, ["app.main.size", "app.main.title"]),
+    "entry_point_from_a_function_object_ignores_a_rebound_key": ({**INIT, "app/main.py": """\
+        from pinjected import IProxy, design, injected
+
+        @injected
+        def fetch(url):
+            print("real", url)
+            return "real:" + url
+
+        @injected
+        def fake(url):
+            return "fake:" + url
+
+        @injected
+        def page(fetch, /, url):
+            return fetch(url)
+
+        direct: IProxy = fetch("a").upper()
+        via_key: IProxy = page("b")
+        __design__ = design(fetch=fake)
+        """}, ["app.main.direct", "app.main.via_key"]),
 }
 
 
