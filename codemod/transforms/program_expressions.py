@@ -77,8 +77,13 @@ class ExpressionLowering:
             return value
         return self.call("expr", cst.Arg(value.with_changes(lpar=[], rpar=[]) if kind == "program" else value))
 
-    def argument(self, arg: cst.Arg) -> cst.Arg:
-        return arg.with_changes(value=self.lower(arg.value)[0])
+    def argument(self, arg: cst.Arg, *, as_proxy: bool = False) -> cst.Arg:
+        """``arg`` lowered; with ``as_proxy`` a program stays a proxy-like ``Expr`` (a plain callee gets the
+        IProxy object itself in pinjected, and may select from it or chain on it later)."""
+        value, kind = self.lower(arg.value)
+        if as_proxy and kind == "program":
+            value = self.call("expr", cst.Arg(value))
+        return arg.with_changes(value=value)
 
     # -- one form ---------------------------------------------------------------------------------
     def form(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, str]:
@@ -135,7 +140,7 @@ class ExpressionLowering:
         if entry.has_leaf(func):
             return node.with_changes(func=primary(self.as_expr(func)), args=[self.argument(a) for a in node.args]), "expr"
         # A plain callee given proxies: pinjected calls it at import with the proxy objects.
-        return node.with_changes(args=[self.argument(a) for a in node.args]), "plain"
+        return node.with_changes(args=[self.argument(a, as_proxy=True) for a in node.args]), "plain"
 
     def combinator(self, attr: str, node: cst.Call) -> cst.BaseExpression:
         if any(a.star for a in node.args):

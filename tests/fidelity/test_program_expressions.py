@@ -301,8 +301,10 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
 
         loss_bb: IProxy = LOSSES["bb"]
         first_job: IProxy = JOBS[0]
+        BY_CALL = dict(a=train("a"), c=train("ccc"))
+        loss_c: IProxy = BY_CALL["c"]["loss"]
         __design__ = design(scale=3)
-        """}, ["app.main.loss_bb", "app.main.first_job"]),
+        """}, ["app.main.loss_bb", "app.main.first_job", "app.main.loss_c"]),
     "async_instance_with_items_and_methods": ({**INIT, "app/main.py": """\
         import asyncio
         from pinjected import IProxy, instance
