@@ -338,6 +338,32 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
         via_key: IProxy = page("b")
         __design__ = design(fetch=fake)
         """}, ["app.main.direct", "app.main.via_key"]),
+    "async_combined_chains_in_a_dict_and_arguments": ({**INIT, "app/main.py": """\
+        import asyncio
+        from pinjected import IProxy, Injected, design, injected, instance
+
+        class Service:
+            async def a_get(self, key):
+                await asyncio.sleep(0)
+                return {"key": key, "size": len(key)}
+
+        @instance
+        async def service():
+            await asyncio.sleep(0)
+            print("service built")
+            return Service()
+
+        @injected
+        async def a_score(weight, /, size):
+            await asyncio.sleep(0)
+            return size * weight
+
+        SIZES = {k: service.a_get(k).await__()["size"] for k in ("x", "yyy")}
+        best: IProxy = SIZES["yyy"] * 2
+        scored: IProxy = a_score(service.a_get("zz").await__()["size"]) + 1
+        summed = Injected.mzip(Injected.by_name("weight"), Injected.pure(2)).map(sum)
+        __design__ = design(weight=10)
+        """}, ["app.main.best", "app.main.scored", "app.main.summed"]),
 }
 
 
