@@ -29,6 +29,10 @@ from .program_expressions import ExpressionLowering, NotAnExpression, primary as
 
 # Refusals of the lifting that a Program expression (program_expressions.py) resolves at run time.
 _LOWERED_AS_EXPRESSION = frozenset({"DM108"})
+_NO_DOEFF_EXPRESSIONS = (
+    "IProxy expression with no doeff form: Program expressions (`expr`) and `as_program` run on the bundled "
+    "runtime only; migrate with --target runtime or lift it into a @do by hand"
+)
 
 
 class Untranslatable(Exception):
@@ -198,6 +202,8 @@ class EntryPoints(MigrationTransformer):
         if isinstance(node, cst.Name) and node.value in self.programs:
             return node if self.programs[node.value] == "program" else cst.Call(node)
         if isinstance(node, cst.Name) and self.imported_entry_point(node.value):
+            if self.state.target != "runtime":
+                raise Untranslatable("DM108", _NO_DOEFF_EXPRESSIONS)
             # A program or a lifted @do function, depending on how the other module was rewritten.
             return cst.Call(cst.Name(self.state.need("as_program")), [cst.Arg(node)])
         if isinstance(node, cst.Call):
@@ -524,6 +530,8 @@ class EntryPoints(MigrationTransformer):
         except Untranslatable as exc:
             if exc.code not in _LOWERED_AS_EXPRESSION:
                 return self.left_as_is(updated_node, name, exc.code, exc.message)
+            if self.state.target != "runtime":
+                return self.left_as_is(updated_node, name, exc.code, _NO_DOEFF_EXPRESSIONS)
             # The imports the abandoned lifting asked for are not used by the expression.
             self.state.context.scratch[AddImportsVisitor.CONTEXT_KEY] = imports
             try:
@@ -548,7 +556,7 @@ class EntryPoints(MigrationTransformer):
         """Proxies built outside a named entry point (``RUNS[k] = train(k).loss``, ``JOBS.append(...)`` in
         a loop): their IProxy operations become Program expressions; nothing else changes."""
         value = stmt.value
-        if not (self.has_leaf(value) and self.uses_pinjected(value)):
+        if self.state.target != "runtime" or not (self.has_leaf(value) and self.uses_pinjected(value)):
             return line
         try:
             lowered, _kind = ExpressionLowering(self).lower(value)

@@ -147,3 +147,14 @@ def test_proxies_built_in_loops_become_program_expressions():
         'RUNS = {}\nJOBS = []\nfor k in ("a", "b"):\n    RUNS[k] = expr(train(k))["loss"]\n    JOBS.append(expr(client()).run(k))\n',
         "do, expr, function_binding, instance_binding",
     )
+
+
+def test_target_doeff_flags_what_only_the_runtime_can_express():
+    from .tools import _index, migrate_source
+
+    source = BEFORE + '\nmain: IProxy = client.fetch("x")\nRUNS = {k: train(k)["loss"] for k in "ab"}\n'
+    result = migrate_source(source, path="example.py", index=_index("example.py", source, None), target="doeff")
+    assert "# doeff-migrate: DM108: IProxy expression with no doeff form" in result.code, result.code
+    assert 'main: IProxy = client.fetch("x")\n' in result.code
+    assert 'RUNS = {k: train(k)["loss"] for k in "ab"}\n' in result.code
+    assert "expr(" not in result.code and "as_program" not in result.code.split("# doeff-migrate")[0]
