@@ -26,10 +26,6 @@ RUNTIME_MODULE = "doeff_migrate.runtime"
 TARGET_MODULES = {"runtime": RUNTIME_MODULE, "doeff": "doeff"}
 # The implicit-binding registry has no doeff counterpart: it always comes from the bundled runtime.
 REGISTRY_NAMES = {"function_binding", "instance_binding"}
-# Program expressions (runtime/expressions.py) have no doeff counterpart: always from the runtime.
-EXPRESSION_NAMES = {
-    "expr", "as_program", "by_name", "pure_value", "mzip", "list_of", "dict_of", "procedure", "map_value", "bind", "partial_of",
-}
 FLAG_PREFIX = "# doeff-migrate: "
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
@@ -87,7 +83,7 @@ class FileState:
         ``Await``), the import gets an alias (``from doeff_migrate.runtime import do as _dm_do``):
         the generated code must never reach the user's object.
         """
-        module = RUNTIME_MODULE if name in REGISTRY_NAMES or name in EXPRESSION_NAMES else TARGET_MODULES[self.target]
+        module = RUNTIME_MODULE if name in REGISTRY_NAMES else TARGET_MODULES[self.target]
         if self.binds(name):
             alias = f"_dm_{name}"
             AddImportsVisitor.add_needed_import(self.context, module, name, alias)
