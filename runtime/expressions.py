@@ -36,7 +36,7 @@ from .program import Program, do
 # as in pinjected) is an attribute of the value.
 _PROBES = frozenset(
     "__await__ __aiter__ __anext__ __copy__ __deepcopy__ __getnewargs__ __getnewargs_ex__ __wrapped__ "
-    "__signature__ __func__ __self__ __length_hint__ __fspath__ __index__ __array__ __array_interface__".split()
+    "__signature__ __func__ __self__ __length_hint__ __fspath__ __index__ __array__ __array_interface__ __setstate__".split()
 )
 
 _BINARY = {"+": operator.add, "*": operator.mul, "/": operator.truediv, "%": operator.mod, "==": operator.eq}

@@ -124,3 +124,10 @@ def test_dunder_attributes_of_the_value_but_not_protocol_probes():
     assert not hasattr(expr(1), "__doeff_generator_function__")
     assert not hasattr(expr(1), "__await__")
     assert repr(expr(1)["x"].y(2)) == "expr(1['x'].y(2))"
+
+
+def test_an_expression_survives_pickling():
+    import pickle
+
+    expression = by_name("a")["k"] + 1
+    assert run(pickle.loads(pickle.dumps(expression)), env={"a": {"k": 2}}) == 3
