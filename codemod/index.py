@@ -35,6 +35,7 @@ class ProviderDef:
     deps: tuple[str, ...]
     is_async: bool
     lineno: int
+    migrated: bool = False  # already a @do binding (a second run, a partly migrated project)
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,7 @@ class _Collector:
                 deps.append(key)
             self.facts.providers[node.name] = ProviderDef(
                 key=node.name, name=node.name, kind=migrated, module=self.facts.module,
-                deps=tuple(deps), is_async=_was_async(node), lineno=node.lineno,
+                deps=tuple(deps), is_async=_was_async(node), lineno=node.lineno, migrated=True,
             )
             return
         for deco in node.decorator_list:

@@ -42,6 +42,20 @@ from .errors import (
     TaskCancelledError,
     UnhandledEffect,
 )
+from .expressions import (
+    Expr,
+    as_program,
+    bind,
+    by_name,
+    dict_of,
+    expr,
+    list_of,
+    map_value,
+    mzip,
+    partial_of,
+    procedure,
+    pure_value,
+)
 from .handlers import (
     WithObserve,
     await_handler,
@@ -144,6 +158,19 @@ __all__ = [
     # migration bindings
     "function_binding",
     "instance_binding",
+    # Program expressions (IProxy counterparts, expressions.py)
+    "Expr",
+    "expr",
+    "as_program",
+    "by_name",
+    "pure_value",
+    "mzip",
+    "list_of",
+    "dict_of",
+    "procedure",
+    "map_value",
+    "bind",
+    "partial_of",
     # errors
     "UnhandledEffect",
     "MissingEnvKeyError",

@@ -525,6 +525,10 @@ def _control(run: _Run, kind: int, y: Any, gen: Any, seg: Segment, task: Any, bo
         # this loop returns; meanwhile run the other tasks.
         task, seg, value, exc = _next_ready(run, boundary)
         return seg, None, None, value, exc, task
+    lower = getattr(type(y), "__doeff_lower__", None)
+    if lower is not None:
+        # A program defined by another one (expressions.Expr): run that one in its place.
+        return seg, seg, lower(y), None, None, task
     return seg, None, None, None, _bad_yield(y, gen), task  # not an effect or a program: raise at the yield
 
 

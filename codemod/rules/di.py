@@ -90,13 +90,15 @@ UNTRANSLATABLE_IPROXY = register(
     Rule(
         code="DM108",
         name="untranslatable-iproxy-expression",
-        message="module-level IProxy expression with attribute/method chains: lift it into a @do by hand",
-        what="Flags module-level IProxy expressions the codemod cannot lift into a program (method calls or "
-        "attributes on injected values, `.await__()`, `.eval()`, operators on proxies of unknown type).",
-        why="Whether such a call returns a coroutine, a program or a value depends on the runtime type of "
-        "the proxy, which parsing cannot know (pinjected-semantics.md §4.4 item 8).",
-        example="result: IProxy = client.fetch('x').await__()",
-        use_instead="@do\ndef result():\n    c = yield Ask(\"client\")\n    return (yield Await(c.fetch('x')))",
+        message="module-level IProxy expression with no Program-expression counterpart: port it by hand",
+        what="Flags module-level IProxy expressions that neither lift into a `@do` nor become a Program "
+        "expression (`expr(...)`, runtime/expressions.py): a proxy in slice bounds (pinjected never resolves "
+        "it), starred combinator arguments, resolver internals (`_dynamic_dependencies_`), an injected "
+        "function passed as a value, or an entry point over code left as pinjected (the flag there names it).",
+        why="Method calls, attributes, `.await__()`, operators and `Injected.*` combinators all have runtime "
+        "counterparts; these forms either fail in pinjected too or depend on what stays unmigrated.",
+        example="sliced: IProxy = rows()[start():stop()]",
+        use_instead="@do\ndef sliced():\n    r, a, b = (yield rows()), (yield start()), (yield stop())\n    return r[a:b]",
         fix_safety=_NO_FIX,
         phase="di",
     )

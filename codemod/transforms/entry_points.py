@@ -10,6 +10,9 @@ value passed by object is in pinjected), ``injected("k")`` -> ``Ask("k")``, ``In
 do not block, as in pinjected), ``Injected.procedure`` -> one ``yield`` after the other, ``.map(f)`` on an
 ``Injected`` -> ``f(value)``. Per entry point and ``@instance``, the keys it can ``Ask`` for (transitive,
 dependencies first) go to ``__doeff_requires__`` for the runner's pre-flight check and eager build.
+What the lifting cannot prove (method calls on values, ``.await__()``, functions defined elsewhere)
+stays an expression over the runtime's ``Expr`` (program_expressions.py); an entry point of another
+module is a leaf through ``as_program``.
 """
 
 from __future__ import annotations
@@ -17,10 +20,19 @@ from __future__ import annotations
 import json
 
 import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
 from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
+from .program_expressions import ExpressionLowering, NotAnExpression, primary as _primary
+
+# Refusals of the lifting that a Program expression (program_expressions.py) resolves at run time.
+_LOWERED_AS_EXPRESSION = frozenset({"DM108"})
+_NO_DOEFF_EXPRESSIONS = (
+    "IProxy expression with no doeff form: Program expressions (`expr`) and `as_program` run on the bundled "
+    "runtime only; migrate with --target runtime or lift it into a @do by hand"
+)
 
 
 class Untranslatable(Exception):
@@ -72,6 +84,7 @@ class EntryPoints(MigrationTransformer):
         self.yielded: dict[str, str] = {}  # leaf -> local holding its value
         self.module_names: set[str] | None = None
         self.module_node: cst.Module | None = None
+        self.injected_names: set[str] = set()  # migrated module variables that held an ``Injected``
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
@@ -102,6 +115,50 @@ class EntryPoints(MigrationTransformer):
             return attr
         return None
 
+    def returns_injected(self, node: cst.BaseExpression) -> bool:
+        """Whether ``node`` is an ``Injected`` (whose ``.map``/``.proxy`` are its own), not an IProxy.
+
+        On 0.2.252 ``Injected.tuple/list/dict`` and ``procedure`` of two or more are built as IProxy
+        calls, and ``injected("k")`` is ``by_name("k").proxy``: on those, ``.map`` and ``.proxy`` are
+        attributes of the value (pinjected/di/injected.py).
+        """
+        if isinstance(node, cst.Name):
+            return node.value in self.injected_names
+        if not isinstance(node, cst.Call):
+            return False
+        attr = self.injected_class_call(node)
+        if attr in ("by_name", "pure", "mzip", "zip", "bind", "partial", "dynamic"):
+            return True
+        if attr == "procedure":
+            return len(node.args) == 1 and self.returns_injected(node.args[0].value)
+        func = node.func
+        return isinstance(func, cst.Attribute) and func.attr.value in ("map", "zip") and self.returns_injected(func.value)
+
+    def uses_pinjected(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` refers to a pinjected provider or API (not only to already migrated bindings)."""
+        outer = self
+        found = False
+
+        class _Finder(cst.CSTVisitor):
+            def _check(self, n: cst.BaseExpression) -> None:
+                nonlocal found
+                target = outer.provider(n)
+                if target is not None and not getattr(target, "migrated", False):
+                    found = True
+                elif outer.state.canonical(n) in (pn.INJECTED, pn.INJECTED_CLASS):
+                    found = True
+                elif isinstance(n, cst.Name) and (n.value in outer.programs or outer.imported_entry_point(n.value)):
+                    found = True
+
+            def visit_Name(self, n: cst.Name) -> None:
+                self._check(n)
+
+            def visit_Attribute(self, n: cst.Attribute) -> None:
+                self._check(n)
+
+        node.visit(_Finder())
+        return found
+
     def has_leaf(self, node: cst.CSTNode) -> bool:
         """Whether ``node`` contains a pinjected computation (so it is an IProxy, not a value)."""
         found = False
@@ -131,11 +188,11 @@ class EntryPoints(MigrationTransformer):
         return found
 
     def is_leaf(self, node: cst.BaseExpression) -> bool:
-        """A node the entry point must ``yield``: an ``@instance``, or a migrated entry point of this module."""
+        """A node the entry point must ``yield``: an ``@instance``, or a migrated entry point of this module or another."""
         target = self.provider(node)
         if target is not None and target.kind == "instance":
             return True
-        return isinstance(node, cst.Name) and node.value in self.programs
+        return isinstance(node, cst.Name) and (node.value in self.programs or self.imported_entry_point(node.value))
 
     def program_of(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """A program computing ``node`` (for ``Spawn``): leaves keep their program form."""
@@ -144,6 +201,11 @@ class EntryPoints(MigrationTransformer):
             return cst.Call(node.with_changes(lpar=[], rpar=[]))
         if isinstance(node, cst.Name) and node.value in self.programs:
             return node if self.programs[node.value] == "program" else cst.Call(node)
+        if isinstance(node, cst.Name) and self.imported_entry_point(node.value):
+            if self.state.target != "runtime":
+                raise Untranslatable("DM108", _NO_DOEFF_EXPRESSIONS)
+            # A program or a lifted @do function, depending on how the other module was rewritten.
+            return cst.Call(cst.Name(self.state.need("as_program")), [cst.Arg(node)])
         if isinstance(node, cst.Call):
             target = self.provider(node.func)
             if target is not None and target.kind == "injected" and not any(self.has_leaf(a.value) for a in node.args):
@@ -249,7 +311,7 @@ class EntryPoints(MigrationTransformer):
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value == "map":
                 inner = func.value
-                if self.injected_class_call(inner) is None:
+                if not self.returns_injected(inner):
                     raise Untranslatable  # ``.map`` on an IProxy is an attribute of the value (trap 6)
                 if len(node.args) != 1 or node.args[0].keyword:
                     raise Untranslatable
@@ -262,11 +324,9 @@ class EntryPoints(MigrationTransformer):
         if isinstance(node, cst.Attribute):
             if node.attr.value == "proxy":
                 inner = node.value
-                if self.injected_class_call(inner) is not None or (
-                    isinstance(inner, cst.Call) and self.state.canonical(inner.func) == pn.INJECTED and _single_string(inner)
-                ):
+                if self.returns_injected(inner):
                     return self.value_of(inner)  # C13: ``.proxy`` turns an Injected into an IProxy of the same value
-                raise Untranslatable("DM139")
+                raise Untranslatable  # an attribute of the value: a Program expression
             return node.with_changes(value=_primary(self.value_of(node.value)))
         if isinstance(node, cst.Subscript):
             value = _primary(self.value_of(node.value))
@@ -306,7 +366,7 @@ class EntryPoints(MigrationTransformer):
             return _yield(cst.Call(cst.Name(self.state.need("Await")), [cst.Arg(call)]))
         if defined is None and not isinstance(func, cst.Lambda) and name not in _SYNC_BUILTINS:
             # pinjected awaits a coroutine function (C12); this one is defined elsewhere: unknown.
-            raise Untranslatable("DM138", f"`{name or 'this callee'}` is defined elsewhere: whether pinjected awaited it (an `async def`) is unknown here")
+            raise Untranslatable  # defined elsewhere: the Program expression checks at run time
         return call
 
     def member_height(self, node: cst.BaseExpression) -> int | None:
@@ -386,7 +446,7 @@ class EntryPoints(MigrationTransformer):
         else:
             defined = self.plain_functions.get(pn.dotted_cst(func) or "")
             if defined is None:  # its parameters (the keys) and whether it is async are unknown here
-                raise Untranslatable("DM138", f"`{pn.dotted_cst(func) or 'this function'}` is defined elsewhere: its parameters and whether pinjected awaited it are unknown here")
+                raise Untranslatable  # parameters known only at run time: the Program expression's ``bind``
             params = defined.params
         if params.star_arg is not cst.MaybeSentinel.DEFAULT and isinstance(params.star_arg, cst.Param) or params.star_kwarg:
             raise Untranslatable
@@ -419,15 +479,18 @@ class EntryPoints(MigrationTransformer):
         if len(updated_node.body) != 1:
             return updated_node
         stmt = updated_node.body[0]
+        if isinstance(stmt, cst.Expr) or (
+            isinstance(stmt, cst.Assign) and (len(stmt.targets) != 1 or not isinstance(stmt.targets[0].target, cst.Name))
+        ):
+            return self.lowered_statement(updated_node, stmt)
         if not isinstance(stmt, (cst.Assign, cst.AnnAssign)) or stmt.value is None:
-            return updated_node
-        if isinstance(stmt, cst.Assign) and (len(stmt.targets) != 1 or not isinstance(stmt.targets[0].target, cst.Name)):
             return updated_node
         name = stmt.targets[0].target.value if isinstance(stmt, cst.Assign) else getattr(stmt.target, "value", None)
         if name is None or (name.startswith("__") and name.endswith("__")) or name in self.state.facts.design_vars:
             return updated_node
         annotated = isinstance(stmt, cst.AnnAssign) and self.is_iproxy(stmt.annotation.annotation)
-        if not annotated and not self.has_leaf(stmt.value):
+        if not annotated and not (self.has_leaf(stmt.value) and self.uses_pinjected(stmt.value)):
+            # Over migrated bindings only: already programs (a second run, or code written for them).
             return updated_node
         if isinstance(stmt, cst.AnnAssign) and self.is_program(stmt.annotation.annotation):
             return updated_node  # written by an earlier run (``x: Program = inst()``): already a program
@@ -438,6 +501,8 @@ class EntryPoints(MigrationTransformer):
 
             return self.left_as_is(updated_node, name, "DM118", DM118_ENTRY_MESSAGE)
         value = stmt.value
+        if self.returns_injected(value):
+            self.injected_names.add(name)
         self.prelude, self.captured, self.yielded = [], [], {}
         self.entry = name
         index = self.state.index
@@ -450,16 +515,15 @@ class EntryPoints(MigrationTransformer):
             return self.left_as_is(
                 updated_node, name, "DM108", f"entry point uses `{left[0]}`, which was left as pinjected: migrate it first"
             )
-        imported = sorted(n for n in names if self.imported_entry_point(n))
-        if imported:
-            return self.left_as_is(
-                updated_node, name, "DM136", f"`{imported[0]}` is an entry point of another module: combine them by hand"
-            )
         if self.passes_injected_function(value):
             return self.left_as_is(
                 updated_node, name, "DM108",
                 "an injected function is passed as a value here: pinjected resolves it to a callable, a program is not one",
             )
+        if not self.has_leaf(value):
+            # Annotated but built from plain values (a dict of programs, a value): only the annotation changes.
+            return self.as_program(updated_node, stmt, name, value, register=False)
+        imports = list(AddImportsVisitor._get_imports_from_context(self.state.context))
         try:
             if isinstance(value, cst.Call) and isinstance(value.func, cst.Call) and pn.dotted_cst(value.func.func) == "injected_function":
                 return self.as_program(updated_node, stmt, name, value)  # already a program (runtime/classes.py)
@@ -472,9 +536,17 @@ class EntryPoints(MigrationTransformer):
             self.repeated = self.repeated_leaves(value)
             body = self.value_of(value)
         except Untranslatable as exc:
-            return self.left_as_is(updated_node, name, exc.code, exc.message)
-        if not self.has_leaf(value):
-            return self.left_as_is(updated_node, name, "DM108")
+            if exc.code not in _LOWERED_AS_EXPRESSION:
+                return self.left_as_is(updated_node, name, exc.code, exc.message)
+            if self.state.target != "runtime":
+                return self.left_as_is(updated_node, name, exc.code, _NO_DOEFF_EXPRESSIONS)
+            # The imports the abandoned lifting asked for are not used by the expression.
+            self.state.context.scratch[AddImportsVisitor.CONTEXT_KEY] = imports
+            try:
+                lowered, kind = ExpressionLowering(self).lower(value)
+            except NotAnExpression:
+                return self.left_as_is(updated_node, name, exc.code, exc.message)
+            return self.as_program(updated_node, stmt, name, lowered, register=kind != "plain")
         self.programs[name] = "function"
         captured = self.captured
         if captured:
@@ -487,6 +559,18 @@ class EntryPoints(MigrationTransformer):
             leading_lines=[] if captured else (updated_node.leading_lines or [cst.EmptyLine()]),
         )
         return cst.FlattenSentinel([*captured, func])
+
+    def lowered_statement(self, line: cst.SimpleStatementLine, stmt: cst.Expr | cst.Assign):
+        """Proxies built outside a named entry point (``RUNS[k] = train(k).loss``, ``JOBS.append(...)`` in
+        a loop): their IProxy operations become Program expressions; nothing else changes."""
+        value = stmt.value
+        if self.state.target != "runtime" or not (self.has_leaf(value) and self.uses_pinjected(value)):
+            return line
+        try:
+            lowered, _kind = ExpressionLowering(self).lower(value)
+        except NotAnExpression:
+            return line
+        return line.with_changes(body=[stmt.with_changes(value=lowered)])
 
     def left_as_is(self, line: cst.SimpleStatementLine, name: str, code: str, message: str | None = None):
         """Flag an entry point left as pinjected; later entry points using it are flagged too."""
@@ -548,8 +632,9 @@ class EntryPoints(MigrationTransformer):
         origin = self.state.facts.imports.get(pn.dotted_cst(annotation) or "", ("", ""))[0]
         return origin.startswith("doeff_migrate.runtime") or origin == "doeff"
 
-    def as_program(self, line: cst.SimpleStatementLine, stmt, name: str, value: cst.BaseExpression):
-        self.programs[name] = "program"
+    def as_program(self, line: cst.SimpleStatementLine, stmt, name: str, value: cst.BaseExpression, register: bool = True):
+        if register:
+            self.programs[name] = "program"
         if isinstance(stmt, cst.AnnAssign):
             annotation = stmt.annotation.annotation
             if self.is_iproxy(annotation):
@@ -623,17 +708,6 @@ def _names(node: cst.CSTNode) -> set[str]:
 
 def _bare_return(expr: cst.BaseExpression) -> cst.BaseExpression:
     return expr
-
-
-def _primary(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``node`` as the object of an attribute or a subscript: a translated value may be a literal or an
-    operation (``Injected.pure(1).proxy.real`` -> ``(1).real``, not ``1.real``)."""
-    if getattr(node, "lpar", None) or isinstance(node, (
-        cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString,
-        cst.List, cst.Dict, cst.Set, cst.ListComp, cst.SetComp, cst.DictComp,
-    )):
-        return node
-    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
 def _single_string(node: cst.Call) -> bool:

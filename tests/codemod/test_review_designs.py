@@ -436,7 +436,7 @@ def test_star_import_of_pinjected_stays_while_its_names_are_used():
             def helper(base, /, x):
                 return base + x
 
-            main: IProxy = Injected.pure("ab").proxy.upper()
+            main: IProxy = Injected.by_name("helper").map(lambda f: f("ab"))
         """},
         "app/lib.py",
     )

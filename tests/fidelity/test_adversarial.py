@@ -747,6 +747,34 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.main"],
     ),
+    "iproxy_method_chain_list_argument_and_conditional": (
+        {
+            "app/__init__.py": "",
+            "app/lib.py": """\
+                from pinjected import injected
+
+                @injected
+                def f(xs):
+                    return [xs, xs, 10]
+
+                @injected
+                def g(x):
+                    return x * 10
+            """,
+            "app/main.py": """\
+                from pinjected import IProxy, Injected
+                from app.lib import f, g
+
+                FLAG = True
+                shout: IProxy = Injected.pure("ab").proxy.upper()
+                chosen: IProxy = g(1) if FLAG else g(2)
+                called: IProxy = f(g(1)).count(10)
+            """,
+        },
+        # A method chain on a pure value and on a call's result, and a conditional choosing between
+        # proxies at import: Program expressions.
+        ["app.main.shout", "app.main.chosen", "app.main.called"],
+    ),
 }
 
 FLAGGED: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {
@@ -850,34 +878,6 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {
             """,
         },
         {"app/main.py": ["DM115"]},
-    ),
-    "iproxy_method_chain_list_argument_and_conditional": (
-        {
-            "app/__init__.py": "",
-            "app/lib.py": """\
-                from pinjected import injected
-
-                @injected
-                def f(xs):
-                    return xs
-
-                @injected
-                def g(x):
-                    return x
-            """,
-            "app/main.py": """\
-                from pinjected import IProxy, Injected
-                from app.lib import f, g
-
-                FLAG = True
-                shout: IProxy = Injected.pure("ab").proxy.upper()
-                listed: IProxy = f([g(1), g(2)])
-                chosen: IProxy = g(1) if FLAG else g(2)
-            """,
-        },
-        # DM161 (codemod/bridges.py) is right here: ``listed`` and ``chosen`` stay pinjected (DM108) but call
-        # ``f``/``g``, which the same run migrated in app/lib.py; pinjected would get programs, not IProxies.
-        {"app/main.py": ["DM108", "DM108", "DM161", "DM161", "DM108", "DM161"]},
     ),
 }
 

@@ -1,0 +1,213 @@
+"""Migrates real pinjected code from PyPI and reports how much of it comes out migrated.
+
+For each pinned package: ``pip download --no-deps`` the wheel (cached under ``--cache``), unpack its
+Python sources into a fresh git repository (one clean commit), run ``doeff-migrate`` on it, commit,
+and run it again with ``--check``. Printed per package:
+
+- decorated functions (``@injected`` / ``@instance``, plain or called, any import alias) before and
+  after, and the share migrated;
+- flags left in the tree, by code;
+- files that no longer compile;
+- whether the second run is a no-op (``--check`` exits 0).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_pypi.py              # Markdown table + flags per package
+    .venv/bin/python benchmarks/bench_pypi.py --json       # the same figures as JSON
+
+The analysis only parses the packages; nothing of them is imported or run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+# The versions pip resolved on 2026-12-07; pinned so the figures can be compared over time.
+PACKAGES = {
+    "pinjected-openai": "0.4.34",
+    "pinjected-anthropic": "0.1.18",
+    "pinjected-wandb": "0.1.2",
+    "injected-utils": "0.1.32",
+}
+
+PYTHON = sys.executable
+_DECORATORS = {"injected", "instance"}
+_FLAG = re.compile(r"#\s*doeff-migrate:\s*(DM\d{3})")
+
+
+def download(package: str, version: str, cache: Path) -> Path:
+    cache.mkdir(parents=True, exist_ok=True)
+    stem = package.replace("-", "_")
+    found = sorted(cache.glob(f"{stem}-{version}-*.whl"))
+    if not found:
+        subprocess.run(
+            [PYTHON, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-q", "-d", str(cache), f"{package}=={version}"],
+            check=True,
+        )
+        found = sorted(cache.glob(f"{stem}-{version}-*.whl"))
+    if not found:
+        raise SystemExit(f"pip did not produce a wheel for {package}=={version} in {cache}")
+    return found[0]
+
+
+def unpack(wheel: Path, root: Path) -> None:
+    """The wheel's Python sources (not its metadata) in ``root``, committed in a fresh git repository."""
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            if name.endswith(".py") and ".dist-info/" not in name:
+                target = root / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(name))
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "original")
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "-c", "commit.gpgsign=false", *args],
+        cwd=root, check=True, capture_output=True,
+    )
+
+
+def _decorator_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def _pinjected_aliases(tree: ast.Module) -> set[str]:
+    """Local names bound to pinjected's ``injected`` / ``instance`` (``from pinjected import injected as inj``)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "pinjected":
+            names.update(a.asname or a.name for a in node.names if a.name in _DECORATORS)
+    return names
+
+
+def decorated_functions(root: Path) -> set[str]:
+    """``path:qualname`` of every function decorated with pinjected's ``@injected`` / ``@instance``."""
+    found: set[str] = set()
+    for path in sorted(root.rglob("*.py")):
+        if ".git" in path.parts:
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        aliases = _pinjected_aliases(tree) | _DECORATORS if "pinjected" in path.read_text(encoding="utf-8") else set()
+
+        def visit(body: list[ast.stmt], prefix: str) -> None:
+            for node in body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    if any(_decorator_name(d) in aliases for d in node.decorator_list):
+                        found.add(f"{path.relative_to(root)}:{prefix}{node.name}")
+                    visit(node.body, f"{prefix}{node.name}.")
+                elif isinstance(node, ast.ClassDef):
+                    visit(node.body, f"{prefix}{node.name}.")
+
+        visit(tree.body, "")
+    return found
+
+
+def not_compiling(root: Path) -> list[str]:
+    bad = []
+    for path in sorted(root.rglob("*.py")):
+        if ".git" in path.parts:
+            continue
+        try:
+            compile(path.read_text(encoding="utf-8"), str(path), "exec")
+        except (SyntaxError, ValueError):
+            bad.append(str(path.relative_to(root)))
+    return bad
+
+
+def flags_by_code(root: Path) -> Counter:
+    counts: Counter = Counter()
+    for path in root.rglob("*.py"):
+        if ".git" not in path.parts:
+            counts.update(_FLAG.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return counts
+
+
+def migrate(root: Path, *extra: str) -> int:
+    proc = subprocess.run([PYTHON, "-m", "doeff_migrate.codemod", str(root), "-q", *extra], capture_output=True, text=True)
+    if proc.returncode not in (0, 1, 3):
+        raise SystemExit(f"doeff-migrate failed on {root} ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return proc.returncode
+
+
+def measure(package: str, version: str, cache: Path, work: Path) -> dict:
+    root = work / package
+    unpack(download(package, version, cache), root)
+    before = decorated_functions(root)
+    first = migrate(root)
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "--allow-empty", "-m", "migrated")
+    left = decorated_functions(root)
+    second = migrate(root, "--check")
+    migrated = len(before - left)
+    return {
+        "package": package,
+        "version": version,
+        "files": sum(1 for p in root.rglob("*.py") if ".git" not in p.parts),
+        "decorated_before": len(before),
+        "decorated_after": len(left),
+        "migrated": migrated,
+        "share_migrated": round(migrated / len(before), 4) if before else 1.0,
+        "flags": dict(sorted(flags_by_code(root).items())),
+        "not_compiling": not_compiling(root),
+        "first_run_exit": first,
+        "idempotent": second == 0,
+    }
+
+
+def markdown(results: list[dict]) -> str:
+    lines = [
+        "| package | files | decorated before | left after | migrated | flags | not compiling | idempotent |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['package']} {r['version']} | {r['files']} | {r['decorated_before']} | {r['decorated_after']} | "
+            f"{r['share_migrated']:.0%} | {sum(r['flags'].values())} | {len(r['not_compiling'])} | {'yes' if r['idempotent'] else 'no'} |"
+        )
+    lines.append("")
+    for r in results:
+        flags = ", ".join(f"{code} {n}" for code, n in r["flags"].items()) or "none"
+        lines.append(f"- {r['package']}: flags {flags}" + (f"; not compiling: {', '.join(r['not_compiling'])}" if r["not_compiling"] else ""))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "doeff-migrate-bench-pypi", help="wheel cache")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the migrated copies in this directory")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench-pypi-")) if args.keep is None else args.keep
+    try:
+        results = [measure(p, v, args.cache, work) for p, v in PACKAGES.items()]
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(results, indent=2) if args.json else markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
