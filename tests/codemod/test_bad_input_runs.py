@@ -87,6 +87,52 @@ def test_a_module_name_that_is_no_identifier_is_bridged_through_importlib(tmp_pa
     _both_run(root)
 
 
+@pytest.mark.parametrize("package", ["01_app", "my-app"])
+def test_a_package_folder_that_is_no_identifier_reaches_its_handler_module_through_importlib(tmp_path, package):
+    """Every phase on a package no import statement can name: the handler module and the imports of it are
+    valid Python, a second run changes nothing, and the runner gives what pinjected gave."""
+    from tests.fidelity.harness import assert_same_behaviour
+
+    files = {
+        f"{package}/__init__.py": """\
+            import json
+            import os
+
+            os.makedirs("data", exist_ok=True)
+            with open("data/cfg.json", "w") as f:
+                json.dump({"lr": 0.5}, f)
+        """,
+        f"{package}/lib.py": """\
+            import json
+            from pinjected import injected
+
+            @injected
+            def load_config(data_dir, /, name: str):
+                print("loading", name)
+                with open(data_dir + "/" + name + ".json") as f:
+                    text = f.read()
+                return json.loads(text)
+        """,
+        f"{package}/main.py": """\
+            from pinjected import IProxy, design
+
+            from .lib import load_config
+
+            main: IProxy = load_config("cfg")
+            __design__ = design(data_dir="data")
+        """,
+    }
+    assert_same_behaviour(tmp_path, files, [f"{package}.main.main"])
+    migrated = tmp_path / "migrated" / package
+    for path in migrated.rglob("*.py"):
+        compile(path.read_text(), str(path), "exec", dont_inherit=True)
+    lib = (migrated / "lib.py").read_text()
+    assert f"ReadText = importlib.import_module({package + '.effects_handlers'!r}).ReadText" in lib
+    assert "yield ReadText(" in lib
+    assert (migrated / "effects_handlers.py").exists()
+    assert main([str(migrated), "--check", "-q"]) == 0  # the importlib lines are recognised on a second run
+
+
 def test_a_read_only_provider_file_is_failed_before_the_bridges_are_planned(tmp_path, capsys):
     root = _project(tmp_path)
     lib = root / "app" / "lib.py"
