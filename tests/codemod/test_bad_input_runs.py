@@ -473,3 +473,50 @@ def test_ctrl_c_while_starting_exits_130_without_a_traceback(tmp_path, delay):
         assert "interrupted" in err
     for i in range(100):
         assert (tmp_path / f"m{i}.py").read_text() in (PINJECTED.replace("def f", f"def f{i}"), MIGRATED.replace("def f", f"def f{i}"))
+
+
+def _console_script(folder: Path) -> Path:
+    """The ``doeff-migrate`` console script as pip writes it, for the entry point the package declares."""
+    from importlib.metadata import entry_points
+
+    (entry,) = [e for e in entry_points(group="console_scripts") if e.name == "doeff-migrate"]
+    assert entry.value == "doeff_migrate.codemod.cli:main"
+    module, _, function = entry.value.partition(":")
+    script = folder / "doeff-migrate"
+    script.write_text(
+        f"import sys\nfrom {module} import {function}\nif __name__ == '__main__':\n"
+        f"    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n    sys.exit({function}())\n"
+    )
+    return script
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.4, 0.9])
+def test_ctrl_c_while_the_console_script_starts_exits_130_without_a_traceback(tmp_path, delay):
+    """The console script imports ``cli`` itself (not through ``__main__``): an interrupt while typer,
+    rich and LibCST load is one line and exit 130 there too."""
+    bin_dir, project = tmp_path / "bin", tmp_path / "project"
+    bin_dir.mkdir()
+    project.mkdir()
+    script = _console_script(bin_dir)
+    for i in range(100):
+        (project / f"m{i}.py").write_text(PINJECTED.replace("def f", f"def f{i}"))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(project), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 130), err
+    assert "Traceback" not in err
+    if delay < 0.2:  # still importing its modules (about a second): nothing was read yet
+        assert proc.returncode == 130 and err == "interrupted: no file was written\n"
+    if proc.returncode == 130:
+        assert "interrupted" in err
+    for i in range(100):
+        assert (project / f"m{i}.py").read_text() in (PINJECTED.replace("def f", f"def f{i}"), MIGRATED.replace("def f", f"def f{i}"))
+
+
+def test_an_in_process_main_keeps_pythons_own_interrupt_handler():
+    """Only the command itself stops at a Ctrl-C while starting; a program importing ``cli`` keeps KeyboardInterrupt."""
+    assert not cli._started_as_the_command()
+    assert signal.getsignal(signal.SIGINT) is not cli._exit_interrupted
