@@ -29,9 +29,11 @@ def apply_import_requests(module: cst.Module, context: CodemodContext, code: str
     removes = list(context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY, ()))
     unspellable = [item for item in adds if item.obj_name and not item.relative and not spellable(item.module_name)]
     if unspellable:
-        adds = [item for item in adds if item not in unspellable]
-        context.scratch[AddImportsVisitor.CONTEXT_KEY] = adds
-        module = apply_import_requests(module, context)
+        context.scratch[AddImportsVisitor.CONTEXT_KEY] = [item for item in adds if item not in unspellable]
+        try:
+            module = apply_import_requests(module, context)
+        finally:
+            context.scratch[AddImportsVisitor.CONTEXT_KEY] = adds
         return _add_through_importlib(module, unspellable)
     if not adds and not removes:
         return module
