@@ -87,13 +87,9 @@ def test_a_module_name_that_is_no_identifier_is_bridged_through_importlib(tmp_pa
     _both_run(root)
 
 
-@pytest.mark.parametrize("package", ["01_app", "my-app"])
-def test_a_package_folder_that_is_no_identifier_reaches_its_handler_module_through_importlib(tmp_path, package):
-    """Every phase on a package no import statement can name: the handler module and the imports of it are
-    valid Python, a second run changes nothing, and the runner gives what pinjected gave."""
-    from tests.fidelity.harness import assert_same_behaviour
-
-    files = {
+def _unnamable_package(package: str) -> dict[str, str]:
+    """A pinjected project in a package folder no import statement can name: an entry point whose provider reads a file."""
+    return {
         f"{package}/__init__.py": """\
             import json
             import os
@@ -122,6 +118,15 @@ def test_a_package_folder_that_is_no_identifier_reaches_its_handler_module_throu
             __design__ = design(data_dir="data")
         """,
     }
+
+
+@pytest.mark.parametrize("package", ["01_app", "my-app"])
+def test_a_package_folder_that_is_no_identifier_reaches_its_handler_module_through_importlib(tmp_path, package):
+    """Every phase on a package no import statement can name: the handler module and the imports of it are
+    valid Python, a second run changes nothing, and the runner gives what pinjected gave."""
+    from tests.fidelity.harness import assert_same_behaviour
+
+    files = _unnamable_package(package)
     assert_same_behaviour(tmp_path, files, [f"{package}.main.main"])
     migrated = tmp_path / "migrated" / package
     for path in migrated.rglob("*.py"):
@@ -131,6 +136,22 @@ def test_a_package_folder_that_is_no_identifier_reaches_its_handler_module_throu
     assert "yield ReadText(" in lib
     assert (migrated / "effects_handlers.py").exists()
     assert main([str(migrated), "--check", "-q"]) == 0  # the importlib lines are recognised on a second run
+
+
+def test_an_entry_point_migrated_after_its_provider_in_such_a_package_gets_the_handlers(tmp_path):
+    """The provider's module, migrated in an earlier run, imports its effects through importlib: the entry
+    point migrated later still sees that its package does IO and installs the package's handlers."""
+    from tests.fidelity.harness import run_migrated, run_pinjected, write_project
+
+    write_project(tmp_path, _unnamable_package("01_app"))
+    before = run_pinjected(tmp_path, "01_app.main.main")
+    assert before.returncode == 0, before.stderr[-3000:]
+    assert main([str(tmp_path / "01_app" / "lib.py"), "-q"]) == 0
+    assert main([str(tmp_path / "01_app" / "main.py"), "-q"]) == 0
+    assert "__doeff_handlers__ = HANDLERS" in (tmp_path / "01_app" / "main.py").read_text()
+    after = run_migrated(tmp_path, "01_app.main.main")
+    assert after.returncode == 0, after.stderr[-3000:]
+    assert (after.stdout, after.result) == (before.stdout, before.result) == (["loading cfg"], {"lr": 0.5})
 
 
 def test_a_read_only_provider_file_is_failed_before_the_bridges_are_planned(tmp_path, capsys):
