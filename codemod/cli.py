@@ -610,6 +610,8 @@ def _in_a_command(exc: BaseException) -> bool:
 
 
 def _run_command(args: list[str]) -> int:
+    global _INTERRUPT_REPORTED
+    _INTERRUPT_REPORTED = False
     command = _SUBCOMMANDS.get(args[0], app) if args else app
     if command is not app:
         args = args[1:]

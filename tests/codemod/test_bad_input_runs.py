@@ -541,3 +541,17 @@ def test_an_in_process_main_keeps_pythons_own_interrupt_handler():
     """Only the command itself stops at a Ctrl-C while starting; a program importing ``cli`` keeps KeyboardInterrupt."""
     assert not cli._started_as_the_command()
     assert signal.getsignal(signal.SIGINT) is not cli._exit_interrupted
+
+
+def test_an_interrupt_while_typer_parses_the_arguments_says_so(tmp_path, capsys, monkeypatch):
+    """typer answers that interrupt with exit 130 and no word (it lazily imports pydantic there)."""
+    import typer.core
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(typer.core.TyperArgument, "process_value", interrupted)
+    (tmp_path / "m.py").write_text(PINJECTED)
+    assert main([str(tmp_path), "-q"]) == 130
+    assert capsys.readouterr().err == "interrupted: no file was written\n"
+    assert (tmp_path / "m.py").read_text() == PINJECTED
