@@ -10,9 +10,4 @@ except KeyboardInterrupt:  # Ctrl-C while starting: nothing was read or written 
     sys.stderr.flush()
     os._exit(130)
 
-code = main()
-if code == 130:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(130)
-raise SystemExit(code)
+raise SystemExit(main())  # (an interrupt in the run: main itself exits 130 with os._exit)

@@ -46,13 +46,13 @@ from __future__ import annotations
 
 import ast
 import difflib
-import keyword
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .imports import spellable
 from .index import ProjectIndex
 
 __all__ = [
@@ -332,7 +332,7 @@ def module_refs(modules: Iterable[str]) -> dict[str, str]:
     ``import`` statement can spell)."""
     refs = {}
     for module in modules:
-        if all(part.isidentifier() and not keyword.iskeyword(part) for part in module.split(".")):
+        if spellable(module):
             refs[module] = module
         else:
             refs[module] = "_module_" + re.sub(r"\W", "_", module)

@@ -8,10 +8,41 @@ still processed). ``doeff-migrate rules`` lists the rule catalog, ``rules --doc 
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
+
+def _started_as_the_command() -> bool:
+    """This process is ``doeff-migrate`` itself (the console script, or ``python -m doeff_migrate.codemod``)."""
+    main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return os.path.basename(sys.argv[0] if sys.argv else "").removesuffix(".exe") == "doeff-migrate" or (
+        getattr(main_spec, "name", None) == "doeff_migrate.codemod.__main__"
+    )
+
+
+def _exit_interrupted(*_signal) -> None:
+    """The SIGINT handler while starting: nothing was read or written yet."""
+    sys.stderr.write("interrupted: no file was written\n")
+    _exit_130()
+
+
+def _exit_130() -> None:
+    """``os._exit``: an interrupt that went through a C extension's own code run during an import marks
+    the interpreter to kill itself with SIGINT at exit, whatever exit code is raised afterwards."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
+
+
+# Ctrl-C while the command's modules load (typer, rich, LibCST: most of a start-up) stops it at once:
+# nothing was read or written yet. ``main`` puts Python's own handler back before the run.
+if _started_as_the_command() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _exit_interrupted)
+
 import contextlib
 import difflib
 import json
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -68,6 +99,16 @@ class Job:
 
 _INDEX: ProjectIndex | None = None
 _JOB: Job | None = None
+_INTERRUPT_REPORTED = False
+"""A command said what an interrupt left behind (else typer turned it into exit 130 silently)."""
+
+
+def _interrupted(message: str) -> typer.Exit:
+    """Say what an interrupt left behind; returns the exit to raise (130, not click's "Aborted!" and 1)."""
+    global _INTERRUPT_REPORTED
+    err.print(message)
+    _INTERRUPT_REPORTED = True
+    return typer.Exit(130)
 
 
 def _init_worker(index: ProjectIndex, job: Job) -> None:
@@ -248,8 +289,7 @@ def migrate(
         err.print(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE)
     except KeyboardInterrupt:  # (click would make it "Aborted!", exit 1: the code of --check finding changes)
-        err.print("interrupted: every file is either as it was or completely migrated")
-        raise typer.Exit(130)
+        raise _interrupted("interrupted: every file is either as it was or completely migrated")
 
 
 def _migrate_files(
@@ -278,8 +318,7 @@ def _migrate_files(
         done = {o.path: o for o in _run_all(candidates, jobs, show_progress)}
         outcomes = [done.get(f) or Outcome(f, "skipped") for f in files]
     except KeyboardInterrupt:
-        err.print("interrupted: no file was written")
-        raise typer.Exit(130)
+        raise _interrupted("interrupted: no file was written")
     writing = not diff and not check
     changed = [o for o in outcomes if o.status == "changed"]
     if writing:
@@ -336,8 +375,7 @@ def _migrate_files(
             if not quiet and not diff:
                 out.print(f"{'would change' if check else 'migrated'}: {o.path}")
     except KeyboardInterrupt:
-        err.print(f"interrupted: {written} file(s) were written completely, the others are unchanged")
-        raise typer.Exit(130)
+        raise _interrupted(f"interrupted: {written} file(s) were written completely, the others are unchanged")
     if late_failures:
         # Written files failed after the checks (a race): the bridges and the handler modules are
         # planned again from the files really written.
@@ -546,15 +584,44 @@ _SUBCOMMANDS = {"rules": rules_app, "status": status_app, "verify": verify_app}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point; returns the exit code (also usable in-process by tests)."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Console entry point; returns the exit code (also usable in-process by tests: ``argv`` given)."""
+    if signal.getsignal(signal.SIGINT) is _exit_interrupted:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the run's own interrupts say more
+    code = _run_command(list(sys.argv[1:] if argv is None else argv))
+    if code == 130 and argv is None and _started_as_the_command():
+        _exit_130()  # (the run said what it had written)
+    return code
+
+
+def _in_a_command(exc: BaseException) -> bool:
+    """The interrupt behind ``exc`` stopped code of this module (a command), not typer parsing the arguments."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, KeyboardInterrupt):
+            tb = exc.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename == __file__:
+                    return True
+                tb = tb.tb_next
+            return False
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def _run_command(args: list[str]) -> int:
+    global _INTERRUPT_REPORTED
+    _INTERRUPT_REPORTED = False
     command = _SUBCOMMANDS.get(args[0], app) if args else app
     if command is not app:
         args = args[1:]
     try:
         command(args=args, prog_name="doeff-migrate", standalone_mode=True)
     except SystemExit as exc:  # click ends every run (usage errors: 2) with SystemExit
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+        if code == 130 and not _INTERRUPT_REPORTED:  # typer's own exit for an interrupt (it says nothing)
+            err.print("interrupted" if _in_a_command(exc) else "interrupted: no file was written")
+        return code
     except KeyboardInterrupt:  # while typer builds the command, before the run (its own interrupts say more)
         err.print("interrupted: no file was written")
         return 130

@@ -6,12 +6,14 @@ costs two more passes over the whole tree plus scope analysis, which tripled the
 ``benchmarks/bench_codemod.py``; the requests the codemod makes (``from M import name`` added at the
 top, unused pinjected imports dropped) only touch top-level import statements, so they are applied
 here directly. Anything else (relative imports, ``import M``, aliases) is handed to LibCST's own
-visitors unchanged.
+visitors unchanged. A module no ``import`` statement can spell (the package folder ``01_app`` or ``my-app``)
+is reached through ``importlib`` instead: ``Name = importlib.import_module("01_app.effects_handlers").Name``.
 """
 
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 
 import libcst as cst
@@ -25,6 +27,14 @@ def apply_import_requests(module: cst.Module, context: CodemodContext, code: str
     """``code``: ``module.code`` if the caller has it already (saves a code generation)."""
     adds = list(context.scratch.get(AddImportsVisitor.CONTEXT_KEY, ()))
     removes = list(context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY, ()))
+    unspellable = [item for item in adds if item.obj_name and not item.relative and not spellable(item.module_name)]
+    if unspellable:
+        context.scratch[AddImportsVisitor.CONTEXT_KEY] = [item for item in adds if item not in unspellable]
+        try:
+            module = apply_import_requests(module, context)
+        finally:
+            context.scratch[AddImportsVisitor.CONTEXT_KEY] = adds
+        return _add_through_importlib(module, unspellable)
     if not adds and not removes:
         return module
     simple_adds = all(item.obj_name and not item.alias and not item.relative for item in adds)
@@ -203,6 +213,31 @@ def _add(module: cst.Module, wanted: dict[str, list[str]]) -> cst.Module:
         for mod, names in sorted(wanted.items())
     ]
     return module.with_changes(body=[*body[:at], *new_statements, *body[at:]])
+
+
+def spellable(module: str) -> bool:
+    """``import module`` is valid Python (``app.01_train`` or ``my-app.io`` is not: ``importlib`` reaches those)."""
+    return all(part.isidentifier() and not keyword.iskeyword(part) for part in module.split("."))
+
+
+def importlib_binding(module: str, name: str, alias: str | None = None) -> str:
+    """The statement binding ``name`` of a module no ``from ... import`` can spell."""
+    return f"{alias or name} = importlib.import_module({module!r}).{name}"
+
+
+def _add_through_importlib(module: cst.Module, requests: list) -> cst.Module:
+    """``module`` with ``import importlib`` and one :func:`importlib_binding` per request it lacks, after its imports."""
+    body = list(module.body)
+    present = {cst.Module([stmt]).code.strip() for stmt in body if isinstance(stmt, cst.SimpleStatementLine)}
+    wanted = list(dict.fromkeys(importlib_binding(r.module_name, r.obj_name, r.alias) for r in requests))
+    lines = ([] if "import importlib" in present else ["import importlib"]) + [line for line in wanted if line not in present]
+    if lines == ["import importlib"] or not lines:
+        return module
+    at = 1 if body and _is_docstring(body[0]) else 0
+    while at < len(body) and _is_import(body[at]):
+        at += 1
+    added = [cst.parse_statement(f"{line}\n") for line in lines]
+    return module.with_changes(body=[*body[:at], *added, *body[at:]])
 
 
 def _dotted(name: str) -> cst.Attribute | cst.Name:

@@ -9,7 +9,7 @@ from pathlib import Path
 from .index import project_root_for
 from .rules import all_rules
 
-__all__ = ["outside_their_project", "report_problem", "unknown_codes", "invalid_python"]
+__all__ = ["outside_their_project", "report_problem", "matching_no_rule", "unknown_codes", "invalid_python"]
 
 def outside_their_project(paths: list[Path]) -> list[str]:
     """Given paths that resolve outside the project they are named in (a symlink to another tree):
@@ -45,10 +45,15 @@ def report_problem(report: Path) -> str | None:
     return None
 
 
+def matching_no_rule(given) -> list[str]:
+    """The codes or prefixes of ``given`` that match no rule (``DM999``, ``NOPE``, ``""``)."""
+    codes = [rule.code for rule in all_rules()]
+    return [c for c in given if not c or not any(code.startswith(c) for code in codes)]
+
+
 def unknown_codes(settings, select: list[str] | None, ignore: list[str] | None) -> list[str]:
     """Rule codes or prefixes that match no rule: a typo there would hide every flag (``select``)
     or none (``ignore``) without a word."""
-    codes = [rule.code for rule in all_rules()]
     sources = [
         ("--select", select or ()), ("--ignore", ignore or ()),
         ("select", settings.select), ("ignore", settings.ignore),
@@ -56,7 +61,7 @@ def unknown_codes(settings, select: list[str] | None, ignore: list[str] | None) 
     ]
     problems = []
     for where, given in sources:
-        bad = [c for c in given if not c or not any(code.startswith(c) for code in codes)]
+        bad = matching_no_rule(given)
         if bad:
             origin = where if where.startswith("--") else f"{settings.source or 'configuration'}: [tool.doeff-migrate] {where}"
             problems.append(f"{origin}: unknown rule code or prefix {', '.join(map(repr, bad))}")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from doeff_migrate.codemod import config as cli_config
+from doeff_migrate.codemod.run_checks import matching_no_rule
 from doeff_migrate.codemod.side_effects import Catalogue, CatalogueError
 
 if sys.version_info >= (3, 11):
@@ -48,6 +49,8 @@ class Config:
     debounce_ms: int = 100
     extra_side_effects: tuple[Any, ...] = ()
     catalogue: Catalogue = field(default_factory=Catalogue.default, compare=False, repr=False)
+    problems: tuple[str, ...] = field(default=(), compare=False)
+    """Configuration errors to show the user (codes matching no rule); the settings hold the valid codes only."""
 
     def is_selected(self, code: str) -> bool:
         """Whether diagnostics of ``code`` are reported (the CLI's rule: any ignore prefix wins)."""
@@ -71,9 +74,12 @@ class Config:
             return self
         settings = _unwrap(settings)
         changes: dict[str, Any] = {}
+        problems = list(self.problems)
         for key in ("select", "ignore"):
             if settings.get(key) is not None:
-                changes[key] = _code_list(settings[key], f"client setting {key!r}")
+                where = f"client setting {key!r}"
+                changes[key] = _known_codes(_code_list(settings[key], where), where, problems, select=key == "select")
+        changes["problems"] = tuple(problems)
         if settings.get("enable") is not None:
             if not isinstance(settings["enable"], bool):
                 raise ConfigError(f"client setting 'enable' must be true or false, got {settings['enable']!r}")
@@ -106,6 +112,18 @@ def _code_list(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _known_codes(codes: tuple[str, ...], where: str, problems: list[str], *, select: bool = False) -> tuple[str, ...]:
+    """``codes`` without those matching no rule (the CLI's check), each such code noted in ``problems``: a typo
+    in ``select`` would hide every diagnostic without a word, one in ``ignore`` would hide none."""
+    unknown = matching_no_rule(codes)
+    if not unknown:
+        return codes
+    kept = tuple(c for c in codes if c not in unknown)
+    effect = "left out: every rule is reported" if select and not kept else "left out"
+    problems.append(f"{where}: unknown rule code or prefix {', '.join(map(repr, unknown))} ({effect})")
+    return kept
+
+
 def find_pyproject(path: Path) -> Path | None:
     """The nearest pyproject.toml at or above ``path`` (the CLI's lookup)."""
     return cli_config.find_pyproject(path)
@@ -133,14 +151,17 @@ def load_pyproject_config(pyproject: Path | None) -> Config:
             f"{pyproject}: unknown key(s) in [tool.doeff-migrate]: {', '.join(unknown)} (known: {', '.join(sorted(known))})"
         )
     changes: dict[str, Any] = {}
+    problems: list[str] = []
     for key in ("select", "ignore"):
         if key in table:
-            changes[key] = _code_list(table[key], f"{pyproject}: [tool.doeff-migrate] {key}")
+            where = f"{pyproject}: [tool.doeff-migrate] {key}"
+            changes[key] = _known_codes(_code_list(table[key], where), where, problems, select=key == "select")
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(f"{pyproject}: [tool.doeff-migrate] per-file-ignores must map patterns to lists of codes")
+    where = f"{pyproject}: [tool.doeff-migrate] per-file-ignores {{!r}}"
     changes["per_file_ignores"] = tuple(
-        (pattern, _code_list(codes, f"{pyproject}: [tool.doeff-migrate] per-file-ignores {pattern!r}"))
+        (pattern, _known_codes(_code_list(codes, where.format(pattern)), where.format(pattern), problems))
         for pattern, codes in per_file.items()
     )
     extra = table.get("extra-side-effects", [])
@@ -150,7 +171,8 @@ def load_pyproject_config(pyproject: Path | None) -> Config:
         catalogue = Catalogue.default(extra)
     except CatalogueError as exc:
         raise ConfigError(f"{pyproject}: [tool.doeff-migrate] {exc}") from None
-    return Config(**changes, source=pyproject, extra_side_effects=tuple(_freeze(e) for e in extra), catalogue=catalogue)
+    return Config(**changes, source=pyproject, extra_side_effects=tuple(_freeze(e) for e in extra), catalogue=catalogue,
+                  problems=tuple(problems))
 
 
 def _freeze(item: Any) -> Any:

@@ -137,10 +137,13 @@ class DoeffMigrateServer(LanguageServer):
         else:
             base = cached[1]
         try:
-            return base.with_client_settings(self.client_settings).for_path(path)
+            config = base.with_client_settings(self.client_settings).for_path(path)
         except ConfigError as exc:
             self.report_config_error(str(exc))
-            return base.for_path(path)
+            config = base.for_path(path)
+        for problem in config.problems:  # unknown codes: shown, and the valid ones stay in effect
+            self.report_config_error(problem)
+        return config
 
     def report_config_error(self, message: str) -> None:
         """Effect: shows an error message once per distinct text (configuration errors, analysis failures)."""

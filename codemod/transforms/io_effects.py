@@ -36,6 +36,7 @@ import ast
 import contextvars
 import json
 import os
+import re
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
@@ -600,7 +601,8 @@ class IoTransformer(MigrationTransformer):
             AddImportsVisitor.add_needed_import(self.state.context, own, "with_effect_handlers")
             program = cst.Call(cst.Name("with_effect_handlers"), [cst.Arg(program)])
         for module in others:
-            alias = f"with_{module.rpartition('.')[0].replace('.', '_') or 'top'}_effect_handlers"
+            package = re.sub(r"\W", "_", module.rpartition(".")[0]) or "top"  # `my-app` too: an alias is an identifier
+            alias = f"with_{package}_effect_handlers"
             AddImportsVisitor.add_needed_import(self.state.context, module, "with_effect_handlers", alias)
             program = cst.Call(cst.Name(alias), [cst.Arg(program)])
         return program
@@ -621,6 +623,9 @@ def _yields_generated_effects(text: str) -> bool:
     except (SyntaxError, ValueError):
         return False
     for node in tree.body:
+        bound = _bound_through_importlib(node)
+        if bound is not None and bound[0].rpartition(".")[2] == HANDLER_MODULE and bound[1] not in _HELPERS:
+            return True
         if isinstance(node, ast.ImportFrom) and node.module:
             names = {a.name for a in node.names}
             if node.module.rpartition(".")[2] == HANDLER_MODULE and names - _HELPERS:
@@ -628,6 +633,19 @@ def _yields_generated_effects(text: str) -> bool:
             if node.module == METRICS_MODULE and any(n.startswith("Log") for n in names):
                 return True
     return False
+
+
+def _bound_through_importlib(node: ast.stmt) -> tuple[str, str] | None:
+    """``(module, name)`` of ``name = importlib.import_module("module").name``: how migrated code imports from
+    a module whose dotted name no import statement can spell (a package folder ``01_app``)."""
+    if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute) and isinstance(node.value.value, ast.Call)):
+        return None
+    call = node.value.value
+    if (isinstance(call.func, ast.Attribute) and call.func.attr == "import_module" and isinstance(call.func.value, ast.Name)
+            and call.func.value.id == "importlib" and len(call.args) == 1 and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)):
+        return call.args[0].value, node.value.attr
+    return None
 
 
 def _project_imports(module: cst.Module, dotted: str, path: str) -> tuple[dict[str, str], dict[str, str]]:

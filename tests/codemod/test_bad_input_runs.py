@@ -87,6 +87,73 @@ def test_a_module_name_that_is_no_identifier_is_bridged_through_importlib(tmp_pa
     _both_run(root)
 
 
+def _unnamable_package(package: str) -> dict[str, str]:
+    """A pinjected project in a package folder no import statement can name: an entry point whose provider reads a file."""
+    return {
+        f"{package}/__init__.py": """\
+            import json
+            import os
+
+            os.makedirs("data", exist_ok=True)
+            with open("data/cfg.json", "w") as f:
+                json.dump({"lr": 0.5}, f)
+        """,
+        f"{package}/lib.py": """\
+            import json
+            from pinjected import injected
+
+            @injected
+            def load_config(data_dir, /, name: str):
+                print("loading", name)
+                with open(data_dir + "/" + name + ".json") as f:
+                    text = f.read()
+                return json.loads(text)
+        """,
+        f"{package}/main.py": """\
+            from pinjected import IProxy, design
+
+            from .lib import load_config
+
+            main: IProxy = load_config("cfg")
+            __design__ = design(data_dir="data")
+        """,
+    }
+
+
+@pytest.mark.parametrize("package", ["01_app", "my-app"])
+def test_a_package_folder_that_is_no_identifier_reaches_its_handler_module_through_importlib(tmp_path, package):
+    """Every phase on a package no import statement can name: the handler module and the imports of it are
+    valid Python, a second run changes nothing, and the runner gives what pinjected gave."""
+    from tests.fidelity.harness import assert_same_behaviour
+
+    files = _unnamable_package(package)
+    assert_same_behaviour(tmp_path, files, [f"{package}.main.main"])
+    migrated = tmp_path / "migrated" / package
+    for path in migrated.rglob("*.py"):
+        compile(path.read_text(), str(path), "exec", dont_inherit=True)
+    lib = (migrated / "lib.py").read_text()
+    assert f"ReadText = importlib.import_module({package + '.effects_handlers'!r}).ReadText" in lib
+    assert "yield ReadText(" in lib
+    assert (migrated / "effects_handlers.py").exists()
+    assert main([str(migrated), "--check", "-q"]) == 0  # the importlib lines are recognised on a second run
+
+
+def test_an_entry_point_migrated_after_its_provider_in_such_a_package_gets_the_handlers(tmp_path):
+    """The provider's module, migrated in an earlier run, imports its effects through importlib: the entry
+    point migrated later still sees that its package does IO and installs the package's handlers."""
+    from tests.fidelity.harness import run_migrated, run_pinjected, write_project
+
+    write_project(tmp_path, _unnamable_package("01_app"))
+    before = run_pinjected(tmp_path, "01_app.main.main")
+    assert before.returncode == 0, before.stderr[-3000:]
+    assert main([str(tmp_path / "01_app" / "lib.py"), "-q"]) == 0
+    assert main([str(tmp_path / "01_app" / "main.py"), "-q"]) == 0
+    assert "__doeff_handlers__ = HANDLERS" in (tmp_path / "01_app" / "main.py").read_text()
+    after = run_migrated(tmp_path, "01_app.main.main")
+    assert after.returncode == 0, after.stderr[-3000:]
+    assert (after.stdout, after.result) == (before.stdout, before.result) == (["loading cfg"], {"lr": 0.5})
+
+
 def test_a_read_only_provider_file_is_failed_before_the_bridges_are_planned(tmp_path, capsys):
     root = _project(tmp_path)
     lib = root / "app" / "lib.py"
@@ -427,3 +494,64 @@ def test_ctrl_c_while_starting_exits_130_without_a_traceback(tmp_path, delay):
         assert "interrupted" in err
     for i in range(100):
         assert (tmp_path / f"m{i}.py").read_text() in (PINJECTED.replace("def f", f"def f{i}"), MIGRATED.replace("def f", f"def f{i}"))
+
+
+def _console_script(folder: Path) -> Path:
+    """The ``doeff-migrate`` console script as pip writes it, for the entry point the package declares."""
+    from importlib.metadata import entry_points
+
+    (entry,) = [e for e in entry_points(group="console_scripts") if e.name == "doeff-migrate"]
+    assert entry.value == "doeff_migrate.codemod.cli:main"
+    module, _, function = entry.value.partition(":")
+    script = folder / "doeff-migrate"
+    script.write_text(
+        f"import sys\nfrom {module} import {function}\nif __name__ == '__main__':\n"
+        f"    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n    sys.exit({function}())\n"
+    )
+    return script
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.4, 0.9])
+def test_ctrl_c_while_the_console_script_starts_exits_130_without_a_traceback(tmp_path, delay):
+    """The console script imports ``cli`` itself (not through ``__main__``): an interrupt while typer,
+    rich and LibCST load is one line and exit 130 there too."""
+    bin_dir, project = tmp_path / "bin", tmp_path / "project"
+    bin_dir.mkdir()
+    project.mkdir()
+    script = _console_script(bin_dir)
+    for i in range(100):
+        (project / f"m{i}.py").write_text(PINJECTED.replace("def f", f"def f{i}"))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(project), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 130), err
+    assert "Traceback" not in err
+    if delay < 0.2:  # still importing its modules (about a second): nothing was read yet
+        assert proc.returncode == 130 and err == "interrupted: no file was written\n"
+    if proc.returncode == 130:
+        assert "interrupted" in err
+    for i in range(100):
+        assert (project / f"m{i}.py").read_text() in (PINJECTED.replace("def f", f"def f{i}"), MIGRATED.replace("def f", f"def f{i}"))
+
+
+def test_an_in_process_main_keeps_pythons_own_interrupt_handler():
+    """Only the command itself stops at a Ctrl-C while starting; a program importing ``cli`` keeps KeyboardInterrupt."""
+    assert not cli._started_as_the_command()
+    assert signal.getsignal(signal.SIGINT) is not cli._exit_interrupted
+
+
+def test_an_interrupt_while_typer_parses_the_arguments_says_so(tmp_path, capsys, monkeypatch):
+    """typer answers that interrupt with exit 130 and no word (it lazily imports pydantic there)."""
+    import typer.core
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(typer.core.TyperArgument, "process_value", interrupted)
+    (tmp_path / "m.py").write_text(PINJECTED)
+    assert main([str(tmp_path), "-q"]) == 130
+    assert capsys.readouterr().err == "interrupted: no file was written\n"
+    assert (tmp_path / "m.py").read_text() == PINJECTED

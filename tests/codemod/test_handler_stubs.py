@@ -244,3 +244,67 @@ def test_a_generated_module_that_would_not_compile_is_an_error_not_a_file(tmp_pa
     (change,) = handler_stubs.plan_handler_modules([need], root=str(tmp_path))
     assert change.error is not None and "the generated module would not compile (invalid syntax, line 1)" in change.error
     assert change.old is None and change.new == ""
+
+
+def test_imports_of_a_handler_module_no_import_statement_can_name_go_through_importlib():
+    from tests.codemod.tools import check_transformed
+
+    check_transformed(
+        """\
+        from doeff_migrate.runtime import do
+
+        @do
+        def load(path):
+            with open(path) as f:
+                return f.read()
+        """,
+        """\
+        from doeff_migrate.runtime import do
+        import importlib
+        ReadText = importlib.import_module('my-app.effects_handlers').ReadText
+        HANDLERS = importlib.import_module('my-app.effects_handlers').HANDLERS
+
+        @do
+        def load(path):
+            return (yield ReadText(path))
+
+
+        __doeff_handlers__ = HANDLERS
+        """,
+        path="my-app/io.py",
+        phases=("io",),
+    )
+
+
+def test_an_aliased_import_of_such_a_handler_module_keeps_its_alias():
+    from tests.codemod.tools import check_transformed
+
+    check_transformed(
+        """\
+        from doeff_migrate.runtime import do
+
+        HANDLERS = ["mine"]
+
+        @do
+        def load(path):
+            with open(path) as f:
+                return f.read()
+        """,
+        """\
+        from doeff_migrate.runtime import do
+        import importlib
+        ReadText = importlib.import_module('01_app.effects_handlers').ReadText
+        _dm_HANDLERS = importlib.import_module('01_app.effects_handlers').HANDLERS
+
+        HANDLERS = ["mine"]
+
+        @do
+        def load(path):
+            return (yield ReadText(path))
+
+
+        __doeff_handlers__ = _dm_HANDLERS
+        """,
+        path="01_app/io.py",
+        phases=("io",),
+    )
