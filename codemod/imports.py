@@ -116,42 +116,11 @@ def _remove_unused(module: cst.Module, requests: set[tuple[str, str | None, str 
     body: list[cst.BaseStatement] = []
     carried: list[cst.EmptyLine] = []
     for stmt in module.body:
-        new = stmt
-        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-            small = stmt.body[0]
-            if isinstance(small, cst.ImportFrom) and not small.relative and isinstance(small.names, cst.ImportStar):
-                # ``from pinjected import *`` binds ``pinjected.__all__`` only: unused once none of it is.
-                if (
-                    small.module is not None and pn.dotted_cst(small.module) == "pinjected"
-                    and all(("pinjected", name, None) in requests and name not in used for name in pn.STAR_EXPORTS)
-                ):
-                    new = None
-            elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
-                mod = pn.dotted_cst(small.module) or ""
-                kept = [
-                    a for a in small.names
-                    if not (
-                        (mod, a.evaluated_name, a.evaluated_alias) in requests
-                        and (a.evaluated_alias or a.evaluated_name) not in used
-                    )
-                ]
-                if len(kept) != len(small.names):
-                    if kept:
-                        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                        new = stmt.with_changes(body=[small.with_changes(names=kept)])
-                    else:
-                        new = None
-            elif isinstance(small, cst.Import):
-                kept_aliases = [
-                    a for a in small.names
-                    if not ((a.evaluated_name, None, a.evaluated_alias) in requests and (a.evaluated_alias or a.evaluated_name.split(".")[0]) not in used)
-                ]
-                if len(kept_aliases) != len(small.names):
-                    if kept_aliases:
-                        kept_aliases[-1] = kept_aliases[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                        new = stmt.with_changes(body=[small.with_changes(names=kept_aliases)])
-                    else:
-                        new = None
+        new = _pruned(stmt, requests, used)
+        if new is not None and _is_type_checking_block(stmt):
+            # ``if TYPE_CHECKING:`` imports are imports too: drop the unused ones, and the block once empty.
+            kept = [n for n in (_pruned(inner, requests, used) for inner in stmt.body.body) if n is not None]
+            new = stmt.with_changes(body=stmt.body.with_changes(body=kept)) if kept else None
         if new is None:
             # Comments above a removed import stay with the statement that follows.
             carried += [line for line in stmt.leading_lines if line.comment is not None]
@@ -161,6 +130,51 @@ def _remove_unused(module: cst.Module, requests: set[tuple[str, str | None, str 
             carried = []
         body.append(new)
     return module.with_changes(body=body)
+
+
+def _is_type_checking_block(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.If) and pn.top_level_statements([stmt]) != [stmt]
+
+
+def _pruned(stmt: cst.BaseStatement, requests: set[tuple[str, str | None, str | None]], used: set[str]) -> cst.BaseStatement | None:
+    """``stmt`` without the requested imports nothing uses; ``None`` when nothing of it is left."""
+    new = stmt
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if isinstance(small, cst.ImportFrom) and not small.relative and isinstance(small.names, cst.ImportStar):
+            # ``from pinjected import *`` binds ``pinjected.__all__`` only: unused once none of it is.
+            if (
+                small.module is not None and pn.dotted_cst(small.module) == "pinjected"
+                and all(("pinjected", name, None) in requests and name not in used for name in pn.STAR_EXPORTS)
+            ):
+                new = None
+        elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
+            mod = pn.dotted_cst(small.module) or ""
+            kept = [
+                a for a in small.names
+                if not (
+                    (mod, a.evaluated_name, a.evaluated_alias) in requests
+                    and (a.evaluated_alias or a.evaluated_name) not in used
+                )
+            ]
+            if len(kept) != len(small.names):
+                if kept:
+                    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                    new = stmt.with_changes(body=[small.with_changes(names=kept)])
+                else:
+                    new = None
+        elif isinstance(small, cst.Import):
+            kept_aliases = [
+                a for a in small.names
+                if not ((a.evaluated_name, None, a.evaluated_alias) in requests and (a.evaluated_alias or a.evaluated_name.split(".")[0]) not in used)
+            ]
+            if len(kept_aliases) != len(small.names):
+                if kept_aliases:
+                    kept_aliases[-1] = kept_aliases[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                    new = stmt.with_changes(body=[small.with_changes(names=kept_aliases)])
+                else:
+                    new = None
+    return new
 
 
 def _is_import(stmt: cst.CSTNode) -> bool:

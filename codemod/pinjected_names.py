@@ -89,9 +89,36 @@ def _star(found: PinjectedNames, module: str) -> None:
         found.star = True
 
 
+_TYPE_CHECKING = ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+
+
+def _top_level_ast(body: list) -> list:
+    """Module statements, with those of ``if TYPE_CHECKING:`` blocks: type-only imports are imports too."""
+    out = []
+    for node in body:
+        if isinstance(node, ast.If) and not node.orelse and dotted_ast(node.test) in _TYPE_CHECKING:
+            out += node.body
+        else:
+            out.append(node)
+    return out
+
+
+def top_level_statements(body) -> list:
+    out = []
+    for stmt in body:
+        if (
+            isinstance(stmt, cst.If) and stmt.orelse is None and isinstance(stmt.body, cst.IndentedBlock)
+            and dotted_cst(stmt.test) in _TYPE_CHECKING
+        ):
+            out += stmt.body.body
+        else:
+            out.append(stmt)
+    return out
+
+
 def from_ast(tree: ast.Module) -> PinjectedNames:
     found = PinjectedNames()
-    for node in tree.body:
+    for node in _top_level_ast(tree.body):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and is_pinjected_module(node.module):
             for alias in node.names:
                 if alias.name == "*":
@@ -130,7 +157,7 @@ def _module_name_cst(node: cst.BaseExpression) -> str:
 
 def from_cst(module: cst.Module) -> PinjectedNames:
     found = PinjectedNames()
-    for stmt in module.body:
+    for stmt in top_level_statements(module.body):
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:

@@ -11,6 +11,7 @@ pinjected objects to migrated programs.
 from __future__ import annotations
 
 import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
 from ..index import clean_definitions
@@ -36,6 +37,9 @@ class Leftovers(MigrationTransformer):
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         return self.walk_all
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        return retarget_type_names(self.state, updated_node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return node.name.value not in self.clean.classes
@@ -117,6 +121,65 @@ class Leftovers(MigrationTransformer):
         for code in self.codes_in(updated_node):
             updated_node = self.state.flag(updated_node, code)
         return updated_node
+
+
+PINJECTED_TYPES_MODULE = "doeff_migrate.runtime.pinjected_types"
+
+
+def retarget_type_names(state, module: cst.Module) -> cst.Module:
+    """``Injected`` / ``IProxy`` left in plain code only as types (``isinstance(x, Injected)``,
+    annotations) are imported from the runtime's counterparts instead of pinjected: after migration
+    an unresolved pinjected value is a runtime program, and these names test for exactly that.
+    A name still used as pinjected's API (``Injected.pure``, ``IProxy(...)``) keeps its import."""
+    if state.target != "runtime":
+        return module
+    types = {local: canonical for local, canonical in state.names.names.items() if canonical in (pn.INJECTED_CLASS, pn.IPROXY)}
+    if not types:
+        return module
+    as_api: set[str] = set()
+    as_type: set[str] = set()
+
+    class _Uses(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            if isinstance(node.value, cst.Name) and node.value.value in types:
+                as_api.add(node.value.value)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value in types:
+                as_api.add(node.func.value)
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value in types:
+                as_type.add(node.value)
+
+    module.visit(_Uses())
+    moved = {local for local in as_type - as_api if state.names.origins.get(local) == "pinjected"}
+    if not moved:
+        return module
+    body = []
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.ImportFrom):
+            small = stmt.body[0]
+            if small.module is not None and pn.dotted_cst(small.module) == "pinjected" and not isinstance(small.names, cst.ImportStar):
+                kept = [a for a in small.names if (a.evaluated_alias or a.evaluated_name) not in moved]
+                if not kept:
+                    continue
+                if len(kept) != len(small.names):
+                    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                    stmt = stmt.with_changes(body=[small.with_changes(names=kept)])
+        body.append(stmt)
+    for local in sorted(moved):
+        canonical = types[local]
+        AddImportsVisitor.add_needed_import(state.context, PINJECTED_TYPES_MODULE, canonical, None if local == canonical else local)
+        state.names.names.pop(local, None)
+        state.names.origins.pop(local, None)
+    return module.with_changes(body=body)
 
 
 class _Clean:
