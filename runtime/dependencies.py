@@ -19,17 +19,26 @@ design and to a plain value in another keep working (pinjected-semantics.md §4.
 * a function built by :func:`pass_dependencies` (generators, context managers, functions under other
   decorators): its dependencies are asked now, as pinjected resolved them, and the original function
   is returned with them bound, exactly pinjected's partially applied function;
-* any other callable (a lambda or plain function in a design): itself, except that a
-  :class:`Program` it returns is run on the run;
+* any other function (a lambda or plain function in a design): itself, except that a
+  :class:`Program` it returns is run on the run; a callable object (a bridged pinjected function, a
+  model with ``__call__``) likewise, keeping its attributes and class;
 * anything else (a plain value): itself.
 
 ``yield call_dependency(f, *args)`` is the statement-level form for a key whose binding may be a
 plain value or a program-returning function: it yields the program, or returns the plain result.
 
 A sync dependency called inside an async body kept as a coroutine blocks the event loop until its
-program has run, as the pinjected call did; such a program must not itself ``Await`` (it would wait
-for the loop it blocks). The runner builds the entry point's instances before any body runs, so an
-async ``@instance`` it asks for is already built; under ``--lazy`` it may not be, and the call hangs.
+program has run, as the pinjected call did; such a program cannot itself ``Await`` (it would wait
+for the loop it blocks), so that ``Await`` raises ``ReentrantAwaitError`` naming the dependency. In
+pinjected every dependency is resolved before a body runs, so a sync dependency's program has nothing
+left to await; the runner does the same by building the entry point's instances first. Under
+``--lazy`` an async ``@instance`` may still be unbuilt when the call needs it: the error says to run
+without ``--lazy`` (building it on another event loop would not be faithful: async instances share
+the runtime's loop, e.g. a client session bound to it).
+
+A callable handed over is bound to its run: called after that run ended, it raises
+``ReentrantCallError`` naming the dependency rather than run on the finished run's handlers (see
+``classes.py`` for why objects holding dependencies follow the same rule).
 
 What a handler sees: a re-entrant call's effects are performed from the caller's step, so the
 handlers installed around the caller answer them, in the order the body makes the calls. A
