@@ -38,10 +38,7 @@ has been written, whose tasks are cancelled).
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import inspect
-import sys
 from typing import Any, Callable, Iterable
 
 from .dependencies import bound_dependency

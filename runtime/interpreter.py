@@ -50,6 +50,7 @@ from .scheduler import (  # noqa: F401 - re-exported: handlers, recording and br
     SCHEDULING,
     ExternalPromise,
     Future,
+    LoopBlock,
     RunFinished,
     Scheduler,
     SpawnRequest as _SpawnRequest,
@@ -265,16 +266,18 @@ def _on_the_await_loop() -> bool:
 def _run_from_awaited_coroutine(site: tuple, program: Any, name: str) -> Any:
     finished = threading.Event()
     ended: list = []
+    # From the event loop's own thread (not a thread the coroutine handed work to), this wait blocks
+    # the loop: the task is marked so an Await in it fails instead of waiting for that loop forever.
+    block = LoopBlock(name) if _on_the_await_loop() else None
 
     def settle(task: Task) -> None:
+        if block is not None:
+            block.active = False  # tasks it spawned and left running may await again
         ended.append(task)
         finished.set()
 
     sched, task, seg = site
-    # From the event loop's own thread (not a thread the coroutine handed work to), this wait blocks
-    # the loop: the task is marked so an Await in it fails instead of waiting for that loop forever.
-    blocks_loop = name if _on_the_await_loop() else None
-    sched.inbox.put(_SpawnRequest(program, task, seg, settle, blocks_loop))
+    sched.inbox.put(_SpawnRequest(program, task, seg, settle, block))
     finished.wait()
     if ended[0].error is not None:
         raise ended[0].error

@@ -41,8 +41,9 @@ class Task(Future):
     ``()``, its third spawn is ``(2,)``, that task's first spawn ``(2, 0)``. Recordings key effects by
     it, so a run replays the same whatever the number of workers.
 
-    ``blocks_loop`` names the dependency whose plain call, made from a coroutine on the runtime's
-    event loop, waits for this task (None for other tasks): that loop cannot run what it awaits.
+    ``blocks_loop``: the :class:`LoopBlock` of a plain dependency call, made from a coroutine on the
+    runtime's event loop, that waits for this task (None for other tasks): while it lasts, that loop
+    cannot run what the task awaits.
     """
 
     __slots__ = ("number", "cancelled", "path", "spawned", "blocks_loop")
@@ -53,7 +54,7 @@ class Task(Future):
         self.cancelled = False
         self.path = path
         self.spawned = 0
-        self.blocks_loop: "str | None" = None
+        self.blocks_loop: "LoopBlock | None" = None
 
     def __repr__(self) -> str:
         state = "done" if self.done else "running"
@@ -129,14 +130,24 @@ AWAIT_SITE: "contextvars.ContextVar[tuple]" = contextvars.ContextVar("doeff_migr
 """(scheduler, task, segment) of the ``Await`` whose coroutine runs in this asyncio context."""
 
 
+class LoopBlock:
+    """A plain call of the dependency ``name`` blocking the runtime's event loop until it returns."""
+
+    __slots__ = ("name", "active")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.active = True
+
+
 class SpawnRequest:
     """Put into a scheduler's inbox from another thread: start ``program`` as a task of the run,
-    under the handlers of ``seg``, and call ``settle(task)`` when it ends. ``blocks_loop``: the name
-    of the dependency whose call blocks the runtime's event loop until the task ends, if it does."""
+    under the handlers of ``seg``, and call ``settle(task)`` when it ends. ``blocks_loop``: the
+    :class:`LoopBlock` of the call waiting for the task on the runtime's event loop, if it does."""
 
     __slots__ = ("program", "parent", "seg", "settle", "blocks_loop")
 
-    def __init__(self, program: Any, parent: Any, seg: Segment, settle: Callable[[Task], None], blocks_loop: "str | None" = None) -> None:
+    def __init__(self, program: Any, parent: Any, seg: Segment, settle: Callable[[Task], None], blocks_loop: "LoopBlock | None" = None) -> None:
         self.program = program
         self.parent = parent
         self.seg = seg
@@ -392,8 +403,9 @@ def _await(sched: Scheduler, y: Any, task: Any, seg: Segment) -> "tuple | None":
     coro = y.coroutine
     if not asyncio.iscoroutine(coro) and not isinstance(coro, asyncio.Future) and not hasattr(coro, "__await__"):
         return (None, TypeError(f"Await expects a coroutine or awaitable, got {coro!r}"))
-    if task.blocks_loop is not None:
-        return (None, _await_on_blocked_loop(task.blocks_loop, coro))
+    block = task.blocks_loop
+    if block is not None and block.active:
+        return (None, _await_on_blocked_loop(block.name, coro))
     site = (sched, task, seg)
 
     async def awaited():
