@@ -204,8 +204,8 @@ def run_reentrant(program: Any, name: "str | None" = None, bound_to: "_Run | Non
 
     Called from a coroutine that a run awaits (``Await``, on the runtime's event loop thread), the
     program becomes a task of that run, under the handlers of the ``Await``, and this thread waits
-    for it: the event loop is blocked meanwhile, so such a program must not itself ``Await`` (use
-    ``arun_reentrant`` there).
+    for it: the event loop is blocked meanwhile, so such a program cannot itself ``Await`` through
+    the run's scheduler (``arun_reentrant`` can; see below for what it gets instead of a hang).
 
     What a re-entrant call may not do:
 
