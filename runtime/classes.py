@@ -16,37 +16,36 @@ and writes::
     __design__ = {"new_Builder": class_constructor(Builder)}   # was: new_Builder=injected(Builder)
 
 The constructor is an env entry built once per run (a program): it asks for the dependencies and
-returns a plain callable building instances with them. Methods keep calling ``self._dep(...)``:
-a dependency that is a migrated injected function (a ``@do`` function, which returns a program) is
-handed over as a plain callable bound to the run that built the constructor, as pinjected handed over
-the function with its own dependencies bound. Calling it runs the dependency's program to completion
-under the handlers the constructor was built under (the same env objects, so the same singletons;
-the same recording handlers) on a nested interpreter loop; dependencies listed in ``awaited`` were
-``async`` functions, and become coroutine functions whose call runs the program on a worker thread.
+returns a plain callable building instances with them. Methods keep calling ``self._dep(...)``: each
+dependency is handed over as ``AskFunction`` hands it to a function body (``dependencies.py``), as
+pinjected handed over the function with its own dependencies bound. A migrated injected function (a
+``@do`` function) becomes a plain callable whose call runs its program to completion on the run
+(``interpreter.run_reentrant``): the same env and singletons, the handlers around the caller, and
+the other tasks of the run progress while it blocks. Dependencies listed in ``awaited`` were
+``async`` functions, and become coroutine functions whose call runs the program on the run
+(``arun_reentrant``). A sync dependency called from a coroutine on the runtime's event loop (an
+``async`` method under ``Await``) blocks that loop, so its program may not ``Await`` through it:
+``ReentrantAwaitError`` instead of a hang.
 
-What a handler sees: every handler of the chain the constructor was built under gets the effects of
-the dependency's program (the same handler objects; a generator handler gets a continuation of the
-nested loop). What a bound call may not do: its loop is its own, so tasks it spawns are its own and
-tasks of the calling run do not progress while a *sync* bound call blocks; and a sync bound call made
-from a coroutine running on the runtime's event loop (an ``async`` method under ``Await``) may not
-``Await`` (that loop is the one it blocks): it raises :class:`ReentrantAwaitError` instead of hanging.
+After the run: a pinjected object keeps working once resolved, since its dependencies are plain
+functions with nothing left to resolve. A migrated dependency's calls are effects that need a run
+(its env, singletons, recording and scheduler), and migrated code has no "after resolution": every
+object lives inside the program that asked for it (direct resolver calls such as ``provide`` stay
+flagged). So a method calling a dependency after the run that built the object ended raises
+``ReentrantCallError`` naming the dependency, instead of running on stale handlers (whose recording
+has been written, whose tasks are cancelled).
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import inspect
-import sys
 from typing import Any, Callable, Iterable
 
+from .dependencies import bound_dependency
 from .effects import Ask, Await
-from .handlers import NativeHandler, _Preactivated
-from .interpreter import _drive as _interpreter_loop
-from .interpreter import background_loop
-from .program import DoFunction, Program, WithHandler, do
-from .registry import is_do_function, register_provider
-from .run import run
+from .errors import ReentrantAwaitError
+from .program import Program, do
+from .registry import register_provider
 
 
 def dependency_key(param_name: str) -> str:
@@ -65,85 +64,13 @@ def class_dependencies(cls: Any) -> list[tuple[str, str]]:
     return found
 
 
-def _handler_chain() -> list:
-    """The handlers of the running program's current segment, innermost first ([] outside a run)."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code is not _interpreter_loop.__code__:
-        frame = frame.f_back
-    if frame is None:
-        return []
-    chain = []
-    seg = frame.f_locals.get("seg")
-    while seg is not None:
-        if seg.handler is not None:
-            chain.append(seg.handler)
-        seg = seg.parent
-    return chain
-
-
-def _under(chain: list, program: Any) -> Any:
-    for active in chain:  # innermost first, so it ends up innermost again
-        program = WithHandler(_Preactivated(active), program)
-    return program
-
-
-class ReentrantAwaitError(RuntimeError):
-    """A dependency called as a plain function from a coroutine the runtime is awaiting needs to
-    ``Await`` itself: the event loop that would run it is the one blocked in the call."""
-
-
-class _RefuseAwait(NativeHandler):
-    """Innermost for a plain call made on the runtime's event loop: an ``Await`` there would wait for
-    the loop it blocks (a hang); it fails with a clear error instead."""
-
-    types = (Await,)
-    name = "refuse_await_on_the_loop"
-
-    def __init__(self, fn: Any) -> None:
-        self.fn = fn
-
-    def handle(self, effect: Any, segment: Any) -> Any:
-        close = getattr(effect.coroutine, "close", None)
-        if close is not None:
-            close()  # never run: no "never awaited" warning on top of the error
-        raise ReentrantAwaitError(
-            f"{getattr(self.fn, '__name__', self.fn)!r} was called without await from a coroutine running on the "
-            "runtime's event loop, and its program awaits (e.g. an async instance built on first use): make that "
-            "dependency async in the class, or build what it awaits before the coroutine runs"
-        )
-
-
-def _on_the_await_loop() -> bool:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return loop is background_loop()
-
-
-def bind_to_run(fn: Any, chain: list, *, awaited: bool = False) -> Any:
-    """``fn`` as pinjected handed it to a constructor: a ``@do`` function becomes a plain callable
-    (a coroutine function when ``awaited``) running its program under ``chain``; anything else stays."""
-    if not is_do_function(fn):
-        return fn
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        program = fn(*args, **kwargs)
-        if _on_the_await_loop():
-            program = WithHandler(_RefuseAwait(fn), program)
-        return run(_under(chain, program))
-
-    if awaited:
-
-        async def call_async(*args: Any, **kwargs: Any) -> Any:
-            # On a worker thread: the caller's event loop (the runtime's own, under ``Await``) stays
-            # free for the coroutines the dependency's program awaits.
-            return await asyncio.to_thread(call, *args, **kwargs)
-
-        functools.update_wrapper(call_async, fn.func if isinstance(fn, DoFunction) else fn)
-        return call_async
-    functools.update_wrapper(call, fn.func if isinstance(fn, DoFunction) else fn)
-    return call
+@do
+def _ask_dependencies(deps: list, awaited: tuple):
+    """parameter name -> the dependency as the body receives it (``AskFunction``/``AskAsyncFunction``)."""
+    given: dict[str, Any] = {}
+    for name, key in deps:
+        given[name] = yield bound_dependency((yield Ask(key)), key in awaited)
+    return given
 
 
 class BoundConstructor:
@@ -196,12 +123,7 @@ def class_constructor(cls: type, awaited: Iterable[str] = ()) -> Any:
 
 @do
 def _construct(cls: type, awaited: tuple):
-    deps: dict[str, Any] = {}
-    for name, key in class_dependencies(cls):
-        deps[name] = yield Ask(key)
-    chain = _handler_chain()
-    deps = {name: bind_to_run(value, chain, awaited=dependency_key(name) in awaited) for name, value in deps.items()}
-    return BoundConstructor(cls, deps)
+    return BoundConstructor(cls, (yield _ask_dependencies(class_dependencies(cls), awaited)))
 
 
 def injected_function(fn: Callable[..., Any], awaited: Iterable[str] = ()) -> Any:
@@ -217,11 +139,7 @@ def injected_function(fn: Callable[..., Any], awaited: Iterable[str] = ()) -> An
 
     @do
     def call(*args: Any, **kwargs: Any):
-        given = {}
-        for name, key in deps:
-            given[name] = yield Ask(key)
-        chain = _handler_chain()
-        given = {name: bind_to_run(v, chain, awaited=dependency_key(name) in awaited) for name, v in given.items()}
+        given = yield _ask_dependencies(deps, awaited)
         values = []
         for arg in args:
             values.append((yield arg) if isinstance(arg, Program) else arg)
@@ -247,4 +165,4 @@ def class_binding(cls: Any = None, *, awaited: Iterable[str] = ()) -> Any:
     return cls
 
 
-__all__ = ["ReentrantAwaitError", "class_binding", "class_constructor", "injected_function", "class_dependencies", "bind_to_run", "BoundConstructor"]
+__all__ = ["ReentrantAwaitError", "class_binding", "class_constructor", "injected_function", "class_dependencies", "BoundConstructor"]

@@ -19,17 +19,26 @@ design and to a plain value in another keep working (pinjected-semantics.md §4.
 * a function built by :func:`pass_dependencies` (generators, context managers, functions under other
   decorators): its dependencies are asked now, as pinjected resolved them, and the original function
   is returned with them bound, exactly pinjected's partially applied function;
-* any other callable (a lambda or plain function in a design): itself, except that a
-  :class:`Program` it returns is run on the run;
+* any other function (a lambda or plain function in a design): itself, except that a
+  :class:`Program` it returns is run on the run; a callable object (a bridged pinjected function, a
+  model with ``__call__``) likewise, keeping its attributes and class;
 * anything else (a plain value): itself.
 
 ``yield call_dependency(f, *args)`` is the statement-level form for a key whose binding may be a
 plain value or a program-returning function: it yields the program, or returns the plain result.
 
 A sync dependency called inside an async body kept as a coroutine blocks the event loop until its
-program has run, as the pinjected call did; such a program must not itself ``Await`` (it would wait
-for the loop it blocks). The runner builds the entry point's instances before any body runs, so an
-async ``@instance`` it asks for is already built; under ``--lazy`` it may not be, and the call hangs.
+program has run, as the pinjected call did; such a program cannot itself ``Await`` (it would wait
+for the loop it blocks), so that ``Await`` raises ``ReentrantAwaitError`` naming the dependency. In
+pinjected every dependency is resolved before a body runs, so a sync dependency's program has nothing
+left to await; the runner does the same by building the entry point's instances first. Under
+``--lazy`` an async ``@instance`` may still be unbuilt when the call needs it: the error says to run
+without ``--lazy`` (building it on another event loop would not be faithful: async instances share
+the runtime's loop, e.g. a client session bound to it).
+
+A callable handed over is bound to its run: called after that run ended, it raises
+``ReentrantCallError`` naming the dependency rather than run on the finished run's handlers (see
+``classes.py`` for why objects holding dependencies follow the same rule).
 
 What a handler sees: a re-entrant call's effects are performed from the caller's step, so the
 handlers installed around the caller answer them, in the order the body makes the calls. A
@@ -54,49 +63,83 @@ def _is_program(value: Any) -> bool:
     return isinstance(value, Program) or getattr(value, "_kind", None) == 0  # programs and effects
 
 
-def _run_on_current(program: Any) -> Any:
-    # Also from a coroutine the run awaits (an async body kept as a coroutine): run_reentrant hands
-    # the program to the run and blocks the event loop until it has run.
-    from .interpreter import run_reentrant
-
-    return run_reentrant(program)
+def _name(fn: Any) -> str:
+    return getattr(fn, "__name__", None) or repr(fn)
 
 
-def _run_on_current_async(program: Any) -> Any:
-    from .interpreter import arun_reentrant
+def _bound_do_function(fn: Any, asynchronous: bool, bound_to: Any) -> Callable[..., Any]:
+    from .interpreter import arun_reentrant, run_reentrant
 
-    return arun_reentrant(program)
-
-
-def _bound_do_function(fn: Any, asynchronous: bool) -> Callable[..., Any]:
+    name = _name(fn)
     if asynchronous:
         @functools.wraps(fn)
         async def call_async(*args: Any, **kwargs: Any) -> Any:
-            return await _run_on_current_async(fn(*args, **kwargs))
+            return await arun_reentrant(fn(*args, **kwargs), name, bound_to)
 
         return call_async
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
-        return _run_on_current(fn(*args, **kwargs))
+        # Also from a coroutine the run awaits (an async body kept as a coroutine): run_reentrant
+        # hands the program to the run and blocks the event loop until it has run.
+        return run_reentrant(fn(*args, **kwargs), name, bound_to)
 
     return call
 
 
-def _bound_plain(fn: Any, asynchronous: bool) -> Callable[..., Any]:
+def _bound_plain(fn: Any, asynchronous: bool, bound_to: Any) -> Callable[..., Any]:
+    from .interpreter import arun_reentrant, run_reentrant
+
+    name = _name(fn)
+
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
         result = fn(*args, **kwargs)
         if _is_program(result):
-            return _run_on_current_async(result) if asynchronous else _run_on_current(result)
+            runner = arun_reentrant if asynchronous else run_reentrant
+            return runner(result, name, bound_to)
         return result
 
     return call
 
 
+def _is_function(value: Any) -> bool:
+    return inspect.isroutine(value) or isinstance(value, functools.partial)
+
+
+class _BoundCallableObject:
+    """A callable object that is not a function (a bridged pinjected function, a model with
+    ``__call__``): its calls go through ``call`` (a program result runs on the run); everything else
+    (attributes, methods, ``isinstance``) is the object's own."""
+
+    __slots__ = ("_target", "_call")
+
+    def __init__(self, target: Any, call: Callable[..., Any]) -> None:
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_call", call)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._target, name, value)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # isinstance() sees the object's class
+        return type(self._target)
+
+    def __repr__(self) -> str:
+        return repr(self._target)
+
+
 @do
 def bound_dependency(value: Any, asynchronous: bool = False):
     """The callable a body receives for a dependency bound to ``value`` (see the module docstring)."""
+    from .interpreter import current_run
+
     dependent = getattr(value, "__doeff_dependencies__", None)
     if dependent is not None:
         asks, impl = dependent
@@ -105,9 +148,11 @@ def bound_dependency(value: Any, asynchronous: bool = False):
             resolved.append((yield ask(key)))
         return functools.partial(impl, *resolved)
     if is_do_function(value):
-        return _bound_do_function(value, asynchronous)
+        return _bound_do_function(value, asynchronous, current_run())
+    if _is_function(value):
+        return _bound_plain(value, asynchronous, current_run())
     if callable(value) and not isinstance(value, type):
-        return _bound_plain(value, asynchronous)
+        return _BoundCallableObject(value, _bound_plain(value, asynchronous, current_run()))
     return value
 
 

@@ -78,3 +78,9 @@ class ReentrantCallError(RuntimeError):
     """A re-entrant call (a dependency callable) was made where no program of a run can take it:
     outside any running program, on another thread, or in a way that would unwind the plain Python
     frame that made the call."""
+
+
+class ReentrantAwaitError(ReentrantCallError):
+    """A dependency called as a plain function from a coroutine running on the runtime's event loop
+    (an async body under ``Await``) needs to ``Await`` itself: the loop that would run that coroutine
+    is the one blocked in the call, so it fails instead of hanging."""

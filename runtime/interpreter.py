@@ -50,6 +50,7 @@ from .scheduler import (  # noqa: F401 - re-exported: handlers, recording and br
     SCHEDULING,
     ExternalPromise,
     Future,
+    LoopBlock,
     RunFinished,
     Scheduler,
     SpawnRequest as _SpawnRequest,
@@ -170,7 +171,26 @@ class _BoundaryReached(Exception):
     """A nested loop found its re-entrant call finished (by a deeper loop) when switching tasks."""
 
 
-def run_reentrant(program: Any) -> Any:
+def current_run() -> "_Run | None":
+    """The run whose program step is executing on this thread (None outside one): what a
+    dependency callable is bound to, to check with ``run_reentrant(..., bound_to=)`` that it lives."""
+    return _current.run
+
+
+def _program_name(program: Any) -> str:
+    return getattr(getattr(program, "func", None), "__qualname__", None) or repr(program)
+
+
+def _check_bound_run(bound_to: "_Run | None", name: str) -> None:
+    if bound_to is not None and bound_to.seg is None:  # drive() clears it when the run ends
+        raise ReentrantCallError(
+            f"{name!r} was called outside any running program: the run that handed it over has ended. "
+            "A dependency's calls run on its run (its env, singletons and handlers); call it while that run "
+            "runs, e.g. keep the code using the object inside the migrated program"
+        )
+
+
+def run_reentrant(program: Any, name: "str | None" = None, bound_to: "_Run | None" = None) -> Any:
     """Run ``program`` to completion on the run whose program step is executing now; return its
     value or raise its exception into the caller.
 
@@ -184,8 +204,8 @@ def run_reentrant(program: Any) -> Any:
 
     Called from a coroutine that a run awaits (``Await``, on the runtime's event loop thread), the
     program becomes a task of that run, under the handlers of the ``Await``, and this thread waits
-    for it: the event loop is blocked meanwhile, so such a program must not itself ``Await`` (use
-    ``arun_reentrant`` there).
+    for it: the event loop is blocked meanwhile, so such a program cannot itself ``Await`` through
+    the run's scheduler (``arun_reentrant`` can; see below for what it gets instead of a hang).
 
     What a re-entrant call may not do:
 
@@ -198,16 +218,24 @@ def run_reentrant(program: Any) -> Any:
       its whole block, as usual);
     * wait on work that only the caller's own task, further down the Python stack, can produce (a
       re-entrant call made while another, older one of a different task is still blocked): the
-      nested loop reports ``SchedulerDeadlockError`` rather than hang.
+      nested loop reports ``SchedulerDeadlockError`` rather than hang;
+    * ``Await`` (through the run's scheduler) when called from a coroutine on the runtime's event
+      loop: that loop is the one blocked in the call, so ``ReentrantAwaitError`` naming ``name``
+      is raised into the program instead of a hang;
+    * run on a run that has ended: ``bound_to`` (a ``current_run()`` taken when the callable was
+      handed over) names the run the call belongs to; once it has ended the call raises
+      ``ReentrantCallError`` rather than run on another run's handlers or on stale ones.
     """
+    name = name if name is not None else _program_name(program)
+    _check_bound_run(bound_to, name)
     current = _current
     run = current.run
     if run is None:
         site = _AWAIT_SITE.get(None)
         if site is not None:
-            return _run_from_awaited_coroutine(site, program)
+            return _run_from_awaited_coroutine(site, program, name)
         raise ReentrantCallError(
-            f"a dependency callable ran {program!r} outside any running program: call it while the program "
+            f"a dependency callable ran {name!r} outside any running program: call it while the program "
             "that asked for it runs (inside its steps, on the run's thread), not after run() returned"
         )
     caller_seg = run.seg
@@ -227,23 +255,36 @@ def run_reentrant(program: Any) -> Any:
     return boundary.value
 
 
-def _run_from_awaited_coroutine(site: tuple, program: Any) -> Any:
+def _on_the_await_loop() -> bool:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return loop is background_loop()
+
+
+def _run_from_awaited_coroutine(site: tuple, program: Any, name: str) -> Any:
     finished = threading.Event()
     ended: list = []
+    # From the event loop's own thread (not a thread the coroutine handed work to), this wait blocks
+    # the loop: the task is marked so an Await in it fails instead of waiting for that loop forever.
+    block = LoopBlock(name) if _on_the_await_loop() else None
 
     def settle(task: Task) -> None:
+        if block is not None:
+            block.active = False  # tasks it spawned and left running may await again
         ended.append(task)
         finished.set()
 
     sched, task, seg = site
-    sched.inbox.put(_SpawnRequest(program, task, seg, settle))
+    sched.inbox.put(_SpawnRequest(program, task, seg, settle, block))
     finished.wait()
     if ended[0].error is not None:
         raise ended[0].error
     return ended[0].value
 
 
-async def arun_reentrant(program: Any) -> Any:
+async def arun_reentrant(program: Any, name: "str | None" = None, bound_to: "_Run | None" = None) -> Any:
     """Awaited from a coroutine the runtime runs through ``Await``: run ``program`` on the run that
     awaited the coroutine and return its value (or raise its exception).
 
@@ -251,12 +292,19 @@ async def arun_reentrant(program: Any) -> Any:
     for outside completions. The program is handed over thread-safely: it becomes a task of that run,
     spawned under the handlers of the ``Await``, and the run's scheduler runs it; its outcome comes
     back to the awaiting coroutine through its event loop. Outside such a coroutine (no run awaited
-    it, or ``Await`` was answered by a handler of one's own): ``ReentrantCallError``.
+    it, or ``Await`` was answered by a handler of one's own): ``ReentrantCallError``, except on the
+    run's own thread inside a program step (a coroutine driven by ``asyncio.run`` in a plain method),
+    where the program runs re-entrantly as ``run_reentrant`` runs it. ``name``/``bound_to``: as for
+    ``run_reentrant``.
     """
+    label = name if name is not None else _program_name(program)
+    _check_bound_run(bound_to, label)
     site = _AWAIT_SITE.get(None)
     if site is None:
+        if _current.run is not None:
+            return run_reentrant(program, name, bound_to)
         raise ReentrantCallError(
-            f"an async dependency callable ran {program!r} outside a coroutine awaited by a running program: "
+            f"an async dependency callable ran {label!r} outside a coroutine awaited by a running program: "
             "await it inside a coroutine the program runs with `yield Await(...)`"
         )
     loop = asyncio.get_running_loop()
@@ -638,6 +686,7 @@ __all__ = [
     "drive",
     "run_reentrant",
     "arun_reentrant",
+    "current_run",
     "current_task",
     "perform_site_location",
     "MAIN_TASK",

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from . import effects as E
-from .errors import SchedulerDeadlockError, TaskCancelledError
+from .errors import ReentrantAwaitError, SchedulerDeadlockError, TaskCancelledError
 from .stack import Segment, clone_chain, unwind
 
 
@@ -40,9 +40,13 @@ class Task(Future):
     ``path`` names the task by where it was spawned, independent of scheduling: the main program is
     ``()``, its third spawn is ``(2,)``, that task's first spawn ``(2, 0)``. Recordings key effects by
     it, so a run replays the same whatever the number of workers.
+
+    ``blocks_loop``: the :class:`LoopBlock` of a plain dependency call, made from a coroutine on the
+    runtime's event loop, that waits for this task (None for other tasks): while it lasts, that loop
+    cannot run what the task awaits.
     """
 
-    __slots__ = ("number", "cancelled", "path", "spawned")
+    __slots__ = ("number", "cancelled", "path", "spawned", "blocks_loop")
 
     def __init__(self, number: int, path: tuple = ()) -> None:
         super().__init__()
@@ -50,6 +54,7 @@ class Task(Future):
         self.cancelled = False
         self.path = path
         self.spawned = 0
+        self.blocks_loop: "LoopBlock | None" = None
 
     def __repr__(self) -> str:
         state = "done" if self.done else "running"
@@ -125,20 +130,34 @@ AWAIT_SITE: "contextvars.ContextVar[tuple]" = contextvars.ContextVar("doeff_migr
 """(scheduler, task, segment) of the ``Await`` whose coroutine runs in this asyncio context."""
 
 
+class LoopBlock:
+    """A plain call of the dependency ``name`` blocking the runtime's event loop until it returns."""
+
+    __slots__ = ("name", "active")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.active = True
+
+
 class SpawnRequest:
     """Put into a scheduler's inbox from another thread: start ``program`` as a task of the run,
-    under the handlers of ``seg``, and call ``settle(task)`` when it ends."""
+    under the handlers of ``seg``, and call ``settle(task)`` when it ends. ``blocks_loop``: the
+    :class:`LoopBlock` of the call waiting for the task on the runtime's event loop, if it does."""
 
-    __slots__ = ("program", "parent", "seg", "settle")
+    __slots__ = ("program", "parent", "seg", "settle", "blocks_loop")
 
-    def __init__(self, program: Any, parent: Any, seg: Segment, settle: Callable[[Task], None]) -> None:
+    def __init__(self, program: Any, parent: Any, seg: Segment, settle: Callable[[Task], None], blocks_loop: "LoopBlock | None" = None) -> None:
         self.program = program
         self.parent = parent
         self.seg = seg
         self.settle = settle
+        self.blocks_loop = blocks_loop
 
     def start(self, sched: "Scheduler") -> None:
         child = sched.new_task(self.parent)
+        if self.blocks_loop is not None:
+            child.blocks_loop = self.blocks_loop
         child.waiters.append(self.settle)
         top = clone_chain(self.seg)
         top.frames.append(task_body(self.program))
@@ -168,6 +187,7 @@ class Scheduler:
         else:
             child = Task(self.count, spawner.path + (spawner.spawned,))
             spawner.spawned += 1
+            child.blocks_loop = spawner.blocks_loop  # what the blocked call waits for may wait on it
         return child
 
     def cancel_leftovers(self, value: Any, error: "BaseException | None") -> bool:
@@ -383,6 +403,9 @@ def _await(sched: Scheduler, y: Any, task: Any, seg: Segment) -> "tuple | None":
     coro = y.coroutine
     if not asyncio.iscoroutine(coro) and not isinstance(coro, asyncio.Future) and not hasattr(coro, "__await__"):
         return (None, TypeError(f"Await expects a coroutine or awaitable, got {coro!r}"))
+    block = task.blocks_loop
+    if block is not None and block.active:
+        return (None, _await_on_blocked_loop(block.name, coro))
     site = (sched, task, seg)
 
     async def awaited():
@@ -393,6 +416,19 @@ def _await(sched: Scheduler, y: Any, task: Any, seg: Segment) -> "tuple | None":
     sched.deliver_when_done(fut, asyncio.run_coroutine_threadsafe(awaited(), background_loop()))
     sched.park_on(fut, task, seg)
     return None
+
+
+def _await_on_blocked_loop(name: str, coro: Any) -> ReentrantAwaitError:
+    close = getattr(coro, "close", None)
+    if close is not None:
+        close()  # never run: no "never awaited" warning on top of the error
+    return ReentrantAwaitError(
+        f"{name!r} was called without await from a coroutine running on the runtime's event loop, and its "
+        f"program awaits {coro!r}, which needs that loop: the call blocks it (a hang). Usually this is an async "
+        "@instance built on first use: run without --lazy (the runner builds the entry point's instances "
+        "before any body runs, as pinjected resolves them first), ask for that instance before the coroutine "
+        f"runs, or make {name!r} async and await it"
+    )
 
 
 def _run_in_thread(sched: Scheduler, y: Any, task: Any, seg: Segment) -> None:

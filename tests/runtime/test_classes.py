@@ -188,3 +188,121 @@ def test_a_sync_dependency_that_awaits_from_the_event_loop_fails_clearly_instead
         return (yield main())
 
     assert run(built_first(), env=env) == "client:1"
+
+
+def test_a_method_calling_a_dependency_after_its_run_ended_fails_naming_the_dependency():
+    # pinjected objects keep working after resolution (checked with pinjected 0.2.252: a method of an
+    # object from provide() still bumps the resolver's singleton). Migrated code has no such "after":
+    # the run is the resolution, and a dependency's calls are effects needing that run's handlers.
+    from doeff_migrate.runtime.errors import ReentrantCallError
+
+    @do
+    def bump(by):
+        return by + (yield Ask("base"))
+
+    @dataclass
+    class Tally:
+        _bump: object
+
+        def tick(self, by):
+            return self._bump(by)
+
+    @do
+    def main():
+        tally = (yield Ask("new_Tally"))()
+        return tally, tally.tick(1)
+
+    tally, inside = run(main(), env={"new_Tally": class_constructor(Tally), "bump": bump, "base": 10})
+    assert inside == 11
+    with pytest.raises(ReentrantCallError, match="'bump' was called outside any running program: the run that handed it over has ended"):
+        tally.tick(2)
+
+
+def test_a_bound_call_sees_the_handlers_around_the_caller_and_lets_other_tasks_run():
+    from doeff_migrate.runtime import Spawn, Wait
+
+    order = []
+
+    @do
+    def slow(x):
+        order.append("dep starts")
+        yield Await(asyncio.sleep(0.05))  # parks: the run's other tasks progress meanwhile
+        heard = yield Note(f"slow {x}")
+        order.append("dep ends")
+        return heard
+
+    @do
+    def other():
+        order.append("other starts")
+        yield Await(asyncio.sleep(0.005))
+        order.append("other ends")
+
+    @dataclass
+    class Worker:
+        _slow: object
+
+        def go(self, x):
+            return self._slow(x)
+
+    @handler
+    def notes(effect: Note, k):
+        return (yield Resume(k, effect.text.upper()))
+
+    @do
+    def main():
+        worker = (yield Ask("new_Worker"))()  # built outside the handler below
+        task = yield Spawn(other())
+
+        @do
+        def use():
+            return worker.go(1)
+
+        result = yield notes(use())  # called inside it: the call's effects reach it
+        yield Wait(task)
+        return result
+
+    assert run(main(), env={"new_Worker": class_constructor(Worker), "slow": slow}) == "SLOW 1"
+    assert order == ["other starts", "dep starts", "other ends", "dep ends"]
+
+
+def test_a_callable_object_dependency_keeps_its_attributes_and_class():
+    class Model:
+        scale = 3
+
+        def __call__(self, x):
+            return x * self.scale
+
+        def describe(self):
+            return "model"
+
+    @dataclass
+    class Uses:
+        _model: object
+
+    @do
+    def main():
+        uses = (yield Ask("new_Uses"))()
+        m = uses._model
+        return m(2), m.describe(), m.scale, isinstance(m, Model)
+
+    assert run(main(), env={"new_Uses": class_constructor(Uses), "model": Model()}) == (6, "model", 3, True)
+
+
+def test_an_awaited_dependency_driven_by_asyncio_run_in_a_plain_method_runs_on_the_run():
+    @do
+    def a_fetch(path):
+        return (yield Ask("base")) + path
+
+    @dataclass
+    class Client:
+        _a_fetch: object
+
+        def get(self, path):  # a sync method driving the async dependency on a loop of its own
+            return asyncio.run(self._a_fetch(path))
+
+    @do
+    def main():
+        return (yield Ask("new_Client"))().get("/y")
+
+    env = {"new_Client": class_constructor(Client, awaited=("a_fetch",)), "a_fetch": a_fetch, "base": "h"}
+    assert run(main(), env=env) == "h/y"

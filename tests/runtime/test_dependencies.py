@@ -215,3 +215,67 @@ def test_effects_of_bound_callables_are_recorded_and_replayed(tmp_path):
     replayed = run(crawl(["a", "b"]), handlers=[ReplayHandler(path), network], env={"fetch": fetch})
     assert first == replayed == ["<a>", "<b>"]
     assert fetched == ["a", "b"]  # the replay did not reach the network handler
+
+
+LAZY_ASYNC_INSTANCE_PROJECT = {
+    "lazyapp/__init__.py": "",
+    "lazyapp/main.py": """
+        import asyncio
+
+        from doeff_migrate.runtime import Ask, AskFunction, Await, do, function_binding, instance_binding
+
+        async def connect():
+            await asyncio.sleep(0)
+            return "client"
+
+        @instance_binding
+        @do
+        def client():
+            return (yield Await(connect()))  # an async @instance
+
+        @function_binding
+        @do
+        def render(x):
+            return f"{(yield Ask('client'))}:{x}"
+
+        @do
+        def main():
+            show = yield AskFunction("render")
+
+            async def body():  # an async body kept as a coroutine: it calls the sync dependency plainly
+                await asyncio.sleep(0)
+                return show(1)
+
+            return (yield Await(body()))
+
+        __doeff_requires__ = {"main": ("client", "render")}
+    """,
+}
+
+
+def _run_entry(cwd, *args):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "doeff_migrate.runtime", "run", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_sync_dependency_needing_an_unbuilt_async_instance_under_lazy_fails_clearly_instead_of_hanging(tmp_path):
+    import textwrap
+
+    for rel, text in LAZY_ASYNC_INSTANCE_PROJECT.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    eager = _run_entry(tmp_path, "lazyapp.main.main", "--json")
+    assert eager.returncode == 0, eager.stderr
+    assert eager.stdout.splitlines()[-1] == '"client:1"'  # built first, as pinjected resolves it first
+
+    lazy = _run_entry(tmp_path, "lazyapp.main.main", "--json", "--lazy")  # hung before: the timeout guards it
+    assert lazy.returncode != 0
+    assert "ReentrantAwaitError" in lazy.stderr
+    assert "'render' was called without await" in lazy.stderr
+    assert "run without --lazy" in lazy.stderr

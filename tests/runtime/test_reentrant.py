@@ -498,3 +498,30 @@ def test_sync_call_inside_an_awaited_coroutine_runs_as_a_task_of_the_run():
 
     assert run(state()(writer(record(main())))) == ([101, 102], ["step 1", "step 2"])
     assert seen == [1, 2]
+
+
+def test_a_task_left_running_by_a_loop_blocking_call_may_await_once_the_call_returned():
+    from doeff_migrate.runtime import AskFunction, CreateExternalPromise, Spawn, Wait
+
+    @do
+    def later(promise):
+        yield Wait(promise.future)  # parked while the call that spawned it blocks the event loop
+        return (yield Await(asyncio.sleep(0, "awaited later")))
+
+    @do
+    def kick(promise):
+        return (yield Spawn(later(promise)))
+
+    @do
+    def main():
+        promise = yield CreateExternalPromise()
+        start = yield AskFunction("kick")
+
+        async def body():
+            return start(promise)  # a sync call from the event loop: it blocks the loop until it returns
+
+        task = yield Await(body())
+        promise.complete(None)
+        return (yield Wait(task))
+
+    assert run(main(), env={"kick": kick}) == "awaited later"
