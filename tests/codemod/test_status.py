@@ -436,3 +436,41 @@ def test_the_report_is_readable_at_80_columns(tree: Path):
     text = wide.export_text()
     assert "…" not in text
     assert "│ total        │        4/6 │         3 │            3 │     1 │     1 │       2 │          0 │    10 │  33% (1/3) │" in text
+
+
+def test_every_form_the_codemod_writes_counts_as_migrated_under_the_same_name():
+    import ast
+
+    from doeff_migrate.codemod.api import ProjectIndex, migrate_source
+    from doeff_migrate.codemod.decorated import decorated_in_module
+
+    source = textwrap.dedent(
+        """\
+        from contextlib import contextmanager
+
+        from pinjected import injected, instance
+
+        @instance
+        def client():
+            return {}
+
+        @injected
+        def fetch(client, /, key):
+            return client.get(key)
+
+        @injected
+        @contextmanager
+        def session(client, /, name):
+            yield name
+
+        @injected
+        class Service:
+            def __init__(self, client, /, name):
+                self.client = client
+        """
+    )
+    migrated = migrate_source(source, path="m.py", index=ProjectIndex.from_sources({"m.py": source})).code
+    assert "@pass_dependencies" in migrated and "@class_binding" in migrated  # the forms under test
+    before, after = decorated_in_module(ast.parse(source), "m.py"), decorated_in_module(ast.parse(migrated), "m.py")
+    assert before.left == ("m.py:client", "m.py:fetch", "m.py:session", "m.py:Service") and before.share == 0
+    assert after.migrated == before.left and after.left == () and after.share == 1
