@@ -16,12 +16,13 @@ For every Python file under the paths (``.gitignore``-aware, as the codemod walk
 
 and files that do not parse. Alongside, the **migrated share**: the pinjected-decorated definitions
 left and those the codemod migrated (``codemod/decorated.py``; the same count as
-``benchmarks/bench_pypi.py``, through :func:`count_decorated`). The findings are the language server's (``lsp.analysis.check``); the
-files are only read and parsed, never imported or run. ``--json`` prints the same numbers for CI
-dashboards; ``--fail-over N`` exits 1 when the total left is over ``N`` (a ratchet: lower ``N`` as
-the work goes down); ``--fail-under-share P`` exits 1 when under ``P`` percent of the decorated
-definitions are migrated (a ratchet the other way: raise ``P``). On a console too narrow for the tables
-(CI logs are 80 columns) the report is printed as plain lines, one block per package.
+``benchmarks/bench_pypi.py``, through :func:`count_decorated`). The findings are the language
+server's (``lsp.analysis.check``); the files are only read and parsed, never imported or run.
+``--json`` prints the same numbers for CI dashboards; ``--fail-over N`` exits 1 when the total left
+is over ``N`` (a ratchet: lower ``N`` as the work goes down); ``--fail-under-share P`` exits 1 when
+under ``P`` percent of the decorated definitions are migrated (a ratchet the other way: raise ``P``).
+On a console too narrow for the tables (CI logs are 80 columns) the report is printed as plain
+lines, one block per package.
 """
 
 from __future__ import annotations
@@ -381,7 +382,8 @@ def _tables(report: dict[str, Any]) -> list[Any]:
     kinds.add_column("total", justify="right", footer=str(totals["total"]))
     kinds.add_column("migrated", justify="right", footer=_migrated_cell(totals), no_wrap=True)
     for name, b in rows:
-        kinds.add_row(name, f"{b['files_done']}/{b['files']}", *(cell(b[c]) for c in CATEGORIES), cell(b["total"]), _migrated_cell(b))
+        counts = (cell(b[c]) for c in CATEGORIES)
+        kinds.add_row(name, f"{b['files_done']}/{b['files']}", *counts, cell(b["total"]), _migrated_cell(b))
 
     phases = Table(title=_PHASES_TITLE, show_footer=True)
     phases.add_column("package", footer="total", no_wrap=True)
