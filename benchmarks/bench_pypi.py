@@ -4,8 +4,10 @@ For each pinned package: ``pip download --no-deps`` the wheel (cached under ``--
 Python sources into a fresh git repository (one clean commit), run ``doeff-migrate`` on it, commit,
 and run it again with ``--check``. Printed per package:
 
-- decorated functions (``@injected`` / ``@instance``, plain or called, any import alias) before and
-  after, and the share migrated;
+- pinjected-decorated definitions (``@injected`` / ``@instance`` functions, ``@injected`` classes)
+  before and after, the migrated ones after and the share migrated, counted by
+  ``doeff_migrate.codemod.status.count_decorated``: the same numbers ``doeff-migrate status`` reports
+  on the tree (``share_migrated`` in its ``--json``);
 - flags left in the tree, by code;
 - files that no longer compile;
 - whether the second run is a no-op (``--check`` exits 0).
@@ -21,7 +23,6 @@ The analysis only parses the packages; nothing of them is imported or run.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import re
 import shutil
@@ -32,6 +33,9 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+from doeff_migrate.codemod.decorated import format_share
+from doeff_migrate.codemod.status import count_decorated
+
 # The versions pip resolved on 2026-12-07; pinned so the figures can be compared over time.
 PACKAGES = {
     "pinjected-openai": "0.4.34",
@@ -41,7 +45,6 @@ PACKAGES = {
 }
 
 PYTHON = sys.executable
-_DECORATORS = {"injected", "instance"}
 _FLAG = re.compile(r"#\s*doeff-migrate:\s*(DM\d{3})")
 
 
@@ -80,50 +83,6 @@ def _git(root: Path, *args: str) -> None:
     )
 
 
-def _decorator_name(node: ast.expr) -> str:
-    if isinstance(node, ast.Call):
-        node = node.func
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Name):
-        return node.id
-    return ""
-
-
-def _pinjected_aliases(tree: ast.Module) -> set[str]:
-    """Local names bound to pinjected's ``injected`` / ``instance`` (``from pinjected import injected as inj``)."""
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "pinjected":
-            names.update(a.asname or a.name for a in node.names if a.name in _DECORATORS)
-    return names
-
-
-def decorated_functions(root: Path) -> set[str]:
-    """``path:qualname`` of every function decorated with pinjected's ``@injected`` / ``@instance``."""
-    found: set[str] = set()
-    for path in sorted(root.rglob("*.py")):
-        if ".git" in path.parts:
-            continue
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        aliases = _pinjected_aliases(tree) | _DECORATORS if "pinjected" in path.read_text(encoding="utf-8") else set()
-
-        def visit(body: list[ast.stmt], prefix: str) -> None:
-            for node in body:
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    if any(_decorator_name(d) in aliases for d in node.decorator_list):
-                        found.add(f"{path.relative_to(root)}:{prefix}{node.name}")
-                    visit(node.body, f"{prefix}{node.name}.")
-                elif isinstance(node, ast.ClassDef):
-                    visit(node.body, f"{prefix}{node.name}.")
-
-        visit(tree.body, "")
-    return found
-
-
 def not_compiling(root: Path) -> list[str]:
     bad = []
     for path in sorted(root.rglob("*.py")):
@@ -154,21 +113,27 @@ def migrate(root: Path, *extra: str) -> int:
 def measure(package: str, version: str, cache: Path, work: Path) -> dict:
     root = work / package
     unpack(download(package, version, cache), root)
-    before = decorated_functions(root)
+    return {"package": package, "version": version, **measure_tree(root)}
+
+
+def measure_tree(root: Path) -> dict:
+    """Migrate the committed git tree ``root`` in place, commit, and measure it before and after."""
+    before = count_decorated([str(root)])
     first = migrate(root)
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "--allow-empty", "-m", "migrated")
-    left = decorated_functions(root)
+    after = count_decorated([str(root)])
     second = migrate(root, "--check")
-    migrated = len(before - left)
+    # A definition the migration renamed or dropped would be neither left nor migrated.
+    lost = sorted(set(before.left) - set(after.left) - set(after.migrated))
     return {
-        "package": package,
-        "version": version,
         "files": sum(1 for p in root.rglob("*.py") if ".git" not in p.parts),
-        "decorated_before": len(before),
-        "decorated_after": len(left),
-        "migrated": migrated,
-        "share_migrated": round(migrated / len(before), 4) if before else 1.0,
+        "decorated_before": len(before.left),
+        "share_before": before.share,
+        "decorated_after": len(after.left),
+        "migrated": len(after.migrated),
+        "share_migrated": None if after.share is None else round(after.share, 4),
+        "lost": [label.removeprefix(f"{root}/") for label in lost],
         "flags": dict(sorted(flags_by_code(root).items())),
         "not_compiling": not_compiling(root),
         "first_run_exit": first,
@@ -178,18 +143,22 @@ def measure(package: str, version: str, cache: Path, work: Path) -> dict:
 
 def markdown(results: list[dict]) -> str:
     lines = [
-        "| package | files | decorated before | left after | migrated | flags | not compiling | idempotent |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| package | files | decorated before | left after | migrated | share | flags | not compiling | idempotent |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         lines.append(
             f"| {r['package']} {r['version']} | {r['files']} | {r['decorated_before']} | {r['decorated_after']} | "
-            f"{r['share_migrated']:.0%} | {sum(r['flags'].values())} | {len(r['not_compiling'])} | {'yes' if r['idempotent'] else 'no'} |"
+            f"{r['migrated']} | {format_share(r['share_migrated'])} | {sum(r['flags'].values())} | {len(r['not_compiling'])} | {'yes' if r['idempotent'] else 'no'} |"
         )
     lines.append("")
     for r in results:
         flags = ", ".join(f"{code} {n}" for code, n in r["flags"].items()) or "none"
-        lines.append(f"- {r['package']}: flags {flags}" + (f"; not compiling: {', '.join(r['not_compiling'])}" if r["not_compiling"] else ""))
+        lines.append(
+            f"- {r['package']}: flags {flags}"
+            + (f"; not compiling: {', '.join(r['not_compiling'])}" if r["not_compiling"] else "")
+            + (f"; neither left nor migrated after: {', '.join(r['lost'])}" if r["lost"] else "")
+        )
     return "\n".join(lines)
 
 

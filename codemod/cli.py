@@ -539,11 +539,14 @@ def status(
     paths: list[Path] = typer.Argument(..., help="Files or folders to report on."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (for CI dashboards)."),
     fail_over: Optional[int] = typer.Option(None, "--fail-over", help="Exit 1 when more than N items are left (a ratchet)."),
+    fail_under_share: Optional[float] = typer.Option(
+        None, "--fail-under-share", help="Exit 1 when under P percent of the decorated definitions are migrated (a ratchet)."
+    ),
 ) -> None:
     """Migration work left, per package and per phase (parses the code, never runs it)."""
     from .status import status_command
 
-    raise typer.Exit(status_command([str(p) for p in paths], as_json=as_json, fail_over=fail_over))
+    raise typer.Exit(status_command([str(p) for p in paths], as_json=as_json, fail_over=fail_over, fail_under_share=fail_under_share))
 
 
 verify_app = typer.Typer(add_completion=False, help="Run entry points before and after the migration and compare.")

@@ -14,10 +14,15 @@ For every Python file under the paths (``.gitignore``-aware, as the codemod walk
   ``end`` block, see ``codemod/bridges.py``; counted again as ``bridges_generated``, which a later
   ``doeff-migrate`` run removes by itself once no pinjected code needs them),
 
-and files that do not parse. The findings are the language server's (``lsp.analysis.check``); the
-files are only read and parsed, never imported or run. ``--json`` prints the same numbers for CI
-dashboards; ``--fail-over N`` exits 1 when the total left is over ``N`` (a ratchet: lower ``N`` as
-the work goes down).
+and files that do not parse. Alongside, the **migrated share**: the pinjected-decorated definitions
+left and those the codemod migrated (``codemod/decorated.py``; the same count as
+``benchmarks/bench_pypi.py``, through :func:`count_decorated`). The findings are the language
+server's (``lsp.analysis.check``); the files are only read and parsed, never imported or run.
+``--json`` prints the same numbers for CI dashboards; ``--fail-over N`` exits 1 when the total left
+is over ``N`` (a ratchet: lower ``N`` as the work goes down); ``--fail-under-share P`` exits 1 when
+under ``P`` percent of the decorated definitions are migrated (a ratchet the other way: raise ``P``).
+On a console too narrow for the tables (CI logs are 80 columns) the report is printed as plain
+lines, one block per package.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from .decorated import DecoratedCount, decorated_in_module, format_share
 from .discovery import iter_python_files
 from .rules import all_rules
 
@@ -72,6 +78,8 @@ class FileStatus:
     """The syntax error, when the file does not parse."""
     phase_counts: Counter = field(default_factory=Counter)
     """phase -> remaining items of that phase."""
+    decorated: DecoratedCount = DecoratedCount()
+    """The pinjected-decorated definitions left and the migrated ones (the migrated share)."""
 
     def counts(self) -> dict[str, int]:
         return {
@@ -194,6 +202,7 @@ def file_status(
             continue  # effect-code mistakes (DM5xx) and the rest are editing aids, not migration work
         status.phase_counts[rule.phase or "di"] += 1
 
+    status.decorated = decorated_in_module(tree, path)
     status.bridges = _bridge_calls(tree)
     if status.bridges:
         from .bridges import block_span
@@ -255,6 +264,27 @@ def collect(paths: Iterable[str]) -> list[FileStatus]:
     return out
 
 
+def decorated_total(files: Iterable[FileStatus]) -> DecoratedCount:
+    """The decorated definitions left and migrated in all of ``files``."""
+    return sum((f.decorated for f in files), DecoratedCount())
+
+
+def count_decorated(paths: Iterable[str]) -> DecoratedCount:
+    """The pinjected-decorated definitions left under ``paths`` and the migrated ones, over the files
+    ``status`` reports on: the count behind the migrated share of ``status`` and of
+    ``benchmarks/bench_pypi.py``. Raises as :func:`collect` does."""
+    return decorated_total(collect(paths))
+
+
+def _share_fields(count: DecoratedCount) -> dict[str, Any]:
+    share = count.share
+    return {
+        "decorated_left": len(count.left),
+        "decorated_migrated": len(count.migrated),
+        "share_migrated": None if share is None else round(share, 4),
+    }
+
+
 def summarize(files: list[FileStatus]) -> dict[str, Any]:
     """The JSON report: totals, per phase, per package (with breakdowns), per file."""
 
@@ -270,6 +300,7 @@ def summarize(files: list[FileStatus]) -> dict[str, Any]:
             "flags_by_code": Counter(),
             "bridges_by_name": Counter(),
             "bridges_generated": 0,
+            "decorated": DecoratedCount(),
         }
 
     totals = empty()
@@ -288,9 +319,11 @@ def summarize(files: list[FileStatus]) -> dict[str, Any]:
             bucket["flags_by_code"].update(f.flags)
             bucket["bridges_by_name"].update(f.bridges)
             bucket["bridges_generated"] += f.generated_bridges
+            bucket["decorated"] += f.decorated
 
     def plain(bucket: dict[str, Any]) -> dict[str, Any]:
-        return {k: (dict(sorted(v.items())) if isinstance(v, Counter) else v) for k, v in bucket.items()}
+        out = {k: (dict(sorted(v.items())) if isinstance(v, Counter) else v) for k, v in bucket.items() if k != "decorated"}
+        return {**out, **_share_fields(bucket["decorated"])}
 
     return {
         "version": 1,
@@ -307,6 +340,7 @@ def summarize(files: list[FileStatus]) -> dict[str, Any]:
                 "flags_by_code": dict(sorted(f.flags.items())),
                 "bridges_by_name": dict(sorted(f.bridges.items())),
                 "bridges_generated": f.generated_bridges,
+                **_share_fields(f.decorated),
                 "unparsable": f.unparsable,
             }
             for f in sorted(files, key=lambda f: f.path)
@@ -318,32 +352,45 @@ def _breakdown(counter: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))) or "-"
 
 
-def render(report: dict[str, Any], console: Any) -> None:
-    """Print the report as rich tables: per package by kind, per package by phase, and the details."""
+_LABELS = {"side_effects": "side effects"}
+_PHASES_TITLE = "Per phase (di: pinjected, flags, bridges; compute: ray; io: side effects, stubs)"
+
+
+def _migrated_cell(bucket: dict[str, Any]) -> str:
+    """``"75% (3/4)"``: the share of decorated definitions migrated, and of how many; ``"-"`` for none."""
+    migrated, left = bucket["decorated_migrated"], bucket["decorated_left"]
+    if migrated + left == 0:
+        return "-"
+    return f"{format_share(bucket['share_migrated'])} ({migrated}/{migrated + left})"
+
+
+def _tables(report: dict[str, Any]) -> list[Any]:
+    """The wide layout: per package by kind (with the migrated share), by phase, and the details."""
+    from rich.markup import escape
     from rich.table import Table
 
     def cell(n: int) -> str:
         return "[green]0[/green]" if n == 0 else str(n)
 
+    totals = report["totals"]
+    rows = [(escape(name), b) for name, b in report["packages"].items()]
     kinds = Table(title="Migration work left, per package", show_footer=True)
-    labels = {"side_effects": "side effects", "unparsable": "unparsable"}
-    rows = list(report["packages"].items())
     kinds.add_column("package", footer="total", no_wrap=True)
-    kinds.add_column("files done", justify="right", footer=f"{report['totals']['files_done']}/{report['totals']['files']}")
+    kinds.add_column("files done", justify="right", footer=f"{totals['files_done']}/{totals['files']}")
     for c in CATEGORIES:
-        kinds.add_column(labels.get(c, c), justify="right", footer=str(report["totals"][c]))
-    kinds.add_column("total", justify="right", footer=str(report["totals"]["total"]))
+        kinds.add_column(_LABELS.get(c, c), justify="right", footer=str(totals[c]))
+    kinds.add_column("total", justify="right", footer=str(totals["total"]))
+    kinds.add_column("migrated", justify="right", footer=_migrated_cell(totals), no_wrap=True)
     for name, b in rows:
-        kinds.add_row(name, f"{b['files_done']}/{b['files']}", *(cell(b[c]) for c in CATEGORIES), cell(b["total"]))
-    console.print(kinds)
+        counts = (cell(b[c]) for c in CATEGORIES)
+        kinds.add_row(name, f"{b['files_done']}/{b['files']}", *counts, cell(b["total"]), _migrated_cell(b))
 
-    phases = Table(title="Per phase (di: pinjected, flags, bridges; compute: ray; io: side effects, stubs)", show_footer=True)
+    phases = Table(title=_PHASES_TITLE, show_footer=True)
     phases.add_column("package", footer="total", no_wrap=True)
     for p in PHASES:
-        phases.add_column(p, justify="right", footer=str(report["totals"]["phases"].get(p, 0)))
+        phases.add_column(p, justify="right", footer=str(totals["phases"].get(p, 0)))
     for name, b in rows:
         phases.add_row(name, *(("[green]done[/green]" if b["phases"].get(p, 0) == 0 else str(b["phases"][p])) for p in PHASES))
-    console.print(phases)
 
     details = Table(title="Details")
     details.add_column("package", no_wrap=True)
@@ -354,19 +401,61 @@ def render(report: dict[str, Any], console: Any) -> None:
     for name, b in rows:
         if b["total"] == 0:
             continue
-        details.add_row(
-            name,
-            _breakdown(b["pinjected_by_rule"]),
-            _breakdown(b["side_effects_by_category"]),
-            _breakdown(b["flags_by_code"]),
-            _breakdown(b["bridges_by_name"])
-            + (f" ({b['bridges_generated']} generated)" if b["bridges_generated"] else ""),
-        )
-    if details.row_count:
-        console.print(details)
-    broken = [f for f in report["files"] if f["unparsable"]]
-    for f in broken:
-        console.print(f"[red]unparsable[/red] {f['path']}: {f['unparsable']}")
+        details.add_row(name, *_details(b))
+    return [kinds, phases] + ([details] if details.row_count else [])
+
+
+def _details(bucket: dict[str, Any]) -> tuple[str, str, str, str]:
+    """Pinjected constructs, side effects, flags and bridges of one package, each as ``name n, ...``."""
+    generated = f" ({bucket['bridges_generated']} generated)" if bucket["bridges_generated"] else ""
+    return (
+        _breakdown(bucket["pinjected_by_rule"]),
+        _breakdown(bucket["side_effects_by_category"]),
+        _breakdown(bucket["flags_by_code"]),
+        _breakdown(bucket["bridges_by_name"]) + generated,
+    )
+
+
+def _render_plain(report: dict[str, Any], console: Any) -> None:
+    """The narrow layout (CI logs): one block of ``name value`` lines per package, then the totals."""
+    from rich.markup import escape
+
+    def block(title: str, b: dict[str, Any]) -> None:
+        console.print(f"[bold]{title}[/bold]")
+        console.print(f"  files done {b['files_done']}/{b['files']}, left {b['total']}, migrated {_migrated_cell(b)}")
+        console.print("  " + ", ".join(f"{_LABELS.get(c, c)} {b[c]}" for c in CATEGORIES))
+        console.print("  phases: " + ", ".join(f"{p} {b['phases'].get(p, 0)}" for p in PHASES))
+        if b["total"]:
+            names = ("pinjected constructs", "side effects by category", "flags by rule", "bridges")
+            for name, text in zip(names, _details(b)):
+                if text != "-":
+                    console.print(f"  {name}: {escape(text)}")
+
+    console.print("[bold]Migration work left, per package[/bold] (migrated: share of decorated definitions)")
+    for name, b in report["packages"].items():
+        block(escape(name), b)
+    block("total", report["totals"])
+
+
+def render(report: dict[str, Any], console: Any) -> None:
+    """Print the report: rich tables (per package by kind, by phase, the details) when they fit the
+    console, else plain lines per package; then the files that do not parse."""
+    from rich.markup import escape
+    from rich.measure import Measurement
+
+    tables = _tables(report)
+    unclamped = console.options.update_width(10**6)
+    widths = [Measurement.get(console, unclamped, t) for t in tables]
+    # The count tables must fit unwrapped (rich would squeeze their columns to ``…``); the details
+    # table wraps its breakdowns, but not inside a word.
+    if all(w.maximum <= console.width for w in widths[:2]) and all(w.minimum <= console.width for w in widths[2:]):
+        for table in tables:
+            console.print(table)
+    else:
+        _render_plain(report, console)
+    for f in report["files"]:
+        if f["unparsable"]:
+            console.print(f"[red]unparsable[/red] {escape(f['path'])}: {escape(f['unparsable'])}")
 
 
 def verified_entry_points(paths: list[str]) -> dict[str, dict]:
@@ -402,11 +491,13 @@ def render_verified(verified: dict[str, dict], console: Any) -> None:
     console.print(table)
 
 
-def status_command(paths: list[str], *, as_json: bool, fail_over: int | None) -> int:
-    """``doeff-migrate status``: print the report; the exit code is 1 when the total is over ``fail_over``.
+def status_command(paths: list[str], *, as_json: bool, fail_over: int | None, fail_under_share: float | None = None) -> int:
+    """``doeff-migrate status``: print the report; the exit code is 1 when the total is over ``fail_over``
+    or the migrated share is under ``fail_under_share`` percent (a tree with no decorated definitions
+    has no share and is never under).
 
-    Exit codes: 0 at or under the limit (or no limit), 1 over the limit, 2 a path does not exist,
-    the configuration is invalid or ``fail_over`` is negative.
+    Exit codes: 0 within the limits (or no limit), 1 over a limit, 2 a path does not exist, the
+    configuration is invalid, ``fail_over`` is negative or ``fail_under_share`` is not in 0-100.
     """
     from rich.console import Console
 
@@ -418,6 +509,9 @@ def status_command(paths: list[str], *, as_json: bool, fail_over: int | None) ->
     if fail_over is not None and fail_over < 0:
         err.print(f"error: --fail-over must be 0 or more, got {fail_over}")
         return EXIT_USAGE
+    if fail_under_share is not None and not 0 <= fail_under_share <= 100:
+        err.print(f"error: --fail-under-share must be a percentage from 0 to 100, got {fail_under_share}")
+        return EXIT_USAGE
     try:
         files = collect(paths)
     except (FileNotFoundError, ValueError) as exc:
@@ -426,10 +520,14 @@ def status_command(paths: list[str], *, as_json: bool, fail_over: int | None) ->
     report = summarize(files)
     report["verified"] = verified_entry_points(paths)
     total = report["totals"]["total"]
+    share = decorated_total(files).share
     over = fail_over is not None and total > fail_over
+    under = fail_under_share is not None and share is not None and share * 100 < fail_under_share
     if as_json:
         report["fail_over"] = fail_over
         report["over_limit"] = over
+        report["fail_under_share"] = fail_under_share
+        report["under_share"] = under
         print(json.dumps(report, indent=2))
     else:
         if not files:
@@ -440,7 +538,10 @@ def status_command(paths: list[str], *, as_json: bool, fail_over: int | None) ->
         if fail_over is not None:
             verdict = "[red]over the limit[/red]" if over else "[green]within the limit[/green]"
             out.print(f"total left: {total} ({verdict} of {fail_over})")
-    return EXIT_OVER_LIMIT if over else EXIT_OK
+        if fail_under_share is not None:
+            verdict = "[red]under the limit[/red]" if under else "[green]within the limit[/green]"
+            out.print(f"migrated share: {format_share(share)} ({verdict} of {fail_under_share:g}%)")
+    return EXIT_OVER_LIMIT if over or under else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -451,12 +552,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="+", help="files or folders to report on")
     parser.add_argument("--json", action="store_true", help="print the report as JSON (for CI dashboards)")
     parser.add_argument("--fail-over", type=int, default=None, metavar="N", help="exit 1 when more than N items are left")
+    parser.add_argument(
+        "--fail-under-share", type=float, default=None, metavar="P",
+        help="exit 1 when under P percent of the decorated definitions are migrated",
+    )
     args = parser.parse_args(argv)
-    return status_command(args.paths, as_json=args.json, fail_over=args.fail_over)
+    return status_command(args.paths, as_json=args.json, fail_over=args.fail_over, fail_under_share=args.fail_under_share)
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through main()
     raise SystemExit(main())
 
 
-__all__ = ["main", "FileStatus", "file_status", "collect", "summarize", "render", "status_command", "verified_entry_points", "BRIDGE_NAMES", "CATEGORIES", "PHASES"]
+__all__ = ["main", "FileStatus", "file_status", "collect", "count_decorated", "decorated_total", "summarize", "render", "status_command", "verified_entry_points", "BRIDGE_NAMES", "CATEGORIES", "PHASES"]
