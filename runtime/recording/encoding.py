@@ -204,7 +204,38 @@ def _site(gen: Any) -> str:
     if at is None:
         at = _SITES[key] = location_of(gen)
     return at
+
+
+_SITE_PARTS: dict = {}
+
+
+def _site_parts(gen: Any) -> tuple:
+    """``(at, ',"at":<at as JSON>,"answer":')`` for the perform site ``gen``, cached per (code, line)."""
+    frame = getattr(gen, "gi_frame", None)
+    if frame is None:
+        at = location_of(gen)
+        return at, ',"at":' + _ESC(at) + ',"answer":'
+    key = (frame.f_code, frame.f_lineno)
+    parts = _SITE_PARTS.get(key)
+    if parts is None:
+        at = location_of(gen)
+        parts = _SITE_PARTS[key] = (at, ',"at":' + _ESC(at) + ',"answer":')
+    return parts
+
+
+_NO_SITE = ("", ',"at":"","answer":')
+
+
 _EFFECT_NAME_JSON: dict = {}
+_EFFECT_PARTS: dict = {}
+
+
+def _effect_parts(t: type) -> str:
+    """``',"effect":<type name as JSON>,"fields":'``: the part of a record line fixed by the effect type."""
+    text = _EFFECT_PARTS.get(t)
+    if text is None:
+        text = _EFFECT_PARTS[t] = ',"effect":' + _effect_name_json(t) + ',"fields":'
+    return text
 
 
 def _effect_name_json(t: type) -> str:

@@ -10,12 +10,12 @@ from typing import Any, Iterable
 
 from .. import effects as E
 from ..handlers import Installer, _check_program
-from ..interpreter import Future, current_task
+from ..interpreter import Future, _current, current_task
 from ..program import Pass, Program, Transfer, WithHandler, do
 from .blobs import BlobStore
 from .encoding import (
-    _ADDRESS, _ESC, _SITE_JSON, FORMAT_VERSION, _effect_name_json, _encode_json, _fields_json, _json_text, _NotStorable, _site,
-    describe_fields, encode_value, type_name,
+    _ADDRESS, _EFFECT_PARTS, _ESC, _FIELD_TEMPLATES, _NO_SITE, _SITE_JSON, _SITE_PARTS, FORMAT_VERSION, _effect_name_json, _effect_parts, _encode_json,
+    _fields_json, _json_text, _NotStorable, _site, _site_parts, _value_json, describe_fields, encode_value, type_name,
 )
 from .errors import RecordingError, RecordingExistsError
 from .fingerprint import program_fingerprint
@@ -114,11 +114,11 @@ class _RecordingSession:
             # Built as text from cached parts: this line is written once per recorded effect.
             task = self._task_json.get(path)
             if task is None:
-                task = self._task_json[path] = "".join(_encode_json(list(path), 0))
+                task = self._task_json[path] = '{"task":' + "".join(_encode_json(list(path), 0)) + ',"seq":'
             at_json = _SITE_JSON.get(at)
             if at_json is None:
                 at_json = _SITE_JSON[at] = _ESC(at)
-            line = '{"task":%s,"seq":%d,"effect":%s,"fields":%s,"at":%s,"answer":%s}\n' % (
+            line = '%s%d,"effect":%s,"fields":%s,"at":%s,"answer":%s}\n' % (
                 task, seq, _effect_name_json(type(effect)), fields or _fields_json(effect), at_json, answer,
             )
             self.file.write(line.encode())
@@ -136,7 +136,56 @@ class _RecordingSession:
         self.file.close()
 
     def body(self, effect: Any, k: Any):
-        """The recording handler: re-perform outward, record the answer, answer the program."""
+        """The recording handler: re-perform outward, record the answer, answer the program.
+
+        This runs once per recorded effect, so the common case (an answer, not a Spawn or Await) is
+        written out inline: the line is assembled from text cached per task, effect type and site."""
+        if isinstance(effect, _SLOW_PATH_EFFECTS):
+            return (yield from self._body_spawn_or_await(effect, k))
+        path = _current.task.path
+        counters = self.counters
+        seq = counters.get(path, 0)
+        counters[path] = seq + 1
+        frames = k.top.frames
+        if frames:
+            gen = frames[-1]
+            frame = gen.gi_frame
+            site = _SITE_PARTS.get((frame.f_code, frame.f_lineno)) if frame is not None else None
+            if site is None:
+                site = _site_parts(gen)
+        else:
+            site = _NO_SITE
+        try:
+            value = yield effect
+        except Exception as err:
+            self.record(path, seq, effect, site[0], None, err)
+            raise
+        t = type(value)
+        if t is int:
+            answer = str(value)
+        elif t is str:
+            answer = _ESC(value)
+        else:
+            answer = None
+        if answer is None or self.closed:
+            self.record(path, seq, effect, site[0], value, None)
+        else:
+            task = self._task_json.get(path)
+            if task is None:
+                task = self._task_json[path] = '{"task":' + "".join(_encode_json(list(path), 0)) + ',"seq":'
+            te = type(effect)
+            effect_part = _EFFECT_PARTS.get(te) or _effect_parts(te)
+            entry = _FIELD_TEMPLATES.get(te)
+            if entry is not None and entry[2]:  # one field: the usual small user effect
+                field = entry[1](effect)
+                fields = entry[0] % (str(field) if type(field) is int else _value_json(field))
+            else:
+                fields = _fields_json(effect)
+            self.file.write(f"{task}{seq}{effect_part}{fields}{site[1]}{answer}}}\n".encode())
+            self.count += 1
+        return (yield Transfer(k, value))
+
+    def _body_spawn_or_await(self, effect: Any, k: Any):
         is_spawn = isinstance(effect, E.Spawn)
         if is_spawn:
             if not _outer_spawn_handler(k):
@@ -175,6 +224,9 @@ class _RecordingSession:
             on_done(fut)
         else:
             fut.waiters.append(on_done)
+
+
+_SLOW_PATH_EFFECTS = (E.Spawn, E.Await)
 
 
 def _excluded_name(t: type) -> str:
