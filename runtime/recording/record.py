@@ -14,8 +14,8 @@ from ..interpreter import Future, _current, current_task
 from ..program import Pass, Program, Transfer, WithHandler, do
 from .blobs import BlobStore
 from .encoding import (
-    _ADDRESS, _EFFECT_PARTS, _ESC, _FIELD_TEMPLATES, _NO_SITE, _SITE_JSON, _SITE_PARTS, FORMAT_VERSION, _effect_name_json, _effect_parts, _encode_json,
-    _fields_json, _json_text, _NotStorable, _site, _site_parts, _value_json, describe_fields, encode_value, type_name,
+    _ADDRESS, _EFFECT_PARTS, _ESC, _NO_SITE, _ONE_FIELD_PARTS, _SITE_JSON, _SITE_PARTS, FORMAT_VERSION, _effect_name_json, _effect_parts, _encode_json,
+    _fields_json, _json_text, _NotStorable, _one_field_parts, _site, _site_parts, describe_fields, encode_value, type_name,
 )
 from .errors import RecordingError, RecordingExistsError
 from .fingerprint import program_fingerprint
@@ -150,8 +150,8 @@ class _RecordingSession:
         if frames:
             gen = frames[-1]
             frame = gen.gi_frame
-            site = _SITE_PARTS.get((frame.f_code, frame.f_lineno)) if frame is not None else None
-            if site is None:
+            site = _SITE_PARTS.get((id(frame.f_code), frame.f_lasti)) if frame is not None else None
+            if site is None or site[2] is not frame.f_code:
                 site = _site_parts(gen)
         else:
             site = _NO_SITE
@@ -161,28 +161,23 @@ class _RecordingSession:
             self.record(path, seq, effect, site[0], None, err)
             raise
         t = type(value)
-        if t is int:
-            answer = str(value)
-        elif t is str:
-            answer = _ESC(value)
-        else:
-            answer = None
-        if answer is None or self.closed:
-            self.record(path, seq, effect, site[0], value, None)
-        else:
+        if (t is int or t is str) and not self.closed:
+            answer = value if t is int else _ESC(value)  # an int formats as its JSON text
             task = self._task_json.get(path)
             if task is None:
                 task = self._task_json[path] = '{"task":' + "".join(_encode_json(list(path), 0)) + ',"seq":'
             te = type(effect)
-            effect_part = _EFFECT_PARTS.get(te) or _effect_parts(te)
-            entry = _FIELD_TEMPLATES.get(te)
-            if entry is not None and entry[2]:  # one field: the usual small user effect
-                field = entry[1](effect)
-                fields = entry[0] % (str(field) if type(field) is int else _value_json(field))
+            one = _ONE_FIELD_PARTS.get(te)
+            if one is None:
+                one = _one_field_parts(te, effect)
+            if one and type(field := one[1](effect)) is int:  # the usual small user effect
+                line = f"{task}{seq}{one[0]}{field}}}{site[1]}{answer}}}\n"
             else:
-                fields = _fields_json(effect)
-            self.file.write(f"{task}{seq}{effect_part}{fields}{site[1]}{answer}}}\n".encode())
+                line = f"{task}{seq}{_EFFECT_PARTS.get(te) or _effect_parts(te)}{_fields_json(effect)}{site[1]}{answer}}}\n"
+            self.file.write(line.encode())
             self.count += 1
+        else:
+            self.record(path, seq, effect, site[0], value, None)
         return (yield Transfer(k, value))
 
     def _body_spawn_or_await(self, effect: Any, k: Any):
