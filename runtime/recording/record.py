@@ -140,7 +140,11 @@ class _RecordingSession:
 
         This runs once per recorded effect, so the common case (an answer, not a Spawn or Await) is
         written out inline: the line is assembled from text cached per task, effect type and site."""
-        if isinstance(effect, _SLOW_PATH_EFFECTS):
+        te = type(effect)
+        slow = _SLOW_PATH.get(te)
+        if slow is None:
+            slow = _SLOW_PATH[te] = issubclass(te, (E.Spawn, E.Await))
+        if slow:
             return (yield from self._body_spawn_or_await(effect, k))
         path = _current.task.path
         counters = self.counters
@@ -166,7 +170,6 @@ class _RecordingSession:
             task = self._task_json.get(path)
             if task is None:
                 task = self._task_json[path] = '{"task":' + "".join(_encode_json(list(path), 0)) + ',"seq":'
-            te = type(effect)
             one = _ONE_FIELD_PARTS.get(te)
             if one is None:
                 one = _one_field_parts(te, effect)
@@ -221,7 +224,7 @@ class _RecordingSession:
             fut.waiters.append(on_done)
 
 
-_SLOW_PATH_EFFECTS = (E.Spawn, E.Await)
+_SLOW_PATH: dict = {}  # effect type -> whether it is a Spawn or an Await (recorded by _body_spawn_or_await)
 
 
 def _excluded_name(t: type) -> str:
