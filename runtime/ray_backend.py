@@ -25,7 +25,6 @@ directly (not wrapped in a worker running a program that would wait for a second
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, Callable, Iterable, Mapping
 
 from . import effects as E
