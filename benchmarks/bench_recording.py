@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/bench_recording.py --quick    # fewer repeats, smaller N
     .venv/bin/python benchmarks/bench_recording.py --no-ray   # skip the Ray case
 
-Cases (median of ``--repeats`` runs, after a warm-up):
+Cases (median of ``--repeats`` runs, after a warm-up; a case and its peers take turns within each
+repeat, so load from other processes hits them alike):
 
 * recording overhead per effect: a program performing N small user effects answered by a native
   handler, with and without ``RecordingHandler`` innermost; the peer is a hand-written JSONL log
@@ -70,6 +71,18 @@ def median_of(repeats, fn):
     return statistics.median(timed(fn) for _ in range(repeats))
 
 
+def interleaved_medians(repeats, *fns):
+    """Median time of each of ``fns``, run in turn within every repeat (after one warm-up each), so
+    load from other processes on a shared machine hits them alike and their ratios stay meaningful."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, ts in zip(fns, times):
+            ts.append(timed(fn))
+    return [statistics.median(ts) for ts in times]
+
+
 def bench_recording(n, repeats, workdir):
     counter = [0]
 
@@ -86,9 +99,7 @@ def bench_recording(n, repeats, workdir):
             for i in range(n):
                 f.write((json.dumps({"event": "Fetch", "x": i, "answer": i * 2}) + "\n").encode())
 
-    base = median_of(repeats, plain)
-    recorded = median_of(repeats, record_once)
-    peer = median_of(repeats, hand_written_log)
+    base, recorded, peer = interleaved_medians(repeats, plain, record_once, hand_written_log)
     overhead = (recorded - base) / n * 1e6
     return {
         "effect_dispatch_us": base / n * 1e6,
@@ -110,8 +121,7 @@ def bench_replay(n, repeats, workdir):
     def native():
         run(fetch_loop(n), handlers=[FetchHandler()])
 
-    replayed = median_of(repeats, replay)
-    base = median_of(repeats, native)
+    replayed, base = interleaved_medians(repeats, replay, native)
     return {
         "replay_us": replayed / n * 1e6,
         "native_answer_us": base / n * 1e6,

@@ -204,7 +204,41 @@ def _site(gen: Any) -> str:
     if at is None:
         at = _SITES[key] = location_of(gen)
     return at
+
+
+_SITE_PARTS: dict = {}
+
+
+def _site_parts(gen: Any) -> tuple:
+    """``(at, ',"at":<at as JSON>,"answer":', code)`` for the perform site ``gen``, cached in
+    ``_SITE_PARTS`` by ``(id(code), instruction offset)``: hashing a code object or computing a line
+    number costs more than the rest of a record line. ``code`` keeps the id valid; a lookup checks it."""
+    frame = getattr(gen, "gi_frame", None)
+    if frame is None:
+        at = location_of(gen)
+        return at, ',"at":' + _ESC(at) + ',"answer":', None
+    code = frame.f_code
+    key = (id(code), frame.f_lasti)
+    parts = _SITE_PARTS.get(key)
+    if parts is None or parts[2] is not code:
+        at = location_of(gen)
+        parts = _SITE_PARTS[key] = (at, ',"at":' + _ESC(at) + ',"answer":', code)
+    return parts
+
+
+_NO_SITE = ("", ',"at":"","answer":', None)
+
+
 _EFFECT_NAME_JSON: dict = {}
+_EFFECT_PARTS: dict = {}
+
+
+def _effect_parts(t: type) -> str:
+    """``',"effect":<type name as JSON>,"fields":'``: the part of a record line fixed by the effect type."""
+    text = _EFFECT_PARTS.get(t)
+    if text is None:
+        text = _EFFECT_PARTS[t] = ',"effect":' + _effect_name_json(t) + ',"fields":'
+    return text
 
 
 def _effect_name_json(t: type) -> str:
@@ -263,6 +297,24 @@ def _fields_json(effect: Any) -> str:
     if single:
         return template % _value_json(getter(effect))
     return template % tuple(map(_value_json, getter(effect)))
+
+
+_ONE_FIELD_PARTS: dict = {}
+
+
+def _one_field_parts(t: type, effect: Any) -> Any:
+    """For an effect type with exactly one field: ``(',"effect":<name>,"fields":{"<field>":', getter)``,
+    the text before the field's value and how to read it; ``False`` for other types."""
+    parts = _ONE_FIELD_PARTS.get(t)
+    if parts is None:
+        _fields_json(effect)  # fills the per-type template
+        template, getter, single = _FIELD_TEMPLATES[t]
+        if single:
+            parts = (_effect_parts(t) + template.replace("%%", "%")[:-3], getter)
+        else:
+            parts = False
+        _ONE_FIELD_PARTS[t] = parts
+    return parts
 
 
 def _fields_match(effect: Any, recorded: dict) -> bool:

@@ -10,12 +10,12 @@ from typing import Any, Iterable
 
 from .. import effects as E
 from ..handlers import Installer, _check_program
-from ..interpreter import Future, current_task
+from ..interpreter import Future, _current, current_task
 from ..program import Pass, Program, Transfer, WithHandler, do
 from .blobs import BlobStore
 from .encoding import (
-    _ADDRESS, _ESC, _SITE_JSON, FORMAT_VERSION, _effect_name_json, _encode_json, _fields_json, _json_text, _NotStorable, _site,
-    describe_fields, encode_value, type_name,
+    _ADDRESS, _EFFECT_PARTS, _ESC, _NO_SITE, _ONE_FIELD_PARTS, _SITE_JSON, _SITE_PARTS, FORMAT_VERSION, _effect_name_json, _effect_parts, _encode_json,
+    _fields_json, _json_text, _NotStorable, _one_field_parts, _site, _site_parts, describe_fields, encode_value, type_name,
 )
 from .errors import RecordingError, RecordingExistsError
 from .fingerprint import program_fingerprint
@@ -114,11 +114,11 @@ class _RecordingSession:
             # Built as text from cached parts: this line is written once per recorded effect.
             task = self._task_json.get(path)
             if task is None:
-                task = self._task_json[path] = "".join(_encode_json(list(path), 0))
+                task = self._task_json[path] = '{"task":' + "".join(_encode_json(list(path), 0)) + ',"seq":'
             at_json = _SITE_JSON.get(at)
             if at_json is None:
                 at_json = _SITE_JSON[at] = _ESC(at)
-            line = '{"task":%s,"seq":%d,"effect":%s,"fields":%s,"at":%s,"answer":%s}\n' % (
+            line = '%s%d,"effect":%s,"fields":%s,"at":%s,"answer":%s}\n' % (
                 task, seq, _effect_name_json(type(effect)), fields or _fields_json(effect), at_json, answer,
             )
             self.file.write(line.encode())
@@ -136,7 +136,54 @@ class _RecordingSession:
         self.file.close()
 
     def body(self, effect: Any, k: Any):
-        """The recording handler: re-perform outward, record the answer, answer the program."""
+        """The recording handler: re-perform outward, record the answer, answer the program.
+
+        This runs once per recorded effect, so the common case (an answer, not a Spawn or Await) is
+        written out inline: the line is assembled from text cached per task, effect type and site."""
+        te = type(effect)
+        slow = _SLOW_PATH.get(te)
+        if slow is None:
+            slow = _SLOW_PATH[te] = issubclass(te, (E.Spawn, E.Await))
+        if slow:
+            return (yield from self._body_spawn_or_await(effect, k))
+        path = _current.task.path
+        counters = self.counters
+        seq = counters.get(path, 0)
+        counters[path] = seq + 1
+        frames = k.top.frames
+        if frames:
+            gen = frames[-1]
+            frame = gen.gi_frame
+            site = _SITE_PARTS.get((id(frame.f_code), frame.f_lasti)) if frame is not None else None
+            if site is None or site[2] is not frame.f_code:
+                site = _site_parts(gen)
+        else:
+            site = _NO_SITE
+        try:
+            value = yield effect
+        except Exception as err:
+            self.record(path, seq, effect, site[0], None, err)
+            raise
+        t = type(value)
+        if (t is int or t is str) and not self.closed:
+            answer = value if t is int else _ESC(value)  # an int formats as its JSON text
+            task = self._task_json.get(path)
+            if task is None:
+                task = self._task_json[path] = '{"task":' + "".join(_encode_json(list(path), 0)) + ',"seq":'
+            one = _ONE_FIELD_PARTS.get(te)
+            if one is None:
+                one = _one_field_parts(te, effect)
+            if one and type(field := one[1](effect)) is int:  # the usual small user effect
+                line = f"{task}{seq}{one[0]}{field}}}{site[1]}{answer}}}\n"
+            else:
+                line = f"{task}{seq}{_EFFECT_PARTS.get(te) or _effect_parts(te)}{_fields_json(effect)}{site[1]}{answer}}}\n"
+            self.file.write(line.encode())
+            self.count += 1
+        else:
+            self.record(path, seq, effect, site[0], value, None)
+        return (yield Transfer(k, value))
+
+    def _body_spawn_or_await(self, effect: Any, k: Any):
         is_spawn = isinstance(effect, E.Spawn)
         if is_spawn:
             if not _outer_spawn_handler(k):
@@ -175,6 +222,9 @@ class _RecordingSession:
             on_done(fut)
         else:
             fut.waiters.append(on_done)
+
+
+_SLOW_PATH: dict = {}  # effect type -> whether it is a Spawn or an Await (recorded by _body_spawn_or_await)
 
 
 def _excluded_name(t: type) -> str:

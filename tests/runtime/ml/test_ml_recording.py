@@ -478,3 +478,55 @@ def test_field_descriptions_are_stable_across_processes(tmp_path):
         for seed in ("1", "2", "3")
     }
     assert len(outs) == 1 and '"$set"' in outs.pop()
+
+
+@dataclass(frozen=True)
+class _OneField(EffectBase):
+    x: object
+
+
+@dataclass(frozen=True)
+class _TwoFields(EffectBase):
+    a: int
+    b: str
+
+
+@dataclass(frozen=True)
+class _NoFields(EffectBase):
+    pass
+
+
+def test_record_lines_written_from_cached_text_equal_the_generic_json_encoding(tmp_path):
+    """The common answers (int, str) are written from cached pieces of text; each line must be exactly
+    what encoding the record as compact JSON gives, whatever the field and answer values are."""
+    from doeff_migrate.runtime.handlers import NativeHandler
+
+    class Answers(NativeHandler):
+        types = (_OneField, _TwoFields, _NoFields)
+        name = "Answers"
+
+        def handle(self, effect, segment):
+            if isinstance(effect, _OneField):
+                return effect.x
+            return 7 if isinstance(effect, _NoFields) else "two"
+
+    values = [0, -3, 10**30, "s", 'q"uote\n', "é%s", True, None, 2.5, [1, {"k": 3}]]
+
+    @do
+    def prog():
+        for v in values:
+            yield _OneField(v)
+        yield _TwoFields(1, "%d")
+        yield _NoFields()
+
+    path = tmp_path / "lines.jsonl"
+    run(prog(), handlers=[RecordingHandler(path), Answers()])
+    lines = path.read_text(encoding="utf-8").splitlines()[1:-1]
+    assert len(lines) == len(values) + 2
+    for seq, line in enumerate(lines):
+        obj = json.loads(line)
+        assert obj["seq"] == seq and obj["task"] == [] and ":" in obj["at"]
+        assert line == json.dumps(obj, separators=(",", ":"))
+    assert [json.loads(line)["answer"] for line in lines[:3]] == [0, -3, 10**30]
+    assert json.loads(lines[-2])["fields"] == {"a": 1, "b": "%d"} and json.loads(lines[-1])["fields"] == {}
+    assert load_recording(path).finished
