@@ -10,6 +10,8 @@ pinjected objects to migrated programs.
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
@@ -131,7 +133,7 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
     annotations) are imported from the runtime's counterparts instead of pinjected: after migration
     an unresolved pinjected value is a runtime program, and these names test for exactly that.
     A name still used as pinjected's API (``Injected.pure``, ``IProxy(...)``) keeps its import."""
-    if state.target != "runtime":
+    if state.target != "runtime" or _still_pinjected(state):
         return module
     types = {local: canonical for local, canonical in state.names.names.items() if canonical in (pn.INJECTED_CLASS, pn.IPROXY)}
     if not types:
@@ -180,6 +182,19 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
         state.names.names.pop(local, None)
         state.names.origins.pop(local, None)
     return module.with_changes(body=body)
+
+
+# Notes on migrated code (the function migrated; the comment only informs).
+_NOTES = ("DM106", "DM110")
+_FLAG_COMMENT = re.compile(r"doeff-migrate: (DM\d{3})")
+
+
+def _still_pinjected(state) -> bool:
+    """Whether statements of this module are left as pinjected code (flagged now or by an earlier run):
+    their ``Injected`` / ``IProxy`` are pinjected's own and keep pinjected's import."""
+    if any(flag.code not in _NOTES for flag in state.flags):
+        return True
+    return any(code not in _NOTES for code in _FLAG_COMMENT.findall(state.source or ""))
 
 
 class _Clean:

@@ -146,7 +146,7 @@ class _RecordingSession:
             slow = _SLOW_PATH[te] = issubclass(te, (E.Spawn, E.Await))
         if slow:
             return (yield from self._body_spawn_or_await(effect, k))
-        path = _current.task.path
+        path = _current.run.task.path
         counters = self.counters
         seq = counters.get(path, 0)
         counters[path] = seq + 1

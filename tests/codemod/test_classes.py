@@ -250,7 +250,7 @@ def test_injected_of_a_plain_function_used_as_a_value_stays_flagged():
         def shout(text):
             return text.upper()
 
-        # doeff-migrate: DM115: design expression the codemod cannot read statically: convert it to an env dict by hand
+        # doeff-migrate: DM115: design expression the codemod cannot migrate: `injected(...)` of a class or function has no runtime design counterpart
         # doeff-migrate: DM103: `injected(...)` of a value the codemod cannot classify (a key held in a variable, an expression): port it by hand
         __design__ = design(loud=injected(shout))
         """,

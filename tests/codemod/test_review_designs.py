@@ -436,11 +436,18 @@ def test_star_import_of_pinjected_stays_while_its_names_are_used():
             def helper(base, /, x):
                 return base + x
 
-            main: IProxy = Injected.by_name("helper").map(lambda f: f("ab"))
+            @instance
+            def client():
+                return {"rows": [1, 2, 3]}
+
+            start: IProxy = Injected.pure(1)
+            main: IProxy = client["rows"][start:]
         """},
         "app/lib.py",
     )
+    # A proxy in slice bounds stays pinjected (DM108): its `IProxy` still comes from the star import.
     assert "from pinjected import *\n" in result.code
+    assert "# doeff-migrate: DM108" in result.code
     assert "@do\ndef helper(x):" in result.code
 
 

@@ -95,7 +95,7 @@ def test_doeff_target_by_default_runs_only_the_phases_doeff_can_run(tmp_path, ca
     text = (tmp_path / "pkg" / "m.py").read_text()
     assert "from doeff import" in text and "np.save(path, np.zeros(2))" in text  # di done, io left for later
     assert not (tmp_path / "pkg" / "effects_handlers.py").exists()
-    assert "--target doeff runs phases di (compute, io, recording, replay need --target runtime)" in capsys.readouterr().err
+    assert "--target doeff runs phases di (compute, io, recording need --target runtime)" in capsys.readouterr().err
 
 
 def test_doeff_entry_point_without_doeffs_handlers_installed_is_a_clear_error(tmp_path):
