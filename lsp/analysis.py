@@ -7,7 +7,8 @@ position encoding.
 
 Families (codes and docs in ``doeff_migrate.codemod.rules``):
 
-* DM15x remaining pinjected constructs (``rules/remaining.py``),
+* DM15x remaining pinjected constructs (``rules/remaining.py``), with pinjected's names read by the codemod's
+  import table (``codemod/pinjected_names.py``) so star imports and aliases resolve as in ``doeff-migrate``,
 * DM2xx/DM3xx direct side effects in ``@do`` functions, through import aliases, and through plain helpers
   of the same file (reported at the call site) (``rules/side_effects.py``),
 * DM5xx effect-code mistakes (``rules/effect_code.py``),
