@@ -132,6 +132,32 @@ def test_server_reports_exactly_what_the_codemod_migrates_with_star_imports():
     assert reported > 300
 
 
+def _rewritten_in_diff(diff: str) -> tuple[set[str], set[str]]:
+    """(functions whose decorator lines the diff removes, variables whose annotated line it removes)."""
+    functions, entries, decorator_removed = set(), set(), False
+    for line in diff.splitlines():
+        if line.startswith("-@"):
+            decorator_removed = True
+        elif (match := re.match(r"^[-+ ](?:async )?def (\w+)\(", line)) and decorator_removed:
+            functions.add(match.group(1))
+            decorator_removed = False
+        elif match := re.match(r"^-(\w+): ", line):
+            entries.add(match.group(1))
+    return functions, entries
+
+
+def test_server_names_what_the_cli_diff_rewrites_in_a_star_import_project(tmp_path: Path, capsys):
+    from doeff_migrate.codemod.cli import main as doeff_migrate
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "mod.py").write_text(STAR_MODULE)
+    assert doeff_migrate([str(tmp_path), "--diff"]) == 0
+    rewritten = _rewritten_in_diff(capsys.readouterr().out)
+    assert rewritten == ({"learning_rate", "train"}, {"run"})
+    assert server_names(STAR_MODULE, str(tmp_path / "app" / "mod.py")) == rewritten
+
+
 # -- import forms -------------------------------------------------------------------------------------------
 
 STAR_MODULE = textwrap.dedent(
