@@ -186,9 +186,13 @@ def statement_comments(stmt: cst.CSTNode) -> list[str]:
 
 
 def is_suppressed(stmt: cst.CSTNode, code: str) -> bool:
-    for comment in statement_comments(stmt):
-        for match in _NOQA.finditer(comment):
-            codes = match.group("codes")
-            if codes is None or code in re.split(r"[\s,]+", codes.upper()):
-                return True
+    return any(noqa_suppresses(comment, code) for comment in statement_comments(stmt))
+
+
+def noqa_suppresses(comment: str, code: str) -> bool:
+    """A bare ``# noqa``, or one listing ``code``, in ``comment`` (``# noqa: E501`` keeps DM codes)."""
+    for match in _NOQA.finditer(comment):
+        codes = match.group("codes")
+        if codes is None or code in re.split(r"[\s,]+", codes.upper()):
+            return True
     return False

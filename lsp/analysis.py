@@ -7,7 +7,8 @@ position encoding.
 
 Families (codes and docs in ``doeff_migrate.codemod.rules``):
 
-* DM15x remaining pinjected constructs (``rules/remaining.py``),
+* DM15x remaining pinjected constructs (``rules/remaining.py``), with pinjected's names read by the codemod's
+  import table (``codemod/pinjected_names.py``) so star imports and aliases resolve as in ``doeff-migrate``,
 * DM2xx/DM3xx direct side effects in ``@do`` functions, through import aliases, and through plain helpers
   of the same file (reported at the call site) (``rules/side_effects.py``),
 * DM5xx effect-code mistakes (``rules/effect_code.py``),
@@ -24,7 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from doeff_migrate.codemod import pinjected_names
 from doeff_migrate.codemod.rules import side_effects as side_effect_rules
+from doeff_migrate.codemod.state import noqa_suppresses
 from doeff_migrate.codemod.rules.stubs import STUB_MARKER
 
 from .config import Config
@@ -33,7 +36,7 @@ from .project import FileFacts, ProjectIndex
 if TYPE_CHECKING:
     from doeff_migrate.codemod.side_effects import SideEffect
 
-__all__ = ["Range", "Edit", "Fix", "Finding", "Analysis", "analyze", "check", "noqa_codes", "SEVERITY"]
+__all__ = ["Range", "Edit", "Fix", "Finding", "Analysis", "analyze", "check", "SEVERITY"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,6 @@ SEVERITY: dict[str, str] = {"DM0": "error", "DM1": "information", "DM502": "erro
 # DM502/DM503 are errors: `await` in a plain `def` does not compile, `@do async def` raises at import.
 """Code prefix -> severity; the most specific prefix wins, the default is ``warning``."""
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>DM\d+(?:[\s,]+DM\d+)*))?", re.IGNORECASE)
 _FLAG_COMMENT = re.compile(r"#\s*doeff-migrate:\s*(?P<code>DM\d{3})\s*:?\s*(?P<text>.*)$")
 _BUILTINS = frozenset(dir(builtins))
 CONVERT_TITLE = "Convert this call to an effect (doeff-migrate)"
@@ -118,39 +120,22 @@ def analyze(source: str, path: str, config: Config | None = None, project: Proje
         findings = checker.run()
     except RecursionError:
         return _too_nested(source, config)
-    noqa = noqa_codes(lines)
-    kept = [f for f in findings if config.is_selected(f.code) and not _suppressed(f, noqa, lines)]
+    noqa_lines = {number for number, line in enumerate(lines) if "noqa" in line.lower()}
+    kept = [f for f in findings if config.is_selected(f.code) and not _suppressed(f, noqa_lines, lines)]
     kept.sort(key=lambda f: (f.range.start_line, f.range.start_col, f.code))
     return Analysis(kept, checker.facts)
 
 
-def noqa_codes(lines: list[str]) -> dict[int, frozenset[str] | None]:
-    """0-based line -> suppressed codes (``None``: a bare ``# noqa`` suppresses everything)."""
-    found: dict[int, frozenset[str] | None] = {}
-    for number, line in enumerate(lines):
-        if "noqa" not in line and "NOQA" not in line:
-            continue
-        match = _NOQA.search(line)
-        if match:
-            codes = match.group("codes")
-            found[number] = frozenset(re.split(r"[\s,]+", codes.strip().upper())) if codes else None
-    return found
-
-
-def _suppressed(finding: Finding, noqa: dict[int, frozenset[str] | None], lines: list[str]) -> bool:
+def _suppressed(finding: Finding, noqa_lines: set[int], lines: list[str]) -> bool:
     """``# noqa`` on the finding's first or last line, or on comment lines right above it (as the CLI reads
-    the comments of the statement, including its leading comment lines)."""
+    the comments of the statement, including its leading comment lines). The comment is read as the codemod
+    reads it: a bare ``# noqa`` or one naming the finding's code; ``# noqa: E501`` keeps DM findings."""
     candidates = {finding.range.start_line, finding.range.end_line}
     above = finding.range.start_line - 1
     while above >= 0 and lines[above].lstrip().startswith("#"):
         candidates.add(above)
         above -= 1
-    for line in candidates:
-        if line in noqa:
-            codes = noqa[line]
-            if codes is None or finding.code in codes:
-                return True
-    return False
+    return any(line in noqa_lines and noqa_suppresses(lines[line], finding.code) for line in candidates)
 
 
 def _too_nested(source: str, config: Config) -> Analysis:
@@ -202,6 +187,9 @@ class _Checker:
         self.project = project
         self.findings: list[Finding] = []
         self.aliases: dict[str, str] = {}
+        self.pinjected = pinjected_names.from_ast(tree)
+        """pinjected's names in this module, read as the codemod reads them (star imports, aliases,
+        ``import pinjected as pj``, ``if TYPE_CHECKING:`` imports)."""
         self.local_names: set[str] = set()
         self.functions: dict[str, _Function] = {}
         self.facts = FileFacts()
@@ -342,11 +330,17 @@ class _Checker:
             return qualified.rsplit(".", 1)[-1]
         return None
 
+    def _pinjected_name(self, node: ast.expr) -> str | None:
+        """pinjected's canonical name for ``node`` (or the function of a call), as the codemod resolves it."""
+        if isinstance(node, ast.Call):
+            node = node.func
+        return self.pinjected.canonical_of_dotted(pinjected_names.dotted_ast(node))
+
     def _decorator_names(self, fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[tuple[ast.expr, str | None, str | None]]:
         """(decorator, effect-library name, pinjected name) for each decorator."""
         out = []
         for dec in fn.decorator_list:
-            out.append((dec, self._lib_name(dec, _EFFECT_LIBS), self._lib_name(dec, ("pinjected",))))
+            out.append((dec, self._lib_name(dec, _EFFECT_LIBS), self._pinjected_name(dec)))
         return out
 
     def _classify(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> _Function:
@@ -428,8 +422,7 @@ class _Checker:
 
     # -- DM15x: remaining pinjected constructs ----------------------------------------------------------------
     def _check_module_level(self) -> None:
-        uses_pinjected = any(q.split(".")[0] == "pinjected" for q in self.aliases.values())
-        if not uses_pinjected:
+        if not self.pinjected.used:
             return
         for fn in self.all_functions:
             for dec, _, pinjected_name in self._decorator_names(fn):
@@ -448,7 +441,7 @@ class _Checker:
         for stmt in self.tree.body:
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 annotation = stmt.annotation.value if isinstance(stmt.annotation, ast.Subscript) else stmt.annotation
-                if self._lib_name(annotation, ("pinjected",)) == "IProxy":
+                if self._pinjected_name(annotation) == "IProxy":
                     self.add(
                         "DM154",
                         f"IProxy entry point `{stmt.target.id}` is not migrated yet; phase `di` migrates it "
@@ -463,7 +456,7 @@ class _Checker:
             if id(node) in flagged_calls:
                 continue
             func = node.func
-            name = self._lib_name(func, ("pinjected",))
+            name = self._pinjected_name(func)
             if name in _PINJECTED_DESIGN_CALLS:
                 self.add(
                     "DM152",
@@ -474,7 +467,7 @@ class _Checker:
                     migrate_title="Migrate this design (phase di)",
                     migrate_phase="di",
                 )
-            elif isinstance(func, ast.Attribute) and self._lib_name(func.value, ("pinjected",)) == "Injected":
+            elif isinstance(func, ast.Attribute) and self._pinjected_name(func.value) == "Injected":
                 self._flag_combinator(node, f"Injected.{func.attr}", flagged_calls)
             elif name == "injected" and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
                 self._flag_combinator(node, "injected(\"...\")", flagged_calls)
@@ -787,7 +780,7 @@ class _Checker:
                 if node.value is not None and any(_looks_like_env_name(n) for n in names):
                     facts.bound_keys.update(_dict_keys(node.value))
             elif isinstance(node, ast.Call):
-                name = self._lib_name(node.func, ("pinjected",))
+                name = self._pinjected_name(node.func)
                 if name in _PINJECTED_DESIGN_CALLS:
                     facts.bound_keys.update(k.arg for k in node.keywords if k.arg)
                 elif name == "injected" and node.args and isinstance(node.args[0], ast.Name):

@@ -474,3 +474,34 @@ def test_every_form_the_codemod_writes_counts_as_migrated_under_the_same_name():
     before, after = decorated_in_module(ast.parse(source), "m.py"), decorated_in_module(ast.parse(migrated), "m.py")
     assert before.left == ("m.py:client", "m.py:fetch", "m.py:session", "m.py:Service") and before.share == 0
     assert after.migrated == before.left and after.left == () and after.share == 1
+
+
+STAR_IMPORT_MODULE = """\
+from pinjected import *
+
+@instance
+def settings():
+    return {}
+
+@injected
+def train(settings, /, x):
+    return x
+
+run: IProxy = train(1)
+__design__ = instances(rate=1)
+"""
+
+
+def test_star_imported_constructs_are_counted_like_named_imports():
+    """``from pinjected import *`` binds the same names as listing them (the codemod's import table)."""
+    status = file_status(STAR_IMPORT_MODULE, "m.py", "pkg")
+    assert dict(status.pinjected) == {"design": 1, "iproxy-entry-point": 1, "injected-function": 1, "instance-function": 1}
+    assert status.phase_counts["di"] == 4
+    assert (len(status.decorated.left), len(status.decorated.migrated)) == (2, 0)
+
+
+def test_a_noqa_for_another_linter_does_not_hide_remaining_work():
+    source = PINJECTED_MODULE.replace("@injected\n", "@injected  # noqa: E501\n")
+    assert dict(file_status(source, "m.py", "pkg").pinjected) == {"design": 1, "injected-function": 1, "instance-function": 1}
+    silenced = PINJECTED_MODULE.replace("@injected\n", "@injected  # noqa: DM150\n")
+    assert dict(file_status(silenced, "m.py", "pkg").pinjected) == {"design": 1, "instance-function": 1}
