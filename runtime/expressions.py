@@ -303,3 +303,23 @@ def partial_of(function: Any, *args: Any, **kwargs: Any) -> Expr:
 def _partially_applied_of(function: Any, args: tuple, kwargs: dict):
     resolved = yield _resolve(function)
     return (yield _partially_applied(resolved, args, kwargs))
+
+
+def ensure_injected(value: Any) -> Any:
+    """``Injected.ensure_injected(v)`` (pinjected/di/injected.py on 0.2.252): a key is asked by name, a
+    program (pinjected's ``Injected`` / ``IProxy``) is itself, a migrated ``@instance`` function runs its
+    provider, a migrated ``@injected`` function is itself as a value (as ``design(k=f)`` binds it), any
+    other callable is bound by its parameter names; anything else is an error, as in pinjected."""
+    from .registry import _REGISTRY, is_do_function
+
+    if isinstance(value, str):
+        return by_name(value)
+    if _is_program(value):
+        return value
+    if is_do_function(value):
+        if any(fn is value and kind == "instance" for _module, kind, fn in list(_REGISTRY.values())):
+            return expr(value())
+        return pure_value(value)
+    if callable(value):
+        return bind(value)
+    raise RuntimeError(f"not an injected object: {value},type(value)={type(value)}")

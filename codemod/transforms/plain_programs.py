@@ -1,0 +1,177 @@
+"""Plain functions that build pinjected values -> plain functions that build runtime programs.
+
+Library code builds ``Injected`` values in undecorated helpers (cached wrappers, key factories):
+
+    def cached(cache, *keys):                      def cached(cache, *keys):
+        key = Injected.mzip(*[Injected              ->      key = mzip(*[ensure_injected(k) for k in keys])
+              .ensure_injected(k) for k in keys])           def _impl(func):
+        def _impl(func):                                        return bind(provide, cache=cache, func=func, key=key)
+            return Injected.bind(provide, cache=cache,      return _impl
+                                 func=func, key=key)
+        return _impl
+
+Each ``Injected.*`` combinator has a runtime counterpart building the same value lazily
+(runtime/expressions.py): ``pure`` -> ``pure_value``, ``by_name`` and ``injected("k")`` -> ``by_name``,
+``ensure_injected``, ``mzip``/``zip``/``tuple`` -> ``mzip``, ``list`` -> ``list_of``, ``dict`` ->
+``dict_of``, ``bind`` -> ``bind``. The built values are programs, which the runtime resolves where
+pinjected resolves an ``Injected`` (design values, entry points, ``bind`` arguments).
+
+A function is translated only as a whole (with the functions it nests): when anything in it uses
+pinjected beyond those calls and ``Injected``/``IProxy`` as types (``.proxy``, ``.eval()``,
+``add_dynamic_dependencies``, ``DelegatedVar``, resolver internals, ``Injected.procedure``...), it is
+left as it is and ``leftovers.py`` flags it DM135: a half-translated function would mix both worlds.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from .. import pinjected_names as pn
+from . import MigrationTransformer, Transform, register
+
+# ``Injected.<attr>(...)`` -> runtime function, for the call shapes ``_counterpart`` accepts.
+_COMBINATORS = {
+    "pure": "pure_value",
+    "by_name": "by_name",
+    "ensure_injected": "ensure_injected",
+    "mzip": "mzip",
+    "zip": "mzip",
+    "tuple": "mzip",
+    "list": "list_of",
+    "dict": "dict_of",
+    "bind": "bind",
+}
+
+# Attributes only pinjected's values have: on a runtime program they would mean something else
+# (an ``Expr`` turns any attribute into a lazy attribute of the value).
+_INJECTED_ONLY_ATTRIBUTES = frozenset(
+    "proxy eval map zip add_dynamic_dependencies complete_dependencies dependencies dynamic_dependencies "
+    "get_provider desync apply_injected_function __resolver__".split()
+)
+
+
+class PlainPrograms(MigrationTransformer):
+    def __init__(self, state) -> None:
+        super().__init__(state)
+        # One entry per enclosing function: whether it is translated (nested functions share their
+        # outermost function's decision, which covers them).
+        self.translating: list[bool] = []
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        source = self.state.source
+        if self.state.target != "runtime" or (source and "Injected." not in source and "injected(" not in source):
+            return False
+        return bool(self.state.names.names or self.state.names.modules)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        if self.translating:
+            self.translating.append(self.translating[-1])
+        else:
+            decorated = any(self.state.canonical(d) is not None for d in node.decorators)
+            self.translating.append(not decorated and not _is_migrated(node) and self.translatable(node))
+        return self.translating[-1]
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self.translating.pop()
+        return updated_node
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if not self.translating or not self.translating[-1]:
+            return updated_node
+        name = self.counterpart(original_node)
+        if name is None:
+            return updated_node
+        return cst.Call(cst.Name(self.state.need(name)), updated_node.args)
+
+    # -- what can be translated ---------------------------------------------------------------------
+    def counterpart(self, call: cst.Call) -> str | None:
+        """The runtime function standing for ``call`` when it is a translatable pinjected call."""
+        state = self.state
+        if state.canonical(call.func) == pn.INJECTED:
+            single = len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star
+            return "by_name" if single and isinstance(call.args[0].value, cst.SimpleString) else None
+        dotted = pn.dotted_cst(call.func) or ""
+        head, _, attr = dotted.rpartition(".")
+        if not head or state.names.canonical_of_dotted(head) != pn.INJECTED_CLASS or attr not in _COMBINATORS:
+            return None
+        positional = [a for a in call.args if a.keyword is None and a.star != "**"]
+        keywords = [a for a in call.args if a.keyword is not None or a.star == "**"]
+        if attr in ("pure", "by_name", "ensure_injected"):
+            ok = len(call.args) == 1 and not call.args[0].star and call.args[0].keyword is None
+        elif attr in ("mzip", "zip", "tuple", "list"):
+            ok = not keywords
+        elif attr == "dict":
+            ok = not positional
+        else:  # bind: one function, keys or values by keyword; ``_dynamic_dependencies_`` is resolver internals
+            ok = (
+                len(positional) == 1 and not positional[0].star
+                and all(a.keyword is not None and not a.keyword.value.startswith("_") for a in keywords)
+            )
+        return _COMBINATORS[attr] if ok else None
+
+    def translatable(self, node: cst.FunctionDef) -> bool:
+        """Whether every pinjected use in ``node`` has a counterpart, and there is at least one call to translate."""
+        outer = self
+        calls: list[cst.Call] = []
+        blocked: list[str] = []
+
+        class _Uses(cst.CSTVisitor):
+            def visit_Decorator(self, d: cst.Decorator) -> None:
+                if outer.state.canonical(d) is not None:
+                    blocked.append("decorator")
+
+            def visit_Call(self, call: cst.Call) -> bool:
+                if outer.counterpart(call) is None and any(outer.counterpart(a.value) == "by_name" for a in call.args if isinstance(a.value, cst.Call)):
+                    # ``train(injected("k"))``: pinjected resolves a proxy argument of an injected function
+                    # and hands it over as it is to a plain one; which of the two the callee is takes the index.
+                    blocked.append("proxy argument")
+                if outer.counterpart(call) is not None:
+                    calls.append(call)
+                    if outer.state.canonical(call.func) == pn.INJECTED:
+                        return False
+                    for arg in call.args:
+                        arg.visit(self)
+                    return False
+                return True
+
+            def visit_With(self, w: cst.With) -> None:
+                if any(isinstance(i.item, cst.Call) and outer.state.canonical(i.item.func) == pn.DESIGN for i in w.items):
+                    blocked.append("with design")
+
+            def visit_Attribute(self, a: cst.Attribute) -> bool:
+                if a.attr.value in _INJECTED_ONLY_ATTRIBUTES:
+                    blocked.append(a.attr.value)
+                head = pn.dotted_cst(a.value)
+                if head and outer.state.names.canonical_of_dotted(head) in (pn.INJECTED_CLASS, pn.IPROXY):
+                    blocked.append(pn.dotted_cst(a) or a.attr.value)  # a member with no counterpart here
+                    return False
+                canonical = outer.state.canonical(a)
+                if canonical is not None and canonical not in (pn.INJECTED_CLASS, pn.IPROXY):
+                    blocked.append(canonical)
+                    return False
+                return True
+
+            def visit_Name(self, n: cst.Name) -> None:
+                if n.value in _INJECTED_ONLY_ATTRIBUTES:
+                    blocked.append(n.value)
+                canonical = outer.state.names.canonical_of_dotted(n.value)
+                if canonical is not None and canonical not in (pn.INJECTED_CLASS, pn.IPROXY):
+                    blocked.append(canonical)
+
+        node.visit(_Uses())
+        return bool(calls) and not blocked
+
+
+def _is_migrated(node: cst.FunctionDef) -> bool:
+    return any(pn.dotted_cst(d.decorator) in ("do", "_dm_do") for d in node.decorators)
+
+
+transform = register(
+    Transform(
+        __name__,
+        phase="di",
+        order=35,
+        transformer=PlainPrograms,
+        description="plain functions building Injected values build the runtime's programs instead",
+    )
+)
