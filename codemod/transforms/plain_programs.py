@@ -24,6 +24,8 @@ left as it is and ``leftovers.py`` flags it DM135: a half-translated function wo
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from .. import pinjected_names as pn
@@ -56,12 +58,24 @@ class PlainPrograms(MigrationTransformer):
         # One entry per enclosing function: whether it is translated (nested functions share their
         # outermost function's decision, which covers them).
         self.translating: list[bool] = []
+        self.callees: tuple[frozenset[str], frozenset[str]] | None = None
 
     def visit_Module(self, node: cst.Module) -> bool:
         source = self.state.source
         if self.state.target != "runtime" or (source and "Injected." not in source and "injected(" not in source):
             return False
-        return bool(self.state.names.names or self.state.names.modules)
+        if not self.state.names.names and not self.state.names.modules:
+            return False
+        # A plain callee is given Injected values as they are only if it stays plain code or is translated
+        # itself: one left with pinjected's API (flagged) would mix the runtime's values with pinjected's.
+        plain, factories = _plain_callees(self.state.ast_tree())
+        functions = [n for n in node.body if isinstance(n, cst.FunctionDef) and not n.decorators]
+        while True:
+            self.callees = (plain, factories)
+            left = {f.name.value for f in functions if f.name.value in plain and self.pinjected_uses(f)[1]}
+            if not left:
+                return True
+            plain, factories = plain - left, factories - left
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         if self.translating:
@@ -109,8 +123,23 @@ class PlainPrograms(MigrationTransformer):
             )
         return _COMBINATORS[attr] if ok else None
 
+    def plain_callee(self, func: cst.BaseExpression) -> bool:
+        """Whether ``func`` is a plain function of this module, or the call of a decorator factory of this
+        module (a plain function returning only plain functions it defines): it gets Injected values as they are."""
+        if self.callees is None:
+            self.callees = _plain_callees(self.state.ast_tree())
+        plain, factories = self.callees
+        if isinstance(func, cst.Name):
+            return func.value in plain
+        return isinstance(func, cst.Call) and isinstance(func.func, cst.Name) and func.func.value in factories
+
     def translatable(self, node: cst.FunctionDef) -> bool:
         """Whether every pinjected use in ``node`` has a counterpart, and there is at least one call to translate."""
+        calls, blocked = self.pinjected_uses(node)
+        return bool(calls) and not blocked
+
+    def pinjected_uses(self, node: cst.FunctionDef) -> tuple[list[cst.Call], list[str]]:
+        """The translatable calls in ``node``, and the pinjected uses in it that have no counterpart."""
         outer = self
         calls: list[cst.Call] = []
         blocked: list[str] = []
@@ -121,10 +150,13 @@ class PlainPrograms(MigrationTransformer):
                     blocked.append("decorator")
 
             def visit_Call(self, call: cst.Call) -> bool:
-                if outer.counterpart(call) is None and any(outer.counterpart(a.value) == "by_name" for a in call.args if isinstance(a.value, cst.Call)):
-                    # ``train(injected("k"))``: pinjected resolves a proxy argument of an injected function
-                    # and hands it over as it is to a plain one; which of the two the callee is takes the index.
-                    blocked.append("proxy argument")
+                if (
+                    outer.counterpart(call) is None and not outer.plain_callee(call.func)
+                    and any(isinstance(a.value, cst.Call) and outer.counterpart(a.value) for a in call.args)
+                ):
+                    # ``train(Injected.by_name("k"))``: pinjected resolves an Injected argument of an injected
+                    # function's call, and hands it as it is to a plain function; only the latter is proven here.
+                    blocked.append("Injected argument")
                 if outer.counterpart(call) is not None:
                     calls.append(call)
                     if outer.state.canonical(call.func) == pn.INJECTED:
@@ -159,7 +191,34 @@ class PlainPrograms(MigrationTransformer):
                     blocked.append(canonical)
 
         node.visit(_Uses())
-        return bool(calls) and not blocked
+        return calls, blocked
+
+
+def _plain_callees(tree: ast.Module | None) -> tuple[frozenset[str], frozenset[str]]:
+    """The module's undecorated (non-async) functions, and those of them that return only undecorated
+    functions defined in their own body (decorator factories)."""
+    plain: set[str] = set()
+    factories: set[str] = set()
+    for node in tree.body if tree is not None else ():
+        if not isinstance(node, ast.FunctionDef) or node.decorator_list:
+            continue
+        plain.add(node.name)
+        nested = {n.name for n in node.body if isinstance(n, ast.FunctionDef) and not n.decorator_list}
+        returns = list(_own_returns(node))
+        if returns and all(isinstance(r.value, ast.Name) and r.value.id in nested for r in returns):
+            factories.add(node.name)
+    return frozenset(plain), frozenset(factories)
+
+
+def _own_returns(function: ast.FunctionDef):
+    """The ``return`` statements of ``function`` itself (not of the functions and lambdas it nests)."""
+    stack = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Return):
+            yield node
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
 
 
 def _is_migrated(node: cst.FunctionDef) -> bool:
