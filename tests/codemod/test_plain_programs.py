@@ -165,7 +165,8 @@ def test_ensure_injected_follows_pinjected():
     program = ensure_injected(Expr(("leaf", 5)))
     assert run(ensure_injected(program), env=env) == 5
     assert run(ensure_injected(conn), env=env) == {"host": "db"}
-    assert run(ensure_injected(greet), env=env) is greet
+    greet_bound = run(ensure_injected(greet), env=env)
+    assert greet_bound is not greet and greet_bound.__name__ == "greet"  # a plain callable bound to the run
     assert run(ensure_injected(lambda a: a + 1), env=env) == 2
     assert isinstance(ensure_injected("k"), Program)
     try:

@@ -150,6 +150,32 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
         __design__ = design(host="db", port=5432, address=described())
         main: IProxy = use()
         """}, ["app.main.main"]),
+    # An injected function handed to a plain provider (directly and through ensure_injected), and a plain
+    # callable in a bind mapping (pinjected calls it with its parameters asked).
+    "injected_function_handed_to_a_bound_provider": ({**INIT, "app/main.py": """\
+        from pinjected import Injected, IProxy, design, injected
+
+        @injected
+        def triple(factor, /, x):
+            print("triple", x)
+            return x * factor
+
+        def tag(label):
+            return "<" + label + ">"
+
+        def use(func, other, again):
+            return [func(2), other, again(5)]
+
+        def wired():
+            return Injected.bind(use, func=triple, other=tag, again=Injected.ensure_injected(triple))
+
+        @injected
+        def show(result, /):
+            return result
+
+        __design__ = design(factor=3, label="L", result=wired())
+        main: IProxy = show()
+        """}, ["app.main.main"]),
 }
 
 
