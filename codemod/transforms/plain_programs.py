@@ -44,6 +44,9 @@ _COMBINATORS = {
     "bind": "bind",
 }
 
+# ``Injected.bind``'s own parameters (pinjected/di/injected.py), not keys of the mapping.
+_BIND_PARAMETERS = frozenset({"_target_function_", "_dynamic_dependencies_"})
+
 # Attributes only pinjected's values have: on a runtime program they would mean something else
 # (an ``Expr`` turns any attribute into a lazy attribute of the value).
 _INJECTED_ONLY_ATTRIBUTES = frozenset(
@@ -116,10 +119,10 @@ class PlainPrograms(MigrationTransformer):
             ok = not keywords
         elif attr == "dict":
             ok = not positional
-        else:  # bind: one function, keys or values by keyword; ``_dynamic_dependencies_`` is resolver internals
+        else:  # bind: one function, keys or values by keyword (``_dynamic_dependencies_`` is resolver internals)
             ok = (
                 len(positional) == 1 and not positional[0].star
-                and all(a.keyword is not None and not a.keyword.value.startswith("_") for a in keywords)
+                and all(a.keyword is not None and a.keyword.value not in _BIND_PARAMETERS for a in keywords)
             )
         return _COMBINATORS[attr] if ok else None
 
@@ -143,6 +146,8 @@ class PlainPrograms(MigrationTransformer):
         outer = self
         calls: list[cst.Call] = []
         blocked: list[str] = []
+        built: set[str] = set()  # names assigned a translated value
+        attributes: list[cst.Attribute] = []  # attributes assigned to
 
         class _Uses(cst.CSTVisitor):
             def visit_Decorator(self, d: cst.Decorator) -> None:
@@ -165,6 +170,11 @@ class PlainPrograms(MigrationTransformer):
                         arg.visit(self)
                     return False
                 return True
+
+            def visit_Assign(self, assign: cst.Assign) -> None:
+                if isinstance(assign.value, cst.Call) and outer.counterpart(assign.value):
+                    built.update(t.target.value for t in assign.targets if isinstance(t.target, cst.Name))
+                attributes.extend(t.target for t in assign.targets if isinstance(t.target, cst.Attribute))
 
             def visit_With(self, w: cst.With) -> None:
                 if any(isinstance(i.item, cst.Call) and outer.state.canonical(i.item.func) == pn.DESIGN for i in w.items):
@@ -191,6 +201,8 @@ class PlainPrograms(MigrationTransformer):
                     blocked.append(canonical)
 
         node.visit(_Uses())
+        # ``res = Injected.bind(...); res.flag = True``: pinjected's values take any attribute, programs do not.
+        blocked += [a.attr.value for a in attributes if isinstance(a.value, cst.Name) and a.value.value in built]
         return calls, blocked
 
 

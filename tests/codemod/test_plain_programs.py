@@ -181,3 +181,27 @@ def _ask(key):
     from doeff_migrate.runtime import Ask
 
     return (yield Ask(key))
+
+
+def test_underscored_mapping_keys_are_translated_but_attributes_set_on_built_values_are_not():
+    # ``_deps`` is a key of bind's mapping (only ``_dynamic_dependencies_`` is bind's own); a program
+    # takes no attributes, where pinjected's value takes any.
+    check_transformed(
+        """\
+        from pinjected import Injected
+
+        def wired(f, *deps):
+            return Injected.bind(f, _deps=Injected.mzip(*deps))
+        """,
+        """\
+        from doeff_migrate.runtime import bind, mzip
+
+        def wired(f, *deps):
+            return bind(f, _deps=mzip(*deps))
+        """,
+    )
+    flags = _flags(
+        "from pinjected import Injected\n\n"
+        "def marked(f):\n    res = Injected.bind(f)\n    res.__is_async_function__ = True\n    return res\n"
+    )
+    assert flags == [("DM135", "def marked(f):")]
