@@ -62,6 +62,7 @@ class PlainPrograms(MigrationTransformer):
         # outermost function's decision, which covers them).
         self.translating: list[bool] = []
         self.callees: tuple[frozenset[str], frozenset[str]] | None = None
+        self.module_functions: frozenset[str] = frozenset()
 
     def visit_Module(self, node: cst.Module) -> bool:
         source = self.state.source
@@ -69,9 +70,10 @@ class PlainPrograms(MigrationTransformer):
             return False
         if not self.state.names.names and not self.state.names.modules:
             return False
-        # A plain callee is given Injected values as they are only if it stays plain code or is translated
-        # itself: one left with pinjected's API (flagged) would mix the runtime's values with pinjected's.
+        # A function of the module left with pinjected's API (flagged) takes and returns pinjected's values:
+        # a function calling it is translated only if it does not (fixpoint over the module's functions).
         plain, factories = _plain_callees(self.state.ast_tree())
+        self.module_functions = plain
         functions = [n for n in node.body if isinstance(n, cst.FunctionDef) and not n.decorators]
         while True:
             self.callees = (plain, factories)
@@ -155,6 +157,9 @@ class PlainPrograms(MigrationTransformer):
                     blocked.append("decorator")
 
             def visit_Call(self, call: cst.Call) -> bool:
+                if isinstance(call.func, cst.Name) and call.func.value in outer.module_functions and not outer.plain_callee(call.func):
+                    # A helper of the module left with pinjected's API returns pinjected's values.
+                    blocked.append(f"{call.func.value}(...)")
                 if (
                     outer.counterpart(call) is None and not outer.plain_callee(call.func)
                     and any(isinstance(a.value, cst.Call) and outer.counterpart(a.value) for a in call.args)

@@ -205,3 +205,14 @@ def test_underscored_mapping_keys_are_translated_but_attributes_set_on_built_val
         "def marked(f):\n    res = Injected.bind(f)\n    res.__is_async_function__ = True\n    return res\n"
     )
     assert flags == [("DM135", "def marked(f):")]
+
+
+def test_caller_of_a_flagged_helper_stays_flagged():
+    # ``ensure(i)`` returns pinjected's value (``.eval()`` has no counterpart): mzip-ing it with the
+    # runtime's would mix both.
+    flags = _flags(
+        "from pinjected import Injected\n\n"
+        "def ensure(i):\n    return Injected.ensure_injected(i.eval())\n\n"
+        "def keys(*items):\n    return Injected.mzip(*[ensure(i) for i in items])\n"
+    )
+    assert flags == [("DM135", "def ensure(i):"), ("DM135", "def keys(*items):")]
