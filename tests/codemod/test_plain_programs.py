@@ -216,3 +216,27 @@ def test_caller_of_a_flagged_helper_stays_flagged():
         "def keys(*items):\n    return Injected.mzip(*[ensure(i) for i in items])\n"
     )
     assert flags == [("DM135", "def ensure(i):"), ("DM135", "def keys(*items):")]
+
+
+def test_module_alias_and_a_module_name_taken_by_the_counterpart():
+    # The module defines its own ``ensure_injected``: the runtime's is imported under an alias.
+    check_transformed(
+        """\
+        import pinjected as pj
+
+        def ensure_injected(x):
+            return x
+
+        def keyed(k):
+            return pj.Injected.ensure_injected(ensure_injected(k))
+        """,
+        """\
+        from doeff_migrate.runtime import ensure_injected as _dm_ensure_injected
+
+        def ensure_injected(x):
+            return x
+
+        def keyed(k):
+            return _dm_ensure_injected(ensure_injected(k))
+        """,
+    )
