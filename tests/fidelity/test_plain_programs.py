@@ -176,6 +176,25 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
         __design__ = design(factor=3, label="L", result=wired())
         main: IProxy = show()
         """}, ["app.main.main"]),
+    # A method of a plain class and a module alias of pinjected (``pj.Injected``) build the values.
+    "method_of_a_plain_class_with_a_module_alias": ({**INIT, "app/main.py": """\
+        import pinjected as pj
+
+        class Wiring:
+            def __init__(self, prefix):
+                self.prefix = prefix
+
+            def keys(self, *names):
+                return pj.Injected.mzip(*[pj.Injected.by_name(self.prefix + n) for n in names])
+
+        @pj.injected
+        def show(pair, /):
+            print("pair", pair)
+            return pair
+
+        __design__ = pj.design(db_host="h", db_port=1, pair=Wiring("db_").keys("host", "port"))
+        main: pj.IProxy = show()
+        """}, ["app.main.main"]),
 }
 
 
