@@ -48,6 +48,7 @@ from .expressions import (
     bind,
     by_name,
     dict_of,
+    ensure_injected,
     expr,
     list_of,
     map_value,
@@ -171,6 +172,7 @@ __all__ = [
     "map_value",
     "bind",
     "partial_of",
+    "ensure_injected",
     # errors
     "UnhandledEffect",
     "MissingEnvKeyError",

@@ -263,7 +263,9 @@ def _bound(function: Callable[..., Any], mapping: dict):
     kwargs = {}
     for name in inspect.signature(function).parameters:
         source = mapping.get(name, name)
-        kwargs[name] = (yield Ask(source)) if isinstance(source, str) else (yield _resolve(source))
+        # Verified on 0.2.252: a mapped value goes through ``Injected.ensure_injected`` (a plain callable
+        # is called with its parameters asked, an injected function is handed over bound).
+        kwargs[name] = (yield Ask(source)) if isinstance(source, str) else (yield _resolve(ensure_injected(source)))
     value = function(**kwargs)
     if inspect.isawaitable(value):
         value = yield Await(value)  # pinjected wraps the function into an async one and awaits it
@@ -303,3 +305,28 @@ def partial_of(function: Any, *args: Any, **kwargs: Any) -> Expr:
 def _partially_applied_of(function: Any, args: tuple, kwargs: dict):
     resolved = yield _resolve(function)
     return (yield _partially_applied(resolved, args, kwargs))
+
+
+def ensure_injected(value: Any) -> Any:
+    """``Injected.ensure_injected(v)`` (pinjected/di/injected.py on 0.2.252): a key is asked by name, a
+    program (pinjected's ``Injected`` / ``IProxy``) is itself, a migrated ``@instance`` function runs its
+    provider, a migrated ``@injected`` function is a plain callable bound to the run, any other callable
+    is bound by its parameter names; anything else is an error, as in pinjected."""
+    from .registry import _REGISTRY, is_do_function
+
+    if isinstance(value, str):
+        return by_name(value)
+    if _is_program(value):
+        return value
+    if is_do_function(value):
+        if any(fn is value and kind == "instance" for _module, kind, fn in list(_REGISTRY.values())):
+            return expr(value())
+        from .dependencies import bound_dependency
+
+        # A synchronous callable running the function's program on the run, as pinjected hands over an
+        # injected function with its dependencies resolved (an async one would need ``asynchronous=True``:
+        # which it was is not known here).
+        return Expr(("leaf", bound_dependency(value)))
+    if callable(value):
+        return bind(value)
+    raise RuntimeError(f"not an injected object: {value},type(value)={type(value)}")

@@ -99,8 +99,14 @@ PINJECTED_API_IN_PLAIN_FUNCTION = register(
         code="DM135",
         name="pinjected-api-in-plain-function",
         message="pinjected API (`injected(...)`, `Injected.*`) inside a plain function: it now mixes with @do programs; port by hand",
-        what="Flags undecorated functions of a migrated file whose body builds pinjected objects: "
-        "`injected(\"k\")`, `Injected.by_name/pure/bind/...`, `IProxy(...)`, or that opens a `with design(...):` block "
+        what="Flags undecorated functions of a migrated file whose body builds pinjected objects the codemod cannot "
+        "translate. A function whose only pinjected uses are `injected(\"k\")`, `Injected.pure/by_name/ensure_injected/"
+        "mzip/zip/tuple/list/dict/bind(...)` and `Injected`/`IProxy` as types is migrated instead: it builds the "
+        "runtime's programs (`by_name`, `pure_value`, `ensure_injected`, `mzip`, `list_of`, `dict_of`, `bind`). "
+        "Flagged are functions (with the functions they nest) that also use a member with no counterpart "
+        "(`.proxy`, `.eval()`, `add_dynamic_dependencies`, `Injected.procedure`, resolver internals, "
+        "`update_if_registered`...), pass an Injected value to a callee that is not a plain function of the module "
+        "(an injected function resolves it first), `IProxy(...)`, or open a `with design(...):` block "
         "(pinjected scopes what is built under it to that design; the migrated calls would run with the module's env). "
         "Designs built by helpers are DM115's.",
         why="The codemod only rewrites module-level entry points and designs. A helper that builds an IProxy "

@@ -4,7 +4,8 @@ pinjected-semantics.md §4.4 items 3, 9 and C15: ``AsyncResolver``, ``test_tree(
 ``register_fixtures_from_design``, the deprecated ``providers/instances/classes/destructors/injecteds``
 builders (DM109), ``injected(SomeClass)`` (DM103) and ``Injected.dynamic`` (DM111) are left as they
 are with a flag on the statement that uses them. A plain (undecorated) function whose body still builds
-IProxy objects (``injected("k")``, ``Injected.*``) is flagged DM135: it would hand
+IProxy objects (``injected("k")``, ``Injected.*``) after ``plain_programs.py`` (which translates the
+functions whose every pinjected use has a runtime counterpart) is flagged DM135: it would hand
 pinjected objects to migrated programs.
 """
 

@@ -38,20 +38,21 @@ def test_injected_used_as_a_type_in_plain_code_comes_from_the_runtime():
 
 
 def test_injected_used_as_api_keeps_the_pinjected_import():
-    # ``Injected.pure`` in a plain helper is pinjected's API, not a type test: it stays (and is flagged).
+    # ``Injected.pure(x).proxy`` in a plain helper is pinjected's API with no runtime counterpart, not a type
+    # test: it stays (and is flagged).
     result = check_transformed(
         """\
         from pinjected import Injected
 
         def lazy(x):
-            return Injected.pure(x)
+            return Injected.pure(x).proxy
         """,
         """\
         from pinjected import Injected
 
         # doeff-migrate: DM135: plain function builds pinjected objects (`Injected.pure(...)`) that now mix with @do programs: port it by hand
         def lazy(x):
-            return Injected.pure(x)
+            return Injected.pure(x).proxy
         """,
     )
     assert [f.code for f in result.flags] == ["DM135"]

@@ -1,0 +1,253 @@
+"""Plain functions that build pinjected values -> plain functions that build runtime programs.
+
+Library code builds ``Injected`` values in undecorated helpers (cached wrappers, key factories):
+
+    def cached(cache, *keys):                      def cached(cache, *keys):
+        key = Injected.mzip(*[Injected              ->      key = mzip(*[ensure_injected(k) for k in keys])
+              .ensure_injected(k) for k in keys])           def _impl(func):
+        def _impl(func):                                        return bind(provide, cache=cache, func=func, key=key)
+            return Injected.bind(provide, cache=cache,      return _impl
+                                 func=func, key=key)
+        return _impl
+
+Each ``Injected.*`` combinator has a runtime counterpart building the same value lazily
+(runtime/expressions.py): ``pure`` -> ``pure_value``, ``by_name`` and ``injected("k")`` -> ``by_name``,
+``ensure_injected``, ``mzip``/``zip``/``tuple`` -> ``mzip``, ``list`` -> ``list_of``, ``dict`` ->
+``dict_of``, ``bind`` -> ``bind``. The built values are programs, which the runtime resolves where
+pinjected resolves an ``Injected`` (design values, entry points, ``bind`` arguments).
+
+A function is translated only as a whole (with the functions it nests): when anything in it uses
+pinjected beyond those calls and ``Injected``/``IProxy`` as types (``.proxy``, ``.eval()``,
+``add_dynamic_dependencies``, ``DelegatedVar``, resolver internals, ``Injected.procedure``...), it is
+left as it is and ``leftovers.py`` flags it DM135: a half-translated function would mix both worlds.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+
+from .. import pinjected_names as pn
+from . import MigrationTransformer, Transform, register
+
+# ``Injected.<attr>(...)`` -> runtime function, for the call shapes ``_counterpart`` accepts.
+_COMBINATORS = {
+    "pure": "pure_value",
+    "by_name": "by_name",
+    "ensure_injected": "ensure_injected",
+    "mzip": "mzip",
+    "zip": "mzip",
+    "tuple": "mzip",
+    "list": "list_of",
+    "dict": "dict_of",
+    "bind": "bind",
+}
+
+# ``Injected.bind``'s own parameters (pinjected/di/injected.py), not keys of the mapping.
+_BIND_PARAMETERS = frozenset({"_target_function_", "_dynamic_dependencies_"})
+
+# Attributes only pinjected's values have: on a runtime program they would mean something else
+# (an ``Expr`` turns any attribute into a lazy attribute of the value).
+_INJECTED_ONLY_ATTRIBUTES = frozenset(
+    "proxy eval map zip add_dynamic_dependencies complete_dependencies dependencies dynamic_dependencies "
+    "get_provider desync apply_injected_function __resolver__".split()
+)
+
+
+class PlainPrograms(MigrationTransformer):
+    def __init__(self, state) -> None:
+        super().__init__(state)
+        # One entry per enclosing function: whether it is translated (nested functions share their
+        # outermost function's decision, which covers them).
+        self.translating: list[bool] = []
+        self.callees: tuple[frozenset[str], frozenset[str]] | None = None
+        self.module_functions: frozenset[str] = frozenset()
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        source = self.state.source
+        if self.state.target != "runtime" or (source and "Injected." not in source and "injected(" not in source):
+            return False
+        if not self.state.names.names and not self.state.names.modules:
+            return False
+        # A function of the module left with pinjected's API (flagged) takes and returns pinjected's values:
+        # a function calling it is translated only if it does not (fixpoint over the module's functions).
+        plain, factories = _plain_callees(self.state.ast_tree())
+        self.module_functions = plain
+        functions = [n for n in node.body if isinstance(n, cst.FunctionDef) and not n.decorators]
+        while True:
+            self.callees = (plain, factories)
+            left = {f.name.value for f in functions if f.name.value in plain and self.pinjected_uses(f)[1]}
+            if not left:
+                return True
+            plain, factories = plain - left, factories - left
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        if self.translating:
+            self.translating.append(self.translating[-1])
+        else:
+            decorated = any(self.state.canonical(d) is not None for d in node.decorators)
+            self.translating.append(not decorated and not _is_migrated(node) and self.translatable(node))
+        return self.translating[-1]
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self.translating.pop()
+        return updated_node
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if not self.translating or not self.translating[-1]:
+            return updated_node
+        name = self.counterpart(original_node)
+        if name is None:
+            return updated_node
+        return cst.Call(cst.Name(self.state.need(name)), updated_node.args)
+
+    # -- what can be translated ---------------------------------------------------------------------
+    def counterpart(self, call: cst.Call) -> str | None:
+        """The runtime function standing for ``call`` when it is a translatable pinjected call."""
+        state = self.state
+        if state.canonical(call.func) == pn.INJECTED:
+            single = len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star
+            return "by_name" if single and isinstance(call.args[0].value, cst.SimpleString) else None
+        dotted = pn.dotted_cst(call.func) or ""
+        head, _, attr = dotted.rpartition(".")
+        if not head or state.names.canonical_of_dotted(head) != pn.INJECTED_CLASS or attr not in _COMBINATORS:
+            return None
+        positional = [a for a in call.args if a.keyword is None and a.star != "**"]
+        keywords = [a for a in call.args if a.keyword is not None or a.star == "**"]
+        if attr in ("pure", "by_name", "ensure_injected"):
+            ok = len(call.args) == 1 and not call.args[0].star and call.args[0].keyword is None
+        elif attr in ("mzip", "zip", "tuple", "list"):
+            ok = not keywords
+        elif attr == "dict":
+            ok = not positional
+        else:  # bind: one function, keys or values by keyword (``_dynamic_dependencies_`` is resolver internals)
+            ok = (
+                len(positional) == 1 and not positional[0].star
+                and all(a.keyword is not None and a.keyword.value not in _BIND_PARAMETERS for a in keywords)
+            )
+        return _COMBINATORS[attr] if ok else None
+
+    def plain_callee(self, func: cst.BaseExpression) -> bool:
+        """Whether ``func`` is a plain function of this module, or the call of a decorator factory of this
+        module (a plain function returning only plain functions it defines): it gets Injected values as they are."""
+        if self.callees is None:
+            self.callees = _plain_callees(self.state.ast_tree())
+        plain, factories = self.callees
+        if isinstance(func, cst.Name):
+            return func.value in plain
+        return isinstance(func, cst.Call) and isinstance(func.func, cst.Name) and func.func.value in factories
+
+    def translatable(self, node: cst.FunctionDef) -> bool:
+        """Whether every pinjected use in ``node`` has a counterpart, and there is at least one call to translate."""
+        calls, blocked = self.pinjected_uses(node)
+        return bool(calls) and not blocked
+
+    def pinjected_uses(self, node: cst.FunctionDef) -> tuple[list[cst.Call], list[str]]:
+        """The translatable calls in ``node``, and the pinjected uses in it that have no counterpart."""
+        outer = self
+        calls: list[cst.Call] = []
+        blocked: list[str] = []
+        built: set[str] = set()  # names assigned a translated value
+        attributes: list[cst.Attribute] = []  # attributes assigned to
+
+        class _Uses(cst.CSTVisitor):
+            def visit_Decorator(self, d: cst.Decorator) -> None:
+                if outer.state.canonical(d) is not None:
+                    blocked.append("decorator")
+
+            def visit_Call(self, call: cst.Call) -> bool:
+                if isinstance(call.func, cst.Name) and call.func.value in outer.module_functions and not outer.plain_callee(call.func):
+                    # A helper of the module left with pinjected's API returns pinjected's values.
+                    blocked.append(f"{call.func.value}(...)")
+                if (
+                    outer.counterpart(call) is None and not outer.plain_callee(call.func)
+                    and any(isinstance(a.value, cst.Call) and outer.counterpart(a.value) for a in call.args)
+                ):
+                    # ``train(Injected.by_name("k"))``: pinjected resolves an Injected argument of an injected
+                    # function's call, and hands it as it is to a plain function; only the latter is proven here.
+                    blocked.append("Injected argument")
+                if outer.counterpart(call) is not None:
+                    calls.append(call)
+                    if outer.state.canonical(call.func) == pn.INJECTED:
+                        return False
+                    for arg in call.args:
+                        arg.visit(self)
+                    return False
+                return True
+
+            def visit_Assign(self, assign: cst.Assign) -> None:
+                if isinstance(assign.value, cst.Call) and outer.counterpart(assign.value):
+                    built.update(t.target.value for t in assign.targets if isinstance(t.target, cst.Name))
+                attributes.extend(t.target for t in assign.targets if isinstance(t.target, cst.Attribute))
+
+            def visit_With(self, w: cst.With) -> None:
+                if any(isinstance(i.item, cst.Call) and outer.state.canonical(i.item.func) == pn.DESIGN for i in w.items):
+                    blocked.append("with design")
+
+            def visit_Attribute(self, a: cst.Attribute) -> bool:
+                if a.attr.value in _INJECTED_ONLY_ATTRIBUTES:
+                    blocked.append(a.attr.value)
+                head = pn.dotted_cst(a.value)
+                if head and outer.state.names.canonical_of_dotted(head) in (pn.INJECTED_CLASS, pn.IPROXY):
+                    blocked.append(pn.dotted_cst(a) or a.attr.value)  # a member with no counterpart here
+                    return False
+                canonical = outer.state.canonical(a)
+                if canonical is not None and canonical not in (pn.INJECTED_CLASS, pn.IPROXY):
+                    blocked.append(canonical)
+                    return False
+                return True
+
+            def visit_Name(self, n: cst.Name) -> None:
+                if n.value in _INJECTED_ONLY_ATTRIBUTES:
+                    blocked.append(n.value)
+                canonical = outer.state.names.canonical_of_dotted(n.value)
+                if canonical is not None and canonical not in (pn.INJECTED_CLASS, pn.IPROXY):
+                    blocked.append(canonical)
+
+        node.visit(_Uses())
+        # ``res = Injected.bind(...); res.flag = True``: pinjected's values take any attribute, programs do not.
+        blocked += [a.attr.value for a in attributes if isinstance(a.value, cst.Name) and a.value.value in built]
+        return calls, blocked
+
+
+def _plain_callees(tree: ast.Module | None) -> tuple[frozenset[str], frozenset[str]]:
+    """The module's undecorated (non-async) functions, and those of them that return only undecorated
+    functions defined in their own body (decorator factories)."""
+    plain: set[str] = set()
+    factories: set[str] = set()
+    for node in tree.body if tree is not None else ():
+        if not isinstance(node, ast.FunctionDef) or node.decorator_list:
+            continue
+        plain.add(node.name)
+        nested = {n.name for n in node.body if isinstance(n, ast.FunctionDef) and not n.decorator_list}
+        returns = list(_own_returns(node))
+        if returns and all(isinstance(r.value, ast.Name) and r.value.id in nested for r in returns):
+            factories.add(node.name)
+    return frozenset(plain), frozenset(factories)
+
+
+def _own_returns(function: ast.FunctionDef):
+    """The ``return`` statements of ``function`` itself (not of the functions and lambdas it nests)."""
+    stack = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Return):
+            yield node
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _is_migrated(node: cst.FunctionDef) -> bool:
+    return any(pn.dotted_cst(d.decorator) in ("do", "_dm_do") for d in node.decorators)
+
+
+transform = register(
+    Transform(
+        __name__,
+        phase="di",
+        order=35,
+        transformer=PlainPrograms,
+        description="plain functions building Injected values build the runtime's programs instead",
+    )
+)
