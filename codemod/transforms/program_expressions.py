@@ -12,7 +12,8 @@ exactly IProxy's operators and evaluates the graph as pinjected does when the pr
     runs = {k: train(k).loss for k in KS}        ->   runs = {k: expr(train(k)).loss for k in KS}
 
 Leaves keep their meaning: an ``@instance`` object runs its provider again (``client()``), a call of
-an injected function is its program, ``injected("k")`` is ``by_name("k")``, an entry point of another
+an injected function is its program, a sync injected function passed as a value is the callable with
+its dependencies bound (``bound_dependency(f)``), ``injected("k")`` is ``by_name("k")``, an entry point of another
 module is ``as_program(x)``; plain sub-expressions are evaluated at import, as pinjected does.
 """
 
@@ -46,6 +47,12 @@ class ExpressionLowering:
     # -- the whole node ---------------------------------------------------------------------------
     def lower(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, str]:
         """``node`` with its IProxy parts lowered, and what it evaluates to: "plain", "program" or "expr"."""
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            target = self.entry.provider(node)
+            if target is not None and target.kind == "injected" and not target.is_async:
+                # An injected function as a value: pinjected resolves it to the function with its
+                # dependencies bound (not by its key: a design rebinding the key does not change it).
+                return self.call("bound_dependency", cst.Arg(node)), "program"
         if not self.entry.has_leaf(node) or isinstance(node, cst.Lambda):
             return node, "plain"
         if isinstance(node, _FORMS):
@@ -134,7 +141,7 @@ class ExpressionLowering:
             return self.call("map_value", cst.Arg(inner), cst.Arg(node.args[0].value)), "expr"
         target = entry.provider(func)
         if target is not None and target.kind == "injected":
-            if not any(entry.has_leaf(a.value) for a in node.args):
+            if not any(entry.has_leaf(a.value) or entry.passes_injected_function(a.value) for a in node.args):
                 return node, "program"  # the call of a migrated injected function is its program
             return cst.Call(self.call("expr", cst.Arg(func)), [self.argument(a) for a in node.args]), "expr"
         if entry.has_leaf(func):
@@ -148,6 +155,9 @@ class ExpressionLowering:
         positional = [a for a in node.args if a.keyword is None]
         keywords = [a for a in node.args if a.keyword is not None]
         if attr == "pure" and len(positional) == 1 and not keywords:
+            target = self.entry.provider(positional[0].value)
+            if target is not None and target.kind == "injected":
+                raise NotAnExpression  # pinjected keeps the IProxy object itself, which has no counterpart
             return self.call("pure_value", cst.Arg(positional[0].value))
         if attr == "by_name" and len(positional) == 1 and not keywords:
             return self.call("by_name", cst.Arg(positional[0].value))

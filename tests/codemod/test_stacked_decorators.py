@@ -1,0 +1,78 @@
+"""Injected functions used as values: lowered to ``bound_dependency(f)`` in a Program expression
+(transforms/program_expressions.py), flagged DM108 where that is not pinjected's meaning."""
+
+from __future__ import annotations
+
+from .tools import check_transformed
+
+BEFORE = """\
+from pinjected import IProxy, Injected, injected
+
+@injected
+def greet(prefix, /, name: str, punct: str = "!"):
+    return f"{prefix} {name}{punct}"
+
+@injected
+async def a_greet(prefix, /, name: str):
+    return name
+"""
+
+AFTER = """\
+{pinjected}from doeff_migrate.runtime import {imports}
+
+@function_binding
+@do
+def greet(name: str, punct: str = "!"):
+    prefix = yield Ask("prefix")
+    return f"{{prefix}} {{name}}{{punct}}"
+
+@function_binding
+@do
+def a_greet(name: str):
+    prefix = yield Ask("prefix")
+    return name
+"""
+
+PASSED = "# doeff-migrate: DM108: an injected function is passed as a value here: pinjected resolves it to a callable, a program is not one\n"
+
+
+def check(before: str, after: str, imports: str, pinjected: str = "") -> None:
+    check_transformed(BEFORE + "\n" + before, AFTER.format(imports=imports, pinjected=pinjected) + "\n" + after)
+
+
+def test_partial_of_a_sync_injected_function_binds_its_dependencies():
+    check(
+        'shout = Injected.partial(greet, punct="!!!")\nmain: IProxy = shout("amy")\n',
+        'shout = partial_of(bound_dependency(greet), punct="!!!")\nmain: Program = expr(shout)("amy")\n\n'
+        '__doeff_requires__ = {"shout": ("prefix",)}\n',
+        "Ask, Program, bound_dependency, do, expr, function_binding, partial_of",
+    )
+
+
+def test_sync_injected_function_as_argument_of_an_injected_call():
+    check(
+        "main: IProxy = greet(greet)\n",
+        'main: Program = expr(greet)(bound_dependency(greet))\n\n__doeff_requires__ = {"main": ("prefix",)}\n',
+        "Ask, Program, bound_dependency, do, expr, function_binding",
+    )
+
+
+def test_async_injected_function_as_value_stays_flagged():
+    # pinjected awaits a call through Injected.partial of an async function but not other calls of the
+    # callable it resolves to; the expression form does not keep that difference.
+    check(
+        "a_shout = Injected.partial(a_greet)\n",
+        PASSED + "a_shout = Injected.partial(a_greet)\n",
+        "Ask, do, function_binding",
+        pinjected="from pinjected import Injected\n",
+    )
+
+
+def test_pure_of_an_injected_function_stays_flagged():
+    # Injected.pure keeps the IProxy object itself, which has no runtime counterpart.
+    check(
+        "direct: IProxy = Injected.pure(greet)\n",
+        PASSED + "direct: IProxy = Injected.pure(greet)\n",
+        "Ask, do, function_binding\nfrom doeff_migrate.runtime.pinjected_types import IProxy",
+        pinjected="from pinjected import Injected\n",
+    )
