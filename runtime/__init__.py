@@ -45,6 +45,7 @@ from .errors import (
 from .expressions import (
     Expr,
     as_program,
+    async_function_value,
     bind,
     by_name,
     dict_of,
@@ -171,6 +172,7 @@ __all__ = [
     "map_value",
     "bind",
     "partial_of",
+    "async_function_value",
     # errors
     "UnhandledEffect",
     "MissingEnvKeyError",

@@ -517,9 +517,7 @@ class EntryPoints(MigrationTransformer):
                 updated_node, name, "DM108", f"entry point uses `{left[0]}`, which was left as pinjected: migrate it first"
             )
         passed = self.passed_injected_functions(value)
-        if passed and (self.state.target != "runtime" or any(t.is_async for t in passed)):
-            # An async one: pinjected awaits some calls of the callable it resolves to (a call through
-            # ``Injected.partial``) and not others, a difference the expression form does not keep.
+        if passed and self.state.target != "runtime":
             return self.left_as_is(updated_node, name, "DM108", _PASSED_AS_VALUE)
         if not self.has_leaf(value):
             # Annotated but built from plain values (a dict of programs, a value): only the annotation changes.
@@ -527,7 +525,7 @@ class EntryPoints(MigrationTransformer):
         imports = list(AddImportsVisitor._get_imports_from_context(self.state.context))
         try:
             if passed:
-                # A sync injected function as a value is the callable with its dependencies bound
+                # An injected function as a value is the callable with its dependencies bound
                 # (``bound_dependency``), which only the expression form builds.
                 raise Untranslatable("DM108", _PASSED_AS_VALUE)
             if isinstance(value, cst.Call) and isinstance(value.func, cst.Call) and pn.dotted_cst(value.func.func) == "injected_function":

@@ -12,8 +12,8 @@ exactly IProxy's operators and evaluates the graph as pinjected does when the pr
     runs = {k: train(k).loss for k in KS}        ->   runs = {k: expr(train(k)).loss for k in KS}
 
 Leaves keep their meaning: an ``@instance`` object runs its provider again (``client()``), a call of
-an injected function is its program, a sync injected function passed as a value is the callable with
-its dependencies bound (``bound_dependency(f)``), ``injected("k")`` is ``by_name("k")``, an entry point of another
+an injected function is its program, an injected function passed as a value is the callable with its
+dependencies bound (``bound_dependency(f)``, ``async_function_value(a_f)`` whose calls are awaited), ``injected("k")`` is ``by_name("k")``, an entry point of another
 module is ``as_program(x)``; plain sub-expressions are evaluated at import, as pinjected does.
 """
 
@@ -49,10 +49,11 @@ class ExpressionLowering:
         """``node`` with its IProxy parts lowered, and what it evaluates to: "plain", "program" or "expr"."""
         if isinstance(node, (cst.Name, cst.Attribute)):
             target = self.entry.provider(node)
-            if target is not None and target.kind == "injected" and not target.is_async:
+            if target is not None and target.kind == "injected":
                 # An injected function as a value: pinjected resolves it to the function with its
-                # dependencies bound (not by its key: a design rebinding the key does not change it).
-                return self.call("bound_dependency", cst.Arg(node)), "program"
+                # dependencies bound (not by its key: a design rebinding the key does not change it);
+                # proxy calls of an async one are awaited.
+                return self.call("async_function_value" if target.is_async else "bound_dependency", cst.Arg(node)), "program"
         if not self.entry.has_leaf(node) or isinstance(node, cst.Lambda):
             return node, "plain"
         if isinstance(node, _FORMS):

@@ -335,8 +335,8 @@ def test_injected_dynamic_is_flagged_dm111():
     )
 
 
-def test_entry_point_passing_an_async_injected_function_as_argument_is_flagged_dm108():
-    # A sync one is migrated (bound_dependency, tests/codemod/test_stacked_decorators.py).
+def test_entry_point_passing_an_injected_function_as_argument_is_flagged_dm108_for_doeff():
+    # doeff has no Program expressions; for the runtime it is migrated (tests/codemod/test_stacked_decorators.py).
     flagged(
         """\
         from pinjected import IProxy
@@ -345,8 +345,9 @@ def test_entry_point_passing_an_async_injected_function_as_argument_is_flagged_d
         main: IProxy = apply(fetch, "u")  # <-
         """,
         "DM108",
-        others={"ops.py": "from pinjected import injected\n\n@injected\nasync def fetch(url):\n    return url\n\n@injected\ndef apply(fn, x):\n    return fn(x)\n"},
+        others={"ops.py": "from pinjected import injected\n\n@injected\ndef fetch(url):\n    return url\n\n@injected\ndef apply(fn, x):\n    return fn(x)\n"},
         message="an injected function is passed as a value here: pinjected resolves it to a callable, a program is not one",
+        target="doeff",
     )
 
 

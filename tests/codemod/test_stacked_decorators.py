@@ -57,14 +57,13 @@ def test_sync_injected_function_as_argument_of_an_injected_call():
     )
 
 
-def test_async_injected_function_as_value_stays_flagged():
-    # pinjected awaits a call through Injected.partial of an async function but not other calls of the
-    # callable it resolves to; the expression form does not keep that difference.
+def test_partial_of_an_async_injected_function_awaits_its_calls():
+    # pinjected awaits a proxy call whose callee is an async injected function (__is_async_function__).
     check(
-        "a_shout = Injected.partial(a_greet)\n",
-        PASSED + "a_shout = Injected.partial(a_greet)\n",
-        "Ask, do, function_binding",
-        pinjected="from pinjected import Injected\n",
+        'a_shout = Injected.partial(a_greet)\nmain: IProxy = a_shout("amy")\n',
+        'a_shout = partial_of(async_function_value(a_greet))\nmain: Program = expr(a_shout)("amy")\n\n'
+        '__doeff_requires__ = {"a_shout": ("prefix",)}\n',
+        "Ask, Program, async_function_value, do, expr, function_binding, partial_of",
     )
 
 

@@ -1,4 +1,4 @@
-"""Injected functions used as values behave as under real pinjected (strict runs).
+"""Injected functions (sync and async) used as values behave as under real pinjected (strict runs).
 
 pinjected resolves the IProxy of an ``@injected`` function used as a value (an argument of
 ``Injected.partial``, of a plain function, of a decorator applied by hand) to the function with its
@@ -116,6 +116,37 @@ from app.greeting import greet
 polite = Injected.partial(greet, punct=".")
 main: IProxy = polite("eve")
 __design__ = design(prefix="dear")
+"""}, ["app.main.main"]),
+    "partial_of_an_async_injected_function_is_awaited_when_called": ({**INIT, "app/main.py": """\
+from pinjected import IProxy, Injected, design, injected
+
+
+@injected
+async def a_ask(model_prefix, /, prompt: str, model: str = "base"):
+    return f"{model_prefix}:{model}:{prompt}"
+
+
+a_ask_big = Injected.partial(a_ask, model="big")
+main: IProxy = a_ask_big("hello")
+both: IProxy = Injected.mzip(a_ask_big("a"), a_ask_big("b"))
+__design__ = design(model_prefix="m")
+"""}, ["app.main.main", "app.main.both"]),
+    "async_partial_imported_from_another_module": ({**INIT, "app/llm.py": """\
+from pinjected import Injected, injected
+
+
+@injected
+async def a_llm(api_key, /, prompt: str, model: str):
+    return f"{api_key}/{model}: {prompt}"
+
+
+a_llm__small = Injected.partial(a_llm, model="small")
+""", "app/main.py": """\
+from pinjected import IProxy, design
+from app.llm import a_llm__small
+
+main: IProxy = a_llm__small("hi there")
+__design__ = design(api_key="k1")
 """}, ["app.main.main"]),
 }
 
