@@ -80,7 +80,10 @@ class ExpressionLowering:
 
     def as_expr(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """``node`` as an ``Expr`` (so IProxy's operators apply); plain values are wrapped too."""
-        value, kind = self.lower(node)
+        return self.expr_of(*self.lower(node))
+
+    def expr_of(self, value: cst.BaseExpression, kind: str) -> cst.BaseExpression:
+        """A lowered ``value`` of ``kind`` as an ``Expr``."""
         if kind == "expr":
             return value
         return self.call("expr", cst.Arg(value.with_changes(lpar=[], rpar=[]) if kind == "program" else value))
@@ -146,9 +149,20 @@ class ExpressionLowering:
                 return node, "program"  # the call of a migrated injected function is its program
             return cst.Call(self.call("expr", cst.Arg(func)), [self.argument(a) for a in node.args]), "expr"
         if entry.has_leaf(func):
-            return node.with_changes(func=primary(self.as_expr(func)), args=[self.argument(a) for a in node.args]), "expr"
+            callee, kind = self.lower(func)
+            if kind == "plain":
+                self.no_function_for_plain_callee(node)
+            return node.with_changes(func=primary(self.expr_of(callee, kind)), args=[self.argument(a) for a in node.args]), "expr"
         # A plain callee given proxies: pinjected calls it at import with the proxy objects.
+        self.no_function_for_plain_callee(node)
         return node.with_changes(args=[self.argument(a, as_proxy=True) for a in node.args]), "plain"
+
+    def no_function_for_plain_callee(self, node: cst.Call) -> None:
+        """A plain callee (a decorator applied by hand, ``async_cached(cache)(Injected.partial(f))``) given
+        an injected function gets pinjected's proxy or ``Injected`` of it at import, and may build on
+        pinjected's API; no runtime value is provably the same: the statement stays flagged."""
+        if any(self.entry.passes_injected_function(a.value) for a in node.args):
+            raise NotAnExpression
 
     def combinator(self, attr: str, node: cst.Call) -> cst.BaseExpression:
         if any(a.star for a in node.args):

@@ -75,3 +75,26 @@ def test_pure_of_an_injected_function_stays_flagged():
         "Ask, do, function_binding\nfrom doeff_migrate.runtime.pinjected_types import IProxy",
         pinjected="from pinjected import Injected\n",
     )
+
+
+def test_injected_function_handed_to_a_plain_decorator_stays_flagged():
+    # ``cached(store)`` is called at import with pinjected's Injected of the function and may build on
+    # pinjected's API (injected_utils' async_cached does): no runtime value is provably the same.
+    check(
+        'def cached(store):\n    return lambda fn: fn\n\n'
+        'cached_shout = cached({})(Injected.partial(greet, punct="!"))\n',
+        'def cached(store):\n    return lambda fn: fn\n\n'
+        + PASSED + 'cached_shout = cached({})(Injected.partial(greet, punct="!"))\n',
+        "Ask, do, function_binding",
+        pinjected="from pinjected import Injected\n",
+    )
+
+
+def test_injected_function_handed_to_a_plain_function_over_a_proxy_stays_flagged():
+    check(
+        'def wrap(cache, fn):\n    return fn\n\n'
+        'wrapped = wrap(greet("x"), a_greet)\n',
+        'def wrap(cache, fn):\n    return fn\n\n'
+        + PASSED + 'wrapped = wrap(greet("x"), a_greet)\n',
+        "Ask, do, function_binding",
+    )
