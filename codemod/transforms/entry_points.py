@@ -519,7 +519,7 @@ class EntryPoints(MigrationTransformer):
         passed = self.passed_injected_functions(value)
         if passed and self.state.target != "runtime":
             return self.left_as_is(updated_node, name, "DM108", _PASSED_AS_VALUE)
-        if not self.has_leaf(value):
+        if not self.has_leaf(value) and not passed:
             # Annotated but built from plain values (a dict of programs, a value): only the annotation changes.
             return self.as_program(updated_node, stmt, name, value, register=False)
         imports = list(AddImportsVisitor._get_imports_from_context(self.state.context))

@@ -54,6 +54,8 @@ class ExpressionLowering:
                 # dependencies bound (not by its key: a design rebinding the key does not change it);
                 # proxy calls of an async one are awaited.
                 return self.call("async_function_value" if target.is_async else "bound_dependency", cst.Arg(node)), "program"
+        if not isinstance(node, _FORMS) and self.entry.passes_injected_function(node):
+            raise NotAnExpression  # pinjected hands a container over with the proxy objects in it
         if not self.entry.has_leaf(node) or isinstance(node, cst.Lambda):
             return node, "plain"
         if isinstance(node, _FORMS):

@@ -98,3 +98,12 @@ def test_injected_function_handed_to_a_plain_function_over_a_proxy_stays_flagged
         + PASSED + 'wrapped = wrap(greet("x"), a_greet)\n',
         "Ask, do, function_binding",
     )
+
+
+def test_injected_function_inside_a_container_stays_flagged():
+    # pinjected keeps the proxy object itself in the dict, which has no runtime counterpart.
+    check(
+        'table: IProxy = {"g": greet}\n',
+        PASSED + 'table: IProxy = {"g": greet}\n',
+        "Ask, do, function_binding\nfrom doeff_migrate.runtime.pinjected_types import IProxy",
+    )
