@@ -77,6 +77,7 @@ class EntryPoints(MigrationTransformer):
     def __init__(self, state) -> None:
         super().__init__(state)
         self.programs: dict[str, str] = {}  # migrated entry point -> "program" | "function"
+        self.function_values: set[str] = set()  # entry points whose value holds an injected function
         self.plain_functions: dict[str, cst.FunctionDef] = {}
         self.prelude: list[cst.SimpleStatementLine] = []  # statements of the @do being lifted
         self.captured: list[cst.SimpleStatementLine] = []  # module-level temporaries placed before it
@@ -525,6 +526,7 @@ class EntryPoints(MigrationTransformer):
         imports = list(AddImportsVisitor._get_imports_from_context(self.state.context))
         try:
             if passed:
+                self.function_values.add(name)
                 # An injected function as a value is the callable with its dependencies bound
                 # (``bound_dependency``), which only the expression form builds.
                 raise Untranslatable("DM108", _PASSED_AS_VALUE)

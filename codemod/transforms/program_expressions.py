@@ -152,6 +152,10 @@ class ExpressionLowering:
             return cst.Call(self.call("expr", cst.Arg(func)), [self.argument(a) for a in node.args]), "expr"
         if entry.has_leaf(func):
             callee, kind = self.lower(func)
+            if kind == "plain" and any(entry.has_leaf(a.value) for a in node.args):
+                # pinjected calls the plain callable at import with the proxy objects (the decorator
+                # ``async_cached(cache)`` applied to ``Injected.partial(f)``), not with their values.
+                raise NotAnExpression
             if kind == "plain":
                 self.no_function_for_plain_callee(node)
             return node.with_changes(func=primary(self.expr_of(callee, kind)), args=[self.argument(a) for a in node.args]), "expr"
@@ -163,8 +167,10 @@ class ExpressionLowering:
         """A plain callee (a decorator applied by hand, ``async_cached(cache)(Injected.partial(f))``) given
         an injected function gets pinjected's proxy or ``Injected`` of it at import, and may build on
         pinjected's API; no runtime value is provably the same: the statement stays flagged."""
-        if any(self.entry.passes_injected_function(a.value) for a in node.args):
-            raise NotAnExpression
+        entry = self.entry
+        for a in node.args:
+            if entry.passes_injected_function(a.value) or (isinstance(a.value, cst.Name) and a.value.value in entry.function_values):
+                raise NotAnExpression
 
     def combinator(self, attr: str, node: cst.Call) -> cst.BaseExpression:
         if any(a.star for a in node.args):

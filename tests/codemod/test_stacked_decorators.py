@@ -107,3 +107,18 @@ def test_injected_function_inside_a_container_stays_flagged():
         PASSED + 'table: IProxy = {"g": greet}\n',
         "Ask, do, function_binding\nfrom doeff_migrate.runtime.pinjected_types import IProxy",
     )
+
+
+def test_plain_decorator_result_applied_to_a_proxy_stays_flagged():
+    # pinjected calls ``cached(...)``'s result at import with the proxy object, not with its value.
+    check(
+        'def cached(store):\n    return lambda fn: fn\n\n'
+        'a_ask = Injected.partial(a_greet, name="x")\n'
+        'a_cached_ask = cached({})(a_ask)\n',
+        'def cached(store):\n    return lambda fn: fn\n\n'
+        'a_ask = partial_of(async_function_value(a_greet), name="x")\n'
+        "# doeff-migrate: DM108: module-level IProxy expression with no Program-expression counterpart: port it by hand\n"
+        'a_cached_ask = cached({})(a_ask)\n\n'
+        '__doeff_requires__ = {"a_ask": ("prefix",)}\n',
+        "Ask, async_function_value, do, function_binding, partial_of",
+    )
