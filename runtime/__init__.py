@@ -45,6 +45,7 @@ from .errors import (
 from .expressions import (
     Expr,
     as_program,
+    async_function_value,
     bind,
     by_name,
     dict_of,
@@ -173,6 +174,7 @@ __all__ = [
     "bind",
     "partial_of",
     "ensure_injected",
+    "async_function_value",
     # errors
     "UnhandledEffect",
     "MissingEnvKeyError",

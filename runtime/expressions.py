@@ -18,7 +18,7 @@ Evaluation follows pinjected's ``eval_applicative`` (pinjected/di/static_proxy.p
 Sub-expressions are evaluated left to right; pinjected resolves them concurrently, which only shows
 when they block. The ``Injected.*`` combinators used as values have counterparts here too:
 ``pure_value``, ``by_name``, ``mzip``, ``list_of``, ``dict_of``, ``procedure``, ``map_value``, ``bind``
-and ``partial_of``; ``as_program`` turns an entry point of another module (a program, or a lifted
+and ``partial_of``; ``async_function_value`` is an async injected function used as a value; ``as_program`` turns an entry point of another module (a program, or a lifted
 ``@do`` function) into its program; ``bind`` reads the function's parameters when it runs, so it also serves functions the
 codemod cannot see (defined in another module or package).
 """
@@ -29,6 +29,7 @@ import inspect
 import operator
 from typing import Any, Callable
 
+from .dependencies import bound_dependency
 from .effects import Ask, Await, EffectBase, Gather, Spawn
 from .program import Program, do
 
@@ -178,6 +179,10 @@ def _evaluate(e: Expr):
         value = function(*args, **kwargs)
         if _is_program(value):
             value = yield value  # a migrated injected function: pinjected's call gave its value
+        elif getattr(function, _AWAITS_CALLS, False) and inspect.isawaitable(value):
+            # pinjected awaits a proxy call whose callee is an async injected function (its
+            # ``__is_async_function__``, app_injected.await_awaitables on 0.2.252).
+            value = yield Await(value)
         return value
     if kind == "binary":
         left = yield _resolve(node[2])
@@ -186,6 +191,20 @@ def _evaluate(e: Expr):
     if kind == "invert":
         return ~(yield _evaluate(node[1]))
     return (yield Await((yield _evaluate(node[1]))))
+
+
+# The mark of a callable whose calls in an expression are awaited, as pinjected awaits proxy calls of
+# an async injected function used as a value.
+_AWAITS_CALLS = "__doeff_awaits_calls__"
+
+
+@do
+def async_function_value(function: Any):
+    """An async injected function used as a value (``Injected.partial(a_f)``): the coroutine function
+    with its dependencies bound (``bound_dependency``), whose calls in an expression are awaited."""
+    bound = yield bound_dependency(function, asynchronous=True)
+    setattr(bound, _AWAITS_CALLS, True)
+    return bound
 
 
 # -- ``Injected.*`` combinators used as values ---------------------------------------------------
@@ -293,6 +312,8 @@ def _partially_applied(function: Callable[..., Any], args: tuple, kwargs: dict):
     def applied(*more: Any, **more_kwargs: Any) -> Any:
         return function(*resolved_args, *more, **{**resolved_kwargs, **more_kwargs})
 
+    # ``Injected.partial`` keeps the function's ``__is_async_function__``: calls of it are awaited too.
+    setattr(applied, _AWAITS_CALLS, getattr(function, _AWAITS_CALLS, False))
     return applied
 
 

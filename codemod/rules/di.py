@@ -94,7 +94,9 @@ UNTRANSLATABLE_IPROXY = register(
         what="Flags module-level IProxy expressions that neither lift into a `@do` nor become a Program "
         "expression (`expr(...)`, runtime/expressions.py): a proxy in slice bounds (pinjected never resolves "
         "it), starred combinator arguments, resolver internals (`_dynamic_dependencies_`), an injected "
-        "function passed as a value, or an entry point over code left as pinjected (the flag there names it).",
+        "function used as a value inside a container, in `Injected.pure`, handed to a plain callee (a "
+        "decorator applied by hand) or for the doeff target (elsewhere it becomes `bound_dependency(f)` / "
+        "`async_function_value(f)`), or an entry point over code left as pinjected (the flag there names it).",
         why="Method calls, attributes, `.await__()`, operators and `Injected.*` combinators all have runtime "
         "counterparts; these forms either fail in pinjected too or depend on what stays unmigrated.",
         example="sliced: IProxy = rows()[start():stop()]",

@@ -29,6 +29,7 @@ from .program_expressions import ExpressionLowering, NotAnExpression, primary as
 
 # Refusals of the lifting that a Program expression (program_expressions.py) resolves at run time.
 _LOWERED_AS_EXPRESSION = frozenset({"DM108"})
+_PASSED_AS_VALUE = "an injected function is passed as a value here: pinjected resolves it to a callable, a program is not one"
 _NO_DOEFF_EXPRESSIONS = (
     "IProxy expression with no doeff form: Program expressions (`expr`) and `as_program` run on the bundled "
     "runtime only; migrate with --target runtime or lift it into a @do by hand"
@@ -76,6 +77,7 @@ class EntryPoints(MigrationTransformer):
     def __init__(self, state) -> None:
         super().__init__(state)
         self.programs: dict[str, str] = {}  # migrated entry point -> "program" | "function"
+        self.function_values: set[str] = set()  # entry points whose value holds an injected function
         self.plain_functions: dict[str, cst.FunctionDef] = {}
         self.prelude: list[cst.SimpleStatementLine] = []  # statements of the @do being lifted
         self.captured: list[cst.SimpleStatementLine] = []  # module-level temporaries placed before it
@@ -515,16 +517,19 @@ class EntryPoints(MigrationTransformer):
             return self.left_as_is(
                 updated_node, name, "DM108", f"entry point uses `{left[0]}`, which was left as pinjected: migrate it first"
             )
-        if self.passes_injected_function(value):
-            return self.left_as_is(
-                updated_node, name, "DM108",
-                "an injected function is passed as a value here: pinjected resolves it to a callable, a program is not one",
-            )
-        if not self.has_leaf(value):
+        passed = self.passed_injected_functions(value)
+        if passed and self.state.target != "runtime":
+            return self.left_as_is(updated_node, name, "DM108", _PASSED_AS_VALUE)
+        if not self.has_leaf(value) and not passed:
             # Annotated but built from plain values (a dict of programs, a value): only the annotation changes.
             return self.as_program(updated_node, stmt, name, value, register=False)
         imports = list(AddImportsVisitor._get_imports_from_context(self.state.context))
         try:
+            if passed:
+                self.function_values.add(name)
+                # An injected function as a value is the callable with its dependencies bound
+                # (``bound_dependency``), which only the expression form builds.
+                raise Untranslatable("DM108", _PASSED_AS_VALUE)
             if isinstance(value, cst.Call) and isinstance(value.func, cst.Call) and pn.dotted_cst(value.func.func) == "injected_function":
                 return self.as_program(updated_node, stmt, name, value)  # already a program (runtime/classes.py)
             if isinstance(value, cst.Call) and not self.has_leaf_in_args(value):
@@ -585,9 +590,13 @@ class EntryPoints(MigrationTransformer):
         return facts is not None and origin[1] in facts.entry_points
 
     def passes_injected_function(self, node: cst.BaseExpression) -> bool:
-        """An injected function referenced other than as the callee of a call (an argument, a value)."""
+        """Whether ``node`` references an injected function other than as the callee of a call."""
+        return bool(self.passed_injected_functions(node))
+
+    def passed_injected_functions(self, node: cst.BaseExpression) -> list:
+        """The injected functions ``node`` references other than as the callee of a call (an argument, a value)."""
         callees: set[int] = set()
-        found = False
+        found: list = []
         outer = self
 
         class _Finder(cst.CSTVisitor):
@@ -598,11 +607,10 @@ class EntryPoints(MigrationTransformer):
                 return False
 
             def _check(self, n: cst.BaseExpression) -> bool:
-                nonlocal found
                 if id(n) not in callees:
                     target = outer.provider(n)
                     if target is not None and target.kind == "injected":
-                        found = True
+                        found.append(target)
                         return False
                 return True
 

@@ -12,7 +12,8 @@ exactly IProxy's operators and evaluates the graph as pinjected does when the pr
     runs = {k: train(k).loss for k in KS}        ->   runs = {k: expr(train(k)).loss for k in KS}
 
 Leaves keep their meaning: an ``@instance`` object runs its provider again (``client()``), a call of
-an injected function is its program, ``injected("k")`` is ``by_name("k")``, an entry point of another
+an injected function is its program, an injected function passed as a value is the callable with its
+dependencies bound (``bound_dependency(f)``, ``async_function_value(a_f)`` whose calls are awaited), ``injected("k")`` is ``by_name("k")``, an entry point of another
 module is ``as_program(x)``; plain sub-expressions are evaluated at import, as pinjected does.
 """
 
@@ -46,6 +47,15 @@ class ExpressionLowering:
     # -- the whole node ---------------------------------------------------------------------------
     def lower(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, str]:
         """``node`` with its IProxy parts lowered, and what it evaluates to: "plain", "program" or "expr"."""
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            target = self.entry.provider(node)
+            if target is not None and target.kind == "injected":
+                # An injected function as a value: pinjected resolves it to the function with its
+                # dependencies bound (not by its key: a design rebinding the key does not change it);
+                # proxy calls of an async one are awaited.
+                return self.call("async_function_value" if target.is_async else "bound_dependency", cst.Arg(node)), "program"
+        if not isinstance(node, _FORMS) and self.entry.passes_injected_function(node):
+            raise NotAnExpression  # pinjected hands a container over with the proxy objects in it
         if not self.entry.has_leaf(node) or isinstance(node, cst.Lambda):
             return node, "plain"
         if isinstance(node, _FORMS):
@@ -72,7 +82,10 @@ class ExpressionLowering:
 
     def as_expr(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """``node`` as an ``Expr`` (so IProxy's operators apply); plain values are wrapped too."""
-        value, kind = self.lower(node)
+        return self.expr_of(*self.lower(node))
+
+    def expr_of(self, value: cst.BaseExpression, kind: str) -> cst.BaseExpression:
+        """A lowered ``value`` of ``kind`` as an ``Expr``."""
         if kind == "expr":
             return value
         return self.call("expr", cst.Arg(value.with_changes(lpar=[], rpar=[]) if kind == "program" else value))
@@ -134,13 +147,30 @@ class ExpressionLowering:
             return self.call("map_value", cst.Arg(inner), cst.Arg(node.args[0].value)), "expr"
         target = entry.provider(func)
         if target is not None and target.kind == "injected":
-            if not any(entry.has_leaf(a.value) for a in node.args):
+            if not any(entry.has_leaf(a.value) or entry.passes_injected_function(a.value) for a in node.args):
                 return node, "program"  # the call of a migrated injected function is its program
             return cst.Call(self.call("expr", cst.Arg(func)), [self.argument(a) for a in node.args]), "expr"
         if entry.has_leaf(func):
-            return node.with_changes(func=primary(self.as_expr(func)), args=[self.argument(a) for a in node.args]), "expr"
+            callee, kind = self.lower(func)
+            if kind == "plain" and any(entry.has_leaf(a.value) for a in node.args):
+                # pinjected calls the plain callable at import with the proxy objects (the decorator
+                # ``async_cached(cache)`` applied to ``Injected.partial(f)``), not with their values.
+                raise NotAnExpression
+            if kind == "plain":
+                self.no_function_for_plain_callee(node)
+            return node.with_changes(func=primary(self.expr_of(callee, kind)), args=[self.argument(a) for a in node.args]), "expr"
         # A plain callee given proxies: pinjected calls it at import with the proxy objects.
+        self.no_function_for_plain_callee(node)
         return node.with_changes(args=[self.argument(a, as_proxy=True) for a in node.args]), "plain"
+
+    def no_function_for_plain_callee(self, node: cst.Call) -> None:
+        """A plain callee (a decorator applied by hand, ``async_cached(cache)(Injected.partial(f))``) given
+        an injected function gets pinjected's proxy or ``Injected`` of it at import, and may build on
+        pinjected's API; no runtime value is provably the same: the statement stays flagged."""
+        entry = self.entry
+        for a in node.args:
+            if entry.passes_injected_function(a.value) or (isinstance(a.value, cst.Name) and a.value.value in entry.function_values):
+                raise NotAnExpression
 
     def combinator(self, attr: str, node: cst.Call) -> cst.BaseExpression:
         if any(a.star for a in node.args):
@@ -148,6 +178,9 @@ class ExpressionLowering:
         positional = [a for a in node.args if a.keyword is None]
         keywords = [a for a in node.args if a.keyword is not None]
         if attr == "pure" and len(positional) == 1 and not keywords:
+            target = self.entry.provider(positional[0].value)
+            if target is not None and target.kind == "injected":
+                raise NotAnExpression  # pinjected keeps the IProxy object itself, which has no counterpart
             return self.call("pure_value", cst.Arg(positional[0].value))
         if attr == "by_name" and len(positional) == 1 and not keywords:
             return self.call("by_name", cst.Arg(positional[0].value))
