@@ -128,6 +128,31 @@ def handlers_between(k: Continuation) -> list:
     return out
 
 
+def handlers_answering(k: Continuation) -> list:
+    """The handlers inside ``k``'s own that were in the middle of answering an effect when ``k``'s
+    effect was performed, so that this effect is part of their answer: a handler body performed it,
+    or code that body runs, or a handler that body's own effect reached, and so on.
+
+    A generator handler's body sits in a frame list right above its unused continuation, and the
+    segments from that continuation's perform site to its handler hold whoever performed the effect
+    the body answers; those are searched in turn. A used continuation is passed over: its handler
+    answered already, and what runs above it is the resumed block, which would run without it."""
+    out = []
+    pending = [k]
+    while pending:
+        c = pending.pop()
+        s, stop = c.top, c.hseg
+        while s is not None:
+            for f in s.frames:
+                if f.__class__ is Continuation and not f.used:
+                    out.append(f.hseg.handler)
+                    pending.append(f)
+            if s is stop:
+                break
+            s = s.parent
+    return out
+
+
 def clone_chain(seg: Segment) -> Segment:
     """A fresh chain of empty segments with the same handler objects as ``seg``'s chain."""
     handlers = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -12,6 +13,7 @@ from .. import effects as E
 from ..handlers import Installer, _check_program
 from ..interpreter import Future, _current, current_task
 from ..program import Pass, Program, Transfer, WithHandler, do
+from ..stack import handlers_answering
 from .blobs import BlobStore
 from .encoding import (
     _ADDRESS, _EFFECT_PARTS, _ESC, _NO_SITE, _ONE_FIELD_PARTS, _SITE_JSON, _SITE_PARTS, FORMAT_VERSION, _effect_name_json, _effect_parts, _encode_json,
@@ -33,6 +35,11 @@ class RecordingHandler(Installer):
     picklable stops the run with a ``RecordingError`` naming the effect; what was recorded before
     stays on disk. See the module docstring for the format. Answers that are not JSON are pickled
     into ``<path>.blobs/``: whoever replays the recording trusts whoever made it.
+
+    Nested recordings (a wired stack run inside another one) each hold what their own replay will
+    be asked: an effect performed while a recording inside this one answers an effect it records
+    (its re-perform, or what the handlers between the two do to answer it) is left out of this one,
+    since replaying the inner recording answers that effect without those handlers running.
     """
 
     def __init__(
@@ -89,6 +96,8 @@ class _RecordingSession:
             "recorded": owner.types.header(),
         }
         self._write(header)
+        with _OPEN_LOCK:
+            _OPEN_SESSIONS[0] += 1
 
     def _write(self, obj: dict) -> None:
         # One unbuffered write per line: a killed run leaves every finished line on disk.
@@ -131,15 +140,21 @@ class _RecordingSession:
     def close(self, status: str) -> None:
         if self.closed:
             return
-        self._write({"end": status, "records": self.count})
         self.closed = True
-        self.file.close()
+        with _OPEN_LOCK:
+            _OPEN_SESSIONS[0] -= 1
+        try:
+            self._write({"end": status, "records": self.count})
+        finally:
+            self.file.close()
 
     def body(self, effect: Any, k: Any):
         """The recording handler: re-perform outward, record the answer, answer the program.
 
         This runs once per recorded effect, so the common case (an answer, not a Spawn or Await) is
         written out inline: the line is assembled from text cached per task, effect type and site."""
+        if _OPEN_SESSIONS[0] > 1 and _answering_for_a_recording(k):
+            return (yield Pass(effect, k))
         te = type(effect)
         slow = _SLOW_PATH.get(te)
         if slow is None:
@@ -225,6 +240,22 @@ class _RecordingSession:
 
 
 _SLOW_PATH: dict = {}  # effect type -> whether it is a Spawn or an Await (recorded by _body_spawn_or_await)
+
+# Recording sessions open in this process: only when another one is open can an effect reach a
+# recorder while a recording inside it answers one, so a lone recording skips that search.
+_OPEN_SESSIONS = [0]
+_OPEN_LOCK = threading.Lock()
+
+
+def _answering_for_a_recording(k: Any) -> bool:
+    """Whether the effect of ``k`` is performed while a recording inside this one answers an effect
+    it records. Replaying that recording answers its effect without running what answered it, so
+    this one must leave the effect out: it would wait for it in vain (a strict replay ends with a
+    leftover, or diverges when the next effect comes first)."""
+    for h in handlers_answering(k):
+        if type(h) is _SessionHandler:
+            return True
+    return False
 
 
 def _excluded_name(t: type) -> str:

@@ -4,11 +4,12 @@ import json
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from doeff_migrate.runtime import Await, do, run
+from doeff_migrate.runtime import Await, EffectBase, Resume, RunInThread, do, handler, run, with_handlers
 from doeff_migrate.runtime.recording import RecordingHandler, ReplayDivergenceError, ReplayHandler, load_recording
 
 LOADS = []
@@ -54,6 +55,78 @@ def test_recorded_effects_left_over_at_the_end_are_a_divergence(tmp_path):
     message = str(info.value)
     assert "ended with 1 recorded effect(s) the program never performed, from effect #2 of main" in message
     assert run(three_steps(2), handlers=[ReplayHandler(path, strict=False)]) == 12  # lenient replay allows it
+
+
+# --- nested recordings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetch(EffectBase[int]):
+    x: int
+
+
+@dataclass(frozen=True)
+class Score(EffectBase[int]):
+    x: int
+
+
+@dataclass(frozen=True)
+class Note(EffectBase[None]):
+    text: str
+
+
+WORLD = []
+
+
+def double(x):
+    WORLD.append(("double", x))
+    return 2 * x
+
+
+@handler
+def scorer(effect: Score, k):
+    # Answers with an effect of its own, which only the handlers outside it see.
+    return (yield Resume(k, (yield RunInThread(double, effect.x))))
+
+
+@handler
+def world(effect: Fetch | Note, k):
+    WORLD.append((type(effect).__name__, effect.x if isinstance(effect, Fetch) else effect.text))
+    return (yield Resume(k, effect.x * 10 if isinstance(effect, Fetch) else None))
+
+
+@do
+def nested_step(n):
+    a = yield Fetch(n)
+    b = yield Score(n)
+    yield Note(f"step {n}")
+    c = (yield Await(load(f"ckpt-{n}")))["weights"]
+    return a + b + c
+
+
+def nested_stack(n, inner, outer):
+    # A stack built by a helper, with scorer between its recording and the one its caller wires.
+    return world(outer(with_handlers([scorer, inner], nested_step(n))))
+
+
+def test_nested_recordings_each_hold_what_their_own_replay_is_asked(tmp_path):
+    inner, outer = tmp_path / "inner.jsonl", tmp_path / "outer.jsonl"
+    WORLD.clear()
+    LOADS.clear()
+    value = run(nested_stack(1, RecordingHandler(inner, exclude=[Note]), RecordingHandler(outer)))
+    assert value == 10 + 2 + len("ckpt-1")
+    assert WORLD == [("Fetch", 1), ("double", 1), ("Note", "step 1")] and LOADS == ["ckpt-1"]
+
+    def kinds(path):
+        return [r.effect.rpartition(".")[2] for r in load_recording(path).records]
+
+    assert kinds(inner) == ["Fetch", "Score", "Await"]
+    # What the inner recording re-performs, and the RunInThread scorer answers its Score with, are
+    # answered by the inner replay without running: only the Note it leaves out reaches the outer one.
+    assert kinds(outer) == ["Note"]
+    WORLD.clear()
+    assert run(nested_stack(1, ReplayHandler(inner), ReplayHandler(outer))) == value
+    assert WORLD == [] and LOADS == ["ckpt-1"]
 
 
 # --- through the runner ----------------------------------------------------------------------------------
