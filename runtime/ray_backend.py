@@ -24,7 +24,6 @@ directly (not wrapped in a worker running a program that would wait for a second
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Callable, Iterable, Mapping
 
 from . import effects as E
@@ -146,7 +145,7 @@ def _generated_handlers() -> list:
     return generated_handlers()
 
 
-def _run_on_worker(program: Any, stack: Any = None, env: Any = None) -> Any:
+def _run_on_worker(program: Any, stack: Any, env: Any) -> Any:
     """The Ray task: run the shipped program under the worker handler stack."""
     from doeff_migrate.runtime.run import run
 
@@ -200,7 +199,6 @@ class RayHandler(Installer):
         self._remote: Any = None
         self._shared: tuple | None = None  # this run's (job id, stack ref, env ref)
         self._job_shared: tuple | None = None
-        self._collector: _RefCollector | None = None
 
     def _ensure_started(self) -> None:
         ray = self.ray
@@ -231,10 +229,7 @@ class RayHandler(Installer):
                 self._job_shared = (job, stack, env)
             self._shared = self._job_shared
         remote = self._remote.options(**options) if options else self._remote
-        _, stack, env = self._shared
-        if stack is None and env is None:  # two arguments fewer to serialise per task
-            return remote.remote(effect.program)
-        return remote.remote(effect.program, stack, env)
+        return remote.remote(effect.program, self._shared[1], self._shared[2])
 
     def submit_direct(self, effect: E.Spawn, direct: tuple) -> Any:
         """A migrated Ray task (``ray_task(f)(...)``): submitted as itself, with the Spawn's options on top."""
@@ -253,90 +248,19 @@ class RayHandler(Installer):
         ref = self.submit(effect) if direct is None else self.submit_direct(effect, direct)
         # A migrated Ray task fails with Ray's own error, as ``ray.get`` raised it in the original code.
         task_error = self.ray.exceptions.RayTaskError if direct is None else ()
-        collector = self._collector
-        if collector is None:
-            collector = self._collector = _RefCollector(self.ray)
-        collector.add(ref, promise, task_error)
-        return (yield Transfer(k, promise.future))
 
-
-class _RefCollector:
-    """Delivers the values of submitted Ray tasks to their promises, fetching every task that is ready
-    in one ``ray.wait`` + ``ray.get`` on one daemon thread (a callback per ``ObjectRef`` costs a thread
-    hop and a separate fetch per task, more than a small task itself).
-
-    ``ray.wait`` cannot be interrupted when a task is added, so the thread waits with a short timeout
-    that grows while nothing happens (new tasks are picked up within ``_MAX_POLL_S``)."""
-
-    _MIN_POLL_S = 0.002
-    _MAX_POLL_S = 0.1
-    _BATCH_S = 0.002
-
-    def __init__(self, ray: Any) -> None:
-        self.ray = ray
-        self.pending: dict = {}  # ObjectRef -> (promise, exception type to unwrap)
-        self.added = False
-        self.cond = threading.Condition()
-        self.thread: threading.Thread | None = None
-
-    def add(self, ref: Any, promise: Any, task_error: Any) -> None:
-        with self.cond:
-            self.pending[ref] = (promise, task_error)
-            self.added = True
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._loop, name="doeff-migrate-ray-results", daemon=True)
-                self.thread.start()
-            self.cond.notify()
-
-    def _loop(self) -> None:
-        ray = self.ray
-        poll = self._MIN_POLL_S
-        while True:
-            with self.cond:
-                while not self.pending:
-                    self.cond.wait()
-                if self.added:
-                    self.added = False
-                    poll = self._MIN_POLL_S
-                refs = list(self.pending)
+        def deliver(done: Any) -> None:
             try:
-                ready, _ = ray.wait(refs, num_returns=1, timeout=poll)
-                if ready and len(refs) > 1:
-                    # Give the tasks finishing about now the same trip (fewer wake-ups of the program).
-                    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=self._BATCH_S)
-            except BaseException as err:  # noqa: BLE001 - Ray shut down under pending tasks: they fail with it
-                ready, failure = refs, err
+                value = done.result()
+            except task_error as err:
+                promise.fail(_original_error(err))
+            except BaseException as err:  # noqa: BLE001 - delivered to the waiting program
+                promise.fail(err)
             else:
-                failure = None
-            if not ready:
-                poll = min(poll * 2, self._MAX_POLL_S)
-                continue
-            poll = self._MIN_POLL_S
-            with self.cond:
-                entries = [(ref, self.pending.pop(ref)) for ref in ready]
-            if failure is not None:
-                for _, (promise, _) in entries:
-                    promise.fail(failure)
-                continue
-            try:
-                values = ray.get(ready)
-            except BaseException:  # noqa: BLE001 - one task failed: fetch each on its own to tell which
-                for ref, (promise, task_error) in entries:
-                    _deliver_one(ray, ref, promise, task_error)
-                continue
-            for (_, (promise, _)), value in zip(entries, values):
                 promise.complete(value)
 
-
-def _deliver_one(ray: Any, ref: Any, promise: Any, task_error: Any) -> None:
-    try:
-        value = ray.get(ref)
-    except task_error as err:
-        promise.fail(_original_error(err))
-    except BaseException as err:  # noqa: BLE001 - delivered to the waiting program
-        promise.fail(err)
-    else:
-        promise.complete(value)
+        ref.future().add_done_callback(deliver)
+        return (yield Transfer(k, promise.future))
 
 
 def _original_error(err: Any) -> BaseException:

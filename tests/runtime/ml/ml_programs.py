@@ -65,11 +65,3 @@ def fetch_two(prefix):
     a = yield Fetch(prefix + "a")
     b = yield Fetch(prefix + "b")
     return a + b
-
-
-@do
-def sleep_then(seconds, value):
-    import time
-
-    time.sleep(seconds)
-    return value

@@ -133,37 +133,3 @@ def test_ray_not_started_says_how_to_start_it():
     assert "ERROR:" in proc.stdout and "ray.init()" in proc.stdout and "RayHandler(init=True)" in proc.stdout
     assert "STARTED: 1" in proc.stdout, proc.stderr[-2000:]
     assert RayNotStartedError.__mro__[1] is RuntimeError
-
-
-def test_ready_tasks_are_delivered_together_with_a_failure_among_them():
-    from doeff_migrate.runtime import Gather
-
-    @do
-    def main():
-        tasks = []
-        for i in range(6):
-            tasks.append((yield Spawn(P.fail_remote("bad") if i == 3 else P.plus_one(i))))
-        ok = yield Gather(*(t for i, t in enumerate(tasks) if i != 3))
-        try:
-            yield Wait(tasks[3])
-        except ValueError as err:
-            return ok, str(err)
-
-    assert run(main(), handlers=[RayHandler()]) == ([1, 2, 3, 5, 6], "bad")
-
-
-def test_a_task_spawned_while_another_is_still_running_is_not_held_back_by_it():
-    import time
-
-    from doeff_migrate.runtime import Race
-
-    @do
-    def main():
-        slow = yield Spawn(P.sleep_then(6, "slow"), num_cpus=0)
-        t0 = time.monotonic()
-        fast = yield Spawn(P.plus_one(1), num_cpus=0)
-        winner = yield Race(slow, fast)
-        return winner, time.monotonic() - t0
-
-    winner, elapsed = run(main(), handlers=[RayHandler()])
-    assert winner == 2 and elapsed < 4
