@@ -68,12 +68,13 @@ def test_partial_of_an_async_injected_function_awaits_its_calls():
 
 
 def test_pure_of_an_injected_function_stays_flagged():
-    # Injected.pure keeps the IProxy object itself, which has no runtime counterpart.
+    # Injected.pure keeps the IProxy object itself, which has no runtime counterpart; the flagged
+    # statement stays pinjected code, so its `IProxy` stays pinjected's.
     check(
         "direct: IProxy = Injected.pure(greet)\n",
         PASSED + "direct: IProxy = Injected.pure(greet)\n",
-        "Ask, do, function_binding\nfrom doeff_migrate.runtime.pinjected_types import IProxy",
-        pinjected="from pinjected import Injected\n",
+        "Ask, do, function_binding",
+        pinjected="from pinjected import IProxy, Injected\n",
     )
 
 
@@ -105,7 +106,8 @@ def test_injected_function_inside_a_container_stays_flagged():
     check(
         'table: IProxy = {"g": greet}\n',
         PASSED + 'table: IProxy = {"g": greet}\n',
-        "Ask, do, function_binding\nfrom doeff_migrate.runtime.pinjected_types import IProxy",
+        "Ask, do, function_binding",
+        pinjected="from pinjected import IProxy\n",
     )
 
 
