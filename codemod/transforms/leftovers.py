@@ -57,7 +57,7 @@ class Leftovers(MigrationTransformer):
         if any(self.state.canonical(d) is not None for d in original_node.decorators):
             self.inside_pinjected_def -= 1
         elif (
-            self.scan_functions and not self.inside_pinjected_def and not _is_migrated(original_node)
+            self.scan_functions and not self.inside_pinjected_def and not is_generated_program(original_node)
             and original_node.name.value not in self.clean.functions
         ):
             used = self.pinjected_api_in(original_node.body)
@@ -223,7 +223,7 @@ def _clean_definitions(state) -> _Clean:
     return _Clean(*clean_definitions(state.source, tree, state.names))
 
 
-def _is_migrated(node: cst.FunctionDef) -> bool:
+def is_generated_program(node: cst.FunctionDef) -> bool:
     """A ``@do`` function the codemod generated (a migrated provider or a lifted entry point)."""
     return any(pn.dotted_cst(d.decorator) in ("do", "_dm_do") for d in node.decorators)
 

@@ -30,6 +30,7 @@ import libcst as cst
 
 from .. import pinjected_names as pn
 from . import MigrationTransformer, Transform, register
+from .leftovers import is_generated_program
 
 # ``Injected.<attr>(...)`` -> runtime function, for the call shapes ``_counterpart`` accepts.
 _COMBINATORS = {
@@ -87,7 +88,7 @@ class PlainPrograms(MigrationTransformer):
             self.translating.append(self.translating[-1])
         else:
             decorated = any(self.state.canonical(d) is not None for d in node.decorators)
-            self.translating.append(not decorated and not _is_migrated(node) and self.translatable(node))
+            self.translating.append(not decorated and not is_generated_program(node) and self.translatable(node))
         return self.translating[-1]
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
@@ -236,10 +237,6 @@ def _own_returns(function: ast.FunctionDef):
             yield node
         elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             stack.extend(ast.iter_child_nodes(node))
-
-
-def _is_migrated(node: cst.FunctionDef) -> bool:
-    return any(pn.dotted_cst(d.decorator) in ("do", "_dm_do") for d in node.decorators)
 
 
 transform = register(
