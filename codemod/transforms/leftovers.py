@@ -11,6 +11,7 @@ pinjected objects to migrated programs.
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -137,7 +138,7 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
     if state.target != "runtime" or _still_pinjected(state):
         return module
     types = {local: canonical for local, canonical in state.names.names.items() if canonical in (pn.INJECTED_CLASS, pn.IPROXY)}
-    if not types:
+    if not types or not _used_as_types(state.ast_tree(), types):
         return module
     as_api: set[str] = set()
     as_type: set[str] = set()
@@ -185,6 +186,24 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
     return module.with_changes(body=body)
 
 
+def _used_as_types(tree, names) -> bool:
+    """Whether the source uses one of ``names`` other than as pinjected's API (``Injected.pure``,
+    ``IProxy(...)``) or as the annotation of a module-level entry point (rewritten to ``Program``):
+    a cheap ``ast`` test that spares most modules the walk over the rewritten tree."""
+    if tree is None:
+        return True
+    skipped: set[int] = set()
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign):
+            skipped.update(id(n) for n in ast.walk(node.annotation))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            skipped.add(id(node.value))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            skipped.add(id(node.func))
+    return any(isinstance(node, ast.Name) and node.id in names and id(node) not in skipped for node in ast.walk(tree))
+
+
 # Notes on migrated code (the function migrated; the comment only informs).
 _NOTES = ("DM106", "DM110")
 _FLAG_COMMENT = re.compile(r"doeff-migrate: (DM\d{3})")
@@ -221,6 +240,11 @@ def _clean_definitions(state) -> _Clean:
     if tree is None:
         return _Clean()
     return _Clean(*clean_definitions(state.source, tree, state.names))
+
+
+def clean_functions(state) -> frozenset[str]:
+    """Names of the module's functions whose every definition's body never names pinjected's API."""
+    return _clean_definitions(state).functions
 
 
 def is_generated_program(node: cst.FunctionDef) -> bool:

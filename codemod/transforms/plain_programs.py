@@ -30,7 +30,7 @@ import libcst as cst
 
 from .. import pinjected_names as pn
 from . import MigrationTransformer, Transform, register
-from .leftovers import is_generated_program
+from .leftovers import clean_functions, is_generated_program
 
 # ``Injected.<attr>(...)`` -> runtime function, for the call shapes ``_counterpart`` accepts.
 _COMBINATORS = {
@@ -64,6 +64,7 @@ class PlainPrograms(MigrationTransformer):
         self.translating: list[bool] = []
         self.callees: tuple[frozenset[str], frozenset[str]] | None = None
         self.module_functions: frozenset[str] = frozenset()
+        self.clean: frozenset[str] = frozenset()  # functions whose bodies never name pinjected's API
 
     def visit_Module(self, node: cst.Module) -> bool:
         source = self.state.source
@@ -75,7 +76,8 @@ class PlainPrograms(MigrationTransformer):
         # a function calling it is translated only if it does not (fixpoint over the module's functions).
         plain, factories = _plain_callees(self.state.ast_tree())
         self.module_functions = plain
-        functions = [n for n in node.body if isinstance(n, cst.FunctionDef) and not n.decorators]
+        self.clean = clean_functions(self.state)
+        functions = [n for n in node.body if isinstance(n, cst.FunctionDef) and not n.decorators and n.name.value not in self.clean]
         while True:
             self.callees = (plain, factories)
             left = {f.name.value for f in functions if f.name.value in plain and self.pinjected_uses(f)[1]}
@@ -88,7 +90,9 @@ class PlainPrograms(MigrationTransformer):
             self.translating.append(self.translating[-1])
         else:
             decorated = any(self.state.canonical(d) is not None for d in node.decorators)
-            self.translating.append(not decorated and not is_generated_program(node) and self.translatable(node))
+            self.translating.append(
+                not decorated and node.name.value not in self.clean and not is_generated_program(node) and self.translatable(node)
+            )
         return self.translating[-1]
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
