@@ -150,31 +150,25 @@ def _pruned(stmt: cst.BaseStatement, requests: set[tuple[str, str | None, str | 
                 new = None
         elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
             mod = pn.dotted_cst(small.module) or ""
-            kept = [
-                a for a in small.names
-                if not (
-                    (mod, a.evaluated_name, a.evaluated_alias) in requests
-                    and (a.evaluated_alias or a.evaluated_name) not in used
-                )
-            ]
-            if len(kept) != len(small.names):
-                if kept:
-                    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                    new = stmt.with_changes(body=[small.with_changes(names=kept)])
-                else:
-                    new = None
+            new = without_names(stmt, lambda a: (mod, a.evaluated_name, a.evaluated_alias) in requests and (a.evaluated_alias or a.evaluated_name) not in used)
         elif isinstance(small, cst.Import):
-            kept_aliases = [
-                a for a in small.names
-                if not ((a.evaluated_name, None, a.evaluated_alias) in requests and (a.evaluated_alias or a.evaluated_name.split(".")[0]) not in used)
-            ]
-            if len(kept_aliases) != len(small.names):
-                if kept_aliases:
-                    kept_aliases[-1] = kept_aliases[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                    new = stmt.with_changes(body=[small.with_changes(names=kept_aliases)])
-                else:
-                    new = None
+            new = without_names(
+                stmt,
+                lambda a: (a.evaluated_name, None, a.evaluated_alias) in requests and (a.evaluated_alias or a.evaluated_name.split(".")[0]) not in used,
+            )
     return new
+
+
+def without_names(stmt: cst.SimpleStatementLine, drop) -> cst.SimpleStatementLine | None:
+    """The one-import statement ``stmt`` without the names ``drop(alias)`` is true of; ``None`` when none is left."""
+    small = stmt.body[0]
+    kept = [a for a in small.names if not drop(a)]
+    if len(kept) == len(small.names):
+        return stmt
+    if not kept:
+        return None
+    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return stmt.with_changes(body=[small.with_changes(names=kept)])
 
 
 def _is_import(stmt: cst.CSTNode) -> bool:

@@ -18,6 +18,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
+from ..imports import without_names
 from ..index import clean_definitions
 from . import MigrationTransformer, Transform, register
 
@@ -171,12 +172,9 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.ImportFrom):
             small = stmt.body[0]
             if small.module is not None and pn.dotted_cst(small.module) == "pinjected" and not isinstance(small.names, cst.ImportStar):
-                kept = [a for a in small.names if (a.evaluated_alias or a.evaluated_name) not in moved]
-                if not kept:
+                stmt = without_names(stmt, lambda a: (a.evaluated_alias or a.evaluated_name) in moved)
+                if stmt is None:
                     continue
-                if len(kept) != len(small.names):
-                    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                    stmt = stmt.with_changes(body=[small.with_changes(names=kept)])
         body.append(stmt)
     for local in sorted(moved):
         canonical = types[local]
