@@ -27,6 +27,8 @@ TARGET_MODULES = {"runtime": RUNTIME_MODULE, "doeff": "doeff"}
 # The implicit-binding registry has no doeff counterpart: it always comes from the bundled runtime.
 REGISTRY_NAMES = {"function_binding", "instance_binding"}
 FLAG_PREFIX = "# doeff-migrate: "
+FLAG_COMMENT = re.compile(r"#\s*doeff-migrate:\s*(?P<code>DM\d{3})\b")
+"""A flag comment the codemod writes (``FLAG_PREFIX`` + code), as read back."""
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 Stmt = TypeVar("Stmt", bound=cst.CSTNode)

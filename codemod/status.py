@@ -30,7 +30,6 @@ from __future__ import annotations
 import ast
 import io
 import json
-import re
 import tokenize
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from typing import Any, Iterable
 from .decorated import DecoratedCount, decorated_in_module, format_share
 from .discovery import iter_python_files
 from .rules import all_rules
+from .state import FLAG_COMMENT
 
 EXIT_OK, EXIT_OVER_LIMIT, EXIT_USAGE = 0, 1, 2
 
@@ -52,7 +52,6 @@ BRIDGE_NAMES = frozenset({"as_injected", "as_instance", "migrated_design", "Pinj
 """The runtime's bridge functions (``doeff_migrate.runtime.bridge``): each call is a boundary left."""
 
 _BRIDGE_MODULES = ("doeff_migrate.runtime", "doeff_migrate.runtime.bridge")
-_FLAG_COMMENT = re.compile(r"#\s*doeff-migrate:\s*(?P<code>DM\d{3})\b")
 _PINJECTED_CODES = frozenset({"DM150", "DM151", "DM152", "DM153", "DM154", "DM155"})
 _STUB_CODE = "DM601"
 
@@ -111,7 +110,7 @@ def _flag_comments(source: str) -> list[tuple[int, str]]:
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             if tok.type == tokenize.COMMENT:
-                match = _FLAG_COMMENT.search(tok.string)
+                match = FLAG_COMMENT.search(tok.string)
                 if match:
                     found.append((tok.start[0] - 1, match.group("code")))
     except (tokenize.TokenError, IndentationError, SyntaxError):

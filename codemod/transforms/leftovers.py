@@ -12,7 +12,6 @@ pinjected objects to migrated programs.
 from __future__ import annotations
 
 import ast
-import re
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
@@ -20,6 +19,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from .. import pinjected_names as pn
 from ..imports import without_names
 from ..index import clean_definitions
+from ..state import FLAG_COMMENT
 from . import MigrationTransformer, Transform, register
 
 
@@ -204,7 +204,6 @@ def _used_as_types(tree, names) -> bool:
 
 # Notes on migrated code (the function migrated; the comment only informs).
 _NOTES = ("DM106", "DM110")
-_FLAG_COMMENT = re.compile(r"doeff-migrate: (DM\d{3})")
 
 
 def _still_pinjected(state) -> bool:
@@ -212,7 +211,7 @@ def _still_pinjected(state) -> bool:
     their ``Injected`` / ``IProxy`` are pinjected's own and keep pinjected's import."""
     if any(flag.code not in _NOTES for flag in state.flags):
         return True
-    return any(code not in _NOTES for code in _FLAG_COMMENT.findall(state.source or ""))
+    return any(code not in _NOTES for code in FLAG_COMMENT.findall(state.source or ""))
 
 
 class _Clean:
