@@ -25,7 +25,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from ..handler_stubs import HANDLER_MODULE, record_need
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
-from .compute import ImportTable, is_effectful
+from .effectful_code import ImportTable, is_effectful
 
 # The bundled runtime's only: doeff's `run` takes no `handlers=` and cannot run the generated recorder (review F22).
 _RUN = {"doeff_migrate.runtime.run", "doeff_migrate.runtime.run.run"}
