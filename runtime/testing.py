@@ -193,8 +193,9 @@ def run_injected_test(program: Any, module_name: str, override: Any = None) -> A
     from collections.abc import Mapping
 
     from .effects import Await
+    from .entry import build_env, preflight
+    from .entry import is_doeff_value as _is_doeff_value, prebuilt as _eager, run_on_doeff as _run_on_doeff, runtime_api as _runtime_api
     from .program import do
-    from .runner import _eager, _is_doeff_value, _run_on_doeff, _runtime_api, build_env, preflight
 
     env = build_env(module_name, "")
     if override is not None:
