@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from .. import pinjected_names as pn
+from ..rules.phases import DOEFF_CODE_KEEPS_RAY
 from ..state import FileState
 from . import EFFECTFUL_FILE, MigrationTransformer, Transform, imports_any, register
 from .compute_body import BodyRewriter
@@ -137,7 +138,7 @@ class ComputeTransformer(MigrationTransformer):
         if is_doeff_code(original_node, self.imports, self.state):
             dry = BodyRewriter(self, updated_node, self.plan.allowed, dry=True)
             if not updated_node.body.visit(dry).deep_equals(updated_node.body):
-                return self.state.flag(updated_node, "DM213")
+                return self.state.flag(updated_node, DOEFF_CODE_KEEPS_RAY.code)
             return updated_node
         rewriter = BodyRewriter(self, updated_node, self.plan.allowed, dry=False)
         return updated_node.with_changes(body=updated_node.body.visit(rewriter))

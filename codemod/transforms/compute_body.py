@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..rules.phases import EXECUTOR_IN_EFFECTFUL_CODE, TASKS_UNDER_LOCK, UNTRACED_OBJECT_REF
 from .compute_loops import SpawnLoops
 from .compute_pools import thread_pools
 from .compute_spawns import Refusal, SpawnRecognition
@@ -94,7 +95,7 @@ class BodyRewriter(SpawnLoops, SpawnRecognition, cst.CSTTransformer):
             # A `yield` here would park this task holding the lock; the next task taking the lock would block the
             # scheduler's thread, and the holder would never resume (review F19c). Nothing in the block is rewritten.
             if self.holds_task_or_ref(node.body):
-                self.frames[-1].append(("DM214", None))
+                self.frames[-1].append((TASKS_UNDER_LOCK.code, None))
             return False
         return True
     leave_If = leave_For = leave_While = leave_Try = _leave_compound  # type: ignore[assignment]
@@ -141,7 +142,7 @@ class BodyRewriter(SpawnLoops, SpawnRecognition, cst.CSTTransformer):
                     return loop
         leftover = set(name_counts(updated_node)) & set(self.executors)
         for pool in sorted(leftover):
-            self.frames[-1].append(("DM209", f"`{pool}` is used in a way the codemod does not rewrite (only `{pool}.submit(f, ...)` "
+            self.frames[-1].append((EXECUTOR_IN_EFFECTFUL_CODE.code, f"`{pool}` is used in a way the codemod does not rewrite (only `{pool}.submit(f, ...)` "
                                               f"whose futures reach `.result()`, and `list({pool}.map(f, xs))`, are)"))
         return self.flush(bare_yields(updated_node) if updated_node is not original_node else updated_node)
 
@@ -192,7 +193,7 @@ class BodyRewriter(SpawnLoops, SpawnRecognition, cst.CSTTransformer):
                     return updated_node
                 if id(original_node) not in self.positions:
                     raise Refusal(
-                        "DM205",
+                        UNTRACED_OBJECT_REF.code,
                         "the task of this remote call is used in ways the codemod cannot follow (only `x = f.remote(...)` "
                         "whose `x` reaches nothing but `ray.get`, or `ray.get(f.remote(...))`, are rewritten)",
                     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..rules.phases import REMOTE_CALL_IN_EXPRESSION, UNTRACED_OBJECT_REF
 from .compute_spawns import Refusal
 from .compute_tasks import TASK_VAR, is_result_call
 from .effectful_code import name_counts, target_names, yielded
@@ -76,7 +77,7 @@ class SpawnLoops:
             return None
         if name not in self.followed:
             if self.is_spawn_call(value.elt):
-                self.frames[-1].append(("DM205", f"the tasks in `{name}` are used in ways the codemod cannot follow "
+                self.frames[-1].append((UNTRACED_OBJECT_REF.code, f"the tasks in `{name}` are used in ways the codemod cannot follow "
                                                  f"(only `ray.get({name})` and `[f.result() for f in {name}]` are rewritten)"))
             return None
         comp = value.for_in
@@ -102,7 +103,7 @@ class SpawnLoops:
         outside = name_counts(value)
         # The loop variable must not be used elsewhere in the function: a loop, unlike a comprehension, binds it.
         if any(self.name_counts.get(v, 0) != outside.get(v, 0) for v in loop_vars):
-            self.frames[-1].append(("DM207", "the comprehension's variable is also used elsewhere in the function"))
+            self.frames[-1].append((REMOTE_CALL_IN_EXPRESSION.code, "the comprehension's variable is also used elsewhere in the function"))
             return None
         try:
             spawn = self.build_spawn(spawned)

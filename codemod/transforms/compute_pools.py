@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..rules.phases import POOL_TASKS_USED_AFTER_BLOCK, THREAD_POOL_WITH_OPTIONS
 from .compute_tasks import assign_counts
 from .effectful_code import name_counts, target_names
 
@@ -47,18 +48,18 @@ def thread_pools(func: cst.FunctionDef, rewriter) -> tuple[dict[str, int], dict[
                 pool = item.asname.name.value
                 if call.args:
                     given = ", ".join(f"`{a.keyword.value}`" if a.keyword else "a positional argument" for a in call.args)
-                    refused[id(call)] = ("DM211", f"this pool is given {given}: the runtime's spawns have no worker limit "
+                    refused[id(call)] = (THREAD_POOL_WITH_OPTIONS.code, f"this pool is given {given}: the runtime's spawns have no worker limit "
                                                   "nor initializer, so the pool stays")
                     continue
                 branches = _branching(node.body)
                 if branches:
-                    refused[id(call)] = ("DM212", f"the pool's block holds {branches}: a task it may not wait for is still "
+                    refused[id(call)] = (POOL_TASKS_USED_AFTER_BLOCK.code, f"the pool's block holds {branches}: a task it may not wait for is still "
                                                   "waited by the block's end, which a rewrite without the pool would not do")
                     continue
                 inside = name_counts(node.body)  # once per block, not once per task name
                 outlived = sorted(n for n in _pool_task_names(node.body, pool) if whole.get(n, 0) != inside.get(n, 0))
                 if outlived:
-                    refused[id(call)] = ("DM212", f"{', '.join(f'`{n}`' for n in outlived)} (tasks of this pool) "
+                    refused[id(call)] = (POOL_TASKS_USED_AFTER_BLOCK.code, f"{', '.join(f'`{n}`' for n in outlived)} (tasks of this pool) "
                                                   "used after the `with` block, which waits for every task first: the pool stays")
                     continue
                 found[pool] = id(call)

@@ -15,6 +15,18 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
 from ..handler_stubs import record_need
+from ..rules.phases import (
+    EVENT_LOOP_IN_EFFECTFUL_CODE,
+    EXECUTOR_IN_EFFECTFUL_CODE,
+    RAY_ACTOR,
+    RAY_CLUSTER_SETUP,
+    RAY_PLACEMENT_GROUP,
+    REMOTE_CALL_IN_EXPRESSION,
+    REMOTE_CALL_ON_UNKNOWN_OBJECT,
+    SHARED_REMOTE_FUNCTION,
+    UNTRACED_OBJECT_REF,
+)
+from ..rules.side_effects import DIRECT_RAY_CALL
 from .effectful_code import name_counts, yielded
 
 CALL_IN_THREAD = "call_in_thread"
@@ -53,7 +65,7 @@ class Refusal(Exception):
 
 def _check_returns(options: list[cst.Arg]) -> None:
     if any(o.keyword is not None and o.keyword.value == "num_returns" for o in options):
-        raise Refusal("DM201", "`num_returns`: a task answering several object refs has no Spawn form")
+        raise Refusal(DIRECT_RAY_CALL.code, "`num_returns`: a task answering several object refs has no Spawn form")
 
 
 def _no_trailing_comma(arg: cst.Arg) -> cst.Arg:
@@ -111,25 +123,25 @@ class SpawnRecognition:
                 deco_options = list(inner.args)
                 inner = None  # type: ignore[assignment]
             elif self.qualify(inner) != "ray.remote":
-                raise Refusal("DM208", "`.remote(...)` on the result of a call the codemod cannot resolve")
+                raise Refusal(REMOTE_CALL_ON_UNKNOWN_OBJECT.code, "`.remote(...)` on the result of a call the codemod cannot resolve")
             if len(target.args) != 1 or target.args[0].keyword or target.args[0].star:
-                raise Refusal("DM208", "`ray.remote(...)` with other arguments than one function")
+                raise Refusal(REMOTE_CALL_ON_UNKNOWN_OBJECT.code, "`ray.remote(...)` with other arguments than one function")
             func = target.args[0].value
             self.check_plain_function(func)
             return Spawned(func, list(call.args), [*deco_options, *options])
         if isinstance(target, cst.Name) and target.value in self.owner.remote_functions and target.value not in self.shadowed:
             if target.value not in self.allowed:
                 raise Refusal(
-                    "DM206",
+                    SHARED_REMOTE_FUNCTION.code,
                     f"`{target.value}` is bound again at module level: the codemod cannot tell which object `.remote` reaches",
                 )
             # The decorator stays: its options are the RemoteFunction's own, ``.options(...)`` go to ray_task.
             _check_returns(self.owner.remote_functions[target.value].options)
             return Spawned(cst.Name(target.value), list(call.args), options, remote=target.value)
         if isinstance(target, cst.Name) and target.value in self.owner.actor_classes:
-            raise Refusal("DM202", f"`{target.value}` is a Ray actor class: its shared state has no Spawn form")
+            raise Refusal(RAY_ACTOR.code, f"`{target.value}` is a Ray actor class: its shared state has no Spawn form")
         raise Refusal(
-            "DM208",
+            REMOTE_CALL_ON_UNKNOWN_OBJECT.code,
             f"`{pn.dotted_cst(target) or 'this object'}.remote(...)`: not a @ray.remote function of this file, so the "
             "codemod cannot tell what it runs",
         )
@@ -137,34 +149,34 @@ class SpawnRecognition:
     def check_plain_function(self, func: cst.BaseExpression) -> None:
         dotted = pn.dotted_cst(func)
         if dotted is None:
-            raise Refusal("DM208", "`ray.remote(...)` of an expression the codemod cannot resolve")
+            raise Refusal(REMOTE_CALL_ON_UNKNOWN_OBJECT.code, "`ray.remote(...)` of an expression the codemod cannot resolve")
         head = dotted.split(".")[0]
         if head in self.owner.actor_classes or dotted in self.owner.class_names:
-            raise Refusal("DM202", f"`ray.remote({dotted})` makes an actor: its shared state has no Spawn form")
+            raise Refusal(RAY_ACTOR.code, f"`ray.remote({dotted})` makes an actor: its shared state has no Spawn form")
         if dotted in self.owner.do_functions:
-            raise Refusal("DM208", f"`{dotted}` is a @do function: `ray.remote` of it runs nothing but building a program")
+            raise Refusal(REMOTE_CALL_ON_UNKNOWN_OBJECT.code, f"`{dotted}` is a @do function: `ray.remote` of it runs nothing but building a program")
         if dotted in self.owner.remote_functions:
-            raise Refusal("DM208", f"`{dotted}` is already a @ray.remote function")
+            raise Refusal(REMOTE_CALL_ON_UNKNOWN_OBJECT.code, f"`{dotted}` is already a @ray.remote function")
         last = dotted.rpartition(".")[2]
         if head in self.shadowed:
-            raise Refusal("DM208", f"`ray.remote({dotted})` of a local name: the codemod cannot tell what it is")
+            raise Refusal(REMOTE_CALL_ON_UNKNOWN_OBJECT.code, f"`ray.remote({dotted})` of a local name: the codemod cannot tell what it is")
         if "." not in dotted and dotted not in self.owner.module_functions and self.imports.qualify(func) is None:
-            raise Refusal("DM208", f"`{dotted}` is not a function of this file nor an import")
+            raise Refusal(REMOTE_CALL_ON_UNKNOWN_OBJECT.code, f"`{dotted}` is not a function of this file nor an import")
         if last[:1].isupper():
-            raise Refusal("DM202", f"`ray.remote({dotted})` of what looks like a class makes an actor")
+            raise Refusal(RAY_ACTOR.code, f"`ray.remote({dotted})` of what looks like a class makes an actor")
 
     def build_spawn(self, spawned: Spawned) -> cst.BaseExpression:
         known = _ray_task_options()
         _check_returns(spawned.options)
         for opt in spawned.options:
             if opt.star == "*" or (opt.keyword is None and not opt.star):
-                raise Refusal("DM201", "Ray options given positionally cannot become Spawn options")
+                raise Refusal(DIRECT_RAY_CALL.code, "Ray options given positionally cannot become Spawn options")
             if opt.keyword is not None and opt.keyword.value not in known:
-                raise Refusal("DM201", f"Ray option `{opt.keyword.value}` has no Spawn form (RayHandler refuses it)")
+                raise Refusal(DIRECT_RAY_CALL.code, f"Ray option `{opt.keyword.value}` has no Spawn form (RayHandler refuses it)")
         for arg in spawned.args:
             names = name_counts(arg.value)
             if any(n in self.tasks or n in self.task_lists or n in self.ray_bound for n in names) or self.holds_task_or_ref(arg.value):
-                raise Refusal("DM205", "a task passed to another task: Ray resolves it to its value, a Spawn would not")
+                raise Refusal(UNTRACED_OBJECT_REF.code, "a task passed to another task: Ray resolves it to its value, a Spawn would not")
         spawn = self.need("Spawn")
         args = [_no_trailing_comma(a) for a in spawned.args]
         if spawned.pool:
@@ -183,31 +195,31 @@ class SpawnRecognition:
             except Refusal as refusal:
                 return refusal.code, refusal.message
             if nested:
-                return "DM207", "remote call inside a comprehension or lambda, where `yield` cannot go"
+                return REMOTE_CALL_IN_EXPRESSION.code, "remote call inside a comprehension or lambda, where `yield` cannot go"
             return None
         qualified = self.qualify(call.func)
         if qualified is None:
             return None
         if qualified in _CLUSTER:
-            return "DM203", None  # type: ignore[return-value]
+            return RAY_CLUSTER_SETUP.code, None  # type: ignore[return-value]
         if qualified.startswith(_PLACEMENT):
-            return "DM204", None  # type: ignore[return-value]
+            return RAY_PLACEMENT_GROUP.code, None  # type: ignore[return-value]
         if id(call) in self.refused_pools:
             return self.refused_pools[id(call)]
         if qualified in _EXECUTORS and id(call) not in self.executor_ctors:
-            return "DM209", None  # type: ignore[return-value]
+            return EXECUTOR_IN_EFFECTFUL_CODE.code, None  # type: ignore[return-value]
         if qualified == "asyncio.run" and nested:
-            return "DM207", "`asyncio.run` inside a comprehension or lambda, where `yield` cannot go"
+            return REMOTE_CALL_IN_EXPRESSION.code, "`asyncio.run` inside a comprehension or lambda, where `yield` cannot go"
         if qualified == "asyncio.run":
-            return "DM210", _ASYNCIO_RUN_LEFT
+            return EVENT_LOOP_IN_EFFECTFUL_CODE.code, _ASYNCIO_RUN_LEFT
         if qualified in _EVENT_LOOP:
-            return "DM210", None  # type: ignore[return-value]
+            return EVENT_LOOP_IN_EFFECTFUL_CODE.code, None  # type: ignore[return-value]
         if qualified in ("ray.get", "ray.wait", "ray.put"):
             if nested:
-                return "DM207", f"`{qualified}` inside a comprehension or lambda, where `yield` cannot go"
-            return "DM205", None  # type: ignore[return-value]
+                return REMOTE_CALL_IN_EXPRESSION.code, f"`{qualified}` inside a comprehension or lambda, where `yield` cannot go"
+            return UNTRACED_OBJECT_REF.code, None  # type: ignore[return-value]
         if qualified.startswith("ray.") and qualified != "ray.remote":
-            return "DM201", f"`{qualified}(...)` has no Spawn/Wait/Gather form"
+            return DIRECT_RAY_CALL.code, f"`{qualified}(...)` has no Spawn/Wait/Gather form"
         return None
 
     def is_spawn(self, node: cst.Yield) -> bool:

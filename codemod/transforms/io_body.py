@@ -11,7 +11,14 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
 from ..handler_stubs import record_need, spec_for_file
-from ..rules.side_effects import CATEGORY_RULES
+from ..rules.phases import (
+    EXPLICIT_CACHE_CALL,
+    IO_CALL_NOT_MOVABLE,
+    IO_HANDLE_IN_EFFECTFUL_CODE,
+    IO_NAME_BOUND_SEVERAL_WAYS,
+    NPZ_LOAD_NOT_MOVABLE,
+)
+from ..rules.side_effects import CATEGORY_RULES, DIRECT_FILE_IO
 from ..side_effects import MovableCall
 from .effectful_code import bare_yields, local_names
 from .io_catalogue import FLAGGED_CATEGORIES, IO_CATEGORIES
@@ -65,7 +72,7 @@ class BodyRewriter(MetricsCalls, MovableCalls, ClientCalls, WholeFileBlocks, cst
                 if qualified and (self.owner.catalogue.movable(qualified) or qualified.startswith(("wandb.", "mlflow."))
                                   or (self.owner.catalogue.lookup(qualified) is not None
                                       and self.owner.catalogue.lookup(qualified).category in IO_CATEGORIES)):
-                    self.note("DM314", f"`{qualified}(...)` in {where} inside effectful code: left as it is, where `yield` cannot go")
+                    self.note(IO_CALL_NOT_MOVABLE.code, f"`{qualified}(...)` in {where} inside effectful code: left as it is, where `yield` cannot go")
                     return
 
     def _enter_nested(self, node: cst.CSTNode) -> None:
@@ -130,14 +137,14 @@ class BodyRewriter(MetricsCalls, MovableCalls, ClientCalls, WholeFileBlocks, cst
             choices = self.ambiguous_io(original_node.func)
             if choices:
                 shown = " or ".join(f"`{c}`" for c in choices) if len(choices) > 1 else f"`{choices[0]}` or to another object"
-                self.note("DM318", f"`{pn.dotted_cst(original_node.func)}(...)` left as it is: the name is bound to "
+                self.note(IO_NAME_BOUND_SEVERAL_WAYS.code, f"`{pn.dotted_cst(original_node.func)}(...)` left as it is: the name is bound to "
                                    f"{shown} depending on how the module was loaded")
                 return updated_node
             builtin = self.owner.imports.builtin(original_node.func, self.shadowed | self.owner.module_names)
             if builtin == "open":
-                self.note("DM303", "`open(...)` left as it is: only whole-file `with open(...)` reads and writes are moved")
+                self.note(DIRECT_FILE_IO.code, "`open(...)` left as it is: only whole-file `with open(...)` reads and writes are moved")
             elif self.is_cache_call(original_node):
-                self.note("DM313")
+                self.note(EXPLICIT_CACHE_CALL.code)
             else:
                 return self.client_call(original_node, updated_node)
             return updated_node
@@ -146,7 +153,7 @@ class BodyRewriter(MetricsCalls, MovableCalls, ClientCalls, WholeFileBlocks, cst
             if qualified == "numpy.load" and (id(original_node) in self.with_items or npz_path(original_node)):
                 # An `.npz` archive loads as a lazy NpzFile (a context manager over an open file): neither
                 # recordable nor replayable, so `--record` would fail at it (review F18).
-                self.note("DM320")
+                self.note(NPZ_LOAD_NOT_MOVABLE.code)
                 return updated_node
             return self.moved_call(movable, updated_node)
         if qualified.startswith(("wandb.", "mlflow.")):
@@ -158,7 +165,7 @@ class BodyRewriter(MetricsCalls, MovableCalls, ClientCalls, WholeFileBlocks, cst
             # A function of the library itself (``openai.ChatCompletion.create``): a plain call, moved whole.
             return self.moved_call(MovableCall(qualified, camel(qualified.split(".")), None), updated_node)
         if qualified in _HANDLE_OPENERS:
-            self.note("DM316", f"`{qualified}(...)` left as it is: the handle it opens is read and written by the code after it")
+            self.note(IO_HANDLE_IN_EFFECTFUL_CODE.code, f"`{qualified}(...)` left as it is: the handle it opens is read and written by the code after it")
         elif entry.category in FLAGGED_CATEGORIES and not (entry.category == "llm" and is_constructor(qualified)):
             rule = CATEGORY_RULES[entry.category]
             self.note(rule.code, f"`{qualified}(...)` left as it is: {rule.message.lower()}; it becomes {entry.becomes}")

@@ -15,6 +15,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
 from ..handler_stubs import record_need, spec_for_client
+from ..rules.phases import IO_CALL_NOT_MOVABLE, UNRESOLVED_CLIENT_CALL
 from .effectful_code import yielded
 from .io_movable import as_dict, keyword_arg
 
@@ -49,7 +50,7 @@ class ClientCalls:
             library = constructor.split(".")[0]
             effect = camel([library, *chain])
             if any(a.star for a in updated.args) or self.nested:
-                self.note("DM314", f"`{node.value}.{'.'.join(chain)}(...)` left as it is: "
+                self.note(IO_CALL_NOT_MOVABLE.code, f"`{node.value}.{'.'.join(chain)}(...)` left as it is: "
                                    + ("inside a comprehension or lambda, where `yield` cannot go" if self.nested
                                       else "`*args`/`**kwargs` cannot be moved into the effect's fields"))
                 return updated
@@ -67,5 +68,5 @@ class ClientCalls:
             return yielded(cst.Call(cst.Name(effect), args))
         if self.owner.imports_client_library and CLIENT_WORDS & set(chain):
             shown = ".".join([pn.dotted_cst(node) or "<expression>", *chain])
-            self.note("DM317", f"`{shown}(...)` left as it is: `{shown.split('.')[0]}` is not a client built at module level from an imported library")
+            self.note(UNRESOLVED_CLIENT_CALL.code, f"`{shown}(...)` left as it is: `{shown.split('.')[0]}` is not a client built at module level from an imported library")
         return updated

@@ -39,6 +39,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from ..handler_stubs import HANDLER_MODULE, handler_module_for, record_need
+from ..rules.phases import CACHE_ON_EFFECTFUL_FUNCTION, DOEFF_CODE_KEEPS_IO
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
 from .effectful_code import ImportTable, is_doeff_code, is_effectful, module_bound_names
@@ -99,7 +100,7 @@ class IoTransformer(MigrationTransformer):
             return updated_node
         # Left as it is (review F25): the cache hands out the same *program*, whose body runs again at every
         # ``yield``; caching results (CacheGet/CachePut) would run it once and share one result object.
-        return self.state.flag(updated_node, "DM312")
+        return self.state.flag(updated_node, CACHE_ON_EFFECTFUL_FUNCTION.code)
 
     def left_for_doeff(self, node: cst.FunctionDef) -> cst.FunctionDef:
         """doeff code is left as it is (the effects and handlers written here are the bundled runtime's, which doeff
@@ -113,7 +114,7 @@ class IoTransformer(MigrationTransformer):
         scratch.update(saved)
         del self.state.flags[flags:]
         self.introduced = introduced
-        return node if trial.deep_equals(node.body) else self.state.flag(node, "DM319")
+        return node if trial.deep_equals(node.body) else self.state.flag(node, DOEFF_CODE_KEEPS_IO.code)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if self.state.module.rpartition(".")[2] == HANDLER_MODULE or PROBING.get():

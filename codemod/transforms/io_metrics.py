@@ -11,6 +11,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from ..handler_stubs import record_need, spec_for_metrics
+from ..rules.side_effects import DIRECT_METRICS_CALL
 from .effectful_code import yielded
 
 METRICS_MODULE = "doeff_migrate.runtime.metrics"
@@ -29,10 +30,10 @@ class MetricsCalls:
                 effect = "LogConfig" if qualified == "wandb.config.update" else "LogSummary"
                 args = [call.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
         if effect is None or not args:
-            self.note("DM301", f"`{qualified}(...)` left as it is: it has no metrics-effect form (run setup stays with the entry point)")
+            self.note(DIRECT_METRICS_CALL.code, f"`{qualified}(...)` left as it is: it has no metrics-effect form (run setup stays with the entry point)")
             return call
         if self.nested:
-            self.note("DM301", f"`{qualified}(...)` inside a comprehension or lambda, where `yield` cannot go")
+            self.note(DIRECT_METRICS_CALL.code, f"`{qualified}(...)` inside a comprehension or lambda, where `yield` cannot go")
             return call
         AddImportsVisitor.add_needed_import(self.state.context, METRICS_MODULE, effect)
         record_need(self.state, spec_for_metrics(effect))

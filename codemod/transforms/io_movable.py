@@ -13,6 +13,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from ..handler_stubs import record_need, spec_for_movable
+from ..rules.phases import IO_CALL_NOT_MOVABLE
 from ..side_effects import MovableCall
 from .effectful_code import yielded
 
@@ -38,10 +39,10 @@ class MovableCalls:
         keywords = [a for a in call.args if a.keyword is not None]
         if movable.params is None:
             if any(a.star for a in call.args):
-                self.note("DM314", f"`{movable.call}(...)` left as it is: `*args`/`**kwargs` cannot be moved into the effect's fields")
+                self.note(IO_CALL_NOT_MOVABLE.code, f"`{movable.call}(...)` left as it is: `*args`/`**kwargs` cannot be moved into the effect's fields")
                 return call
             if self.nested:
-                self.note("DM314", f"`{movable.call}(...)` inside a comprehension or lambda, where `yield` cannot go")
+                self.note(IO_CALL_NOT_MOVABLE.code, f"`{movable.call}(...)` inside a comprehension or lambda, where `yield` cannot go")
                 return call
             args: list[cst.Arg] = []
             if positional:
@@ -54,11 +55,11 @@ class MovableCalls:
             self.owner.introduced = True
             return yielded(cst.Call(cst.Name(movable.effect), args))
         if any(a.star for a in call.args) or len(positional) != len(movable.params):
-            self.note("DM314", f"`{movable.call}(...)` left as it is: the codemod moves it only with exactly "
+            self.note(IO_CALL_NOT_MOVABLE.code, f"`{movable.call}(...)` left as it is: the codemod moves it only with exactly "
                       f"{len(movable.params)} positional argument(s) ({', '.join(movable.params)}) and plain keywords")
             return call
         if self.nested:
-            self.note("DM314", f"`{movable.call}(...)` inside a comprehension or lambda, where `yield` cannot go")
+            self.note(IO_CALL_NOT_MOVABLE.code, f"`{movable.call}(...)` inside a comprehension or lambda, where `yield` cannot go")
             return call
         args = [cst.Arg(a.value) for a in positional]
         if keywords:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..rules.phases import RUN_WITH_INNER_RECORDER
 from .effectful_code import is_effectful
 from .recording import HELPER, is_recording_inside, is_with_effect_handlers, recorder_inside
 
@@ -39,7 +40,7 @@ class RunWiring(cst.CSTTransformer):
     def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
         if self.refused:
             self.refused = False
-            return self.owner.state.flag(updated_node, "DM321")
+            return self.owner.state.flag(updated_node, RUN_WITH_INNER_RECORDER.code)
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
