@@ -38,9 +38,9 @@ def generated_handlers(declared: Sequence[Any] = (), module_name: str = "") -> l
 
     A migrated function yields its package's effects wherever it is called from (another package, a design's
     provider, a method, a helper), so the effects are answered where they are defined rather than only when
-    the entry module declares ``__doeff_handlers__`` (review F1/F13/F20). The handler modules of the entry
+    the entry module declares ``__doeff_handlers__``. The handler modules of the entry
     module's own packages, and of the project packages its source imports (inside functions too), are imported
-    first: their migrated modules may be imported lazily, by a function that runs later (review F1b).
+    first: their migrated modules may be imported lazily, by a function that runs later.
     """
     for package in [module_name.rpartition(".")[0], *_imported_packages(module_name)]:
         parts = package.split(".") if package else []

@@ -182,7 +182,7 @@ def perform_sequence(
 def run_injected_test(program: Any, module_name: str, override: Any = None) -> Any:
     """The body of a migrated ``@injected_pytest`` test: run ``program`` as pinjected ran the test.
 
-    pinjected-semantics.md C5: the env is the runner's env of the test module (everything registered
+    The env is the runner's env of the test module (everything registered
     by the modules imported so far, then the ``__design__`` dicts of the package hierarchy, root to
     leaf, the module's own last), with ``override`` on top; the keys of ``__doeff_requires__`` for the
     program are checked and its instances built before it runs; an awaitable result is awaited. Exceptions

@@ -5,7 +5,7 @@ a nested scope: ``AskFunction``), DM104 and DM114 (``async with``/``async for``,
 expression: the body runs as a coroutine through ``Await``), DM107 (a key bound to functions and
 values: ``AskFunction`` / ``call_dependency``).
 
-Each entry follows pinjected-semantics.md §4.4 ("what cannot be translated mechanically"). The codemod
+Each entry is a pinjected construct that cannot be translated mechanically. The codemod
 writes ``# doeff-migrate: DM1xx: <message>`` on the line above the construct and changes nothing in
 it; ``# noqa: DM1xx`` on the construct (or in the comments above it) suppresses the flag.
 """
@@ -24,7 +24,7 @@ INJECTED_GENERATOR = register(
         "pinjected one. (Injected generator functions and context-manager providers with the decorator under "
         "`@injected` are migrated: the function stays as written under `@pass_dependencies`.)",
         why="A `@do` body is itself a generator: its own `yield`s would be read as effects. A decorator above "
-        "`@injected` wraps pinjected's IProxy, which has no runtime counterpart (pinjected-semantics.md §4.4 item 2).",
+        "`@injected` wraps pinjected's IProxy, which has no runtime counterpart.",
         example="@contextmanager\n@injected\ndef session(client, /, name):\n    yield client.open(name)",
         use_instead="@function_binding\n@pass_dependencies(client=Ask)\n@contextmanager\ndef session(client, /, name):\n    yield client.open(name)",
         fix_safety=_NO_FIX,
@@ -65,7 +65,7 @@ CLASS_INJECTION = register(
         why="Class injection migrates to `class_constructor(C)` / `@class_binding` (runtime/classes.py: `new_C` "
         "resolved by pinjected's rules, methods keep calling `self._dep(...)`), and `injected(f)` of a plain "
         "function to `injected_function(f)`. What is left is known only at run time (`injected(key)` may be a "
-        "key, a class or a function) or needs the bundled runtime (pinjected-semantics.md §4.4 item 3).",
+        "key, a class or a function) or needs the bundled runtime.",
         example="def pick(key):\n    return injected(key)",
         use_instead="@do\ndef pick(key):\n    return (yield Ask(key))",
         fix_safety=_NO_FIX,
@@ -98,7 +98,7 @@ EAGER_INSTANCE = register(
         "`Lock`/`Semaphore`/`Event`/`Condition`/`Queue` objects.",
         why="Migrated instances are built lazily (or by the runner's pre-flight) inside the runtime, and "
         "coroutines run on the runtime's own loop thread: a background task would start at another "
-        "time and loop-bound primitives would belong to another loop (pinjected-semantics.md §4.4 item 5).",
+        "time and loop-bound primitives would belong to another loop.",
         example="@instance\nasync def worker(queue):\n    return asyncio.create_task(consume(queue))",
         use_instead="@do\ndef start_worker():\n    queue = yield Ask(\"queue\")\n    return (yield Spawn(consume(queue), daemon=True))",
         fix_safety=_NO_FIX,
@@ -214,7 +214,7 @@ RUNNER_SPECIFIC = register(
         "or with an override that is not a design (other `@injected_pytest` tests become plain pytest "
         "functions running through `run_injected_test`).",
         why="These drive pinjected's own resolver or tooling; their doeff equivalents are runner or "
-        "test-harness code, not a line-by-line rewrite (pinjected-semantics.md §4.4 item 9).",
+        "test-harness code, not a line-by-line rewrite.",
         example="result = AsyncResolver(__design__).provide(main)",
         use_instead="result = run(main, env=__design__)",
         fix_safety=_NO_FIX,
@@ -247,7 +247,7 @@ UNAWAITED_ASYNC_DEPENDENCY = register(
         "`await`: a latent bug of the original.",
         why="Under pinjected the call only creates a coroutine that is dropped. The migration keeps that "
         "exactly (the dependency is a coroutine function bound to the run, `AskAsyncFunction`), so the call "
-        "still does nothing; whether it should run is for a human to decide (pinjected-semantics.md §3 item 9).",
+        "still does nothing; whether it should run is for a human to decide.",
         example="@injected\nasync def build(a_system, /):\n    a_system('tool --version')  # never runs",
         use_instead="@do\ndef build():\n    a_system = yield AskAsyncFunction(\"a_system\")\n    a_system('tool --version')  # still never runs: add `yield Await(...)` if running it was intended",
         fix_safety="Safe: the function is migrated with the same behaviour (the call stays a no-op); the "

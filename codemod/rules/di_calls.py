@@ -1,9 +1,8 @@
 """Rules of phase ``di`` for function bodies and entry points the codemod cannot rewrite faithfully.
 
-Found by the adversarial review of the ``di`` phase (docs/review/di-phase-adversarial-review.md): each
-construct below either made the migrated code return something else than pinjected did, or crash,
-without a flag. The codemod now leaves it exactly as it was and writes
-``# doeff-migrate: DM13x: <message>`` above it (``# noqa: DM13x`` suppresses the flag). Codes DM130-DM149.
+Each construct below has no rewrite that returns what pinjected returned (a rewrite would return something
+else, or crash), so the codemod leaves it exactly as it was and writes ``# doeff-migrate: DM13x: <message>``
+above it (``# noqa: DM13x`` suppresses the flag). Codes DM130-DM149.
 """
 
 from . import Invalid, Rule, Valid, register

@@ -1,6 +1,6 @@
 """Flags mistakes in effect code (DM5xx): programs built but never run, async in `@do`, unbound Ask keys.
 
-Background: doeff 0.8.0's `@do` (reference/doeff-api.md, §1.1): calling a `@do` function only builds a
+Background: doeff 0.8.0's `@do`: calling a `@do` function only builds a
 program; it runs when yielded. `@do` refuses `async def`; `Await` is the bridge to coroutines.
 """
 

@@ -2,9 +2,8 @@
 
 The language server's rules in ``side_effects.py`` (DM201, DM301-DM311) report a direct side effect inside
 a ``@do`` function; the codemod reuses those codes when it leaves such a call unchanged for the same
-reason, and the rules here name the more specific cases it refuses to rewrite. Background: seed 000's
-effect table (``ray.remote(fn).remote(args) -> yield Spawn(...)``, ``torch.load(path) -> yield ...``) and
-doeff's scheduling effects (reference/doeff-api.md, ``Spawn``/``Wait``/``Gather``).
+reason, and the rules here name the more specific cases it refuses to rewrite. Background: doeff's
+scheduling effects (``Spawn``/``Wait``/``Gather``) and the effects the io phase declares.
 """
 
 from __future__ import annotations

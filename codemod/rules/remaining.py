@@ -1,7 +1,7 @@
 """Flags pinjected constructs that are still in the code (DM150-DM159), with the phase that migrates them.
 
 The language server shows these while the migration is under way; `doeff-migrate --phase di` rewrites
-them. Semantics of each construct: reference/pinjected-semantics.md, §2 (C1-C23).
+them.
 """
 
 from __future__ import annotations

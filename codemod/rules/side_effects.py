@@ -1,8 +1,8 @@
 """Flags direct side effects inside effectful (``@do``) code: ray calls (DM2xx) and IO (DM3xx).
 
 Which calls count is data: the side-effect catalogue in ``doeff_migrate.codemod.side_effects``, extensible
-with ``extra-side-effects`` in ``[tool.doeff-migrate]``. Background: seed 000's effect table and doeff's
-"every side effect is a yielded value that a handler answers" (reference/doeff-api.md, §1.4).
+with ``extra-side-effects`` in ``[tool.doeff-migrate]``. Background: doeff's "every side effect is a yielded
+value that a handler answers".
 """
 
 from __future__ import annotations

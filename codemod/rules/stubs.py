@@ -9,7 +9,7 @@ user's (an API client, a custom storage). A stub is recognised by two things tog
 
 Deleting the marker (or the ``raise``) once the handler is written makes the diagnostics go away. The
 marker is a constant here so the codemod (writer) and the language server (reader) agree on it.
-Handler shape: doeff 0.8.0's ``@handler def h(effect: MyEffect, k)`` (reference/doeff-api.md, §1.4).
+Handler shape: doeff 0.8.0's ``@handler def h(effect: MyEffect, k)``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Ray tasks in ``@do`` functions -> ``Spawn`` / ``Wait`` / ``Gather``; what has no faithful form is flagged.
 
-Seed 000: ``ray.remote(fn).remote(args) -> result = yield Spawn(fn, args)``. A migrated Ray task stays a real Ray
-task: ``f.remote(a)`` becomes ``yield Spawn(ray_task(f)(a))`` (``doeff_migrate.runtime.ray_backend.ray_task``: a
-program that submits ``f`` to Ray and awaits its value), so the arguments are still copied when the task is
-created, a task mutating them or module globals does not touch the driver's objects, ``max_retries`` /
-``retry_exceptions`` / resource options hold and failures are Ray's own ``RayTaskError``.
+A migrated Ray task stays a real Ray task: ``f.remote(a)`` becomes ``yield Spawn(ray_task(f)(a))``
+(``doeff_migrate.runtime.ray_backend.ray_task``: a program that submits ``f`` to Ray and awaits its value), so the
+arguments are still copied when the task is created, a task mutating them or module globals does not touch the
+driver's objects, ``max_retries`` / ``retry_exceptions`` / resource options hold and failures are Ray's own
+``RayTaskError``.
 ``@ray.remote`` decorators stay, so other modules may keep calling ``f.remote``.
 Rewritten, inside ``@do`` functions only (plain code keeps using Ray directly):
 

@@ -93,7 +93,7 @@ class BodyRewriter(SpawnLoops, SpawnRecognition, cst.CSTTransformer):
         self.frames.append([])
         if self.owner.is_lock_block(node, self.shadowed):
             # A `yield` here would park this task holding the lock; the next task taking the lock would block the
-            # scheduler's thread, and the holder would never resume (review F19c). Nothing in the block is rewritten.
+            # scheduler's thread, and the holder would never resume. Nothing in the block is rewritten.
             if self.holds_task_or_ref(node.body):
                 self.frames[-1].append((TASKS_UNDER_LOCK.code, None))
             return False

@@ -84,7 +84,7 @@ class SpawnLoops:
         if comp.inner_for_in is not None or comp.asynchronous is not None or len(comp.ifs) > 1:
             return None
         # A loop, unlike a comprehension, binds its variable in the function: when the name is used elsewhere
-        # too, the loop gets a fresh one (review M1).
+        # too, the loop gets a fresh one.
         loop_vars = target_names(comp.target)
         if (isinstance(comp.target, cst.Name) and _LOOP_VAR not in self.name_counts
                 and self.name_counts.get(comp.target.value, 0) != name_counts(value).get(comp.target.value, 0)

@@ -106,7 +106,7 @@ class TaskConsumers(cst.CSTVisitor):
     def followed(self, counts: dict[str, int]) -> set[str]:
         """Names whose every use (besides one assignment) is a wait. A name in ``ray.get([a, b])`` counts as
         waited only when every element of that list is followed too (or an inline remote call): a mixed list
-        stays a Ray call, which must not receive a Task (review F24). Computed to a fixpoint."""
+        stays a Ray call, which must not receive a Task. Computed to a fixpoint."""
         followed = set(counts)
         while True:
             uses = dict(self.uses)

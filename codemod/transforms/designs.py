@@ -112,7 +112,7 @@ class DesignTranslator:
                 self.problem = ("DM121", f"design binds the entry point `{dotted}`, which is not a plain program after migration")
                 return None
             if target is None and isinstance(node, cst.Attribute):
-                # ``fn.proxy`` / ``settings.db_url``: an attribute of a provider (BUG 28, design side).
+                # ``fn.proxy`` / ``settings.db_url``: an attribute of a provider (design side).
                 parts = dotted.split(".")
                 for i in range(len(parts) - 1, 0, -1):
                     owner = state.index.resolve_ref(ValueSpec("ref", state.module, ".".join(parts[:i])))
@@ -246,7 +246,7 @@ class Designs(MigrationTransformer):
         self.entries: list[tuple[str, cst.BaseExpression, cst.SimpleStatementLine]] = []
         """(variable, merged layers, the ``setdefault`` statement recording them) per dissolved block."""
         self.meta_plan: dict[int, str] = {}
-        """id of a top-level ``__design__``/``__meta_design__`` statement -> how to merge it (BUG 9)."""
+        """id of a top-level ``__design__``/``__meta_design__`` statement -> how to merge it."""
         self.meta_runtime = False
         """``__meta_design__`` was kept as a runtime design (the runner merges it, not the codemod)."""
 

@@ -23,8 +23,8 @@ class ImportTable:
         self.names: dict[str, str] = {}
         self.ambiguous: dict[str, list[str]] = {}
         """Names bound to different things at module level (``try: import cupy as np`` / ``except: import numpy
-        as np``, ``np = Store()``): which one a call reaches is not known, so ``qualify`` resolves none of them
-        (review F12). Name -> the modules it may be."""
+        as np``, ``np = Store()``): which one a call reaches is not known, so ``qualify`` resolves none of them.
+        Name -> the modules it may be."""
         self._other: set[str] = set()
         self._collect(module.body)
         for name in self._other & set(self.names):
@@ -140,7 +140,7 @@ def target_names(node: cst.CSTNode) -> set[str]:
 def is_effectful(node: cst.FunctionDef, imports: ImportTable) -> bool:
     """A ``@do`` function of the bundled runtime or of doeff (resolved through imports).
 
-    Not an ``async def``: ``@do`` refuses those, and a ``yield`` written into one would not compile (review M3)."""
+    Not an ``async def``: ``@do`` refuses those, and a ``yield`` written into one would not compile."""
     if node.asynchronous is not None:
         return False
     for deco in node.decorators:
@@ -155,7 +155,7 @@ def is_doeff_code(node: cst.FunctionDef, imports: ImportTable, state: FileState)
 
     What the compute/io/recording phases write (``ray_task``, ``call_in_thread``, the generated handlers,
     ``recording_handlers()``) are bundled-runtime programs and handlers that doeff cannot run, so such code is
-    left as it is (review F22/F23)."""
+    left as it is."""
     if state.target == "doeff":
         return True
     for deco in node.decorators:

@@ -152,7 +152,7 @@ class BodyRewriter(MetricsCalls, MovableCalls, ClientCalls, WholeFileBlocks, cst
         if movable is not None:
             if qualified == "numpy.load" and (id(original_node) in self.with_items or npz_path(original_node)):
                 # An `.npz` archive loads as a lazy NpzFile (a context manager over an open file): neither
-                # recordable nor replayable, so `--record` would fail at it (review F18).
+                # recordable nor replayable, so `--record` would fail at it.
                 self.note(NPZ_LOAD_NOT_MOVABLE.code)
                 return updated_node
             return self.moved_call(movable, updated_node)

@@ -1,6 +1,5 @@
 """IO in ``@do`` functions -> effects: wandb -> metrics effects, checkpoints, files and HTTP/API calls -> declared effects.
 
-Seed 000: ``wandb.log(metrics) -> yield Tell(metrics)``, ``torch.load(path) -> ckpt = yield Await(load_ckpt(path))``.
 Inside ``@do`` functions (names resolved through the file's imports; shadowed names are not the library's):
 
 * ``wandb.log(d, step=..., commit=...)`` -> ``yield LogMetrics(d, step=..., commit=...)``;
@@ -98,13 +97,13 @@ class IoTransformer(MigrationTransformer):
         ]
         if not cached:
             return updated_node
-        # Left as it is (review F25): the cache hands out the same *program*, whose body runs again at every
+        # Left as it is: the cache hands out the same *program*, whose body runs again at every
         # ``yield``; caching results (CacheGet/CachePut) would run it once and share one result object.
         return self.state.flag(updated_node, CACHE_ON_EFFECTFUL_FUNCTION.code)
 
     def left_for_doeff(self, node: cst.FunctionDef) -> cst.FunctionDef:
         """doeff code is left as it is (the effects and handlers written here are the bundled runtime's, which doeff
-        cannot run: review F23); flagged DM319 when the phase would have touched it. The trial rewrite's imports,
+        cannot run); flagged DM319 when the phase would have touched it. The trial rewrite's imports,
         handler-module needs and flags are dropped."""
         scratch = self.state.context.scratch
         saved = {key: list(value) if isinstance(value, list) else value for key, value in scratch.items()}
@@ -121,7 +120,7 @@ class IoTransformer(MigrationTransformer):
             return updated_node
         # Entry points calling @do functions of other modules of the project need the handlers when those modules
         # do IO: calls at module level, and, in a module that runs programs itself (`run(...)`), calls anywhere
-        # outside effectful code (a script's `main()`: review F6).
+        # outside effectful code (a script's `main()`).
         # (after the early return: looking the imported modules up on disk is wasted on probes and handler modules)
         sibling_functions, sibling_packages = project_imports(original_node, self.state.module, self.state.path)
         called = {c.func.value for c in entry_calls(updated_node, self.imports) if isinstance(c.func, cst.Name)}
@@ -142,12 +141,12 @@ class IoTransformer(MigrationTransformer):
         if (has_entry or (self.introduced and whole_file)) and "__doeff_handlers__" not in self.module_names:
             # The runner installs these outside its recorder, so `--record` records the effects themselves.
             # Declared by every module that yields the package's effects, not only by recognised entry points
-            # (`main = Trainer(3).fit()` is one too: review F20); importing the handler module also lets the
-            # runner find these handlers when the entry point is in another module (F1).
+            # (`main = Trainer(3).fit()` is one too); importing the handler module also lets the
+            # runner find these handlers when the entry point is in another module.
             module = record_need(self.state)
             handlers = "HANDLERS"
             if handlers in self.module_names or self.imports.names.get(handlers, f"{module}.HANDLERS") != f"{module}.HANDLERS":
-                handlers = "_dm_HANDLERS"  # the module's own `HANDLERS` is not the package's (review F16)
+                handlers = "_dm_HANDLERS"  # the module's own `HANDLERS` is not the package's
                 AddImportsVisitor.add_needed_import(self.state.context, module, "HANDLERS", handlers)
             else:
                 AddImportsVisitor.add_needed_import(self.state.context, module, "HANDLERS")
@@ -171,7 +170,7 @@ class IoTransformer(MigrationTransformer):
     def wrapped(self, program: cst.BaseExpression) -> cst.BaseExpression:
         """``program`` under the handlers of the packages whose effects it yields: this file's own package's (when
         it introduced effects or uses modules of its package that do IO) and those of other packages it imports
-        programs from (a script in `scripts/` running `proj` code: review F6)."""
+        programs from (a script in `scripts/` running `proj` code)."""
         _, own = handler_module_for(self.state.path, self.state.module)
         others = sorted(m for m in self.handler_modules if m != own)
         if self.introduced or own in self.handler_modules or not others:

@@ -147,7 +147,7 @@ class WholeFileBlocks:
             return None
         # ``open(p, "w")`` truncates the file before the body computes what it writes; the effect computes it
         # first. Only values whose evaluation cannot fail nor act (names, literals) keep the order unobservable:
-        # ``f.write(render(rows))`` with a failing ``render`` must still leave an empty file (review F26).
+        # ``f.write(render(rows))`` with a failing ``render`` must still leave an empty file.
         if effect.startswith("Write") and not all(_inert(e) for e in [*(a.value for a in args[1:]), *(a.value for a in dump_options)]):
             return None
         if options:

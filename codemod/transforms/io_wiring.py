@@ -24,9 +24,9 @@ class RunWiring(cst.CSTTransformer):
     """``run(p, ...)`` in a module whose programs yield the package's effects -> ``run(with_effect_handlers(p), ...)``.
 
     Every ``run`` of the bundled runtime outside ``@do`` functions is wired, in plain functions too (a script's
-    ``main()``, a test: review F6), whatever its program expression: the handlers answer only the package's
+    ``main()``, a test), whatever its program expression: the handlers answer only the package's
     effects, so a program without them is unaffected. A recorder already in ``run``'s stack
-    (``*recording_handlers()``) moves inside the handlers, where it sees the effects they answer (F32).
+    (``*recording_handlers()``) moves inside the handlers, where it sees the effects they answer.
     """
 
     def __init__(self, owner) -> None:
@@ -46,7 +46,7 @@ class RunWiring(cst.CSTTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         imports = self.owner.imports
         if imports.qualify(original_node.func) != "doeff_migrate.runtime.run":
-            return updated_node  # doeff's run cannot run the bundled runtime's handlers (review F22/F23)
+            return updated_node  # doeff's run cannot run the bundled runtime's handlers
         if not updated_node.args or updated_node.args[0].keyword or updated_node.args[0].star:
             return updated_node
         program = updated_node.args[0].value
@@ -61,7 +61,7 @@ class RunWiring(cst.CSTTransformer):
             if not isinstance(stack, cst.List):
                 continue
             # Recorders first in `run`'s stack (innermost) must stay inside the package's handlers to see the
-            # effects they answer (review F32): they move into the program, right around it.
+            # effects they answer: they move into the program, right around it.
             elements = list(stack.elements)
             recorders = [self.is_recorder(e) for e in elements]
             first = next((n for n, r in enumerate(recorders) if not r), len(elements))

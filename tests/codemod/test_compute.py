@@ -21,7 +21,7 @@ def codes(result) -> list[str]:
 
 
 def test_doeff_code_keeps_its_ray_tasks_and_is_flagged_dm213():
-    # ray_task / call_in_thread are bundled-runtime programs that doeff cannot run (review F23).
+    # ray_task / call_in_thread are bundled-runtime programs that doeff cannot run.
     source = HEAD.replace("doeff_migrate.runtime", "doeff") + """
 def square(x):
     return x * x

@@ -47,7 +47,7 @@ def sweep(cfgs):
 
 
 def test_comprehension_variable_used_elsewhere_gets_a_fresh_loop_variable():
-    # A loop would rebind `x` in the function: it gets its own name instead (review M1).
+    # A loop would rebind `x` in the function: it gets its own name instead.
     check_transformed(
         HEAD + "\ndef sq(x):\n    return x\n\n@do\ndef f(xs):\n    x = 1\n    refs = [ray.remote(sq).remote(x) for x in xs]\n    return x, ray.get(refs)\n",
         "import ray\nfrom doeff_migrate.runtime import Gather, Spawn, do\nfrom doeff_migrate.runtime.ray_backend import ray_task\n"

@@ -240,7 +240,7 @@ def test_task_passed_to_another_task_is_flagged_dm205():
 
 
 def test_asyncio_run_of_a_coroutine_is_left_and_flagged_dm210():
-    # asyncio.run blocks the program and cancels leftover tasks; Await would do neither (review F4).
+    # asyncio.run blocks the program and cancels leftover tasks; Await would do neither.
     result = check_transformed(
         "import asyncio\nfrom doeff_migrate.runtime import do\n\nasync def fetch_all(urls):\n    return await asyncio.gather(*map(get, urls))\n"
         "\n@do\ndef f(urls):\n    pages = asyncio.run(fetch_all(urls))\n    return pages\n",

@@ -406,7 +406,7 @@ def test_an_earlier_dm110_note_does_not_keep_the_function_from_migrating():
     assert "@function_binding\n@do\ndef build():" in migrate_source(source, path="build.py").code
 
 
-# -- review BUG 10: references to a provider left as pinjected are left and flagged too (DM117) ----------------
+# -- references to a provider left as pinjected are left and flagged too (DM117) ----------------
 _FLAGGED_LIB = (
     "from pinjected import injected\n\n"
     "# doeff-migrate: DM111: depends on `__resolver__`/`__design__`/`__task_group__` or `Injected.dynamic`: no env key answers it\n"

@@ -75,7 +75,7 @@ def test_double_underscore_dependency_keeps_its_full_key():
 
 
 def test_without_slash_or_underscore_every_parameter_is_a_runtime_argument():
-    # pinjected-semantics.md trap 5: names that look like keys inject nothing.
+    # Names that look like keys inject nothing.
     check_transformed(
         """\
         from pinjected import injected

@@ -47,7 +47,7 @@ def test_extra_side_effects_are_moved_stubbed_or_flagged_end_to_end(tmp_path: Pa
     handlers = (package / "effects_handlers.py").read_text()
     assert "def handle_upload(effect: Upload, k):\n    # doeff-migrate: stub\n" in handlers
     assert "value = labstore.tag(*effect.args, **effect.kwargs)" in handlers
-    assert "value = _client(effect.client).say(*effect.args, **effect.kwargs)" in handlers  # complete (review F28)
+    assert "value = _client(effect.client).say(*effect.args, **effect.kwargs)" in handlers  # complete
     compile(handlers, "effects_handlers.py", "exec")
     assert doeff_migrate([str(package), "--phase", "io", "--check", "-q"]) == 0
 

@@ -42,7 +42,7 @@ def ask(q):
 """) + "\n\n__doeff_handlers__ = HANDLERS\n",
         path="pkg/mod.py",
     )
-    # Complete (review F28): the same call on the client the effect names, which a user handler can also tell apart.
+    # Complete: the same call on the client the effect names, which a user handler can also tell apart.
     spec = specs(result)["OpenaiChatCompletionsCreate"]
     assert not spec.is_stub and [f[0] for f in spec.fields] == ["client", "args", "kwargs"]
     assert "value = _client(effect.client).chat.completions.create(*effect.args, **effect.kwargs)" in spec.body

@@ -238,7 +238,7 @@ def test_doeff_code_keeps_its_io_and_is_flagged_dm319():
 
 
 def test_cache_on_a_do_function_is_left_and_flagged_dm312():
-    # Review F25: the cache hands out one program whose body runs at every `yield`; CacheGet/CachePut would not.
+    # The cache hands out one program whose body runs at every `yield`; CacheGet/CachePut would not.
     for decorators, signature in (
         ("@lru_cache()\n@do", "f(x)"),
         ("@cache\n@do", "f(x)"),
