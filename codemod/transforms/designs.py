@@ -246,7 +246,7 @@ class Designs(MigrationTransformer):
         self.entries: list[tuple[str, cst.BaseExpression, cst.SimpleStatementLine]] = []
         """(variable, merged layers, the ``setdefault`` statement recording them) per dissolved block."""
         self.meta_plan: dict[int, str] = {}
-        """id of a top-level ``__design__``/``__meta_design__`` statement -> how to merge it."""
+        """id of a top-level ``__design__``/``__meta_design__`` statement -> how to merge it (BUG 9)."""
         self.meta_runtime = False
         """``__meta_design__`` was kept as a runtime design (the runner merges it, not the codemod)."""
 
