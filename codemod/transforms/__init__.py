@@ -2,7 +2,8 @@
 
 Each module declares ``transform = Transform(__name__, phase=..., order=..., transformer=...)``; the
 name (the module's own) is what ``--select``-style options, the docs and ``tests/codemod/test_<name>.py``
-use. Transforms run one after another on the same tree in ``order``.
+use. Transforms run one after another on the same tree in ``order``. A family too big for one module keeps its
+transform there and its parts in modules that register nothing (``compute_*``, ``io_*``, ``effectful_code``).
 """
 
 from __future__ import annotations
