@@ -48,20 +48,17 @@ DIRECT_RAY_CALL = register(
                     return ray.get(ray.remote(square).remote(x))
                 """, surface=CODEMOD),
             Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                import ray
+                from doeff_migrate.runtime import do
 
-                @do
-                def save(x):
-                    return x
 
-                @do
-                def main():
-                    save(1)
-                    return 2
+                def square(x):
+                    return x * x
 
-                def plain():
-                    save(2)
-                """, path='mod.py'),
+
+                def f(x):
+                    return ray.get(ray.remote(square).remote(x))
+                """),
         ),
         invalid=(
             Invalid("""
@@ -215,20 +212,13 @@ DIRECT_FILE_IO = register(
                         return f.read()
                 """, path='my-app/io.py', surface=CODEMOD),
             Valid("""
-                from pinjected import *
+                from doeff_migrate.runtime import do
 
-                @instance
-                def first():
-                    print("first built")
-                    return 1
 
-                @instance
-                def second():
-                    print("second built")
-                    return 2
-
-                both = Injected.mzip(first, second)
-                """, path='app/main.py'),
+                def first_line(path):
+                    with open(path) as f:
+                        return f.readline()
+                """),
         ),
         invalid=(
             Invalid("""
@@ -285,42 +275,24 @@ DIRECT_HTTP_CALL = register(
         reported_by=(EDITOR,),
         valid=(
             Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-                import wandb
+                import requests
+                from doeff_migrate.runtime import do
 
-                @do
-                def f():
-                    def later():
-                        wandb.log({})
-                    return later
-                """, path='mod.py'),
+
+                def step(url):
+                    return requests.get(url, timeout=5)
+                """),
         ),
         invalid=(
             Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                import requests
+                from doeff_migrate.runtime import do
 
-                import wandb as W
-                import numpy as np
-                from ray import get as fetch_result
-                import ray, os, time, random, subprocess, requests
-                from torch import save as torch_save
 
                 @do
-                def step(loss, task_fn):
-                    W.log({"loss": loss})
-                    arr = np.load("x.npy")
-                    torch_save(arr, "ckpt.pt")
-                    out = fetch_result(task_fn.remote(1))
-                    with open("f.txt") as handle:
-                        text = handle.read()
-                    home = os.environ["HOME"]
-                    started = time.time()
-                    pick = random.choice([1, 2])
-                    subprocess.run(["ls"])
-                    requests.get("http://example.com")
-                    print(loss)
-                    return loss
-                """, path='mod.py', line=21),
+                def step(url):
+                    return requests.get(url, timeout=5)
+                """, line=7),
         ),
     )
 )
@@ -338,42 +310,24 @@ DIRECT_SUBPROCESS_CALL = register(
         reported_by=(EDITOR,),
         valid=(
             Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-                import wandb
+                import subprocess
+                from doeff_migrate.runtime import do
 
-                @do
-                def f():
-                    def later():
-                        wandb.log({})
-                    return later
-                """, path='mod.py'),
+
+                def step():
+                    return subprocess.run(["ls"], check=True)
+                """),
         ),
         invalid=(
             Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                import subprocess
+                from doeff_migrate.runtime import do
 
-                import wandb as W
-                import numpy as np
-                from ray import get as fetch_result
-                import ray, os, time, random, subprocess, requests
-                from torch import save as torch_save
 
                 @do
-                def step(loss, task_fn):
-                    W.log({"loss": loss})
-                    arr = np.load("x.npy")
-                    torch_save(arr, "ckpt.pt")
-                    out = fetch_result(task_fn.remote(1))
-                    with open("f.txt") as handle:
-                        text = handle.read()
-                    home = os.environ["HOME"]
-                    started = time.time()
-                    pick = random.choice([1, 2])
-                    subprocess.run(["ls"])
-                    requests.get("http://example.com")
-                    print(loss)
-                    return loss
-                """, path='mod.py', line=20),
+                def step():
+                    return subprocess.run(["ls"], check=True)
+                """, line=7),
         ),
     )
 )
@@ -394,42 +348,24 @@ DIRECT_ENVIRON_ACCESS = register(
         reported_by=(EDITOR,),
         valid=(
             Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-                import wandb
+                import os
+                from doeff_migrate.runtime import do
 
-                @do
-                def f():
-                    def later():
-                        wandb.log({})
-                    return later
-                """, path='mod.py'),
+
+                def step():
+                    return os.environ["HOME"]
+                """),
         ),
         invalid=(
             Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                import os
+                from doeff_migrate.runtime import do
 
-                import wandb as W
-                import numpy as np
-                from ray import get as fetch_result
-                import ray, os, time, random, subprocess, requests
-                from torch import save as torch_save
 
                 @do
-                def step(loss, task_fn):
-                    W.log({"loss": loss})
-                    arr = np.load("x.npy")
-                    torch_save(arr, "ckpt.pt")
-                    out = fetch_result(task_fn.remote(1))
-                    with open("f.txt") as handle:
-                        text = handle.read()
-                    home = os.environ["HOME"]
-                    started = time.time()
-                    pick = random.choice([1, 2])
-                    subprocess.run(["ls"])
-                    requests.get("http://example.com")
-                    print(loss)
-                    return loss
-                """, path='mod.py', line=17),
+                def step():
+                    return os.environ["HOME"]
+                """, line=7),
         ),
     )
 )
@@ -447,42 +383,24 @@ DIRECT_CLOCK_CALL = register(
         reported_by=(EDITOR,),
         valid=(
             Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-                import wandb
+                import time
+                from doeff_migrate.runtime import do
 
-                @do
-                def f():
-                    def later():
-                        wandb.log({})
-                    return later
-                """, path='mod.py'),
+
+                def step():
+                    return time.time()
+                """),
         ),
         invalid=(
             Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                import time
+                from doeff_migrate.runtime import do
 
-                import wandb as W
-                import numpy as np
-                from ray import get as fetch_result
-                import ray, os, time, random, subprocess, requests
-                from torch import save as torch_save
 
                 @do
-                def step(loss, task_fn):
-                    W.log({"loss": loss})
-                    arr = np.load("x.npy")
-                    torch_save(arr, "ckpt.pt")
-                    out = fetch_result(task_fn.remote(1))
-                    with open("f.txt") as handle:
-                        text = handle.read()
-                    home = os.environ["HOME"]
-                    started = time.time()
-                    pick = random.choice([1, 2])
-                    subprocess.run(["ls"])
-                    requests.get("http://example.com")
-                    print(loss)
-                    return loss
-                """, path='mod.py', line=18),
+                def step():
+                    return time.time()
+                """, line=7),
         ),
     )
 )
@@ -500,42 +418,24 @@ DIRECT_RANDOM_CALL = register(
         reported_by=(EDITOR,),
         valid=(
             Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-                import wandb
+                import random
+                from doeff_migrate.runtime import do
 
-                @do
-                def f():
-                    def later():
-                        wandb.log({})
-                    return later
-                """, path='mod.py'),
+
+                def step():
+                    return random.random()
+                """),
         ),
         invalid=(
             Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                import random
+                from doeff_migrate.runtime import do
 
-                import wandb as W
-                import numpy as np
-                from ray import get as fetch_result
-                import ray, os, time, random, subprocess, requests
-                from torch import save as torch_save
 
                 @do
-                def step(loss, task_fn):
-                    W.log({"loss": loss})
-                    arr = np.load("x.npy")
-                    torch_save(arr, "ckpt.pt")
-                    out = fetch_result(task_fn.remote(1))
-                    with open("f.txt") as handle:
-                        text = handle.read()
-                    home = os.environ["HOME"]
-                    started = time.time()
-                    pick = random.choice([1, 2])
-                    subprocess.run(["ls"])
-                    requests.get("http://example.com")
-                    print(loss)
-                    return loss
-                """, path='mod.py', line=19),
+                def step():
+                    return random.random()
+                """, line=7),
         ),
     )
 )
