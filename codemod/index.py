@@ -36,6 +36,7 @@ class ProviderDef:
     is_async: bool
     lineno: int
     migrated: bool = False  # already a @do binding (a second run, a partly migrated project)
+    wrapped: bool = False  # decorated above the pinjected decorator: its key is bound to what they build
 
 
 @dataclass(frozen=True)
@@ -327,9 +328,10 @@ class _Collector:
             self.facts.providers[node.name] = ProviderDef(
                 key=node.name, name=node.name, kind=migrated, module=self.facts.module,
                 deps=tuple(deps), is_async=_was_async(node), lineno=node.lineno, migrated=True,
+                wrapped=any((pn.dotted_ast(d) or "").rpartition(".")[2] == "injected_proxy" for d in node.decorator_list),
             )
             return
-        for deco in node.decorator_list:
+        for position, deco in enumerate(node.decorator_list):
             canonical = self.canonical(deco)
             if canonical == pn.INJECTED:
                 kind = "injected"
@@ -363,6 +365,7 @@ class _Collector:
                 deps=deps,
                 is_async=isinstance(node, ast.AsyncFunctionDef),
                 lineno=node.lineno,
+                wrapped=position > 0,
             )
             return
 

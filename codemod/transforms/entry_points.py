@@ -73,6 +73,41 @@ def _yield(expr: cst.BaseExpression) -> cst.Yield:
     return cst.Yield(value=expr, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
+class _ExternalCalls(cst.CSTTransformer):
+    """Calls of functions imported from another package, in lowered decorator arguments, whose
+    arguments hold a Program expression: ``call_at_import`` decides at import whether the callee is a
+    migrated injected function (an IProxy call) or a plain one (called with the proxy objects)."""
+
+    def __init__(self, entry: "EntryPoints") -> None:
+        super().__init__()
+        self.entry = entry
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        state = self.entry.state
+        head = (pn.dotted_cst(updated_node.func) or "").split(".")[0]
+        imported = state.facts.imports.get(head)
+        if imported is None or imported[0] in state.index.sources or imported[0].startswith("doeff_migrate"):
+            return updated_node
+        if not any(_builds_expression(a.value) for a in updated_node.args):
+            return updated_node
+        return updated_node.with_changes(func=cst.Name(state.need("call_at_import")), args=[cst.Arg(updated_node.func), *updated_node.args])
+
+
+def _builds_expression(node: cst.CSTNode) -> bool:
+    """Whether ``node`` (lowered) builds a Program expression (``by_name``, ``expr``, the combinators)."""
+    names = {"by_name", "expr", "pure_value", "mzip", "list_of", "dict_of", "bind", "partial_of", "map_value", "procedure", "as_program"}
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> None:
+            nonlocal found
+            if isinstance(n.func, cst.Name) and n.func.value.removeprefix("_dm_") in names:
+                found = True
+
+    node.visit(_Finder())
+    return found
+
+
 class EntryPoints(MigrationTransformer):
     def __init__(self, state) -> None:
         super().__init__(state)
@@ -90,6 +125,28 @@ class EntryPoints(MigrationTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        """The arguments of decorators kept above a migrated injected function (``injected_proxy``,
+        runtime/decoration.py): pinjected evaluates them at import, so an IProxy in them
+        (``async_cached(sqlite_dict(injected("root") / "x"))``) is handed over as the proxy object; the
+        counterpart is the same expression over ``expr``."""
+        decorators = list(updated_node.decorators)
+        position = next((i for i, d in enumerate(decorators) if pn.dotted_cst(d.decorator) in ("injected_proxy", "_dm_injected_proxy")), None)
+        if not position:
+            return updated_node
+        lowering = ExpressionLowering(self)
+        for i, deco in enumerate(decorators[:position]):
+            call = deco.decorator
+            if not isinstance(call, cst.Call) or not any(self.has_leaf(a.value) for a in call.args):
+                continue
+            try:
+                args = [lowering.argument(a, as_proxy=True) for a in call.args]
+            except NotAnExpression:
+                return self.state.flag(updated_node, "DM108", "decorator argument with no Program-expression counterpart: port it by hand")
+            args = [a.with_changes(value=a.value.visit(_ExternalCalls(self))) for a in args]
+            decorators[i] = deco.with_changes(decorator=call.with_changes(args=args))
+        return updated_node.with_changes(decorators=decorators)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return False

@@ -25,6 +25,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
+from ..index import ValueSpec
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
 from . import dependency_forms as forms
@@ -47,6 +48,7 @@ class Dependency:
     direct: str | None = None  # module-level name to call instead of asking (same-module, never rebound)
     is_async: bool = False
     is_sync: bool = False  # some binding of the key is a plain ``def`` (its program returns what it returns)
+    wrapped: bool = False  # a provider of the key is decorated above pinjected's decorator (decoration.py)
     binding: str = "static"
     """How the body gets it: ``"static"`` (calls become ``yield``), ``"callable"`` (``AskFunction`` /
     ``AskAsyncFunction``: a plain callable bound to the run, body unchanged), ``"call"`` (``Ask`` and
@@ -436,6 +438,46 @@ class InjectedFunctions(MigrationTransformer):
     def visit_Module(self, node: cst.Module) -> None:
         self.aio = AsyncioNames(node)
         self.rebound = module_level_rebinds(node)
+        self.plain_functions = {n.name.value: n for n in node.body if isinstance(n, cst.FunctionDef) and not n.decorators}
+
+    def wrapping_blocker(self, node: cst.FunctionDef, index: int, kind: str) -> tuple[str, str | None] | None:
+        """Why (code, message) the decorators above the pinjected one (at ``index``) keep the function
+        pinjected, or None.
+
+        They are kept above the migrated function, which they get as its IProxy's counterpart
+        (``injected_proxy``, runtime/decoration.py): a decorator written for ``@injected`` functions
+        builds on it with the ``Injected`` combinators and ``update_if_registered``, whose counterparts
+        the migrated decorator uses (plain_programs.py). A decorator factory of another package
+        (``@async_cached(cache)`` of injected-utils) must be migrated with it. Left pinjected: decorators
+        above ``@instance``, pinjected's own API, context managers (DM101), a plain decorator of another
+        package (``@beartype``: not written for an IProxy), an injected function applied as a decorator,
+        and a decorator of this module that stays pinjected.
+        """
+        if index == 0:
+            return None
+        if kind != "injected":
+            return ("DM112", "decorator above `@instance`: pinjected hands it the instance's IProxy, which has no counterpart")
+        from .plain_programs import PlainPrograms
+
+        for deco in node.decorators[:index]:
+            target = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
+            dotted = pn.dotted_cst(target)
+            if dotted is None or self.state.canonical(target) is not None:
+                return ("DM112", "decorator above the pinjected one that is pinjected's own API or not a name: port it by hand")
+            if dotted.rpartition(".")[2] in _CONTEXT_MANAGER_DECORATORS:
+                return ("DM101", None)
+            imported = self.state.facts.imports.get(dotted.split(".")[0])
+            if not isinstance(deco.decorator, cst.Call) and imported is not None and imported[0] not in self.state.index.sources:
+                # A plain decorator of another package (``@beartype``) is not written for pinjected's IProxy;
+                # decorator factories (``@async_cached(cache)``) of pinjected-based packages are.
+                return ("DM112", f"decorator `{dotted}` of another package above the pinjected one: it would get the function's IProxy")
+            provider = self.state.index.resolve_ref(ValueSpec("ref", self.state.module, dotted))
+            if provider is not None and not getattr(provider, "wrapped", False):
+                return ("DM112", f"injected function `{dotted}` applied as a decorator above the pinjected one: port it by hand")
+            helper = self.plain_functions.get(dotted)
+            if helper is not None and PlainPrograms(self.state).pinjected_uses(helper)[1]:
+                return ("DM112", f"decorator `{dotted}` stays pinjected (DM135), so it cannot take the migrated function")
+        return None
 
     # Nesting: decorated functions inside functions or classes are flagged, not migrated. Bodies are
     # only walked when the index saw such a nested definition: a decorated function's own body is
@@ -513,7 +555,8 @@ class InjectedFunctions(MigrationTransformer):
         targets = [*providers, *filter(None, (index.resolve_ref(s) for s in index.bindings_for_key(dep.key)))]
         dep.is_async = any(t.is_async for t in targets)
         dep.is_sync = any(not t.is_async for t in targets)
-        if dep.kind == "function" and (
+        dep.wrapped = any(getattr(t, "wrapped", False) for t in targets)
+        if dep.kind == "function" and not dep.wrapped and (
             len(providers) == 1
             and providers[0].module == self.state.module
             and not index.is_rebound(dep.key)
@@ -532,6 +575,8 @@ class InjectedFunctions(MigrationTransformer):
         """
         if dep.kind == "value":
             return False
+        if dep.wrapped:
+            return True  # bound to whatever the decorators above it build, not to a @do function
         if dep.local in facts.value_uses or dep.local in facts.nested_uses or dep.local in facts.assigned:
             return True
         if dep.kind == "mixed":
@@ -554,8 +599,11 @@ class InjectedFunctions(MigrationTransformer):
             problems.append(("DM112", None))
         others = [d for i, d in enumerate(node.decorators) if i != index]
         # Decorators under the pinjected one keep pinjected's calling convention through the pass
-        # form; a decorator above it wraps pinjected's IProxy, which has no counterpart.
-        passable = kind in ("injected", "instance") and index == 0
+        # form; decorators above an ``@injected`` one get its IProxy's counterpart (decoration.py).
+        above = self.wrapping_blocker(node, index, kind)
+        if above is not None:
+            problems.append(above)
+        passable = kind in ("injected", "instance") and (index == 0 or above is None)
         for other in others if not passable else ():
             dotted = pn.dotted_cst(other.decorator.func if isinstance(other.decorator, cst.Call) else other.decorator) or ""
             if dotted.rpartition(".")[2] in _CONTEXT_MANAGER_DECORATORS:
@@ -670,7 +718,11 @@ class InjectedFunctions(MigrationTransformer):
         if form == "pass":
             asks = [(dep.key, forms.ask_name(state, dep.is_async, dep.binding)) for dep in deps]
             passing = forms.pass_decorator(state, asks).with_changes(leading_lines=[] if registration else old.leading_lines)
-            result = node.with_changes(decorators=[*registration, passing, *node.decorators[index + 1 :]])
+            wrapping = []
+            if index > 0:  # decorators above pinjected's get the function's IProxy counterpart
+                registration = [d.with_changes(leading_lines=[]) for d in registration]
+                wrapping = [*node.decorators[:index], cst.Decorator(cst.Name(state.need("injected_proxy")))]
+            result = node.with_changes(decorators=[*wrapping, *registration, passing, *node.decorators[index + 1 :]])
         else:
             result = self._as_do_function(node, index, deps, form, registration)
         for dep in deps:

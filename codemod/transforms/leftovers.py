@@ -129,6 +129,9 @@ class Leftovers(MigrationTransformer):
 
 
 PINJECTED_TYPES_MODULE = "doeff_migrate.runtime.pinjected_types"
+# pinjected's classes of IProxy objects (pinjected/di/proxiable.py, di/injected.py on 0.2.252): as types
+# they name an IProxy, whose counterpart is a runtime program (``IProxy`` of pinjected_types).
+PROXY_TYPE_NAMES = frozenset({"DelegatedVar", "PartialInjectedFunction"})
 
 
 def retarget_type_names(state, module: cst.Module) -> cst.Module:
@@ -138,7 +141,11 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
     A name still used as pinjected's API (``Injected.pure``, ``IProxy(...)``) keeps its import."""
     if state.target != "runtime" or _still_pinjected(state):
         return module
-    types = {local: canonical for local, canonical in state.names.names.items() if canonical in (pn.INJECTED_CLASS, pn.IPROXY)}
+    types = {
+        local: pn.IPROXY if canonical in PROXY_TYPE_NAMES else canonical
+        for local, canonical in state.names.names.items()
+        if canonical in (pn.INJECTED_CLASS, pn.IPROXY) or canonical in PROXY_TYPE_NAMES
+    }
     if not types or not _used_as_types(state.ast_tree(), types):
         return module
     as_api: set[str] = set()
@@ -164,14 +171,14 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
                 as_type.add(node.value)
 
     module.visit(_Uses())
-    moved = {local for local in as_type - as_api if state.names.origins.get(local) == "pinjected"}
+    moved = {local for local in as_type - as_api if pn.is_pinjected_module(state.names.origins.get(local, ""))}
     if not moved:
         return module
     body = []
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.ImportFrom):
             small = stmt.body[0]
-            if small.module is not None and pn.dotted_cst(small.module) == "pinjected" and not isinstance(small.names, cst.ImportStar):
+            if small.module is not None and pn.is_pinjected_module(pn.dotted_cst(small.module) or "") and not isinstance(small.names, cst.ImportStar):
                 stmt = without_names(stmt, lambda a: (a.evaluated_alias or a.evaluated_name) in moved)
                 if stmt is None:
                     continue

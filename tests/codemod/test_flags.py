@@ -180,6 +180,7 @@ def test_decorator_above_injected_is_flagged_dm112():
             return dep + x
         """,
         "DM112",
+        message="decorator `beartype` of another package above the pinjected one: it would get the function's IProxy",
     )
 
 
@@ -312,12 +313,14 @@ def test_async_resolver_use_is_flagged_dm109():
 
 
 def test_injected_of_a_key_held_in_a_variable_is_flagged_dm103():
+    # At module level the value is an entry point's or a design's; inside a plain function it has a
+    # run-time counterpart (``injected_of``, tests/codemod/test_wrapping_decorators.py).
     flagged(
         """\
         from pinjected import injected
 
-        def pick(key):
-            return injected(key)  # <-
+        KEY = "a"
+        picked = injected(KEY)  # <-
         """,
         "DM103",
     )
