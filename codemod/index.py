@@ -37,6 +37,9 @@ class ProviderDef:
     lineno: int
     migrated: bool = False  # already a @do binding (a second run, a partly migrated project)
     wrapped: bool = False  # decorated above the pinjected decorator: its key is bound to what they build
+    unevaluated: tuple[tuple[int, str], ...] = ()
+    """(position among the call's positional parameters or -1, name) of the runtime parameters annotated
+    ``Injected``/``IProxy``: pinjected hands them the argument unevaluated, even an IProxy."""
 
 
 @dataclass(frozen=True)
@@ -366,8 +369,18 @@ class _Collector:
                 is_async=isinstance(node, ast.AsyncFunctionDef),
                 lineno=node.lineno,
                 wrapped=position > 0,
+                unevaluated=self.unevaluated_params(node.args) if kind == "injected" else (),
             )
             return
+
+    def unevaluated_params(self, args: ast.arguments) -> tuple[tuple[int, str], ...]:
+        positional = [a for a in args.args if not a.arg.startswith("_")]
+        found = []
+        for arg in [*positional, *(a for a in args.kwonlyargs if not a.arg.startswith("_"))]:
+            annotation = arg.annotation.value if isinstance(arg.annotation, ast.Subscript) else arg.annotation
+            if annotation is not None and self.canonical(annotation) in (pn.INJECTED_CLASS, pn.IPROXY):
+                found.append((positional.index(arg) if arg in positional else -1, arg.arg))
+        return tuple(found)
 
     def injected_class(self, node: ast.ClassDef) -> None:
         """``@injected`` on a class (``@class_binding`` once migrated): pinjected binds ``new_<C>`` to its

@@ -90,16 +90,19 @@ def update_if_registered(func: Any, updated: Any, meta: Any = None, binding_key:
 
 def injected_of(target: Any) -> Expr:
     """``pinjected.injected(x)`` of a value known only at run time: a key (``str``) is the value bound to
-    it, a migrated injected function its IProxy (:func:`injected_proxy`). pinjected also accepts classes
-    and other callables there; their counterparts are written by the codemod where it sees them
-    (``class_constructor``), so here they are an error rather than a guess."""
-    from .expressions import by_name
+    it, a migrated injected function its IProxy (:func:`injected_proxy`), a class its constructor with
+    the dependencies injected (``class_constructor``, as ``injected(C)``). Anything else has no
+    counterpart decided at run time: an error rather than a guess."""
+    from .classes import class_constructor
+    from .expressions import by_name, expr
 
     if isinstance(target, str):
         return by_name(target)
     if is_do_function(target):
         return injected_proxy(target)
-    raise TypeError(f"injected({target!r}): only a key or a migrated injected function has a counterpart at run time")
+    if isinstance(target, type):
+        return expr(class_constructor(target))
+    raise TypeError(f"injected({target!r}): only a key, a class or a migrated injected function has a counterpart at run time")
 
 
 def call_at_import(function: Any, *args: Any, **kwargs: Any) -> Any:

@@ -56,6 +56,9 @@ class Expr(Program):
         # pinjected's decorators mark the value they build as an async function
         # (``res.__is_async_function__ = True``): calls of it in an expression are then awaited
         # (app_injected.await_awaitables on 0.2.252). Any other attribute has no meaning here.
+        if name.startswith("__doeff"):  # the expression's own slots (``pickle`` restores them so)
+            object.__setattr__(self, name, value)
+            return
         if name != _ASYNC_MARK:
             raise AttributeError(f"cannot set {name!r} on a Program expression (only {_ASYNC_MARK!r}, pinjected's async mark)")
         object.__setattr__(self, "__doeff_awaits__", bool(value))

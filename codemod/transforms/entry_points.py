@@ -93,6 +93,19 @@ class _ExternalCalls(cst.CSTTransformer):
         return updated_node.with_changes(func=cst.Name(state.need("call_at_import")), args=[cst.Arg(updated_node.func), *updated_node.args])
 
 
+def _unevaluated_args(call: cst.Call, params: tuple[tuple[int, str], ...]) -> set[int]:
+    """Indexes of ``call``'s arguments given to parameters pinjected hands their argument unevaluated."""
+    positions = {p for p, _name in params if p >= 0}
+    names = {name for _p, name in params}
+    found = set()
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            continue
+        if (arg.keyword is None and i in positions) or (arg.keyword is not None and arg.keyword.value in names):
+            found.add(i)
+    return found
+
+
 def _builds_expression(node: cst.CSTNode) -> bool:
     """Whether ``node`` (lowered) builds a Program expression (``by_name``, ``expr``, the combinators)."""
     names = {"by_name", "expr", "pure_value", "mzip", "list_of", "dict_of", "bind", "partial_of", "map_value", "procedure", "as_program"}
@@ -377,7 +390,8 @@ class EntryPoints(MigrationTransformer):
                 return self.apply(node.args[0].value, [cst.Arg(self.value_of(inner))])
             target = self.provider(func)
             if target is not None and target.kind == "injected":
-                args = [a.with_changes(value=self.value_of(a.value)) for a in node.args]
+                unevaluated = _unevaluated_args(node, getattr(target, "unevaluated", ()))
+                args = [a.with_changes(value=self.argument_of(a.value, i in unevaluated)) for i, a in enumerate(node.args)]
                 return _yield(node.with_changes(args=args))
             raise Untranslatable  # a method call / call on an injected value: type unknown (DM108)
         if isinstance(node, cst.Attribute):
@@ -413,6 +427,21 @@ class EntryPoints(MigrationTransformer):
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.BitInvert):
             return node.with_changes(expression=self.value_of(node.expression))
         raise Untranslatable
+
+    def argument_of(self, node: cst.BaseExpression, unevaluated: bool = False) -> cst.BaseExpression:
+        """An argument of an injected function's call: an IProxy is resolved, an ``Injected``
+        (``Injected.pure(x)``, ``Injected.by_name("k")``) is handed over unevaluated, as pinjected does
+        (verified on 0.2.252: the function gets the ``Injected`` object, which it may resolve with
+        ``__resolver__``); so is an IProxy given to a parameter annotated ``Injected``/``IProxy``
+        (``unevaluated``). The counterpart of what is handed over is the Program expression."""
+        if self.returns_injected(node) or (unevaluated and self.has_leaf(node)):
+            try:
+                lowering = ExpressionLowering(self)
+                value = lowering.as_expr(node) if unevaluated else lowering.lower(node)[0]
+            except NotAnExpression:
+                raise Untranslatable from None
+            return value
+        return self.value_of(node)
 
     def apply(self, func: cst.BaseExpression, args: list[cst.Arg]) -> cst.BaseExpression:
         """Call a plain function on resolved values; async functions of this module are awaited."""

@@ -613,16 +613,11 @@ class InjectedFunctions(MigrationTransformer):
         params = node.params
         if kind in ("instance", "pytest") and (isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None):
             problems.append(("DM116", None))
-        if any(dep.key in pn.RESOLVER_SPECIAL_KEYS for dep in deps):
+        if any(dep.key in pn.RESOLVER_SPECIAL_KEYS and dep.key != forms.RESOLVER_KEY for dep in deps):
             problems.append(("DM111", None))
-        if kind == "injected":
-            for p in [*params.params, *params.kwonly_params, *([params.star_arg] if isinstance(params.star_arg, cst.Param) else [])]:
-                annotation = p.annotation.annotation if p.annotation is not None else None
-                if isinstance(annotation, cst.Subscript):
-                    annotation = annotation.value
-                if annotation is not None and self.state.canonical(annotation) in (pn.INJECTED_CLASS, pn.IPROXY):
-                    problems.append(("DM134", None))
-                    break
+        # A runtime parameter annotated ``Injected``/``IProxy`` gets the unevaluated value in pinjected
+        # (an ``Injected`` argument of an IProxy call is not resolved); the migrated call hands over the
+        # program it became the same way, which ``__resolver__[x]`` (runtime/resolver.py) resolves.
         by_local = {dep.local: dep for dep in deps}
         scanner = _BodyScanner(by_local, self.aio, forms.name_counts(node.body))
         node.body.visit(scanner)
@@ -716,7 +711,7 @@ class InjectedFunctions(MigrationTransformer):
             if dep.binding != "static":
                 dep.direct = None
         if form == "pass":
-            asks = [(dep.key, forms.ask_name(state, dep.is_async, dep.binding)) for dep in deps]
+            asks = [(dep.key, forms.ask_name(state, dep.is_async, dep.binding, dep.key)) for dep in deps]
             passing = forms.pass_decorator(state, asks).with_changes(leading_lines=[] if registration else old.leading_lines)
             wrapping = []
             if index > 0:  # decorators above pinjected's get the function's IProxy counterpart
@@ -751,7 +746,7 @@ class InjectedFunctions(MigrationTransformer):
             cst.SimpleStatementLine([cst.Assign(
                 [cst.AssignTarget(cst.Name(dep.local))],
                 cst.Yield(cst.Call(
-                    cst.Name(forms.ask_name(state, dep.is_async, dep.binding)),
+                    cst.Name(forms.ask_name(state, dep.is_async, dep.binding, dep.key)),
                     [cst.Arg(cst.SimpleString(json.dumps(dep.key)))],
                 )),
             )])

@@ -169,15 +169,21 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
         def visit_Name(self, node: cst.Name) -> None:
             if node.value in types:
                 as_type.add(node.value)
+            names.add(node.value)
 
+    names: set[str] = set()
     module.visit(_Uses())
     moved = {local for local in as_type - as_api if pn.is_pinjected_module(state.names.origins.get(local, ""))}
     if not moved:
         return module
+    # ``from pinjected import *`` goes too once the moved names were the only ones of it still used.
+    star_unused = not (set(pn.STAR_EXPORTS) - moved) & names
     body = []
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.ImportFrom):
             small = stmt.body[0]
+            if star_unused and isinstance(small.names, cst.ImportStar) and small.module is not None and pn.dotted_cst(small.module) == "pinjected":
+                continue
             if small.module is not None and pn.is_pinjected_module(pn.dotted_cst(small.module) or "") and not isinstance(small.names, cst.ImportStar):
                 stmt = without_names(stmt, lambda a: (a.evaluated_alias or a.evaluated_name) in moved)
                 if stmt is None:

@@ -155,14 +155,14 @@ def test_unawaited_async_dependency_is_migrated_and_noted_dm110():
     assert [f.code for f in result.flags] == ["DM110"]
 
 
-def test_resolver_dependency_is_flagged_dm111():
+def test_task_group_dependency_is_flagged_dm111():
     flagged(
         """\
         from pinjected import injected
 
         @injected  # <-
-        async def pick(__resolver__, /, name):
-            return await __resolver__[name]
+        async def pick(__task_group__, /, name):
+            return await __task_group__[name]
         """,
         "DM111",
     )
@@ -229,8 +229,8 @@ def test_noqa_suppresses_the_flag_and_the_code_stays_as_it_was():
         from pinjected import injected
 
         @injected  # noqa: DM111
-        async def a_fetch(__resolver__, /, url):
-            return await __resolver__[url]
+        async def a_fetch(__task_group__, /, url):
+            return await __task_group__[url]
         """
     )
     result = migrate_source(source, path="example.py")
@@ -239,12 +239,12 @@ def test_noqa_suppresses_the_flag_and_the_code_stays_as_it_was():
 
 
 def test_noqa_for_another_code_does_not_suppress():
-    source = "from pinjected import injected\n\n@injected  # noqa: DM101\nasync def a_fetch(__resolver__, /, url):\n    return await __resolver__[url]\n"
+    source = "from pinjected import injected\n\n@injected  # noqa: DM101\nasync def a_fetch(__task_group__, /, url):\n    return await __task_group__[url]\n"
     assert [f.code for f in migrate_source(source).flags] == ["DM111"]
 
 
 def test_ignore_and_select_choose_which_flags_are_written():
-    source = "from pinjected import injected\n\n@injected\nasync def a_fetch(__resolver__, /, url):\n    return await __resolver__[url]\n"
+    source = "from pinjected import injected\n\n@injected\nasync def a_fetch(__task_group__, /, url):\n    return await __task_group__[url]\n"
     assert migrate_source(source, ignore=("DM111",)).code == source
     assert migrate_source(source, select=("DM12",)).code == source
     assert "DM111" in migrate_source(source, select=("DM1",)).code
@@ -260,8 +260,8 @@ def test_flag_lines_point_into_the_original_source_even_after_earlier_rewrites()
             return a
 
         @injected
-        async def bad(__resolver__, /):
-            return await __resolver__["x"]
+        async def bad(__task_group__, /):
+            return await __task_group__["x"]
         """
     )
     [flag] = migrate_source(source).flags
@@ -360,8 +360,8 @@ def test_entry_point_using_a_function_left_as_pinjected_is_flagged_dm108():
         from pinjected import IProxy, injected
 
         @injected
-        async def crawl(__resolver__, /, urls):
-            return await __resolver__["x"]
+        async def crawl(__task_group__, /, urls):
+            return await __task_group__["x"]
 
         main: IProxy = crawl(["a"])
         """
@@ -412,8 +412,8 @@ def test_an_earlier_dm110_note_does_not_keep_the_function_from_migrating():
 # -- review BUG 10: references to a provider left as pinjected are left and flagged too (DM117) ----------------
 _FLAGGED_LIB = (
     "from pinjected import injected\n\n"
-    "# doeff-migrate: DM111: depends on `__resolver__`/`__design__`/`__task_group__` or `Injected.dynamic`: no env key answers it\n"
-    "@injected\ndef twice(__resolver__, step, /, x):\n    return list(map(step, [x, x]))\n"
+    "# doeff-migrate: DM111: depends on `__task_group__`/`__design__`/`__task_group__` or `Injected.dynamic`: no env key answers it\n"
+    "@injected\ndef twice(__task_group__, step, /, x):\n    return list(map(step, [x, x]))\n"
 )
 
 
@@ -438,8 +438,8 @@ def test_dependency_on_a_flagged_provider_of_the_same_module_is_flagged_dm117_tr
         from pinjected import injected
 
         @injected
-        def step(__resolver__, /, x):
-            return __resolver__
+        def step(__task_group__, /, x):
+            return __task_group__
 
         @injected
         def combo(step, /, x):
