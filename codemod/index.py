@@ -374,11 +374,18 @@ class _Collector:
             return
 
     def unevaluated_params(self, args: ast.arguments) -> tuple[tuple[int, str], ...]:
+        """pinjected keeps an argument unevaluated when the annotation *is* ``Injected`` (``==``, in
+        ``Injected._get_args_keeper`` on 0.2.252): not ``Injected[T]``, not ``IProxy``, not the string
+        a ``from __future__ import annotations`` module leaves."""
+        if any(
+            isinstance(n, ast.ImportFrom) and n.module == "__future__" and any(a.name == "annotations" for a in n.names)
+            for n in self.tree.body
+        ):
+            return ()
         positional = [a for a in args.args if not a.arg.startswith("_")]
         found = []
         for arg in [*positional, *(a for a in args.kwonlyargs if not a.arg.startswith("_"))]:
-            annotation = arg.annotation.value if isinstance(arg.annotation, ast.Subscript) else arg.annotation
-            if annotation is not None and self.canonical(annotation) in (pn.INJECTED_CLASS, pn.IPROXY):
+            if arg.annotation is not None and self.canonical(arg.annotation) == pn.INJECTED_CLASS:
                 found.append((positional.index(arg) if arg in positional else -1, arg.arg))
         return tuple(found)
 

@@ -429,18 +429,16 @@ class EntryPoints(MigrationTransformer):
         raise Untranslatable
 
     def argument_of(self, node: cst.BaseExpression, unevaluated: bool = False) -> cst.BaseExpression:
-        """An argument of an injected function's call: an IProxy is resolved, an ``Injected``
-        (``Injected.pure(x)``, ``Injected.by_name("k")``) is handed over unevaluated, as pinjected does
-        (verified on 0.2.252: the function gets the ``Injected`` object, which it may resolve with
-        ``__resolver__``); so is an IProxy given to a parameter annotated ``Injected``/``IProxy``
-        (``unevaluated``). The counterpart of what is handed over is the Program expression."""
-        if self.returns_injected(node) or (unevaluated and self.has_leaf(node)):
+        """An argument of an injected function's call: resolved (an IProxy or an ``Injected`` alike),
+        except for a parameter annotated ``Injected`` (``unevaluated``, index.unevaluated_params), which pinjected hands
+        the argument as it is (verified on 0.2.252: ``f(Injected.pure(1))`` gets ``1``, and gets the
+        ``Injected`` object when the parameter is annotated, which the function may resolve with
+        ``__resolver__``). What is handed over unevaluated is its Program expression."""
+        if unevaluated and (self.returns_injected(node) or self.has_leaf(node)):
             try:
-                lowering = ExpressionLowering(self)
-                value = lowering.as_expr(node) if unevaluated else lowering.lower(node)[0]
+                return ExpressionLowering(self).as_expr(node)
             except NotAnExpression:
                 raise Untranslatable from None
-            return value
         return self.value_of(node)
 
     def apply(self, func: cst.BaseExpression, args: list[cst.Arg]) -> cst.BaseExpression:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -466,10 +467,14 @@ class InjectedFunctions(MigrationTransformer):
                 return ("DM112", "decorator above the pinjected one that is pinjected's own API or not a name: port it by hand")
             if dotted.rpartition(".")[2] in _CONTEXT_MANAGER_DECORATORS:
                 return ("DM101", None)
-            imported = self.state.facts.imports.get(dotted.split(".")[0])
-            if not isinstance(deco.decorator, cst.Call) and imported is not None and imported[0] not in self.state.index.sources:
-                # A plain decorator of another package (``@beartype``) is not written for pinjected's IProxy;
-                # decorator factories (``@async_cached(cache)``) of pinjected-based packages are.
+            head = dotted.split(".")[0]
+            imported = self.state.facts.imports.get(head)
+            origin = imported[0] if imported is not None else (head if "." in dotted and head not in self.plain_functions else None)
+            outside = origin is not None and origin not in self.state.index.sources
+            if outside and (not isinstance(deco.decorator, cst.Call) or origin.split(".")[0] in sys.stdlib_module_names):
+                # A plain decorator of another package (``@beartype``) or of the standard library
+                # (``@functools.lru_cache()``) is not written for pinjected's IProxy; decorator factories
+                # (``@async_cached(cache)``) of pinjected-based packages are.
                 return ("DM112", f"decorator `{dotted}` of another package above the pinjected one: it would get the function's IProxy")
             provider = self.state.index.resolve_ref(ValueSpec("ref", self.state.module, dotted))
             if provider is not None and not getattr(provider, "wrapped", False):

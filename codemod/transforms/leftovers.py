@@ -132,6 +132,8 @@ PINJECTED_TYPES_MODULE = "doeff_migrate.runtime.pinjected_types"
 # pinjected's classes of IProxy objects (pinjected/di/proxiable.py, di/injected.py on 0.2.252): as types
 # they name an IProxy, whose counterpart is a runtime program (``IProxy`` of pinjected_types).
 PROXY_TYPE_NAMES = frozenset({"DelegatedVar", "PartialInjectedFunction"})
+# pinjected's type aliases with a counterpart of the same name in the runtime's pinjected_types.
+TYPE_ALIASES = frozenset({"Providable"})
 
 
 def retarget_type_names(state, module: cst.Module) -> cst.Module:
@@ -144,7 +146,7 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
     types = {
         local: pn.IPROXY if canonical in PROXY_TYPE_NAMES else canonical
         for local, canonical in state.names.names.items()
-        if canonical in (pn.INJECTED_CLASS, pn.IPROXY) or canonical in PROXY_TYPE_NAMES
+        if canonical in (pn.INJECTED_CLASS, pn.IPROXY) or canonical in PROXY_TYPE_NAMES or canonical in TYPE_ALIASES
     }
     if not types or not _used_as_types(state.ast_tree(), types):
         return module

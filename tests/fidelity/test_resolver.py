@@ -1,7 +1,8 @@
 """``__resolver__`` and ``Injected``-annotated parameters behave as under real pinjected (strict runs).
 
 pinjected-wandb's ``wandb_artifact`` shape: an ``@injected`` function takes an ``Injected`` argument,
-which pinjected hands over unevaluated (an ``Injected`` argument of an IProxy call is not resolved),
+which pinjected hands over unevaluated because the parameter is annotated ``Injected`` (without the
+annotation it is resolved, as an IProxy argument is),
 and resolves it itself with ``await __resolver__[tgt]``. The migrated function asks for
 ``AskResolver`` (runtime/resolver.py), and the entry point hands over the Program expression the
 ``Injected`` became. Each project runs with pinjected 0.2.252 and, migrated, with pinjected
@@ -42,11 +43,19 @@ def greeting(prefix):
     return prefix + " world"
 
 
+@injected
+def kind(x, y: Injected = None, z: IProxy = None):
+    return type(x).__name__, type(y).__name__ in ("DelegatedVar", "Expr"), type(z).__name__
+
+
 main: IProxy = stored(tgt=Injected.pure("hello artifact"), name="a")
+# Without the annotation an Injected argument is resolved; annotated ``Injected``, even an IProxy is
+# not; annotated ``IProxy``, it is (pinjected compares the annotation with ``Injected``).
+kinds: IProxy = kind(Injected.pure(1), y=injected("prefix"), z=injected("prefix"))
 by_key: IProxy = stored(tgt=Injected.by_name("greeting"), name="b")
 by_string: IProxy = stored(tgt=Injected.pure("prefix"), name="c")
 __design__ = design(logger_name="log", prefix="hi")
-"""}, ["app.main.main", "app.main.by_key", "app.main.by_string"]),
+"""}, ["app.main.main", "app.main.by_key", "app.main.by_string", "app.main.kinds"]),
     "resolver_of_a_key_in_a_sync_function_called_from_an_async_one": ({**INIT, "app/main.py": """
 from pinjected import *
 

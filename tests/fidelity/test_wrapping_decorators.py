@@ -247,6 +247,26 @@ main: IProxy = a_run()
 direct: IProxy = double_all(4, 5)
 __design__ = design(factor=2, logger_name="batch")
 """}, ["app.main.main", "app.main.direct"]),
+    "decorator_applied_by_hand_to_a_partial_and_to_a_function": ({**INIT, "app/main.py": CACHING + """
+from pinjected import IProxy, design
+
+
+@injected
+async def a_ask(prefix, /, text, model):
+    print("ask", model, text)
+    return f"{prefix}:{model}:{text}"
+
+
+@injected
+async def a_user(a_ask, /):
+    return await a_ask("direct", model="m0")
+
+
+a_cached_m1: IProxy = async_cached(injected("store"))(Injected.partial(a_ask, model="m1"))
+main: IProxy = a_cached_m1("hi")
+user: IProxy = a_user()
+__design__ = design(prefix="p", store=dict())
+"""}, ["app.main.main", "app.main.user"]),
 }
 
 
