@@ -514,9 +514,9 @@ def test_design_value_computed_by_a_call_goes_through_call_dependency():
 
 
 # -- designs / index flags of the adversarial review (more cases in test_review_designs.py) -------------
-def _flag_codes(files: dict[str, str], path: str) -> tuple[list[str], str]:
+def _flag_codes(files: dict[str, str], path: str, **kwargs) -> tuple[list[str], str]:
     files = {p: dedent(s) for p, s in files.items()}
-    result = migrate_source(files[path], path=path, index=ProjectIndex.from_sources(files))
+    result = migrate_source(files[path], path=path, index=ProjectIndex.from_sources(files), **kwargs)
     return [f.code for f in result.flags], result.code
 
 
@@ -547,7 +547,18 @@ def test_instance_bound_to_two_keys_through_a_design_variable_is_flagged_dm120()
     assert codes == ["DM120"] and "__design__ = base + design(b=conn)" in code
 
 
-def test_design_binding_a_lifted_entry_point_is_flagged_dm121():
+def test_design_binding_a_lifted_entry_point_is_flagged_dm121_for_target_doeff():
+    codes, code = _flag_codes({"m.py": """\
+        from pinjected import IProxy, design, injected
+
+        @injected
+        def greet(name):
+            return "hi " + name
+
+        lifted: IProxy = greet("amy") + "!"
+        __design__ = design(shout=lifted)
+    """}, "m.py", target="doeff")
+    assert codes == ["DM121"] and "__design__ = design(shout=lifted)" in code
     codes, code = _flag_codes({"m.py": """\
         from pinjected import IProxy, design, injected
 
@@ -558,7 +569,7 @@ def test_design_binding_a_lifted_entry_point_is_flagged_dm121():
         lifted: IProxy = greet("amy") + "!"
         __design__ = design(shout=lifted)
     """}, "m.py")
-    assert codes == ["DM121"] and "__design__ = design(shout=lifted)" in code
+    assert codes == [] and '__design__ = {"shout": as_program(lifted)}' in code
 
 
 def test_pinjected_api_through_a_project_module_is_flagged_dm122():
