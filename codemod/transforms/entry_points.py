@@ -729,7 +729,8 @@ class EntryPoints(MigrationTransformer):
             self.programs[name] = "program"
         if isinstance(stmt, cst.AnnAssign):
             annotation = stmt.annotation.annotation
-            if self.is_iproxy(annotation):
+            head = annotation.value if isinstance(annotation, cst.Subscript) else annotation
+            if self.is_iproxy(annotation) or self.state.canonical(head) == pn.INJECTED_CLASS:  # the value is a program now
                 program = cst.Name(self.state.need("Program"))
                 annotation = annotation.with_changes(value=program) if isinstance(annotation, cst.Subscript) else program
             new = stmt.with_changes(value=value, annotation=stmt.annotation.with_changes(annotation=annotation))

@@ -44,7 +44,7 @@ class Leftovers(MigrationTransformer):
         return self.walk_all
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return retarget_type_names(self.state, updated_node)
+        return without_unused_star(self.state, retarget_type_names(self.state, updated_node))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return node.name.value not in self.clean.classes
@@ -196,6 +196,38 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
         AddImportsVisitor.add_needed_import(state.context, PINJECTED_TYPES_MODULE, canonical, None if local == canonical else local)
         state.names.names.pop(local, None)
         state.names.origins.pop(local, None)
+    return module.with_changes(body=body)
+
+
+def without_unused_star(state, module: cst.Module) -> cst.Module:
+    """``module`` without ``from pinjected import *`` once none of the names it binds is used any more
+    (the migrated code imports the runtime's under aliases): a module left with it is still pinjected
+    code to the bridges (DM161) and to a run where pinjected is not installed."""
+    if state.target != "runtime" or not state.names.star or _still_pinjected(state):
+        return module
+    names: set[str] = set()
+
+    class _Names(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+    module.visit(_Names())
+    if names & set(pn.STAR_EXPORTS):
+        return module
+    body = [
+        stmt for stmt in module.body
+        if not (
+            isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.ImportFrom)
+            and isinstance(stmt.body[0].names, cst.ImportStar) and stmt.body[0].module is not None
+            and pn.dotted_cst(stmt.body[0].module) == "pinjected"
+        )
+    ]
     return module.with_changes(body=body)
 
 
