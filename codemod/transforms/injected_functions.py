@@ -480,8 +480,13 @@ class InjectedFunctions(MigrationTransformer):
             if provider is not None and not getattr(provider, "wrapped", False):
                 return ("DM112", f"injected function `{dotted}` applied as a decorator above the pinjected one: port it by hand")
             helper = self.plain_functions.get(dotted)
-            if helper is not None and PlainPrograms(self.state).pinjected_uses(helper)[1]:
-                return ("DM112", f"decorator `{dotted}` stays pinjected (DM135), so it cannot take the migrated function")
+            if helper is not None:
+                calls, blocked = PlainPrograms(self.state).pinjected_uses(helper)
+                if blocked:
+                    return ("DM112", f"decorator `{dotted}` stays pinjected (DM135), so it cannot take the migrated function")
+                if not calls:
+                    # A generic decorator (a ``functools.wraps`` logger) is not written for pinjected's IProxy.
+                    return ("DM112", f"decorator `{dotted}` above the pinjected one uses none of pinjected's API: it would get the function's IProxy")
         return None
 
     # Nesting: decorated functions inside functions or classes are flagged, not migrated. Bodies are
