@@ -435,6 +435,8 @@ class EntryPoints(MigrationTransformer):
         ``Injected`` object when the parameter is annotated, which the function may resolve with
         ``__resolver__``). What is handed over unevaluated is its Program expression."""
         if unevaluated and (self.returns_injected(node) or self.has_leaf(node)):
+            if self.state.target != "runtime":
+                raise Untranslatable("DM134")
             try:
                 return ExpressionLowering(self).as_expr(node)
             except NotAnExpression:

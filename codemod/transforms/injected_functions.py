@@ -704,6 +704,8 @@ class InjectedFunctions(MigrationTransformer):
         for dep in deps:
             self.classify(dep)
         problems, form = self.blockers(node, index, kind, deps)
+        if not problems and self.state.target != "runtime" and _runtime_only(form, deps, index):
+            problems = [("DM136", None)]
         if problems:
             self.state.unmigrated.add(node.name.value)
             for code, message in problems:
@@ -781,6 +783,16 @@ class InjectedFunctions(MigrationTransformer):
             body=body,
             asynchronous=None,
         )
+
+def _runtime_only(form: str, deps: list[Dependency], index: int) -> bool:
+    """Whether the migrated function needs a counterpart of the bundled runtime (DM136 under
+    ``--target doeff``): the pass form, a dependency bound as a callable or through
+    ``call_dependency``, the resolver, or decorators above the pinjected one (``injected_proxy``)."""
+    return (
+        form == "pass" or index > 0
+        or any(dep.binding in ("callable", "call") or dep.key == forms.RESOLVER_KEY for dep in deps)
+    )
+
 
 CLASS_LEFT_AS_IS = "`@injected` class left as it is: its constructor (`@class_binding`) exists in the bundled runtime only"
 

@@ -590,3 +590,33 @@ def test_dependency_cycle_is_flagged_dm123():
             return 1 if n == 0 else n * fact(n - 1)
     """}, "m.py")
     assert "DM123" in codes and "@injected\ndef fact(fact, /, n):" in code
+
+
+def test_runtime_only_counterparts_are_flagged_dm136_for_target_doeff():
+    # doeff has no re-entrant run: a dependency used as a plain callable has no doeff form.
+    codes, code = _flag_codes({"m.py": """\
+        from pinjected import injected
+
+        @injected
+        def helper(step, /, xs):
+            return [step(x) for x in xs]
+
+        @injected
+        def step(n, /, x):
+            return x * n
+    """}, "m.py", target="doeff")
+    assert codes == ["DM136"] and "@injected\ndef helper(step, /, xs):" in code
+    assert "@function_binding\n@do\ndef step(x):" in code
+
+
+def test_proxy_for_a_parameter_annotated_injected_is_flagged_dm134_for_target_doeff():
+    codes, code = _flag_codes({"m.py": """\
+        from pinjected import IProxy, Injected, injected
+
+        @injected
+        def describe(x: Injected):
+            return type(x).__name__
+
+        main: IProxy = describe(injected("k"))
+    """}, "m.py", target="doeff")
+    assert codes == ["DM134"] and 'main: IProxy = describe(injected("k"))' in code
