@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
-from ..index import ValueSpec
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
+from . import decorators_above
 from . import dependency_forms as forms
 
-_CONTEXT_MANAGER_DECORATORS = {"contextmanager", "asynccontextmanager"}
+_CONTEXT_MANAGER_DECORATORS = decorators_above.CONTEXT_MANAGER_DECORATORS
 _LOOP_BOUND = {"create_task", "ensure_future", "Lock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Queue"}
 # asyncio calls that need the *running* loop: pinjected runs bodies inside its loop, a @do body runs outside any.
 _NEEDS_RUNNING_LOOP = {
@@ -435,59 +434,12 @@ class InjectedFunctions(MigrationTransformer):
         self.depth = 0
         self.aio = AsyncioNames()
         self.rebound: set[str] = set()
+        self.plain_functions: dict[str, cst.FunctionDef] = {}  # undecorated module functions (decorators_above)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.aio = AsyncioNames(node)
         self.rebound = module_level_rebinds(node)
         self.plain_functions = {n.name.value: n for n in node.body if isinstance(n, cst.FunctionDef) and not n.decorators}
-
-    def wrapping_blocker(self, node: cst.FunctionDef, index: int, kind: str) -> tuple[str, str | None] | None:
-        """Why (code, message) the decorators above the pinjected one (at ``index``) keep the function
-        pinjected, or None.
-
-        They are kept above the migrated function, which they get as its IProxy's counterpart
-        (``injected_proxy``, runtime/decoration.py): a decorator written for ``@injected`` functions
-        builds on it with the ``Injected`` combinators and ``update_if_registered``, whose counterparts
-        the migrated decorator uses (plain_programs.py). A decorator factory of another package
-        (``@async_cached(cache)`` of injected-utils) must be migrated with it. Left pinjected: decorators
-        above ``@instance``, pinjected's own API, context managers (DM101), a plain decorator of another
-        package (``@beartype``: not written for an IProxy), an injected function applied as a decorator,
-        and a decorator of this module that stays pinjected.
-        """
-        if index == 0:
-            return None
-        if kind != "injected":
-            return ("DM112", "decorator above `@instance`: pinjected hands it the instance's IProxy, which has no counterpart")
-        from .plain_programs import PlainPrograms
-
-        for deco in node.decorators[:index]:
-            target = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
-            dotted = pn.dotted_cst(target)
-            if dotted is None or self.state.canonical(target) is not None:
-                return ("DM112", "decorator above the pinjected one that is pinjected's own API or not a name: port it by hand")
-            if dotted.rpartition(".")[2] in _CONTEXT_MANAGER_DECORATORS:
-                return ("DM101", None)
-            head = dotted.split(".")[0]
-            imported = self.state.facts.imports.get(head)
-            origin = imported[0] if imported is not None else (head if "." in dotted and head not in self.plain_functions else None)
-            outside = origin is not None and origin not in self.state.index.sources
-            if outside and (not isinstance(deco.decorator, cst.Call) or origin.split(".")[0] in sys.stdlib_module_names):
-                # A plain decorator of another package (``@beartype``) or of the standard library
-                # (``@functools.lru_cache()``) is not written for pinjected's IProxy; decorator factories
-                # (``@async_cached(cache)``) of pinjected-based packages are.
-                return ("DM112", f"decorator `{dotted}` of another package above the pinjected one: it would get the function's IProxy")
-            provider = self.state.index.resolve_ref(ValueSpec("ref", self.state.module, dotted))
-            if provider is not None and not getattr(provider, "wrapped", False):
-                return ("DM112", f"injected function `{dotted}` applied as a decorator above the pinjected one: port it by hand")
-            helper = self.plain_functions.get(dotted)
-            if helper is not None:
-                calls, blocked = PlainPrograms(self.state).pinjected_uses(helper)
-                if blocked:
-                    return ("DM112", f"decorator `{dotted}` stays pinjected (DM135), so it cannot take the migrated function")
-                if not calls:
-                    # A generic decorator (a ``functools.wraps`` logger) is not written for pinjected's IProxy.
-                    return ("DM112", f"decorator `{dotted}` above the pinjected one uses none of pinjected's API: it would get the function's IProxy")
-        return None
 
     # Nesting: decorated functions inside functions or classes are flagged, not migrated. Bodies are
     # only walked when the index saw such a nested definition: a decorated function's own body is
@@ -610,7 +562,7 @@ class InjectedFunctions(MigrationTransformer):
         others = [d for i, d in enumerate(node.decorators) if i != index]
         # Decorators under the pinjected one keep pinjected's calling convention through the pass
         # form; decorators above an ``@injected`` one get its IProxy's counterpart (decoration.py).
-        above = self.wrapping_blocker(node, index, kind)
+        above = decorators_above.blocker(self.state, node, index, kind, self.plain_functions)
         if above is not None:
             problems.append(above)
         passable = kind in ("injected", "instance") and (index == 0 or above is None)
@@ -625,9 +577,9 @@ class InjectedFunctions(MigrationTransformer):
             problems.append(("DM116", None))
         if any(dep.key in pn.RESOLVER_SPECIAL_KEYS and dep.key != forms.RESOLVER_KEY for dep in deps):
             problems.append(("DM111", None))
-        # A runtime parameter annotated ``Injected``/``IProxy`` gets the unevaluated value in pinjected
-        # (an ``Injected`` argument of an IProxy call is not resolved); the migrated call hands over the
-        # program it became the same way, which ``__resolver__[x]`` (runtime/resolver.py) resolves.
+        # A runtime parameter annotated ``Injected`` gets its argument unevaluated in pinjected; the call
+        # sites hand over its Program expression (entry_points.argument_of), which the body may resolve
+        # with ``__resolver__[x]`` (runtime/resolver.py).
         by_local = {dep.local: dep for dep in deps}
         scanner = _BodyScanner(by_local, self.aio, forms.name_counts(node.body))
         node.body.visit(scanner)
