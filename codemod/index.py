@@ -36,6 +36,10 @@ class ProviderDef:
     is_async: bool
     lineno: int
     migrated: bool = False  # already a @do binding (a second run, a partly migrated project)
+    wrapped: bool = False  # decorated above the pinjected decorator: its key is bound to what they build
+    unevaluated: tuple[tuple[int, str], ...] = ()
+    """(position among the call's positional parameters or -1, name) of the runtime parameters annotated
+    ``Injected``/``IProxy``: pinjected hands them the argument unevaluated, even an IProxy."""
 
 
 @dataclass(frozen=True)
@@ -327,9 +331,10 @@ class _Collector:
             self.facts.providers[node.name] = ProviderDef(
                 key=node.name, name=node.name, kind=migrated, module=self.facts.module,
                 deps=tuple(deps), is_async=_was_async(node), lineno=node.lineno, migrated=True,
+                wrapped=any((pn.dotted_ast(d) or "").rpartition(".")[2] == "injected_proxy" for d in node.decorator_list),
             )
             return
-        for deco in node.decorator_list:
+        for position, deco in enumerate(node.decorator_list):
             canonical = self.canonical(deco)
             if canonical == pn.INJECTED:
                 kind = "injected"
@@ -363,8 +368,26 @@ class _Collector:
                 deps=deps,
                 is_async=isinstance(node, ast.AsyncFunctionDef),
                 lineno=node.lineno,
+                wrapped=position > 0,
+                unevaluated=self.unevaluated_params(node.args) if kind == "injected" else (),
             )
             return
+
+    def unevaluated_params(self, args: ast.arguments) -> tuple[tuple[int, str], ...]:
+        """pinjected keeps an argument unevaluated when the annotation *is* ``Injected`` (``==``, in
+        ``Injected._get_args_keeper`` on 0.2.252): not ``Injected[T]``, not ``IProxy``, not the string
+        a ``from __future__ import annotations`` module leaves."""
+        if any(
+            isinstance(n, ast.ImportFrom) and n.module == "__future__" and any(a.name == "annotations" for a in n.names)
+            for n in self.tree.body
+        ):
+            return ()
+        positional = [a for a in args.args if not a.arg.startswith("_")]
+        found = []
+        for arg in [*positional, *(a for a in args.kwonlyargs if not a.arg.startswith("_"))]:
+            if arg.annotation is not None and self.canonical(arg.annotation) == pn.INJECTED_CLASS:
+                found.append((positional.index(arg) if arg in positional else -1, arg.arg))
+        return tuple(found)
 
     def injected_class(self, node: ast.ClassDef) -> None:
         """``@injected`` on a class (``@class_binding`` once migrated): pinjected binds ``new_<C>`` to its

@@ -303,3 +303,13 @@ from .dependencies import (  # noqa: E402
 )
 
 __all__ += ["AskFunction", "AskAsyncFunction", "bound_dependency", "call_dependency", "pass_dependencies"]
+
+# --- decorators written for @injected functions, on migrated ones (runtime/decoration.py) ---
+from .decoration import call_at_import, injected_of, injected_proxy, update_if_registered  # noqa: E402
+
+__all__ += ["call_at_import", "injected_of", "injected_proxy", "update_if_registered"]
+
+# --- pinjected's __resolver__ bound to the running program (runtime/resolver.py) ---
+from .resolver import AskResolver  # noqa: E402
+
+__all__ += ["AskResolver"]

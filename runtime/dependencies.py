@@ -196,9 +196,11 @@ def pass_dependencies(**asks: Callable[[str], Any]) -> Callable[[Callable[..., A
     as it is: a generator function gives its generator, an ``@asynccontextmanager`` its context
     manager, an ``async def`` its coroutine, which the program awaits (``Await``) as pinjected did.
     """
+    from .resolver import AskResolver
+
     for key, ask in asks.items():
-        if ask not in (Ask, AskFunction, AskAsyncFunction):
-            raise TypeError(f"pass_dependencies({key}=...): expected Ask, AskFunction or AskAsyncFunction, got {ask!r}")
+        if ask not in (Ask, AskFunction, AskAsyncFunction, AskResolver):
+            raise TypeError(f"pass_dependencies({key}=...): expected Ask, AskFunction, AskAsyncFunction or AskResolver, got {ask!r}")
 
     def decorate(impl: Callable[..., Any]) -> DoFunction:
         awaited = _returns_coroutine(impl)

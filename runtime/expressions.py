@@ -46,15 +46,29 @@ _BINARY = {"+": operator.add, "*": operator.mul, "/": operator.truediv, "%": ope
 class Expr(Program):
     """A lazy expression over programs, with the operators an IProxy has; a program itself."""
 
-    __slots__ = ("__doeff_expr__",)
+    __slots__ = ("__doeff_expr__", "__doeff_awaits__")
 
     def __init__(self, node: tuple) -> None:
         object.__setattr__(self, "__doeff_expr__", node)
+        object.__setattr__(self, "__doeff_awaits__", False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # pinjected's decorators mark the value they build as an async function
+        # (``res.__is_async_function__ = True``): calls of it in an expression are then awaited
+        # (app_injected.await_awaitables on 0.2.252). Any other attribute has no meaning here.
+        if name.startswith("__doeff"):  # the expression's own slots (``pickle`` restores them so)
+            object.__setattr__(self, name, value)
+            return
+        if name != _ASYNC_MARK:
+            raise AttributeError(f"cannot set {name!r} on a Program expression (only {_ASYNC_MARK!r}, pinjected's async mark)")
+        object.__setattr__(self, "__doeff_awaits__", bool(value))
 
     # Only the operations pinjected's DelegatedVar defines (proxiable.py): the others raise TypeError.
     def __getattr__(self, name: str) -> "Expr":
         if name in _PROBES or name.startswith("__doeff"):
             raise AttributeError(name)  # protocol probes of Python and the runner are not value attributes
+        if name == _ASYNC_MARK:
+            return object.__getattribute__(self, "__doeff_awaits__")
         return Expr(("attr", self, name))
 
     def __call__(self, *args: Any, **kwargs: Any) -> "Expr":
@@ -83,6 +97,11 @@ class Expr(Program):
 
     def await__(self) -> "Expr":
         return Expr(("await", self))
+
+    def eval(self) -> "Expr":
+        """pinjected's ``Injected.eval()`` / ``DelegatedVar.eval()`` (its own methods, not attributes of
+        the value) convert between an ``Injected`` and its IProxy: both are this expression here."""
+        return self
 
     __hash__ = object.__hash__
 
@@ -179,7 +198,7 @@ def _evaluate(e: Expr):
         value = function(*args, **kwargs)
         if _is_program(value):
             value = yield value  # a migrated injected function: pinjected's call gave its value
-        elif getattr(function, _AWAITS_CALLS, False) and inspect.isawaitable(value):
+        elif (getattr(function, _AWAITS_CALLS, False) or _marked_async(node[1])) and inspect.isawaitable(value):
             # pinjected awaits a proxy call whose callee is an async injected function (its
             # ``__is_async_function__``, app_injected.await_awaitables on 0.2.252).
             value = yield Await(value)
@@ -196,6 +215,12 @@ def _evaluate(e: Expr):
 # The mark of a callable whose calls in an expression are awaited, as pinjected awaits proxy calls of
 # an async injected function used as a value.
 _AWAITS_CALLS = "__doeff_awaits_calls__"
+# pinjected's own mark on an ``Injected`` / IProxy whose calls are awaited.
+_ASYNC_MARK = "__is_async_function__"
+
+
+def _marked_async(callee: Any) -> bool:
+    return isinstance(callee, Expr) and object.__getattribute__(callee, "__doeff_awaits__")
 
 
 @do

@@ -10,7 +10,7 @@ instance of both names here, where pinjected keeps ``Injected`` and ``IProxy`` a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Union
 
 from .effects import EffectBase
 from .program import Program
@@ -43,4 +43,8 @@ class IProxy(metaclass=_ProgramTypeMeta):
         raise TypeError("IProxy is a type to test values against after migration; build programs with the runtime")
 
 
-__all__ = ["Injected", "IProxy"]
+# ``pinjected.providable.Providable``: what ``Injected.ensure_injected`` accepts (0.2.252), over the
+# runtime's ``Injected``.
+Providable = Union[str, type, Injected, Callable]
+
+__all__ = ["Injected", "IProxy", "Providable"]

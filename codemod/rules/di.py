@@ -286,12 +286,13 @@ RESOLVER_SPECIAL = register(
     Rule(
         code="DM111",
         name="resolver-special-dependency",
-        message="depends on `__resolver__`/`__design__`/`__task_group__` or `Injected.dynamic`: no env key answers it",
-        what="Flags functions with a `__resolver__`, `__design__` or `__task_group__` dependency and uses of "
-        "`Injected.dynamic`.",
-        why="These are answered by pinjected's resolver itself; the doeff form is a computed "
-        "`yield Ask(key)` or `Spawn`, which depends on what the code does with them.",
-        example="@injected\nasync def pick(__resolver__, /, name):\n    return await __resolver__[name]",
+        message="depends on `__design__`/`__task_group__` or `Injected.dynamic`: no env key answers it",
+        what="Flags functions with a `__design__` or `__task_group__` dependency and uses of `Injected.dynamic`. "
+        "(A `__resolver__` dependency is migrated: `AskResolver` gives the resolver bound to the run, "
+        "`runtime/resolver.py`.)",
+        why="These are answered by pinjected's resolver itself (its design object, its task group); the doeff "
+        "form is a computed `yield Ask(key)` or `Spawn`, which depends on what the code does with them.",
+        example="@injected\nasync def pick(__design__, /, name):\n    return __design__[name]",
         use_instead="@do\ndef pick(name):\n    return (yield Ask(name))",
         fix_safety=_NO_FIX,
         phase="di",
@@ -319,15 +320,20 @@ STACKED_DECORATOR = register(
         code="DM112",
         name="decorator-above-injected",
         message="decorator above the pinjected one, or pinjected decorator arguments the codemod does not know: port it by hand",
-        what="Flags `@injected`/`@instance` functions with another decorator *above* the pinjected one, "
-        "`@injected_pytest` tests with other decorators, and pinjected decorators called with arguments other "
-        "than `protocol=`/`callable=`. (Decorators under `@injected`/`@instance`, such as `functools.wraps` "
-        "loggers, retries and `@beartype`, are migrated under `@pass_dependencies`, which keeps pinjected's "
-        "calling convention.)",
-        why="A decorator above `@injected` wraps pinjected's IProxy object, not the function; unknown decorator "
-        "arguments may change how pinjected binds the function. Neither has a runtime counterpart.",
-        example="@cache\n@injected\ndef f(dep, /, x: int) -> int: ...",
-        use_instead="@function_binding\n@pass_dependencies(dep=Ask)\n@cache\ndef f(dep, /, x: int) -> int: ...",
+        what="Flags `@injected` functions with a decorator *above* the pinjected one that is not written for "
+        "pinjected's IProxy: a plain decorator of another package (`@beartype`), one of the standard library "
+        "(`@functools.lru_cache()`), a decorator of this module that uses none of pinjected's API or stays "
+        "pinjected itself (DM135); any decorator above `@instance`; `@injected_pytest` tests with other "
+        "decorators; pinjected decorators called with arguments other than `protocol=`/`callable=`. "
+        "(Decorators written for `@injected` functions, such as injected-utils' `async_cached(cache)` built on "
+        "`Injected.bind` and `update_if_registered`, are migrated: they stay above the function over "
+        "`injected_proxy`, `runtime/decoration.py`. Decorators *under* the pinjected one are migrated under "
+        "`@pass_dependencies`.)",
+        why="A decorator above `@injected` gets pinjected's IProxy object, not the function: only one written "
+        "for that object has a counterpart that behaves the same (`injected_proxy`); unknown decorator "
+        "arguments may change how pinjected binds the function.",
+        example="@functools.lru_cache()\n@injected\ndef f(dep, /, x: int) -> int: ...",
+        use_instead="@function_binding\n@pass_dependencies(dep=Ask)\n@functools.lru_cache()\ndef f(dep, /, x: int) -> int: ...",
         fix_safety=_NO_FIX,
         phase="di",
         valid=(
@@ -681,5 +687,25 @@ DEPENDENCY_CYCLE = register(
                     return 1 if n == 0 else n * fact(n - 1)
                 """, path='m.py', line=3),
         ),
+    )
+)
+
+RUNTIME_ONLY_COUNTERPART = register(
+    Rule(
+        code="DM136",
+        name="runtime-only-counterpart",
+        message="its faithful counterpart runs on the bundled runtime only (doeff has no re-entrant run): migrate with --target runtime",
+        what="Under `--target doeff`, flags `@injected`/`@instance` functions whose migration needs a counterpart "
+        "of the bundled runtime: a dependency used as a plain callable (`AskFunction`, `AskAsyncFunction`, "
+        "`call_dependency`: a call runs the dependency's program re-entrantly on the run), the function kept as "
+        "written under `@pass_dependencies` (generators, context managers, decorators under the pinjected one), "
+        "a `__resolver__` dependency (`AskResolver`), and decorators above `@injected` (`injected_proxy`).",
+        why="doeff 0.8.0 runs a program from the top only: plain Python code inside a step cannot run another "
+        "program to completion on the same run, which is what these counterparts do. Emitting them would "
+        "import names doeff does not have; the construct is left as it was instead.",
+        example="@injected\ndef total(price, /, items):\n    return sum(price(i) for i in items)  # --target doeff",
+        use_instead="@do\ndef total(items):  # a loop of yields has a doeff form\n    s = 0\n    for i in items:\n        s += yield price(i)\n    return s",
+        fix_safety=_NO_FIX,
+        phase="di",
     )
 )

@@ -200,12 +200,14 @@ INJECTED_ANNOTATED_PARAMETER = register(
     Rule(
         code="DM134",
         name="runtime-parameter-annotated-injected",
-        message="runtime parameter annotated `Injected`/`IProxy`: pinjected passes it unevaluated; port by hand",
-        what="Flags `@injected` functions with a runtime parameter annotated `Injected`/`IProxy` (and entry "
-        "points passing a pinjected leaf to such a parameter).",
-        why="pinjected keeps arguments for `: Injected` parameters unevaluated (C1 `KeepArgsPure`) and the body "
-        "manipulates the `Injected` object; a program has no such object, so the body has to be redesigned.",
-        example="@injected\ndef describe(x: Injected):\n    return type(x).__name__",
+        message="IProxy handed to a parameter annotated `Injected`: pinjected passes it unevaluated, which has no doeff form",
+        what="Under `--target doeff`, flags entry points passing a pinjected leaf to a runtime parameter annotated "
+        "exactly `Injected`. (On the bundled runtime the argument is handed over unevaluated as its Program "
+        "expression, and `__resolver__[x]` resolves it.)",
+        why="pinjected keeps arguments for `: Injected` parameters unevaluated (C1 `KeepArgsPure`, which compares "
+        "the annotation with `Injected`); the counterpart of the unevaluated object is a Program expression, "
+        "which exists in the bundled runtime only.",
+        example="@injected\ndef describe(x: Injected):\n    return type(x).__name__\n\nmain: IProxy = describe(injected(\"k\"))",
         use_instead="@do\ndef describe(program):  # take a Program and run it where needed\n    ...",
         fix_safety=_NO_FIX,
         phase="di",

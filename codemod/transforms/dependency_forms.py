@@ -23,8 +23,15 @@ import libcst as cst
 from ..state import FileState
 
 
-def ask_name(state: FileState, is_async: bool, binding: str) -> str:
-    """The runtime's ask for one dependency: ``Ask`` for values, a bound callable otherwise."""
+# The one key pinjected answers itself that has a counterpart: its resolver, bound to the run.
+RESOLVER_KEY = "__resolver__"
+
+
+def ask_name(state: FileState, is_async: bool, binding: str, key: str = "") -> str:
+    """The runtime's ask for one dependency: ``Ask`` for values, a bound callable otherwise, and the
+    resolver bound to the run for pinjected's ``__resolver__`` (runtime/resolver.py)."""
+    if key == RESOLVER_KEY:
+        return state.need("AskResolver")
     if binding != "callable":
         return state.need("Ask")
     return state.need("AskAsyncFunction" if is_async else "AskFunction")

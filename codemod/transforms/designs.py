@@ -109,8 +109,12 @@ class DesignTranslator:
                 self.note_instance(target)
                 return cst.Call(node)
             if target is None and lifted_entry_point(state, dotted):
-                self.problem = ("DM121", f"design binds the entry point `{dotted}`, which is not a plain program after migration")
-                return None
+                if state.target != "runtime":
+                    self.problem = ("DM121", f"design binds the entry point `{dotted}`, which is not a plain program after migration")
+                    return None
+                # A lifted ``@do`` function or a Program expression: ``as_program`` gives its program,
+                # which the env evaluates once, as pinjected resolves an IProxy bound in a design.
+                return cst.Call(cst.Name(state.need("as_program")), [cst.Arg(node)])
             if target is None and isinstance(node, cst.Attribute):
                 # ``fn.proxy`` / ``settings.db_url``: an attribute of a provider (design side).
                 parts = dotted.split(".")
@@ -246,7 +250,7 @@ class Designs(MigrationTransformer):
         self.entries: list[tuple[str, cst.BaseExpression, cst.SimpleStatementLine]] = []
         """(variable, merged layers, the ``setdefault`` statement recording them) per dissolved block."""
         self.meta_plan: dict[int, str] = {}
-        """id of a top-level ``__design__``/``__meta_design__`` statement -> how to merge it (BUG 9)."""
+        """id of a top-level ``__design__``/``__meta_design__`` statement -> how to merge it."""
         self.meta_runtime = False
         """``__meta_design__`` was kept as a runtime design (the runner merges it, not the codemod)."""
 

@@ -73,6 +73,54 @@ def _yield(expr: cst.BaseExpression) -> cst.Yield:
     return cst.Yield(value=expr, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
+class _ExternalCalls(cst.CSTTransformer):
+    """Calls of functions imported from another package, in lowered decorator arguments, whose
+    arguments hold a Program expression: ``call_at_import`` decides at import whether the callee is a
+    migrated injected function (an IProxy call) or a plain one (called with the proxy objects)."""
+
+    def __init__(self, entry: "EntryPoints") -> None:
+        super().__init__()
+        self.entry = entry
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        state = self.entry.state
+        head = (pn.dotted_cst(updated_node.func) or "").split(".")[0]
+        imported = state.facts.imports.get(head)
+        if imported is None or imported[0] in state.index.sources or imported[0].startswith("doeff_migrate"):
+            return updated_node
+        if not any(_builds_expression(a.value) for a in updated_node.args):
+            return updated_node
+        return updated_node.with_changes(func=cst.Name(state.need("call_at_import")), args=[cst.Arg(updated_node.func), *updated_node.args])
+
+
+def _unevaluated_args(call: cst.Call, params: tuple[tuple[int, str], ...]) -> set[int]:
+    """Indexes of ``call``'s arguments given to parameters pinjected hands their argument unevaluated."""
+    positions = {p for p, _name in params if p >= 0}
+    names = {name for _p, name in params}
+    found = set()
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            continue
+        if (arg.keyword is None and i in positions) or (arg.keyword is not None and arg.keyword.value in names):
+            found.add(i)
+    return found
+
+
+def _builds_expression(node: cst.CSTNode) -> bool:
+    """Whether ``node`` (lowered) builds a Program expression (``by_name``, ``expr``, the combinators)."""
+    names = {"by_name", "expr", "pure_value", "mzip", "list_of", "dict_of", "bind", "partial_of", "map_value", "procedure", "as_program"}
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> None:
+            nonlocal found
+            if isinstance(n.func, cst.Name) and n.func.value.removeprefix("_dm_") in names:
+                found = True
+
+    node.visit(_Finder())
+    return found
+
+
 class EntryPoints(MigrationTransformer):
     def __init__(self, state) -> None:
         super().__init__(state)
@@ -90,6 +138,28 @@ class EntryPoints(MigrationTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        """The arguments of decorators kept above a migrated injected function (``injected_proxy``,
+        runtime/decoration.py): pinjected evaluates them at import, so an IProxy in them
+        (``async_cached(sqlite_dict(injected("root") / "x"))``) is handed over as the proxy object; the
+        counterpart is the same expression over ``expr``."""
+        decorators = list(updated_node.decorators)
+        position = next((i for i, d in enumerate(decorators) if pn.dotted_cst(d.decorator) in ("injected_proxy", "_dm_injected_proxy")), None)
+        if not position:
+            return updated_node
+        lowering = ExpressionLowering(self)
+        for i, deco in enumerate(decorators[:position]):
+            call = deco.decorator
+            if not isinstance(call, cst.Call) or not any(self.has_leaf(a.value) for a in call.args):
+                continue
+            try:
+                args = [lowering.argument(a, as_proxy=True) for a in call.args]
+            except NotAnExpression:
+                return self.state.flag(updated_node, "DM108", "decorator argument with no Program-expression counterpart: port it by hand")
+            args = [a.with_changes(value=a.value.visit(_ExternalCalls(self))) for a in args]
+            decorators[i] = deco.with_changes(decorator=call.with_changes(args=args))
+        return updated_node.with_changes(decorators=decorators)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return False
@@ -320,7 +390,8 @@ class EntryPoints(MigrationTransformer):
                 return self.apply(node.args[0].value, [cst.Arg(self.value_of(inner))])
             target = self.provider(func)
             if target is not None and target.kind == "injected":
-                args = [a.with_changes(value=self.value_of(a.value)) for a in node.args]
+                unevaluated = _unevaluated_args(node, getattr(target, "unevaluated", ()))
+                args = [a.with_changes(value=self.argument_of(a.value, i in unevaluated)) for i, a in enumerate(node.args)]
                 return _yield(node.with_changes(args=args))
             raise Untranslatable  # a method call / call on an injected value: type unknown (DM108)
         if isinstance(node, cst.Attribute):
@@ -356,6 +427,21 @@ class EntryPoints(MigrationTransformer):
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.BitInvert):
             return node.with_changes(expression=self.value_of(node.expression))
         raise Untranslatable
+
+    def argument_of(self, node: cst.BaseExpression, unevaluated: bool = False) -> cst.BaseExpression:
+        """An argument of an injected function's call: resolved (an IProxy or an ``Injected`` alike),
+        except for a parameter annotated ``Injected`` (``unevaluated``, index.unevaluated_params), which pinjected hands
+        the argument as it is (verified on 0.2.252: ``f(Injected.pure(1))`` gets ``1``, and gets the
+        ``Injected`` object when the parameter is annotated, which the function may resolve with
+        ``__resolver__``). What is handed over unevaluated is its Program expression."""
+        if unevaluated and (self.returns_injected(node) or self.has_leaf(node)):
+            if self.state.target != "runtime":
+                raise Untranslatable("DM134")
+            try:
+                return ExpressionLowering(self).as_expr(node)
+            except NotAnExpression:
+                raise Untranslatable from None
+        return self.value_of(node)
 
     def apply(self, func: cst.BaseExpression, args: list[cst.Arg]) -> cst.BaseExpression:
         """Call a plain function on resolved values; async functions of this module are awaited."""
@@ -645,7 +731,8 @@ class EntryPoints(MigrationTransformer):
             self.programs[name] = "program"
         if isinstance(stmt, cst.AnnAssign):
             annotation = stmt.annotation.annotation
-            if self.is_iproxy(annotation):
+            head = annotation.value if isinstance(annotation, cst.Subscript) else annotation
+            if self.is_iproxy(annotation) or self.state.canonical(head) == pn.INJECTED_CLASS:  # the value is a program now
                 program = cst.Name(self.state.need("Program"))
                 annotation = annotation.with_changes(value=program) if isinstance(annotation, cst.Subscript) else program
             new = stmt.with_changes(value=value, annotation=stmt.annotation.with_changes(annotation=annotation))

@@ -27,9 +27,10 @@ from libcst.codemod.visitors import AddImportsVisitor
 from .. import pinjected_names as pn
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
+from . import decorators_above
 from . import dependency_forms as forms
 
-_CONTEXT_MANAGER_DECORATORS = {"contextmanager", "asynccontextmanager"}
+_CONTEXT_MANAGER_DECORATORS = decorators_above.CONTEXT_MANAGER_DECORATORS
 _LOOP_BOUND = {"create_task", "ensure_future", "Lock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Queue"}
 # asyncio calls that need the *running* loop: pinjected runs bodies inside its loop, a @do body runs outside any.
 _NEEDS_RUNNING_LOOP = {
@@ -47,6 +48,7 @@ class Dependency:
     direct: str | None = None  # module-level name to call instead of asking (same-module, never rebound)
     is_async: bool = False
     is_sync: bool = False  # some binding of the key is a plain ``def`` (its program returns what it returns)
+    wrapped: bool = False  # a provider of the key is decorated above pinjected's decorator (decoration.py)
     binding: str = "static"
     """How the body gets it: ``"static"`` (calls become ``yield``), ``"callable"`` (``AskFunction`` /
     ``AskAsyncFunction``: a plain callable bound to the run, body unchanged), ``"call"`` (``Ask`` and
@@ -432,10 +434,12 @@ class InjectedFunctions(MigrationTransformer):
         self.depth = 0
         self.aio = AsyncioNames()
         self.rebound: set[str] = set()
+        self.plain_functions: dict[str, cst.FunctionDef] = {}  # undecorated module functions (decorators_above)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.aio = AsyncioNames(node)
         self.rebound = module_level_rebinds(node)
+        self.plain_functions = {n.name.value: n for n in node.body if isinstance(n, cst.FunctionDef) and not n.decorators}
 
     # Nesting: decorated functions inside functions or classes are flagged, not migrated. Bodies are
     # only walked when the index saw such a nested definition: a decorated function's own body is
@@ -513,7 +517,8 @@ class InjectedFunctions(MigrationTransformer):
         targets = [*providers, *filter(None, (index.resolve_ref(s) for s in index.bindings_for_key(dep.key)))]
         dep.is_async = any(t.is_async for t in targets)
         dep.is_sync = any(not t.is_async for t in targets)
-        if dep.kind == "function" and (
+        dep.wrapped = any(getattr(t, "wrapped", False) for t in targets)
+        if dep.kind == "function" and not dep.wrapped and (
             len(providers) == 1
             and providers[0].module == self.state.module
             and not index.is_rebound(dep.key)
@@ -532,6 +537,8 @@ class InjectedFunctions(MigrationTransformer):
         """
         if dep.kind == "value":
             return False
+        if dep.wrapped:
+            return True  # bound to whatever the decorators above it build, not to a @do function
         if dep.local in facts.value_uses or dep.local in facts.nested_uses or dep.local in facts.assigned:
             return True
         if dep.kind == "mixed":
@@ -554,8 +561,11 @@ class InjectedFunctions(MigrationTransformer):
             problems.append(("DM112", None))
         others = [d for i, d in enumerate(node.decorators) if i != index]
         # Decorators under the pinjected one keep pinjected's calling convention through the pass
-        # form; a decorator above it wraps pinjected's IProxy, which has no counterpart.
-        passable = kind in ("injected", "instance") and index == 0
+        # form; decorators above an ``@injected`` one get its IProxy's counterpart (decoration.py).
+        above = decorators_above.blocker(self.state, node, index, kind, self.plain_functions)
+        if above is not None:
+            problems.append(above)
+        passable = kind in ("injected", "instance") and (index == 0 or above is None)
         for other in others if not passable else ():
             dotted = pn.dotted_cst(other.decorator.func if isinstance(other.decorator, cst.Call) else other.decorator) or ""
             if dotted.rpartition(".")[2] in _CONTEXT_MANAGER_DECORATORS:
@@ -565,16 +575,11 @@ class InjectedFunctions(MigrationTransformer):
         params = node.params
         if kind in ("instance", "pytest") and (isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None):
             problems.append(("DM116", None))
-        if any(dep.key in pn.RESOLVER_SPECIAL_KEYS for dep in deps):
+        if any(dep.key in pn.RESOLVER_SPECIAL_KEYS and dep.key != forms.RESOLVER_KEY for dep in deps):
             problems.append(("DM111", None))
-        if kind == "injected":
-            for p in [*params.params, *params.kwonly_params, *([params.star_arg] if isinstance(params.star_arg, cst.Param) else [])]:
-                annotation = p.annotation.annotation if p.annotation is not None else None
-                if isinstance(annotation, cst.Subscript):
-                    annotation = annotation.value
-                if annotation is not None and self.state.canonical(annotation) in (pn.INJECTED_CLASS, pn.IPROXY):
-                    problems.append(("DM134", None))
-                    break
+        # A runtime parameter annotated ``Injected`` gets its argument unevaluated in pinjected; the call
+        # sites hand over its Program expression (entry_points.argument_of), which the body may resolve
+        # with ``__resolver__[x]`` (runtime/resolver.py).
         by_local = {dep.local: dep for dep in deps}
         scanner = _BodyScanner(by_local, self.aio, forms.name_counts(node.body))
         node.body.visit(scanner)
@@ -651,6 +656,8 @@ class InjectedFunctions(MigrationTransformer):
         for dep in deps:
             self.classify(dep)
         problems, form = self.blockers(node, index, kind, deps)
+        if not problems and self.state.target != "runtime" and _runtime_only(form, deps, index):
+            problems = [("DM136", None)]
         if problems:
             self.state.unmigrated.add(node.name.value)
             for code, message in problems:
@@ -668,9 +675,13 @@ class InjectedFunctions(MigrationTransformer):
             if dep.binding != "static":
                 dep.direct = None
         if form == "pass":
-            asks = [(dep.key, forms.ask_name(state, dep.is_async, dep.binding)) for dep in deps]
+            asks = [(dep.key, forms.ask_name(state, dep.is_async, dep.binding, dep.key)) for dep in deps]
             passing = forms.pass_decorator(state, asks).with_changes(leading_lines=[] if registration else old.leading_lines)
-            result = node.with_changes(decorators=[*registration, passing, *node.decorators[index + 1 :]])
+            wrapping = []
+            if index > 0:  # decorators above pinjected's get the function's IProxy counterpart
+                registration = [d.with_changes(leading_lines=[]) for d in registration]
+                wrapping = [*node.decorators[:index], cst.Decorator(cst.Name(state.need("injected_proxy")))]
+            result = node.with_changes(decorators=[*wrapping, *registration, passing, *node.decorators[index + 1 :]])
         else:
             result = self._as_do_function(node, index, deps, form, registration)
         for dep in deps:
@@ -699,7 +710,7 @@ class InjectedFunctions(MigrationTransformer):
             cst.SimpleStatementLine([cst.Assign(
                 [cst.AssignTarget(cst.Name(dep.local))],
                 cst.Yield(cst.Call(
-                    cst.Name(forms.ask_name(state, dep.is_async, dep.binding)),
+                    cst.Name(forms.ask_name(state, dep.is_async, dep.binding, dep.key)),
                     [cst.Arg(cst.SimpleString(json.dumps(dep.key)))],
                 )),
             )])
@@ -724,6 +735,16 @@ class InjectedFunctions(MigrationTransformer):
             body=body,
             asynchronous=None,
         )
+
+def _runtime_only(form: str, deps: list[Dependency], index: int) -> bool:
+    """Whether the migrated function needs a counterpart of the bundled runtime (DM136 under
+    ``--target doeff``): the pass form, a dependency bound as a callable or through
+    ``call_dependency``, the resolver, or decorators above the pinjected one (``injected_proxy``)."""
+    return (
+        form == "pass" or index > 0
+        or any(dep.binding in ("callable", "call") or dep.key == forms.RESOLVER_KEY for dep in deps)
+    )
+
 
 CLASS_LEFT_AS_IS = "`@injected` class left as it is: its constructor (`@class_binding`) exists in the bundled runtime only"
 

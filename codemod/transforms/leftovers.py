@@ -44,7 +44,7 @@ class Leftovers(MigrationTransformer):
         return self.walk_all
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return retarget_type_names(self.state, updated_node)
+        return without_unused_star(self.state, retarget_type_names(self.state, updated_node))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return node.name.value not in self.clean.classes
@@ -129,6 +129,11 @@ class Leftovers(MigrationTransformer):
 
 
 PINJECTED_TYPES_MODULE = "doeff_migrate.runtime.pinjected_types"
+# pinjected's classes of IProxy objects (pinjected/di/proxiable.py, di/injected.py on 0.2.252): as types
+# they name an IProxy, whose counterpart is a runtime program (``IProxy`` of pinjected_types).
+PROXY_TYPE_NAMES = frozenset({"DelegatedVar", "PartialInjectedFunction"})
+# pinjected's type aliases with a counterpart of the same name in the runtime's pinjected_types.
+TYPE_ALIASES = frozenset({"Providable"})
 
 
 def retarget_type_names(state, module: cst.Module) -> cst.Module:
@@ -138,7 +143,11 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
     A name still used as pinjected's API (``Injected.pure``, ``IProxy(...)``) keeps its import."""
     if state.target != "runtime" or _still_pinjected(state):
         return module
-    types = {local: canonical for local, canonical in state.names.names.items() if canonical in (pn.INJECTED_CLASS, pn.IPROXY)}
+    types = {
+        local: pn.IPROXY if canonical in PROXY_TYPE_NAMES else canonical
+        for local, canonical in state.names.names.items()
+        if canonical in (pn.INJECTED_CLASS, pn.IPROXY) or canonical in PROXY_TYPE_NAMES or canonical in TYPE_ALIASES
+    }
     if not types or not _used_as_types(state.ast_tree(), types):
         return module
     as_api: set[str] = set()
@@ -162,16 +171,22 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
         def visit_Name(self, node: cst.Name) -> None:
             if node.value in types:
                 as_type.add(node.value)
+            names.add(node.value)
 
+    names: set[str] = set()
     module.visit(_Uses())
-    moved = {local for local in as_type - as_api if state.names.origins.get(local) == "pinjected"}
+    moved = {local for local in as_type - as_api if pn.is_pinjected_module(state.names.origins.get(local, ""))}
     if not moved:
         return module
+    # ``from pinjected import *`` goes too once the moved names were the only ones of it still used.
+    star_unused = not (set(pn.STAR_EXPORTS) - moved) & names
     body = []
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.ImportFrom):
             small = stmt.body[0]
-            if small.module is not None and pn.dotted_cst(small.module) == "pinjected" and not isinstance(small.names, cst.ImportStar):
+            if star_unused and isinstance(small.names, cst.ImportStar) and small.module is not None and pn.dotted_cst(small.module) == "pinjected":
+                continue
+            if small.module is not None and pn.is_pinjected_module(pn.dotted_cst(small.module) or "") and not isinstance(small.names, cst.ImportStar):
                 stmt = without_names(stmt, lambda a: (a.evaluated_alias or a.evaluated_name) in moved)
                 if stmt is None:
                     continue
@@ -181,6 +196,38 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
         AddImportsVisitor.add_needed_import(state.context, PINJECTED_TYPES_MODULE, canonical, None if local == canonical else local)
         state.names.names.pop(local, None)
         state.names.origins.pop(local, None)
+    return module.with_changes(body=body)
+
+
+def without_unused_star(state, module: cst.Module) -> cst.Module:
+    """``module`` without ``from pinjected import *`` once none of the names it binds is used any more
+    (the migrated code imports the runtime's under aliases): a module left with it is still pinjected
+    code to the bridges (DM161) and to a run where pinjected is not installed."""
+    if state.target != "runtime" or not state.names.star or _still_pinjected(state):
+        return module
+    names: set[str] = set()
+
+    class _Names(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+    module.visit(_Names())
+    if names & set(pn.STAR_EXPORTS):
+        return module
+    body = [
+        stmt for stmt in module.body
+        if not (
+            isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.ImportFrom)
+            and isinstance(stmt.body[0].names, cst.ImportStar) and stmt.body[0].module is not None
+            and pn.dotted_cst(stmt.body[0].module) == "pinjected"
+        )
+    ]
     return module.with_changes(body=body)
 
 

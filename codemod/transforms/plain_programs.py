@@ -29,8 +29,9 @@ import ast
 import libcst as cst
 
 from .. import pinjected_names as pn
+from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
-from .leftovers import clean_functions, is_generated_program
+from .leftovers import PROXY_TYPE_NAMES, TYPE_ALIASES, clean_functions, is_generated_program
 
 # ``Injected.<attr>(...)`` -> runtime function, for the call shapes ``_counterpart`` accepts.
 _COMBINATORS = {
@@ -51,7 +52,7 @@ _BIND_PARAMETERS = frozenset({"_target_function_", "_dynamic_dependencies_"})
 # Attributes only pinjected's values have: on a runtime program they would mean something else
 # (an ``Expr`` turns any attribute into a lazy attribute of the value).
 _INJECTED_ONLY_ATTRIBUTES = frozenset(
-    "proxy eval map zip add_dynamic_dependencies complete_dependencies dependencies dynamic_dependencies "
+    "proxy map zip add_dynamic_dependencies complete_dependencies dependencies dynamic_dependencies "
     "get_provider desync apply_injected_function __resolver__".split()
 )
 
@@ -102,18 +103,45 @@ class PlainPrograms(MigrationTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if not self.translating or not self.translating[-1]:
             return updated_node
+        if self.injected_call(original_node.func):
+            # ``deco(cache=c)(f)``: pinjected's call of an injected function is an IProxy, which the
+            # next call extends lazily; the runtime's ``Expr`` does the same.
+            inner = updated_node.func
+            assert isinstance(inner, cst.Call)
+            wrapped = cst.Call(cst.Name(self.state.need("expr")), [cst.Arg(inner.func)])
+            updated_node = updated_node.with_changes(func=inner.with_changes(func=wrapped))
         name = self.counterpart(original_node)
         if name is None:
             return updated_node
+        if name == "update_if_registered":
+            return cst.Call(cst.Name(self.state.need(name)), _without_metadata(updated_node.args))
         return cst.Call(cst.Name(self.state.need(name)), updated_node.args)
+
+    def injected_call(self, func: cst.BaseExpression) -> bool:
+        """Whether ``func`` is the call of a migrated injected function of the project (``deco(...)`` in
+        ``deco(...)(f)``)."""
+        if not isinstance(func, cst.Call):
+            return False
+        dotted = pn.dotted_cst(func.func)
+        if dotted is None:
+            return False
+        index = self.state.index
+        target = index.resolve_ref(ValueSpec("ref", self.state.module, dotted))
+        return target is not None and target.kind == "injected" and not index.is_unmigrated(target)
 
     # -- what can be translated ---------------------------------------------------------------------
     def counterpart(self, call: cst.Call) -> str | None:
         """The runtime function standing for ``call`` when it is a translatable pinjected call."""
         state = self.state
-        if state.canonical(call.func) == pn.INJECTED:
+        canonical = state.canonical(call.func)
+        if canonical == pn.INJECTED:
             single = len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star
-            return "by_name" if single and isinstance(call.args[0].value, cst.SimpleString) else None
+            if not single:
+                return None
+            # ``injected(x)`` of a value known only at run time (``case str(): return injected(i)``).
+            return "by_name" if isinstance(call.args[0].value, cst.SimpleString) else "injected_of"
+        if canonical == _UPDATE_IF_REGISTERED:
+            return _UPDATE_IF_REGISTERED if _update_arguments(call.args) is not None else None
         dotted = pn.dotted_cst(call.func) or ""
         head, _, attr = dotted.rpartition(".")
         if not head or state.names.canonical_of_dotted(head) != pn.INJECTED_CLASS or attr not in _COMBINATORS:
@@ -162,6 +190,8 @@ class PlainPrograms(MigrationTransformer):
                     blocked.append("decorator")
 
             def visit_Call(self, call: cst.Call) -> bool:
+                if outer.state.canonical(call.func) in PROXY_TYPE_NAMES:
+                    blocked.append(f"{pn.dotted_cst(call.func)}(...)")  # only a type test has a counterpart
                 if isinstance(call.func, cst.Name) and call.func.value in outer.module_functions and not outer.plain_callee(call.func):
                     # A helper of the module left with pinjected's API returns pinjected's values.
                     blocked.append(f"{call.func.value}(...)")
@@ -176,7 +206,8 @@ class PlainPrograms(MigrationTransformer):
                     calls.append(call)
                     if outer.state.canonical(call.func) == pn.INJECTED:
                         return False
-                    for arg in call.args:
+                    update = outer.counterpart(call) == _UPDATE_IF_REGISTERED
+                    for arg in _without_metadata(call.args) if update else call.args:
                         arg.visit(self)
                     return False
                 return True
@@ -204,16 +235,51 @@ class PlainPrograms(MigrationTransformer):
                 return True
 
             def visit_Name(self, n: cst.Name) -> None:
-                if n.value in _INJECTED_ONLY_ATTRIBUTES:
+                if n.value == "__resolver__":  # a variable called ``proxy`` is not pinjected's ``.proxy``
                     blocked.append(n.value)
                 canonical = outer.state.names.canonical_of_dotted(n.value)
-                if canonical is not None and canonical not in (pn.INJECTED_CLASS, pn.IPROXY):
+                if canonical is not None and canonical not in (pn.INJECTED_CLASS, pn.IPROXY) and canonical not in PROXY_TYPE_NAMES | TYPE_ALIASES:
                     blocked.append(canonical)
 
         node.visit(_Uses())
-        # ``res = Injected.bind(...); res.flag = True``: pinjected's values take any attribute, programs do not.
-        blocked += [a.attr.value for a in attributes if isinstance(a.value, cst.Name) and a.value.value in built]
+        # ``res = Injected.bind(...); res.flag = True``: pinjected's values take any attribute, programs do not,
+        # except pinjected's own async mark, which ``Expr`` keeps (its calls are awaited).
+        blocked += [
+            a.attr.value for a in attributes
+            if isinstance(a.value, cst.Name) and a.value.value in built and a.attr.value != "__is_async_function__"
+        ]
         return calls, blocked
+
+
+_UPDATE_IF_REGISTERED = "update_if_registered"
+# ``pinjected.decoration.update_if_registered(func, updated, meta=Nothing, binding_key=None)`` (0.2.252).
+_UPDATE_PARAMETERS = ("func", "updated", "meta", "binding_key")
+
+
+def _update_arguments(args) -> dict[str, cst.Arg] | None:
+    """``update_if_registered``'s arguments by parameter name, or None for a call shape not handled."""
+    named: dict[str, cst.Arg] = {}
+    for i, arg in enumerate(args):
+        if arg.star:
+            return None
+        name = arg.keyword.value if arg.keyword is not None else (_UPDATE_PARAMETERS[i] if i < len(_UPDATE_PARAMETERS) else None)
+        if name not in _UPDATE_PARAMETERS or name in named:
+            return None
+        named[name] = arg
+    return named if "func" in named and "updated" in named else None
+
+
+def _without_metadata(args) -> list[cst.Arg]:
+    """The arguments of an ``update_if_registered`` call without pinjected's binding metadata (code
+    locations for its IDE tools, which the runtime has no use for); other calls' arguments unchanged."""
+    named = _update_arguments(args)
+    if named is None or "meta" not in named:
+        return list(args)
+    kept = [named["func"], named["updated"]]
+    if "binding_key" in named:
+        kept.append(named["binding_key"].with_changes(keyword=cst.Name("binding_key"), equal=cst.AssignEqual()))
+    last = kept[-1]
+    return [*kept[:-1], last.with_changes(comma=cst.MaybeSentinel.DEFAULT)]
 
 
 def _plain_callees(tree: ast.Module | None) -> tuple[frozenset[str], frozenset[str]]:

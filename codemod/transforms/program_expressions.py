@@ -152,16 +152,55 @@ class ExpressionLowering:
             return cst.Call(self.call("expr", cst.Arg(func)), [self.argument(a) for a in node.args]), "expr"
         if entry.has_leaf(func):
             callee, kind = self.lower(func)
-            if kind == "plain" and any(entry.has_leaf(a.value) for a in node.args):
+            if kind == "plain" and (any(entry.has_leaf(a.value) for a in node.args) or entry.passes_injected_function(node)):
                 # pinjected calls the plain callable at import with the proxy objects (the decorator
-                # ``async_cached(cache)`` applied to ``Injected.partial(f)``), not with their values.
-                raise NotAnExpression
+                # ``async_cached(cache)`` applied to ``Injected.partial(f)``), not with their values:
+                # so does the migrated code, with their counterparts, when the callee is migrated too.
+                if not self.migrated_callee(func):
+                    raise NotAnExpression
+                return node.with_changes(func=callee, args=[self.proxy_argument(a) for a in node.args]), "plain"
             if kind == "plain":
                 self.no_function_for_plain_callee(node)
             return node.with_changes(func=primary(self.expr_of(callee, kind)), args=[self.argument(a) for a in node.args]), "expr"
         # A plain callee given proxies: pinjected calls it at import with the proxy objects.
+        if self.migrated_callee(func):
+            args = [self.proxy_argument(a) for a in node.args]
+            if self.external(func):
+                # An injected function of another package would make an IProxy call: decided at import.
+                return cst.Call(self.need("call_at_import"), [cst.Arg(func), *args]), "plain"
+            return node.with_changes(args=args), "plain"
         self.no_function_for_plain_callee(node)
         return node.with_changes(args=[self.argument(a, as_proxy=True) for a in node.args]), "plain"
+
+    def proxy_argument(self, arg: cst.Arg) -> cst.Arg:
+        """``arg`` as pinjected hands it to a plain callable at import: an injected function is its IProxy
+        (``injected_proxy``: a decorator may rebind its key), anything else as in :meth:`argument`."""
+        target = self.entry.provider(arg.value) if isinstance(arg.value, (cst.Name, cst.Attribute)) else None
+        if target is not None and target.kind == "injected":
+            return arg.with_changes(value=self.call("injected_proxy", cst.Arg(arg.value)))
+        return self.argument(arg, as_proxy=True)
+
+    def external(self, func: cst.BaseExpression) -> bool:
+        """Whether ``func``'s head is imported from outside the project (its code is not indexed)."""
+        state = self.state
+        head = (pn.dotted_cst(func) or "").split(".")[0]
+        imported = state.facts.imports.get(head)
+        return imported is not None and imported[0] not in state.index.sources and not imported[0].startswith("doeff_migrate")
+
+    def migrated_callee(self, func: cst.BaseExpression) -> bool:
+        """Whether the plain callable ``func`` (or the factory ``func`` calls, ``deco(cache)``) takes the
+        counterparts of pinjected's values: a function of another package (migrated with it), or one of
+        this module whose pinjected code is translated (plain_programs.py)."""
+        from .plain_programs import PlainPrograms
+
+        head = func.func if isinstance(func, cst.Call) else func
+        dotted = pn.dotted_cst(head)
+        if dotted is None or self.state.canonical(head) is not None:
+            return False
+        if self.external(head):
+            return True
+        defined = self.entry.plain_functions.get(dotted)
+        return defined is not None and not PlainPrograms(self.state).pinjected_uses(defined)[1]
 
     def no_function_for_plain_callee(self, node: cst.Call) -> None:
         """A plain callee (a decorator applied by hand, ``async_cached(cache)(Injected.partial(f))``) given

@@ -159,7 +159,8 @@ def test_injected_of_a_plain_function_becomes_injected_function_and_its_call_an_
     )
 
 
-def test_injected_of_a_key_held_in_a_variable_stays_flagged():
+def test_injected_of_a_value_held_in_a_variable_is_decided_at_run_time():
+    # A key, a class or a migrated injected function: ``injected_of`` (runtime/decoration.py).
     check_transformed(
         """\
         from pinjected import injected
@@ -168,11 +169,10 @@ def test_injected_of_a_key_held_in_a_variable_stays_flagged():
             return injected(key)
         """,
         """\
-        from pinjected import injected
+        from doeff_migrate.runtime import injected_of
 
         def pick(key):
-            # doeff-migrate: DM103: `injected(...)` of a value the codemod cannot classify (a key held in a variable, an expression): port it by hand
-            return injected(key)
+            return injected_of(key)
         """,
     )
 

@@ -15,7 +15,7 @@ MIGRATED = (
     "from doeff_migrate.runtime import Ask, do, function_binding\n\n"
     "@function_binding\n@do\ndef f(x):\n    dep = yield Ask(\"dep\")\n    return dep + x\n"
 )
-FLAGGED = "from pinjected import injected\n\n@injected\nasync def g(__resolver__, /):\n    return await __resolver__[\"x\"]\n"
+FLAGGED = "from pinjected import injected\n\n@injected\nasync def g(__task_group__, /):\n    return await __task_group__[\"x\"]\n"
 
 
 @pytest.fixture

@@ -469,8 +469,9 @@ def test_one_instance_bound_to_two_keys_of_one_design_is_a_runtime_design():
     assert "__design__ = _dm_design(a=conn, b=conn)\n" in result.code
 
 
-def test_design_binding_a_lifted_entry_point_is_flagged():
-    """On the design side, a lifted entry point is a ``@do`` function after migration, not its value."""
+def test_design_binding_a_lifted_entry_point_binds_its_program():
+    """On the design side, a lifted entry point is a ``@do`` function after migration, not its value:
+    the design binds ``as_program(lifted)``, its program."""
     result = _migrate(
         {
             "app/__init__.py": "",
@@ -493,8 +494,8 @@ def test_design_binding_a_lifted_entry_point_is_flagged():
         },
         "app/main.py",
     )
-    assert [f.code for f in result.flags] == ["DM121"]
-    assert "`lifted`" in result.flags[0].message
+    assert [f.code for f in result.flags] == []
+    assert '"shout": as_program(lifted)' in result.code, result.code
 
 
 def test_alias_helper_of_a_with_header_is_defined_before_its_use():

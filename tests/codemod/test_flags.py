@@ -155,14 +155,14 @@ def test_unawaited_async_dependency_is_migrated_and_noted_dm110():
     assert [f.code for f in result.flags] == ["DM110"]
 
 
-def test_resolver_dependency_is_flagged_dm111():
+def test_task_group_dependency_is_flagged_dm111():
     flagged(
         """\
         from pinjected import injected
 
         @injected  # <-
-        async def pick(__resolver__, /, name):
-            return await __resolver__[name]
+        async def pick(__task_group__, /, name):
+            return await __task_group__[name]
         """,
         "DM111",
     )
@@ -180,6 +180,7 @@ def test_decorator_above_injected_is_flagged_dm112():
             return dep + x
         """,
         "DM112",
+        message="decorator `beartype` of another package above the pinjected one: it would get the function's IProxy",
     )
 
 
@@ -228,8 +229,8 @@ def test_noqa_suppresses_the_flag_and_the_code_stays_as_it_was():
         from pinjected import injected
 
         @injected  # noqa: DM111
-        async def a_fetch(__resolver__, /, url):
-            return await __resolver__[url]
+        async def a_fetch(__task_group__, /, url):
+            return await __task_group__[url]
         """
     )
     result = migrate_source(source, path="example.py")
@@ -238,12 +239,12 @@ def test_noqa_suppresses_the_flag_and_the_code_stays_as_it_was():
 
 
 def test_noqa_for_another_code_does_not_suppress():
-    source = "from pinjected import injected\n\n@injected  # noqa: DM101\nasync def a_fetch(__resolver__, /, url):\n    return await __resolver__[url]\n"
+    source = "from pinjected import injected\n\n@injected  # noqa: DM101\nasync def a_fetch(__task_group__, /, url):\n    return await __task_group__[url]\n"
     assert [f.code for f in migrate_source(source).flags] == ["DM111"]
 
 
 def test_ignore_and_select_choose_which_flags_are_written():
-    source = "from pinjected import injected\n\n@injected\nasync def a_fetch(__resolver__, /, url):\n    return await __resolver__[url]\n"
+    source = "from pinjected import injected\n\n@injected\nasync def a_fetch(__task_group__, /, url):\n    return await __task_group__[url]\n"
     assert migrate_source(source, ignore=("DM111",)).code == source
     assert migrate_source(source, select=("DM12",)).code == source
     assert "DM111" in migrate_source(source, select=("DM1",)).code
@@ -259,8 +260,8 @@ def test_flag_lines_point_into_the_original_source_even_after_earlier_rewrites()
             return a
 
         @injected
-        async def bad(__resolver__, /):
-            return await __resolver__["x"]
+        async def bad(__task_group__, /):
+            return await __task_group__["x"]
         """
     )
     [flag] = migrate_source(source).flags
@@ -312,12 +313,14 @@ def test_async_resolver_use_is_flagged_dm109():
 
 
 def test_injected_of_a_key_held_in_a_variable_is_flagged_dm103():
+    # At module level the value is an entry point's or a design's; inside a plain function it has a
+    # run-time counterpart (``injected_of``, tests/codemod/test_wrapping_decorators.py).
     flagged(
         """\
         from pinjected import injected
 
-        def pick(key):
-            return injected(key)  # <-
+        KEY = "a"
+        picked = injected(KEY)  # <-
         """,
         "DM103",
     )
@@ -357,8 +360,8 @@ def test_entry_point_using_a_function_left_as_pinjected_is_flagged_dm108():
         from pinjected import IProxy, injected
 
         @injected
-        async def crawl(__resolver__, /, urls):
-            return await __resolver__["x"]
+        async def crawl(__task_group__, /, urls):
+            return await __task_group__["x"]
 
         main: IProxy = crawl(["a"])
         """
@@ -409,8 +412,8 @@ def test_an_earlier_dm110_note_does_not_keep_the_function_from_migrating():
 # -- references to a provider left as pinjected are left and flagged too (DM117) ----------------
 _FLAGGED_LIB = (
     "from pinjected import injected\n\n"
-    "# doeff-migrate: DM111: depends on `__resolver__`/`__design__`/`__task_group__` or `Injected.dynamic`: no env key answers it\n"
-    "@injected\ndef twice(__resolver__, step, /, x):\n    return list(map(step, [x, x]))\n"
+    "# doeff-migrate: DM111: depends on `__task_group__`/`__design__`/`__task_group__` or `Injected.dynamic`: no env key answers it\n"
+    "@injected\ndef twice(__task_group__, step, /, x):\n    return list(map(step, [x, x]))\n"
 )
 
 
@@ -435,8 +438,8 @@ def test_dependency_on_a_flagged_provider_of_the_same_module_is_flagged_dm117_tr
         from pinjected import injected
 
         @injected
-        def step(__resolver__, /, x):
-            return __resolver__
+        def step(__task_group__, /, x):
+            return __task_group__
 
         @injected
         def combo(step, /, x):
@@ -511,9 +514,9 @@ def test_design_value_computed_by_a_call_goes_through_call_dependency():
 
 
 # -- designs / index flags (more cases in test_designs.py) ----------------------------------------------------------
-def _flag_codes(files: dict[str, str], path: str) -> tuple[list[str], str]:
+def _flag_codes(files: dict[str, str], path: str, **kwargs) -> tuple[list[str], str]:
     files = {p: dedent(s) for p, s in files.items()}
-    result = migrate_source(files[path], path=path, index=ProjectIndex.from_sources(files))
+    result = migrate_source(files[path], path=path, index=ProjectIndex.from_sources(files), **kwargs)
     return [f.code for f in result.flags], result.code
 
 
@@ -544,7 +547,18 @@ def test_instance_bound_to_two_keys_through_a_design_variable_is_flagged_dm120()
     assert codes == ["DM120"] and "__design__ = base + design(b=conn)" in code
 
 
-def test_design_binding_a_lifted_entry_point_is_flagged_dm121():
+def test_design_binding_a_lifted_entry_point_is_flagged_dm121_for_target_doeff():
+    codes, code = _flag_codes({"m.py": """\
+        from pinjected import IProxy, design, injected
+
+        @injected
+        def greet(name):
+            return "hi " + name
+
+        lifted: IProxy = greet("amy") + "!"
+        __design__ = design(shout=lifted)
+    """}, "m.py", target="doeff")
+    assert codes == ["DM121"] and "__design__ = design(shout=lifted)" in code
     codes, code = _flag_codes({"m.py": """\
         from pinjected import IProxy, design, injected
 
@@ -555,7 +569,7 @@ def test_design_binding_a_lifted_entry_point_is_flagged_dm121():
         lifted: IProxy = greet("amy") + "!"
         __design__ = design(shout=lifted)
     """}, "m.py")
-    assert codes == ["DM121"] and "__design__ = design(shout=lifted)" in code
+    assert codes == [] and '__design__ = {"shout": as_program(lifted)}' in code
 
 
 def test_pinjected_api_through_a_project_module_is_flagged_dm122():
@@ -579,7 +593,37 @@ def test_dependency_cycle_is_flagged_dm123():
 
 
 def test_new_rules_are_documented():
-    # DM136-DM139 are retired: those expressions become Program expressions or bound callables.
-    for code in [f"DM{n}" for n in range(130, 140) if n not in (136, 137, 138, 139)]:
+    # DM137-DM139 are retired: those expressions become Program expressions or bound callables.
+    for code in [f"DM{n}" for n in range(130, 140) if n not in (137, 138, 139)]:
         rule = get_rule(code)
         assert rule.phase == "di" and rule.what and rule.why and rule.example and rule.use_instead and rule.fix_safety
+
+
+def test_runtime_only_counterparts_are_flagged_dm136_for_target_doeff():
+    # doeff has no re-entrant run: a dependency used as a plain callable has no doeff form.
+    codes, code = _flag_codes({"m.py": """\
+        from pinjected import injected
+
+        @injected
+        def helper(step, /, xs):
+            return [step(x) for x in xs]
+
+        @injected
+        def step(n, /, x):
+            return x * n
+    """}, "m.py", target="doeff")
+    assert codes == ["DM136"] and "@injected\ndef helper(step, /, xs):" in code
+    assert "@function_binding\n@do\ndef step(x):" in code
+
+
+def test_proxy_for_a_parameter_annotated_injected_is_flagged_dm134_for_target_doeff():
+    codes, code = _flag_codes({"m.py": """\
+        from pinjected import IProxy, Injected, injected
+
+        @injected
+        def describe(x: Injected):
+            return type(x).__name__
+
+        main: IProxy = describe(injected("k"))
+    """}, "m.py", target="doeff")
+    assert codes == ["DM134"] and 'main: IProxy = describe(injected("k"))' in code

@@ -286,3 +286,38 @@ def test_only_string_annotations_count_as_uses_of_a_pinjected_import():
         "app/lib.py",
     )
     assert result.code.startswith("from pinjected import Design\n")
+
+
+def test_star_import_goes_once_nothing_of_it_is_used_and_injected_annotated_entry_points_are_programs():
+    # pinjected runs a module variable annotated ``Injected`` as it runs an ``IProxy`` one; after migration
+    # its value is a program, and nothing of ``from pinjected import *`` is left in use.
+    check_transformed(
+        """\
+        from pinjected import *
+
+
+        @injected
+        def greet(prefix, /, name):
+            return prefix + name
+
+
+        main: Injected = greet("amy")
+        __design__ = design(prefix="hi ")
+        """,
+        """\
+        from doeff_migrate.runtime import Ask, Program, do, function_binding
+
+
+        @function_binding
+        @do
+        def greet(name):
+            prefix = yield Ask("prefix")
+            return prefix + name
+
+
+        main: Program = greet("amy")
+        __design__ = {"prefix": "hi "}
+
+        __doeff_requires__ = {"main": ("prefix",)}
+        """,
+    )

@@ -202,17 +202,40 @@ def test_underscored_mapping_keys_are_translated_but_attributes_set_on_built_val
     )
     flags = _flags(
         "from pinjected import Injected\n\n"
-        "def marked(f):\n    res = Injected.bind(f)\n    res.__is_async_function__ = True\n    return res\n"
+        "def marked(f):\n    res = Injected.bind(f)\n    res.label = 'x'\n    return res\n"
     )
     assert flags == [("DM135", "def marked(f):")]
 
 
+def test_pinjected_async_mark_on_a_built_value_is_kept():
+    # ``__is_async_function__`` is pinjected's own mark (calls of the value are awaited); the
+    # runtime's ``Expr`` keeps it with the same meaning.
+    check_transformed(
+        """\
+        from pinjected import Injected
+
+        def marked(f):
+            res = Injected.bind(f)
+            res.__is_async_function__ = True
+            return res
+        """,
+        """\
+        from doeff_migrate.runtime import bind
+
+        def marked(f):
+            res = bind(f)
+            res.__is_async_function__ = True
+            return res
+        """,
+    )
+
+
 def test_caller_of_a_flagged_helper_stays_flagged():
-    # ``ensure(i)`` returns pinjected's value (``.eval()`` has no counterpart): mzip-ing it with the
-    # runtime's would mix both.
+    # ``ensure(i)`` returns pinjected's value (``.add_dynamic_dependencies`` has no counterpart):
+    # mzip-ing it with the runtime's would mix both.
     flags = _flags(
         "from pinjected import Injected\n\n"
-        "def ensure(i):\n    return Injected.ensure_injected(i.eval())\n\n"
+        "def ensure(i):\n    return Injected.ensure_injected(i).add_dynamic_dependencies('k')\n\n"
         "def keys(*items):\n    return Injected.mzip(*[ensure(i) for i in items])\n"
     )
     assert flags == [("DM135", "def ensure(i):"), ("DM135", "def keys(*items):")]

@@ -853,15 +853,16 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {
         {"app/main.py": ["DM105", "DM105", "DM116"]},
     ),
     # Generators, context-manager providers and `async with` bodies are migrated (test_dynamic_bodies.py).
-    "resolver_dependency": (
+    # `__resolver__` is migrated now (tests/fidelity/test_resolver.py).
+    "design_dependency": (
         {
             "app/__init__.py": "",
             "app/main.py": """\
                 from pinjected import injected
 
                 @injected
-                async def pick(__resolver__, /, name):
-                    return await __resolver__[name]
+                async def pick(__design__, /, name):
+                    return __design__[name]
             """,
         },
         {"app/main.py": ["DM111"]},

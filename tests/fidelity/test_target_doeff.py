@@ -7,6 +7,8 @@ code with pinjected's behaviour, not only that it imports from ``doeff``.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .harness import assert_same_behaviour, run_migrated, write_project, migrate_copy
@@ -115,3 +117,39 @@ def test_doeff_entry_point_without_doeffs_handlers_installed_is_a_clear_error(tm
     assert proc.returncode == 2, proc.stderr
     assert "migrated with --target doeff but the doeff package is not importable" in proc.stderr
     assert "building base" not in proc.stdout  # nothing ran
+
+
+# --- what --target doeff emits for the dynamic counterparts ----------------------------------------
+# Decision: nothing of the bundled runtime. doeff 0.8.0 has no re-entrant run, and the dynamic
+# counterparts (dependency callables, ``pass_dependencies``, Program expressions, ``AskResolver``,
+# ``injected_proxy``/``update_if_registered``) run a program from plain Python inside a step: there is
+# no doeff form to emit. Those constructs are left as they were and flagged (DM136, DM134, DM108);
+# everything with a doeff form is migrated to doeff and runs on it (the projects above).
+
+
+def _dynamic_projects():
+    from .test_resolver import PROJECTS as RESOLVER
+    from .test_wrapping_decorators import PROJECTS as WRAPPING
+
+    return {**{f"resolver/{k}": v for k, v in RESOLVER.items()}, **{f"wrapping/{k}": v for k, v in WRAPPING.items()}}
+
+
+@pytest.mark.parametrize("name", sorted(_dynamic_projects()))
+def test_runtime_only_counterparts_are_flagged_not_emitted_for_doeff(tmp_path, name):
+    import doeff
+
+    files, _targets = _dynamic_projects()[name]
+    original, migrated = tmp_path / "original", tmp_path / "migrated"
+    write_project(original, files)
+    migrate_copy(original, migrated, ("--target", "doeff"))
+    texts = {p: p.read_text() for p in migrated.rglob("*.py")}
+    flagged = [p for p, text in texts.items() if re.search(r"# doeff-migrate: DM1\d\d:", text)]
+    assert flagged, "a runtime-only construct was migrated for doeff"
+    for path, text in texts.items():
+        compile(text, str(path), "exec")
+        for line in text.splitlines():
+            if line.startswith("from doeff import"):
+                missing = [n for n in line.split(" import ")[1].split(", ") if not hasattr(doeff, n.split(" as ")[0])]
+                assert not missing, f"{path}: doeff has no {missing}"
+            if line.startswith("from doeff_migrate.runtime import"):
+                assert set(line.split(" import ")[1].split(", ")) <= {"function_binding", "instance_binding"}, line

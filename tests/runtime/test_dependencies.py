@@ -182,7 +182,7 @@ def test_pass_dependencies_is_a_do_function_for_the_registry():
 
 
 def test_pass_dependencies_refuses_an_unknown_ask():
-    with pytest.raises(TypeError, match="expected Ask, AskFunction or AskAsyncFunction"):
+    with pytest.raises(TypeError, match="expected Ask, AskFunction, AskAsyncFunction or AskResolver"):
         pass_dependencies(x=print)
 
 
