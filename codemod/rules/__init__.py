@@ -65,6 +65,10 @@ class Invalid(Valid):
     line: int = 1
 
 
+TARGET_DOEFF = '[tool.doeff-migrate]\ntarget = "doeff"\n'
+"""The ``pyproject`` of a case that holds under ``--target doeff`` only."""
+
+
 def _dedented(source: str) -> str:
     return textwrap.dedent(source[1:] if source.startswith("\n") else source)
 

@@ -10,7 +10,7 @@ writes ``# doeff-migrate: DM1xx: <message>`` on the line above the construct and
 it; ``# noqa: DM1xx`` on the construct (or in the comments above it) suppresses the flag.
 """
 
-from . import Invalid, Rule, Valid, register
+from . import TARGET_DOEFF as _TARGET_DOEFF, Invalid, Rule, Valid, register
 
 _NO_FIX = "No fix is offered: the construct is left exactly as it was, so behaviour cannot change."
 
@@ -82,8 +82,8 @@ CLASS_INJECTION = register(
             Invalid("""
                 from pinjected import injected
 
-                def pick(key):
-                    return injected(key)
+                KEY = "a"
+                picked = injected(KEY)
                 """, line=4),
         ),
     )
@@ -612,7 +612,7 @@ ENTRY_POINT_IN_DESIGN = register(
 
                 lifted: IProxy = greet("amy") + "!"
                 __design__ = design(shout=lifted)
-                """, path='m.py', line=8),
+                """, path='m.py', pyproject=_TARGET_DOEFF, line=8),
         ),
     )
 )
@@ -707,5 +707,31 @@ RUNTIME_ONLY_COUNTERPART = register(
         use_instead="@do\ndef total(items):  # a loop of yields has a doeff form\n    s = 0\n    for i in items:\n        s += yield price(i)\n    return s",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import injected
+
+                @injected
+                def helper(step, /, xs):
+                    return [step(x) for x in xs]
+
+                @injected
+                def step(n, /, x):
+                    return x * n
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import injected
+
+                @injected
+                def helper(step, /, xs):
+                    return [step(x) for x in xs]
+
+                @injected
+                def step(n, /, x):
+                    return x * n
+                """, pyproject=_TARGET_DOEFF, line=3),
+        ),
     )
 )

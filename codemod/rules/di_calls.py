@@ -5,7 +5,7 @@ else, or crash), so the codemod leaves it exactly as it was and writes ``# doeff
 above it (``# noqa: DM13x`` suppresses the flag). Codes DM130-DM149.
 """
 
-from . import Invalid, Rule, Valid, register
+from . import TARGET_DOEFF as _TARGET_DOEFF, Invalid, Rule, Valid, register
 
 _NO_FIX = "No fix is offered: the construct is left exactly as it was, so behaviour cannot change."
 
@@ -237,7 +237,7 @@ INJECTED_ANNOTATED_PARAMETER = register(
                 __design__ = design(k=1)
                 """, path='app/main.py', files=(('app/__init__.py', """
 
-                    """),), line=3),
+                    """),), pyproject=_TARGET_DOEFF, line=7),
         ),
     )
 )

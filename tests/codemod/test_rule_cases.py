@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,8 @@ def editor_findings(source: str, path: str, project_root: Path | None = None) ->
 def codemod_flags(case: Valid) -> tuple[list[tuple[str, int]], str]:
     """``(code, line)`` of the codemod's flags on the case (with its project's index) and the migrated text."""
     sources = {case.path: case.source, **dict(case.files)}
-    result = migrate_source(case.source, path=case.path, index=ProjectIndex.from_sources(sources))
+    target = tomllib.loads(case.pyproject).get("tool", {}).get("doeff-migrate", {}).get("target", "runtime")
+    result = migrate_source(case.source, path=case.path, index=ProjectIndex.from_sources(sources), target=target)
     return [(f.code, f.line) for f in result.flags], result.code
 
 
