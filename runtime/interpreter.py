@@ -361,49 +361,49 @@ def _aborted_across(name: str) -> ReentrantCallError:
 # --- the loop --------------------------------------------------------------------------------------
 
 
-def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | None") -> Any:
+def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary | None") -> Any:
     """The loop (see the module docstring). ``boundary``: see ``run_reentrant``."""
     value, exc, runners = None, None, _current.runners
     while True:
-        try:  # dispatch: answer ``y`` with ``value`` or ``exc`` and pick the segment to send into
-            kind = y._kind
+        try:  # dispatch: answer ``yielded`` with ``value`` or ``exc`` and pick the segment to send into
+            kind = yielded._kind
         except AttributeError:
             kind = K_OTHER
         if kind == K_EFFECT:
             holder = seg  # the innermost segment whose handler takes ``y`` (the bottom one takes all)
-            while not isinstance(y, holder.types):
+            while not isinstance(yielded, holder.types):
                 holder = holder.parent
             handle = holder.handle
-            if handle is STATE_HANDLE and y.__class__ is _Get:  # state(): answered here, as doeff's VM does
-                value = holder.handler.store.get(y.key)
-            elif handle is STATE_HANDLE and y.__class__ is _Put:
-                holder.handler.store[y.key] = y.value
+            if handle is STATE_HANDLE and yielded.__class__ is _Get:  # state(): answered here, as doeff's VM does
+                value = holder.handler.store.get(yielded.key)
+            elif handle is STATE_HANDLE and yielded.__class__ is _Put:
+                holder.handler.store[yielded.key] = yielded.value
                 value = None
             elif handle is None:  # a generator handler, or the bottom segment
-                seg, task, value, exc, y = _to_generator_handler(run, y, seg, holder, task, boundary)
-                if y is not None:
+                seg, task, value, exc, yielded = _to_generator_handler(run, yielded, seg, holder, task, boundary)
+                if yielded is not None:
                     continue
             else:
                 try:
-                    value = handle(y, holder)
+                    value = handle(yielded, holder)
                     if value is PASS or value.__class__ is AtSite:
-                        seg, task, value, exc = _native_redirect(run, y, seg, holder, value, task, boundary)
+                        seg, task, value, exc = _native_redirect(run, yielded, seg, holder, value, task, boundary)
                 except BaseException as err:
                     exc = err
         elif kind == K_CALL:  # a sub-program runs in a runner (stack.new_runner) pushed for it
             runner = runners.pop() if runners else new_runner()
             try:
-                y = runner.send(y())
+                yielded = runner.send(yielded())
                 seg.frames.append(runner)
                 continue  # to dispatch what it yielded (``Returned`` when it returned at once)
             except BaseException as err:
                 exc = err
         elif kind == K_RETURNED:  # the program of the runner on top of ``seg`` returned
-            value, y.value = y.value, None
+            value, yielded.value = yielded.value, None
             runners.append(seg.frames.pop())
         else:
-            seg, task, value, exc, y = _control(run, kind, y, seg, task, boundary)
-            if y is not None:
+            seg, task, value, exc, yielded = _control(run, kind, yielded, seg, task, boundary)
+            if yielded is not None:
                 continue
         while True:  # send: the answer goes into the top frame; finished frames and segments unwind
             frames = seg.frames
@@ -411,7 +411,7 @@ def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | Non
                 frame = frames[-1]
                 run.seg = seg
                 try:
-                    y = frame.send(value) if exc is None else frame.throw(exc)
+                    yielded = frame.send(value) if exc is None else frame.throw(exc)
                     exc = None
                     break
                 except StopIteration as stop:
@@ -430,7 +430,7 @@ _Put = E.Put
 
 
 def _to_generator_handler(
-    run: _Run, y: Any, seg: Segment, holder: Segment, task: Any, boundary: Any, first_step: bool = True
+    run: _Run, yielded: Any, seg: Segment, holder: Segment, task: Any, boundary: Any, first_step: bool = True
 ) -> tuple:
     """``y`` goes to the generator handler of ``holder`` (to the scheduler from a bottom segment). Its
     body gets a continuation ``k`` and runs on the segment below the handler's, right above ``k``.
@@ -439,32 +439,33 @@ def _to_generator_handler(
     ``(seg, task, value, exc, next)``: ``next`` is what the body yielded, for the loop to dispatch;
     None when the loop sends ``value``/``exc`` into ``seg``."""
     if holder.handler is None:
-        return (*_unhandled(run, y, task, seg, boundary), None)
-    k = Continuation()
-    k.top = seg
-    k.hseg = holder
-    k.used = False
+        return (*_unhandled(run, yielded, task, seg, boundary), None)
+    continuation = Continuation()
+    continuation.top = seg
+    continuation.hseg = holder
+    continuation.used = False
     outer = run.seg = holder.parent  # a plain-function handler's own code runs outside it
     handler = holder.handler
     try:
-        body = handler.fn(y, k)
+        body = handler.fn(yielded, continuation)
         if body.__class__ is not _GENERATOR:
-            seg, value, exc = _plain_handler_returned(k, body)
+            seg, value, exc = _plain_handler_returned(continuation, body)
             return seg, task, value, exc, None
         step = body.send(None) if first_step else _NOT_STARTED
     except StopIteration as stop:  # a body that ends without yielding: it aborts the block
-        seg, value, exc = _body_returned(k, outer, stop.value)
+        seg, value, exc = _body_returned(continuation, outer, stop.value)
         return seg, task, value, exc, None
     except BaseException as err:  # as in doeff: raised before answering, it raises at the yield
-        k.used = True
+        continuation.used = True
         return seg, task, None, err, None
     kind = getattr(step, "_kind", K_OTHER)
-    if (kind == K_RESUME or kind == K_TRANSFER) and step.k is k and (
-        kind == K_TRANSFER or (body.gi_code is handler.tail_code and (handler.tail_only or body.gi_frame.f_lasti in handler.tail_offsets))
+    if (kind == K_RESUME or kind == K_TRANSFER) and step.k is continuation and (
+        kind == K_TRANSFER
+        or (body.gi_code is handler.tail_code and (handler.tail_only or _at_tail_resume(body, handler)))
     ):
-        k.used = True
-        return k.top, task, step.value, None, None
-    outer.frames.append(k)
+        continuation.used = True
+        return continuation.top, task, step.value, None, None
+    outer.frames.append(continuation)
     outer.frames.append(body)
     if step is _NOT_STARTED:
         return outer, task, None, None, None
@@ -474,18 +475,20 @@ def _to_generator_handler(
 _NOT_STARTED = object()
 
 
-def _native_redirect(run: _Run, y: Any, seg: Segment, holder: Segment, answer: Any, task: Any, boundary: Any) -> tuple:
+def _native_redirect(
+    run: _Run, yielded: Any, seg: Segment, holder: Segment, answer: Any, task: Any, boundary: Any
+) -> tuple:
     """A native handler of ``holder`` answered ``y`` with ``PASS`` (the next outer handler answers)
     or ``AtSite`` (a program runs for the answer). ``(seg, task, value, exc)`` to go on with."""
     while answer is PASS:
         holder = holder.parent
-        while not isinstance(y, holder.types):
+        while not isinstance(yielded, holder.types):
             holder = holder.parent
         handle = holder.handle
         if handle is None:  # the body's first step is sent by the loop
-            return _to_generator_handler(run, y, seg, holder, task, boundary, False)[:4]
+            return _to_generator_handler(run, yielded, seg, holder, task, boundary, False)[:4]
         try:
-            answer = handle(y, holder)
+            answer = handle(yielded, holder)
         except BaseException as err:
             return seg, task, None, err
     if answer.__class__ is AtSite:
@@ -493,52 +496,60 @@ def _native_redirect(run: _Run, y: Any, seg: Segment, holder: Segment, answer: A
     return seg, task, answer, None
 
 
-def _resume(y: Any, kind: int, frame: Any, seg: Segment) -> tuple:
+def _resume(yielded: Any, kind: int, frame: Any, seg: Segment) -> tuple:
     """``Resume``/``Transfer`` (or a ``Throw`` form) yielded by ``frame``: ``(seg, value, exc)``.
     A handler body that will not run again (it transferred, passed its ``k`` on, or resumed in tail
     position) leaves the stack now, so its frame is not kept waiting for the block's end."""
-    k = y.k
-    if type(k) is not Continuation:
-        return seg, None, TypeError(f"{type(y).__name__} needs the handler's continuation k, got {k!r}")
-    if k.used:  # fatal, as in doeff: the run stops here; no program or handler can catch it
+    continuation = yielded.k
+    if type(continuation) is not Continuation:
+        name = type(yielded).__name__
+        return seg, None, TypeError(f"{name} needs the handler's continuation k, got {continuation!r}")
+    if continuation.used:  # fatal, as in doeff: the run stops here; no program or handler can catch it
         raise RuntimeError(
-            f"{type(y).__name__}: continuation already consumed (one-shot violation); "
+            f"{type(yielded).__name__}: continuation already consumed (one-shot violation); "
             f"a handler may resume its continuation once{_at(frame)}"
         )
-    k.used = True
-    handler = k.hseg.handler
+    continuation.used = True
+    handler = continuation.hseg.handler
     frames = seg.frames
     if kind == K_TRANSFER or kind == K_TRANSFER_THROW or (
-        getattr(frame, "gi_code", None) is handler.tail_code and (handler.tail_only or frame.gi_frame.f_lasti in handler.tail_offsets)
+        getattr(frame, "gi_code", None) is handler.tail_code and (handler.tail_only or _at_tail_resume(frame, handler))
     ):
-        if len(frames) > 1 and frames[-2] is k:  # the body yielded it itself: the usual case
+        if len(frames) > 1 and frames[-2] is continuation:  # the body yielded it itself: the usual case
             del frames[-2:]
         else:
-            _drop_body(frames, k)
+            _drop_body(frames, continuation)
     if kind == K_RESUME or kind == K_TRANSFER:
-        return k.top, y.value, None
-    return k.top, None, y.value
+        return continuation.top, yielded.value, None
+    return continuation.top, None, yielded.value
+
+
+def _at_tail_resume(body: Any, handler: Any) -> bool:
+    """Whether the handler body ``body`` (running ``handler.tail_code``) is suspended at one of the
+    handler's tail resumes (``handlers._tail_resume_sites``)."""
+    return body.gi_frame.f_lasti in handler.tail_offsets
 
 
 def _unwind(run: _Run, seg: Segment, task: Any, value: Any, exc: Any, boundary: Any) -> tuple:
     """The top frame of ``seg`` just returned ``value`` or raised ``exc`` (or ``seg`` has no frame
     left): ``(seg, task, value, exc)`` to send into next; ``seg`` is None when the loop ends: the
-    main program ended and no task is left, or (``_LOOP_ENDED``) this loop's re-entrant call ended. A handler body that ends without having used its ``k`` aborts the handled
-    block (returned) or raises at the perform site (raised)."""
+    main program ended and no task is left, or (``_LOOP_ENDED``) this loop's re-entrant call ended.
+    A handler body that ends without having used its ``k`` aborts the handled block (returned) or
+    raises at the perform site (raised)."""
     frames = seg.frames
     if seg is _LOOP_ENDED:
         return None, task, None, None
     if frames:
         frames.pop()
         if frames and frames[-1].__class__ is Continuation:  # a handler body ended
-            k = frames.pop()
-            if k.used:
+            continuation = frames.pop()
+            if continuation.used:
                 return seg, task, value, exc
             if exc is None:
-                seg, value, exc = _body_returned(k, seg, value)
+                seg, value, exc = _body_returned(continuation, seg, value)
                 return seg, task, value, exc
-            k.used = True
-            return k.top, task, None, exc
+            continuation.used = True
+            return continuation.top, task, None, exc
         return seg, task, value, exc
     if seg.parent is not None:
         return seg.parent, task, value, exc
@@ -595,48 +606,48 @@ def _at_site(run: _Run, r: AtSite, s: Segment, seg: Segment) -> Segment:
     return outer
 
 
-def _control(run: _Run, kind: int, y: Any, seg: Segment, task: Any, boundary: Any) -> tuple:
+def _control(run: _Run, kind: int, yielded: Any, seg: Segment, task: Any, boundary: Any) -> tuple:
     """Everything yielded that is not an effect or a sub-program call, ``Resume``/``Transfer`` first:
     ``(seg, task, value, exc, next)``; ``next`` is None when answered, else the next thing for the
     loop to dispatch from ``seg``."""
     frame = seg.frames[-1] if seg.frames else None  # the frame that yielded ``y``, usually
     if K_RESUME <= kind <= K_TRANSFER_THROW:
-        seg, value, exc = _resume(y, kind, frame, seg)
+        seg, value, exc = _resume(yielded, kind, frame, seg)
         return seg, task, value, exc, None
     if kind == K_PURE:
-        return seg, task, y.value, None, None
+        return seg, task, yielded.value, None, None
     if kind == K_CALL_PLAIN:
         try:
-            return seg, task, y(), None, None
+            return seg, task, yielded(), None, None
         except BaseException as err:
             return seg, task, None, err, None
     if kind == K_WITH_HANDLER:
         try:
-            active = y.handler.activate()
+            active = yielded.handler.activate()
         except BaseException as err:
             return seg, task, None, err, None
         seg = run.seg = Segment(seg, active)
-        return seg, task, None, None, y.program
+        return seg, task, None, None, yielded.program
     if kind == K_PASS:
-        k = y.k
-        if type(k) is not Continuation or k.used:
+        continuation = yielded.k
+        if type(continuation) is not Continuation or continuation.used:
             raise RuntimeError(f"Pass: continuation already consumed (one-shot violation){_at(frame)}")
-        k.used = True
-        _drop_body(seg.frames, k)
-        run.seg = k.top
-        return (*_native_redirect(run, y.effect, k.top, k.hseg, PASS, task, boundary), None)
-    if kind == K_BOUNDARY and y is boundary:  # this loop's re-entrant call has ended (``y`` holds its outcome)
+        continuation.used = True
+        _drop_body(seg.frames, continuation)
+        run.seg = continuation.top
+        return (*_native_redirect(run, yielded.effect, continuation.top, continuation.hseg, PASS, task, boundary), None)
+    if kind == K_BOUNDARY and yielded is boundary:  # this loop's re-entrant call has ended (``y`` holds its outcome)
         return _LOOP_ENDED, task, None, None, None
     if kind == K_BOUNDARY:
         # Another loop's re-entrant call, ended while this deeper loop runs: it is picked up once
         # this loop returns; meanwhile run the other tasks.
         task, seg, value, exc = _next_ready(run, boundary)
         return seg, task, value, exc, None
-    lower = getattr(type(y), "__doeff_lower__", None)
+    lower = getattr(type(yielded), "__doeff_lower__", None)
     if lower is not None:
         # A program defined by another one (expressions.Expr): run that one in its place.
-        return seg, task, None, None, lower(y)
-    return seg, task, None, _bad_yield(y, frame), None  # not an effect or a program: raise at the yield
+        return seg, task, None, None, lower(yielded)
+    return seg, task, None, _bad_yield(yielded, frame), None  # not an effect or a program: raise at the yield
 
 
 def _drop_body(frames: list, k: Continuation) -> None:
