@@ -604,9 +604,9 @@ class _State(NativeHandler):
         self.store = store
 
     def handle(self, effect: Any, segment: Segment) -> Any:
-        if effect.__class__ is _Get:
+        if type(effect) is _Get:
             return self.store.get(effect.key)
-        if effect.__class__ is _Put:
+        if type(effect) is _Put:
             self.store[effect.key] = effect.value
             return None
         if isinstance(effect, _Get):

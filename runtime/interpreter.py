@@ -374,11 +374,10 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
             while not isinstance(yielded, holder.types):
                 holder = holder.parent
             handle = holder.handle
-            if handle is STATE_HANDLE and yielded.__class__ is _Get:  # state(): answered here, as doeff's VM does
+            if handle is STATE_HANDLE and type(yielded) is _Get:  # state(): answered here, as doeff's VM does
                 value = holder.handler.store.get(yielded.key)
-            elif handle is STATE_HANDLE and yielded.__class__ is _Put:
-                holder.handler.store[yielded.key] = yielded.value
-                value = None
+            elif handle is STATE_HANDLE and type(yielded) is _Put:
+                holder.handler.store[yielded.key], value = yielded.value, None
             elif handle is None:  # a generator handler, or the bottom segment
                 seg, task, value, exc, yielded = _to_generator_handler(run, yielded, seg, holder, task, boundary)
                 if yielded is not None:
@@ -386,7 +385,7 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
             else:
                 try:
                     value = handle(yielded, holder)
-                    if value is PASS or value.__class__ is AtSite:
+                    if value is PASS or type(value) is AtSite:
                         seg, task, value, exc = _native_redirect(run, yielded, seg, holder, value, task, boundary)
                 except BaseException as err:
                     exc = err
@@ -401,6 +400,8 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
         elif kind == K_RETURNED:  # the program of the runner on top of ``seg`` returned
             value, yielded.value = yielded.value, None
             runners.append(seg.frames.pop())
+        elif K_RESUME <= kind <= K_TRANSFER_THROW:  # from a handler body past its first step
+            seg, value, exc = _resume(yielded, kind, seg)
         else:
             seg, task, value, exc, yielded = _control(run, kind, yielded, seg, task, boundary)
             if yielded is not None:
@@ -408,8 +409,7 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
         while True:  # send: the answer goes into the top frame; finished frames and segments unwind
             frames = seg.frames
             if frames:
-                frame = frames[-1]
-                run.seg = seg
+                frame, run.seg = frames[-1], seg  # published for re-entrant calls and perform_site_location
                 try:
                     yielded = frame.send(value) if exc is None else frame.throw(exc)
                     exc = None
@@ -448,7 +448,7 @@ def _to_generator_handler(
     handler = holder.handler
     try:
         body = handler.fn(yielded, continuation)
-        if body.__class__ is not _GENERATOR:
+        if type(body) is not _GENERATOR:
             seg, value, exc = _plain_handler_returned(continuation, body)
             return seg, task, value, exc, None
         step = body.send(None) if first_step else _NOT_STARTED
@@ -491,16 +491,18 @@ def _native_redirect(
             answer = handle(yielded, holder)
         except BaseException as err:
             return seg, task, None, err
-    if answer.__class__ is AtSite:
+    if type(answer) is AtSite:
         return _at_site(run, answer, holder, seg), task, None, None
     return seg, task, answer, None
 
 
-def _resume(yielded: Any, kind: int, frame: Any, seg: Segment) -> tuple:
-    """``Resume``/``Transfer`` (or a ``Throw`` form) yielded by ``frame``: ``(seg, value, exc)``.
+def _resume(yielded: Any, kind: int, seg: Segment) -> tuple:
+    """``Resume``/``Transfer`` (or a ``Throw`` form) yielded by the top frame of ``seg`` (a handler
+    body, usually): ``(seg, value, exc)``.
     A handler body that will not run again (it transferred, passed its ``k`` on, or resumed in tail
     position) leaves the stack now, so its frame is not kept waiting for the block's end."""
     continuation = yielded.k
+    frame = seg.frames[-1] if seg.frames else None
     if type(continuation) is not Continuation:
         name = type(yielded).__name__
         return seg, None, TypeError(f"{name} needs the handler's continuation k, got {continuation!r}")
@@ -541,7 +543,7 @@ def _unwind(run: _Run, seg: Segment, task: Any, value: Any, exc: Any, boundary: 
         return None, task, None, None
     if frames:
         frames.pop()
-        if frames and frames[-1].__class__ is Continuation:  # a handler body ended
+        if frames and type(frames[-1]) is Continuation:  # a handler body ended
             continuation = frames.pop()
             if continuation.used:
                 return seg, task, value, exc
@@ -607,13 +609,10 @@ def _at_site(run: _Run, r: AtSite, s: Segment, seg: Segment) -> Segment:
 
 
 def _control(run: _Run, kind: int, yielded: Any, seg: Segment, task: Any, boundary: Any) -> tuple:
-    """Everything yielded that is not an effect or a sub-program call, ``Resume``/``Transfer`` first:
+    """Everything yielded that is not an effect, a sub-program call or a ``Resume``/``Transfer``:
     ``(seg, task, value, exc, next)``; ``next`` is None when answered, else the next thing for the
     loop to dispatch from ``seg``."""
-    frame = seg.frames[-1] if seg.frames else None  # the frame that yielded ``y``, usually
-    if K_RESUME <= kind <= K_TRANSFER_THROW:
-        seg, value, exc = _resume(yielded, kind, frame, seg)
-        return seg, task, value, exc, None
+    frame = seg.frames[-1] if seg.frames else None  # the frame that yielded ``yielded``, usually
     if kind == K_PURE:
         return seg, task, yielded.value, None, None
     if kind == K_CALL_PLAIN:

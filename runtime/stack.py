@@ -202,7 +202,7 @@ def handlers_answering(k: Continuation) -> list:
         s, stop = c.top, c.hseg
         while s is not None:
             for f in s.frames:
-                if f.__class__ is Continuation and not f.used:
+                if type(f) is Continuation and not f.used:
                     out.append(f.hseg.handler)
                     pending.append(f)
             if s is stop:
