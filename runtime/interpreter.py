@@ -612,6 +612,8 @@ def _control(run: _Run, kind: int, yielded: Any, seg: Segment, task: Any, bounda
     """Everything yielded that is not an effect, a sub-program call or a ``Resume``/``Transfer``:
     ``(seg, task, value, exc, next)``; ``next`` is None when answered, else the next thing for the
     loop to dispatch from ``seg``."""
+    if kind == K_BOUNDARY and yielded is boundary:  # this loop's re-entrant call ended (the boundary holds its outcome)
+        return _LOOP_ENDED, task, None, None, None
     frame = seg.frames[-1] if seg.frames else None  # the frame that yielded ``yielded``, usually
     if kind == K_PURE:
         return seg, task, yielded.value, None, None
@@ -635,8 +637,6 @@ def _control(run: _Run, kind: int, yielded: Any, seg: Segment, task: Any, bounda
         _drop_body(seg.frames, continuation)
         run.seg = continuation.top
         return (*_native_redirect(run, yielded.effect, continuation.top, continuation.hseg, PASS, task, boundary), None)
-    if kind == K_BOUNDARY and yielded is boundary:  # this loop's re-entrant call has ended (``y`` holds its outcome)
-        return _LOOP_ENDED, task, None, None, None
     if kind == K_BOUNDARY:
         # Another loop's re-entrant call, ended while this deeper loop runs: it is picked up once
         # this loop returns; meanwhile run the other tasks.

@@ -327,3 +327,23 @@ def test_tail_and_non_tail_resumes_give_the_block_result_back():
 
     assert run(tail(block())) == 3
     assert run(non_tail(block())) == ("wrapped", 3)
+
+
+def test_yielding_none_is_a_bad_yield_in_a_main_program_and_in_a_re_entrant_call():
+    @do
+    def yields_none():
+        yield None
+
+    with pytest.raises(TypeError, match="may only yield effects or programs"):
+        run(yields_none())
+
+    @do
+    def calls_it():
+        try:
+            interpreter.run_reentrant(yields_none())
+        except TypeError as err:
+            return str(err)
+        return "no error"
+        yield
+
+    assert "may only yield effects or programs" in run(calls_it())
