@@ -458,9 +458,9 @@ def _to_generator_handler(
     except BaseException as err:  # as in doeff: raised before answering, it raises at the yield
         continuation.used = True
         return seg, task, None, err, None
-    kind = getattr(step, "_kind", K_OTHER)
-    if (kind == K_RESUME or kind == K_TRANSFER) and step.k is continuation and (
-        kind == K_TRANSFER
+    answer_type = type(step)
+    if (answer_type is Resume or answer_type is Transfer) and step.k is continuation and (
+        answer_type is Transfer
         or (body.gi_code is handler.tail_code and (handler.tail_only or _at_tail_resume(body, handler)))
     ):
         continuation.used = True
