@@ -370,7 +370,7 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
         except AttributeError:
             kind = K_OTHER
         if kind == K_EFFECT:
-            holder = seg  # the innermost segment whose handler takes ``y`` (the bottom one takes all)
+            holder = seg  # the innermost segment whose handler takes it (the bottom one takes all)
             while not isinstance(yielded, holder.types):
                 holder = holder.parent
             handle = holder.handle
@@ -432,7 +432,7 @@ _Put = E.Put
 def _to_generator_handler(
     run: _Run, yielded: Any, seg: Segment, holder: Segment, task: Any, boundary: Any, first_step: bool = True
 ) -> tuple:
-    """``y`` goes to the generator handler of ``holder`` (to the scheduler from a bottom segment). Its
+    """``yielded`` goes to the generator handler of ``holder`` (to the scheduler from a bottom segment). Its
     body gets a continuation ``k`` and runs on the segment below the handler's, right above ``k``.
     Its first step runs here (unless ``first_step`` is false): a body that answers at once in tail
     position (``return (yield Resume(k, v))``, a ``Transfer``) never needs its frame kept. Returns
@@ -469,6 +469,8 @@ def _to_generator_handler(
     outer.frames.append(body)
     if step is _NOT_STARTED:
         return outer, task, None, None, None
+    if step is None:  # not an effect or a program: raised at the body's yield, as the loop would
+        return outer, task, None, _bad_yield(step, body), None
     return outer, task, None, None, step
 
 

@@ -347,3 +347,18 @@ def test_yielding_none_is_a_bad_yield_in_a_main_program_and_in_a_re_entrant_call
         yield
 
     assert "may only yield effects or programs" in run(calls_it())
+
+
+def test_a_handler_body_whose_first_step_yields_none_gets_the_bad_yield_error_there():
+    @handler
+    def confused(effect: Ping, k):
+        try:
+            yield None
+        except TypeError as err:
+            return (yield Resume(k, str(err)))
+
+    @do
+    def program():
+        return (yield Ping())
+
+    assert "may only yield effects or programs" in run(confused(program()))
