@@ -72,6 +72,24 @@ def ask_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
     return (lambda: api.run(api.reader(env={"x": 1})(ask_loop(n)))), n
 
 
+def ask_in_sub_program_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    """The Ask loop run as a sub-program: every effect is performed one call deep (the runtime
+    steps a sub-program through a runner, one more generator hop per step)."""
+
+    @api.do
+    def ask_loop(count):
+        acc = 0
+        for _ in range(count):
+            acc += yield api.Ask("x")
+        return acc
+
+    @api.do
+    def main(count):
+        return (yield ask_loop(count))
+
+    return (lambda: api.run(api.reader(env={"x": 1})(main(n)))), n
+
+
 def tell_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
     @api.do
     def tell_loop(count):
@@ -238,6 +256,7 @@ class Case:
 
 CASES = (
     Case("ask", "`Ask` dispatch (`reader`)", ask_case, 100_000, 0.25),
+    Case("ask_in_sub", "`Ask` dispatch inside a sub-program", ask_in_sub_program_case, 100_000, None),
     Case("tell", "`Tell` (`state()(writer(...))`)", tell_case, 100_000, 0.25),
     Case("get_put", "`Get`/`Put` (`state`), per effect", get_put_case, 50_000, 0.25),
     Case("resume", "custom `@handler` answering with `Resume`", resume_case, 100_000, 0.8),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from typing import Any, Iterable
 
+from .stack import program_frame
+
 # What to install for each standard effect when nothing answers it.
 _HINTS = {
     "Ask": "install an env: run(program, env={...}) or design_env({...})(program) / reader(env={...})(program)",
@@ -23,7 +25,9 @@ _HINTS = {
 
 
 def location_of(gen: Any) -> str:
-    """``file:line in function`` of a suspended generator (a program frame), or '' if unknown."""
+    """``file:line in function`` of a suspended generator (a program frame, or the runner of one), or
+    '' if unknown."""
+    gen = program_frame(gen)
     frame = getattr(gen, "gi_frame", None)
     code = getattr(gen, "gi_code", None)
     if frame is None or code is None:

@@ -40,6 +40,7 @@ class Installer:
     name = "handler"
     tail_code: Any = None  # see _tail_resume_sites: only @handler functions have tail resumes
     tail_offsets: frozenset = frozenset()
+    tail_only = False
 
     def __call__(self, program: Any = None) -> Program:
         if program is None:
@@ -107,38 +108,69 @@ def _effect_filter(fn: Callable[..., Any]) -> Any:
     return tuple(out)
 
 
-_CONTROL_NAMES = {"Resume", "ResumeThrow"}
+_CONTROL_NAMES = {"Resume", "ResumeThrow", "Transfer", "TransferThrow"}
+_NO_TAIL_SITES: tuple = (None, frozenset(), False)
 
 
-def _tail_resume_sites(fn: Callable[..., Any]) -> "tuple[Any, frozenset]":
-    """``(fn.__code__, offsets)``: the bytecode offsets of the ``yield`` of every
-    ``return (yield Resume(...))`` / ``return (yield ResumeThrow(...))`` of ``fn`` outside any
-    ``try``/``with``; ``(None, frozenset())`` when there is none or the source cannot be read.
+def _tail_resume_sites(fn: Callable[..., Any]) -> "tuple[Any, frozenset, bool]":
+    """``(fn.__code__, offsets, every_yield)``: the bytecode offsets of the ``yield`` of every
+    tail resume of ``fn`` outside any ``try``/``with``, and whether those are all its yields;
+    ``(None, frozenset(), False)`` when there is none or the source cannot be read.
 
-    Such a resume hands the block's result straight back, so the interpreter may run it as a
-    ``Transfer``: the handler frame is not kept alive waiting for the block (doeff analyses handler
-    sources the same way to warn about non-tail resumes). The check is per yield site (the suspended
-    frame's last instruction), so a ``Resume`` yielded anywhere else, including one a helper yields
-    through ``yield from``, keeps its handler frame and gets the block's result back.
+    A tail resume is ``return (yield Resume(...))``, or ``r = yield Resume(...)`` directly followed
+    by ``return r`` (``ResumeThrow``/``Transfer``/``TransferThrow`` alike). It hands the block's
+    result straight back, so the interpreter may run it as a ``Transfer``: the handler frame is not
+    kept alive waiting for the block (doeff analyses handler sources the same way to warn about
+    non-tail resumes). The check is per yield site (the suspended frame's last instruction), so a
+    ``Resume`` yielded anywhere else, including one a helper yields through ``yield from``, keeps
+    its handler frame and gets the block's result back. ``every_yield`` spares that check.
     """
     import ast
     import textwrap
 
-    none: tuple = (None, frozenset())
     code = getattr(fn, "__code__", None)
     if code is None or not hasattr(code, "co_positions"):
-        return none
+        return _NO_TAIL_SITES
     try:
         raw = inspect.getsource(fn)
         source = textwrap.dedent(raw)
         tree = ast.parse(source)
     except (OSError, TypeError, SyntaxError):
-        return none
+        return _NO_TAIL_SITES
     indent = len(raw.splitlines()[0]) - len(source.splitlines()[0])
     func = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
     if func is None:
-        return none
-    tail_yields: list = []
+        return _NO_TAIL_SITES
+    tail_yields = _tail_yields(func, set(code.co_cellvars) | _declared_outside(func))
+    if not tail_yields:
+        return _NO_TAIL_SITES
+    first = code.co_firstlineno - 1
+    wanted = {
+        (y.lineno + first, y.end_lineno + first, y.col_offset + indent, y.end_col_offset + indent) for y in tail_yields
+    }
+    import dis
+
+    yields = [ins for ins in dis.get_instructions(code) if ins.opname == "YIELD_VALUE"]
+    offsets = frozenset(ins.offset for ins in yields if ins.positions is not None and tuple(ins.positions) in wanted)
+    if len(offsets) != len(wanted):
+        return _NO_TAIL_SITES  # the source and the code disagree (edited file, unusual compiler): no fast path
+    return code, offsets, len(offsets) == len(yields)
+
+
+def _declared_outside(func: Any) -> set:
+    """Names ``func`` declares ``global``/``nonlocal``: assigning one is seen outside the handler."""
+    import ast
+
+    return {name for n in ast.walk(func) if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
+
+
+def _tail_yields(func: Any, shared_names: set) -> list:
+    """The ``yield`` nodes of ``func``'s tail resumes outside any ``try``/``with`` (see above).
+    ``r = yield Resume(...); return r`` counts unless ``r`` is in ``shared_names`` (a closure's cell,
+    a global), where the assignment itself is seen by other code."""
+    import ast
+
+    found: list = []
 
     def is_resume(node: Any) -> bool:
         if not (isinstance(node, ast.Yield) and isinstance(node.value, ast.Call)):
@@ -147,33 +179,39 @@ def _tail_resume_sites(fn: Callable[..., Any]) -> "tuple[Any, frozenset]":
         name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
         return name in _CONTROL_NAMES
 
+    def assigned_resume(stmt: Any, following: Any) -> Any:
+        """The yield of ``r = yield Resume(...)`` when ``following`` is ``return r``."""
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            target = stmt.target
+        else:
+            return None
+        if not (isinstance(target, ast.Name) and target.id not in shared_names and is_resume(stmt.value)):
+            return None
+        returned = following.value if isinstance(following, ast.Return) else None
+        return stmt.value if isinstance(returned, ast.Name) and returned.id == target.id else None
+
     def visit(node: ast.AST, guarded: bool) -> None:
+        for field in ("body", "orelse", "handlers", "finalbody"):
+            block = getattr(node, field, None)
+            if not isinstance(block, list) or guarded:
+                continue
+            for stmt, following in zip(block, block[1:] + [None]):
+                tail = assigned_resume(stmt, following)
+                if tail is not None:
+                    found.append(tail)
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                 continue
             if isinstance(child, ast.Return) and not guarded and is_resume(child.value):
-                tail_yields.append(child.value)
+                found.append(child.value)
                 continue
             inner_guard = guarded or isinstance(child, (ast.Try, ast.With, ast.AsyncWith)) or type(child).__name__ == "TryStar"
             visit(child, inner_guard)
 
     visit(func, False)
-    if not tail_yields:
-        return none
-    first = code.co_firstlineno - 1
-    wanted = {
-        (y.lineno + first, y.end_lineno + first, y.col_offset + indent, y.end_col_offset + indent) for y in tail_yields
-    }
-    import dis
-
-    offsets = frozenset(
-        ins.offset
-        for ins in dis.get_instructions(code)
-        if ins.opname == "YIELD_VALUE" and ins.positions is not None and tuple(ins.positions) in wanted
-    )
-    if len(offsets) != len(wanted):
-        return none  # the source and the code disagree (edited file, unusual compiler): no fast path
-    return code, offsets
+    return found
 
 
 class GeneratorHandler(Installer):
@@ -184,7 +222,7 @@ class GeneratorHandler(Installer):
     def __init__(self, fn: Callable[..., Any]) -> None:
         raw = fn._fn if isinstance(fn, DoFunction) else fn
         self.fn = raw
-        self.tail_code, self.tail_offsets = _tail_resume_sites(raw)
+        self.tail_code, self.tail_offsets, self.tail_only = _tail_resume_sites(raw)
         self.name = getattr(raw, "__qualname__", repr(raw))
         self.types = _effect_filter(raw)
         self.__doc__ = raw.__doc__
@@ -566,9 +604,9 @@ class _State(NativeHandler):
         self.store = store
 
     def handle(self, effect: Any, segment: Segment) -> Any:
-        if effect.__class__ is _Get:
+        if type(effect) is _Get:
             return self.store.get(effect.key)
-        if effect.__class__ is _Put:
+        if type(effect) is _Put:
             self.store[effect.key] = effect.value
             return None
         if isinstance(effect, _Get):
@@ -601,8 +639,7 @@ class _Writer(NativeHandler):
     def handle(self, effect: Any, segment: Segment) -> Any:
         s = segment.parent
         while s is not None:
-            t = s.types
-            if t is not None and isinstance(_LOG_GET, t):
+            if s.handler is not None and isinstance(_LOG_GET, s.types):  # a chain's bottom takes all: skip it
                 h = s.handler
                 if type(h) is not _State:
                     msg = effect.msg

@@ -11,12 +11,21 @@ matched against the handlers of the segments from the top down.
   value flows into that frame: ``yield Resume(k, v)`` evaluates to the block's result, and a body
   that returns without resuming aborts the block with its return value. Capture and resume are O(1).
 
-Effects no handler takes go to the built-in scheduler (``scheduler.py``) below the root, or raise
-``UnhandledEffect`` at the yield. ``_drive`` is the loop: a dispatch step (answer what the top frame
-yielded) and a send step (send the answer into the top frame), with the rarer control nodes
-(``Resume``, ``Pass``, ``WithHandler``, ...) in ``_control``. The hot paths stay inline in the loop:
-native answers, ``state()``'s ``Get``/``Put``, sub-program calls, entering a generator handler, and a
-handler body's ``Resume``/``Transfer`` (a Python call per effect there costs 10-20%).
+Effects no handler takes reach the bottom segment of the chain and go to the built-in scheduler
+(``scheduler.py``), or raise ``UnhandledEffect`` at the yield.
+
+``_drive`` is the loop, each turn two steps: *dispatch* answers what the top frame yielded (into
+``value`` or ``exc``) and picks the segment to send into; *send* sends the answer into that
+segment's top frame, which yields the next thing, while frames that finish unwind (``_unwind``).
+Only the hot paths are written out in the loop: native answers, ``state()``'s ``Get``/``Put``, and
+starting or finishing a sub-program. A generator handler is entered by ``_to_generator_handler``,
+which also runs the body's first step, so a body answering at once in tail position costs one call;
+the rest (``Resume`` from later steps, ``Pass``, ``WithHandler``, ...) is ``_control``.
+
+A sub-program runs in a *runner* (``stack.new_runner``): CPython hands a generator's return value to
+``yield from`` without raising ``StopIteration``, and catching that exception costs more than a
+generator step, so sub-program calls return through a runner's ``Returned`` marker instead. The cost
+is one more generator hop for every step of a sub-program (an effect performed inside one).
 """
 
 from __future__ import annotations
@@ -32,9 +41,11 @@ from .program import (
     K_CALL,
     K_CALL_PLAIN,
     K_EFFECT,
+    K_OTHER,
     K_PASS,
     K_PURE,
     K_RESUME,
+    K_RETURNED,
     K_TRANSFER,
     K_TRANSFER_THROW,
     K_WITH_HANDLER,
@@ -60,7 +71,18 @@ from .scheduler import (  # noqa: F401 - re-exported: handlers, recording and br
     complete_future,
     thread_pool,
 )
-from .stack import STATE_HANDLE, Boundary, Continuation, Segment, abandon, handlers_between  # noqa: F401
+from .stack import (  # noqa: F401 - handlers_between: re-exported
+    BOTTOM_TYPES,
+    STATE_HANDLE,
+    Boundary,
+    Continuation,
+    Returned,
+    Segment,
+    abandon,
+    handlers_between,
+    new_runner,
+    runner_pool,
+)
 
 
 class _PassSentinel:
@@ -102,13 +124,15 @@ class _Run(Segment):
     __slots__ = ("seg", "task", "sched")
     __init__ = object.__init__  # filled in by drive(): no Python __init__ call
     # A root has no parent and no handler, ever: class attributes instead of four stores per run().
-    parent = handler = types = handle = None
-
-
+    parent = handler = handle = None
+    types = BOTTOM_TYPES
 
 
 class _Current(threading.local):
     run: "_Run | None" = None  # the run whose program step is executing on this thread
+
+    def __init__(self) -> None:
+        self.runners = runner_pool()  # this thread's idle runners (stack.new_runner)
 
 
 _current = _Current()
@@ -336,157 +360,218 @@ def _aborted_across(name: str) -> ReentrantCallError:
 
 # --- the loop --------------------------------------------------------------------------------------
 
+
+def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary | None") -> Any:
+    """The loop (see the module docstring). ``boundary``: see ``run_reentrant``."""
+    value, exc, runners = None, None, _current.runners
+    while True:
+        try:  # dispatch: answer ``yielded`` with ``value`` or ``exc`` and pick the segment to send into
+            kind = yielded._kind
+        except AttributeError:
+            kind = K_OTHER
+        if kind == K_EFFECT:
+            holder = seg  # the innermost segment whose handler takes it (the bottom one takes all)
+            while not isinstance(yielded, holder.types):
+                holder = holder.parent
+            handle = holder.handle
+            if handle is STATE_HANDLE and type(yielded) is _Get:  # state(): answered here, as doeff's VM does
+                value = holder.handler.store.get(yielded.key)
+            elif handle is STATE_HANDLE and type(yielded) is _Put:
+                holder.handler.store[yielded.key], value = yielded.value, None
+            elif handle is None:  # a generator handler, or the bottom segment
+                seg, task, value, exc, yielded = _to_generator_handler(run, yielded, seg, holder, task, boundary)
+                if yielded is not None:
+                    continue
+            else:
+                try:
+                    value = handle(yielded, holder)
+                    if value is PASS or type(value) is AtSite:
+                        seg, task, value, exc = _native_redirect(run, yielded, seg, holder, value, task, boundary)
+                except BaseException as err:
+                    exc = err
+        elif kind == K_CALL:  # a sub-program runs in a runner (stack.new_runner) pushed for it
+            runner = runners.pop() if runners else new_runner()
+            try:
+                yielded = runner.send(yielded())
+                seg.frames.append(runner)
+                continue  # to dispatch what it yielded (``Returned`` when it returned at once)
+            except BaseException as err:
+                exc = err
+        elif kind == K_RETURNED:  # the program of the runner on top of ``seg`` returned
+            value, yielded.value = yielded.value, None
+            runners.append(seg.frames.pop())
+        elif K_RESUME <= kind <= K_TRANSFER_THROW:  # from a handler body past its first step
+            seg, value, exc = _resume(yielded, kind, seg)
+        else:
+            seg, task, value, exc, yielded = _control(run, kind, yielded, seg, task, boundary)
+            if yielded is not None:
+                continue
+        while True:  # send: the answer goes into the top frame; finished frames and segments unwind
+            frames = seg.frames
+            if frames:
+                frame, run.seg = frames[-1], seg  # published for re-entrant calls and perform_site_location
+                try:
+                    yielded = frame.send(value) if exc is None else frame.throw(exc)
+                    exc = None
+                    break
+                except StopIteration as stop:
+                    value, exc = stop.value, None
+                except BaseException as err:
+                    value, exc = None, err
+            seg, task, value, exc = _unwind(run, seg, task, value, exc, boundary)
+            if seg is None:  # the main program ended, or this loop's re-entrant call
+                return _outcome(value, exc)
+
+
+# --- the steps the loop hands off ------------------------------------------------------------------
+
 _Get = E.Get
 _Put = E.Put
 
 
-def _drive(run: _Run, seg: Segment, y: Any, task: Any, boundary: "Boundary | None") -> Any:
-    """The trampoline. ``seg`` holds the started frames (possibly none) and ``y`` is the first thing
-    to dispatch. ``boundary`` is None for a run's main loop, or the bottom frame of the re-entrant
-    call this nested loop runs (the loop returns when it is reached).
-
-    A generator handler's body sits on its frame list right above its continuation ``k``: a body that ends finds ``k`` under it and, unless ``k`` was used, aborts
-    (returned) or raises at the perform site (raised)."""
-    gen = seg.frames[-1] if seg.frames else None
-    value: Any = None
-    exc: BaseException | None = None
-    while True:
-        # Dispatch: answer ``y`` (``value`` or ``exc``) and choose the segment to send into.
-        search = seg
-        while True:
-            try:
-                kind = y._kind
-            except AttributeError:
-                kind = -1
-            if kind == K_EFFECT:
-                s = search
-                while s is not None:
-                    t = s.types
-                    if t is not None and isinstance(y, t):
-                        break
-                    s = s.parent
-                else:
-                    seg, task, value, exc = _unhandled(run, y, task, seg, boundary)
-                    break
-                handle = s.handle
-                if handle is STATE_HANDLE:  # state() is answered here, as doeff's VM answers it natively
-                    if y.__class__ is _Get:
-                        value = s.handler.store.get(y.key)
-                        break
-                    if y.__class__ is _Put:
-                        s.handler.store[y.key] = y.value
-                        value = None
-                        break
-                if handle is None:  # a generator handler, with ``k`` for continuation
-                    k = Continuation()
-                    k.top = seg
-                    k.hseg = s
-                    k.used = False
-                    outer = run.seg = s.parent  # a plain-function handler's own code runs outside it
-                    try:
-                        body = s.handler.fn(y, k)
-                    except BaseException as err:  # as in doeff: raised before answering, it raises here
-                        k.used = True
-                        exc = err
-                        break
-                    if body.__class__ is _GENERATOR:  # the body runs below the handler, above ``k``
-                        outer.frames.append(k)
-                        outer.frames.append(body)
-                        seg = outer
-                        value = None
-                    else:
-                        seg, value, exc = _plain_handler_returned(k, body)
-                    break
-                try:
-                    value = handle(y, s)
-                except BaseException as err:
-                    exc = err
-                    break
-                if value is PASS:
-                    search = s.parent
-                    continue
-                if type(value) is AtSite:
-                    seg = _at_site(run, value, s, seg)
-                    value = None
-                break
-            if kind == K_CALL:
-                # Start the sub-program right here: most calls either return at once or yield
-                # their first effect, which is then dispatched without another trip round the loop.
-                try:
-                    g = y()
-                    y = g.send(None)
-                except StopIteration as stop:
-                    value = stop.value
-                    break
-                except BaseException as err:
-                    exc = err
-                    break
-                seg.frames.append(g)
-                gen = g
-                search = seg
-                continue
-            if kind == K_RESUME or kind == K_TRANSFER:  # the common case inline; _control has the rest
-                k = y.k
-                frames = seg.frames
-                if type(k) is Continuation and not k.used and len(frames) > 1 and frames[-2] is k:  # from the body
-                    k.used = True
-                    h = k.hseg.handler
-                    if kind == K_TRANSFER or (gen.gi_code is h.tail_code and gen.gi_frame.f_lasti in h.tail_offsets):
-                        del frames[-2:]  # the body and its k: a Transfer, or a Resume in tail position
-                    seg = k.top
-                    value = y.value
-                    break
-            if kind == K_BOUNDARY and y is boundary:  # this loop's re-entrant call has ended (``y`` holds its outcome)
-                return None
-            seg, search, y, value, exc, task = _control(run, kind, y, gen, seg, task, boundary)
-            if y is None:
-                break
-
-        # Send: the answer goes into the top frame (finished frames unwind) until one yields.
-        while True:
-            frames = seg.frames
-            if not frames:
-                if seg.parent is not None:
-                    seg = seg.parent
-                    continue
-                following = _task_ended(run, task, value, exc, boundary)
-                if following is None:  # the main program ended: its outcome is the run's
-                    if exc is not None:
-                        raise exc
-                    return value
-                task, seg, value, exc = following
-                continue
-            gen = frames[-1]
-            run.seg = seg
-            try:
-                if exc is None:
-                    y = gen.send(value)
-                else:
-                    e = exc
-                    exc = None
-                    y = gen.throw(e)
-            except StopIteration as stop:
-                frames.pop()
-                value = stop.value
-                if frames and frames[-1].__class__ is Continuation:  # a handler body returned
-                    k = frames.pop()
-                    if not k.used:  # without answering: it aborts the handled block
-                        seg, value, exc = _body_returned(k, seg, value)
-                continue
-            except BaseException as err:
-                frames.pop()
-                value = None
-                exc = err
-                if frames and frames[-1].__class__ is Continuation:  # a handler body raised
-                    k = frames.pop()
-                    if not k.used:  # raised before answering: it raises at the perform site
-                        k.used = True
-                        seg = k.top
-                continue
-            break
+def _to_generator_handler(
+    run: _Run, yielded: Any, seg: Segment, holder: Segment, task: Any, boundary: Any, first_step: bool = True
+) -> tuple:
+    """``yielded`` goes to the generator handler of ``holder`` (to the scheduler from a bottom segment). Its
+    body gets a continuation ``k`` and runs on the segment below the handler's, right above ``k``.
+    Its first step runs here (unless ``first_step`` is false): a body that answers at once in tail
+    position (``return (yield Resume(k, v))``, a ``Transfer``) never needs its frame kept. Returns
+    ``(seg, task, value, exc, next)``: ``next`` is what the body yielded, for the loop to dispatch;
+    None when the loop sends ``value``/``exc`` into ``seg``."""
+    if holder.handler is None:
+        return (*_unhandled(run, yielded, task, seg, boundary), None)
+    continuation = Continuation()
+    continuation.top = seg
+    continuation.hseg = holder
+    continuation.used = False
+    outer = run.seg = holder.parent  # a plain-function handler's own code runs outside it
+    handler = holder.handler
+    try:
+        body = handler.fn(yielded, continuation)
+        if type(body) is not _GENERATOR:
+            seg, value, exc = _plain_handler_returned(continuation, body)
+            return seg, task, value, exc, None
+        step = body.send(None) if first_step else _NOT_STARTED
+    except StopIteration as stop:  # a body that ends without yielding: it aborts the block
+        seg, value, exc = _body_returned(continuation, outer, stop.value)
+        return seg, task, value, exc, None
+    except BaseException as err:  # as in doeff: raised before answering, it raises at the yield
+        continuation.used = True
+        return seg, task, None, err, None
+    answer_type = type(step)
+    if (answer_type is Resume or answer_type is Transfer) and step.k is continuation and (
+        answer_type is Transfer
+        or (body.gi_code is handler.tail_code and (handler.tail_only or _at_tail_resume(body, handler)))
+    ):
+        continuation.used = True
+        return continuation.top, task, step.value, None, None
+    outer.frames.append(continuation)
+    outer.frames.append(body)
+    if step is _NOT_STARTED:
+        return outer, task, None, None, None
+    if step is None:  # not an effect or a program: raised at the body's yield, as the loop would
+        return outer, task, None, _bad_yield(step, body), None
+    return outer, task, None, None, step
 
 
-# --- the steps the loop hands off ------------------------------------------------------------------
+_NOT_STARTED = object()
+
+
+def _native_redirect(
+    run: _Run, yielded: Any, seg: Segment, holder: Segment, answer: Any, task: Any, boundary: Any
+) -> tuple:
+    """A native handler of ``holder`` answered ``y`` with ``PASS`` (the next outer handler answers)
+    or ``AtSite`` (a program runs for the answer). ``(seg, task, value, exc)`` to go on with."""
+    while answer is PASS:
+        holder = holder.parent
+        while not isinstance(yielded, holder.types):
+            holder = holder.parent
+        handle = holder.handle
+        if handle is None:  # the body's first step is sent by the loop
+            return _to_generator_handler(run, yielded, seg, holder, task, boundary, False)[:4]
+        try:
+            answer = handle(yielded, holder)
+        except BaseException as err:
+            return seg, task, None, err
+    if type(answer) is AtSite:
+        return _at_site(run, answer, holder, seg), task, None, None
+    return seg, task, answer, None
+
+
+def _resume(yielded: Any, kind: int, seg: Segment) -> tuple:
+    """``Resume``/``Transfer`` (or a ``Throw`` form) yielded by the top frame of ``seg`` (a handler
+    body, usually): ``(seg, value, exc)``.
+    A handler body that will not run again (it transferred, passed its ``k`` on, or resumed in tail
+    position) leaves the stack now, so its frame is not kept waiting for the block's end."""
+    continuation = yielded.k
+    frame = seg.frames[-1] if seg.frames else None
+    if type(continuation) is not Continuation:
+        name = type(yielded).__name__
+        return seg, None, TypeError(f"{name} needs the handler's continuation k, got {continuation!r}")
+    if continuation.used:  # fatal, as in doeff: the run stops here; no program or handler can catch it
+        raise RuntimeError(
+            f"{type(yielded).__name__}: continuation already consumed (one-shot violation); "
+            f"a handler may resume its continuation once{_at(frame)}"
+        )
+    continuation.used = True
+    handler = continuation.hseg.handler
+    frames = seg.frames
+    if kind == K_TRANSFER or kind == K_TRANSFER_THROW or (
+        getattr(frame, "gi_code", None) is handler.tail_code and (handler.tail_only or _at_tail_resume(frame, handler))
+    ):
+        if len(frames) > 1 and frames[-2] is continuation:  # the body yielded it itself: the usual case
+            del frames[-2:]
+        else:
+            _drop_body(frames, continuation)
+    if kind == K_RESUME or kind == K_TRANSFER:
+        return continuation.top, yielded.value, None
+    return continuation.top, None, yielded.value
+
+
+def _at_tail_resume(body: Any, handler: Any) -> bool:
+    """Whether the handler body ``body`` (running ``handler.tail_code``) is suspended at one of the
+    handler's tail resumes (``handlers._tail_resume_sites``)."""
+    return body.gi_frame.f_lasti in handler.tail_offsets
+
+
+def _unwind(run: _Run, seg: Segment, task: Any, value: Any, exc: Any, boundary: Any) -> tuple:
+    """The top frame of ``seg`` just returned ``value`` or raised ``exc`` (or ``seg`` has no frame
+    left): ``(seg, task, value, exc)`` to send into next; ``seg`` is None when the loop ends: the
+    main program ended and no task is left, or (``_LOOP_ENDED``) this loop's re-entrant call ended.
+    A handler body that ends without having used its ``k`` aborts the handled block (returned) or
+    raises at the perform site (raised)."""
+    frames = seg.frames
+    if seg is _LOOP_ENDED:
+        return None, task, None, None
+    if frames:
+        frames.pop()
+        if frames and type(frames[-1]) is Continuation:  # a handler body ended
+            continuation = frames.pop()
+            if continuation.used:
+                return seg, task, value, exc
+            if exc is None:
+                seg, value, exc = _body_returned(continuation, seg, value)
+                return seg, task, value, exc
+            continuation.used = True
+            return continuation.top, task, None, exc
+        return seg, task, value, exc
+    if seg.parent is not None:
+        return seg.parent, task, value, exc
+    following = _task_ended(run, task, value, exc, boundary)
+    if following is None:
+        return None, task, value, exc
+    task, seg, value, exc = following
+    return seg, task, value, exc
+
+
+_LOOP_ENDED = Segment(None)
+"""Where ``_control`` sends a nested loop whose re-entrant call has ended: ``_unwind`` ends the loop."""
+
+
+def _outcome(value: Any, exc: "BaseException | None") -> Any:
+    if exc is not None:
+        raise exc
+    return value
 
 
 def _plain_handler_returned(k: Continuation, result: Any) -> tuple:
@@ -525,59 +610,45 @@ def _at_site(run: _Run, r: AtSite, s: Segment, seg: Segment) -> Segment:
     return outer
 
 
-def _control(run: _Run, kind: int, y: Any, gen: Any, seg: Segment, task: Any, boundary: Any) -> tuple:
-    """Everything yielded that is neither an effect nor a call: ``(seg, search, y, value, exc, task)``;
-    ``y`` is None when answered, else the next thing to dispatch from ``search``."""
-    if K_RESUME <= kind <= K_TRANSFER_THROW:
-        k = y.k
-        if type(k) is not Continuation:
-            error = TypeError(f"{type(y).__name__} needs the handler's continuation k, got {k!r}")
-            return seg, None, None, None, error, task
-        if k.used:  # fatal, as in doeff: the run stops here; no program or handler can catch it
-            raise RuntimeError(
-                f"{type(y).__name__}: continuation already consumed (one-shot violation); "
-                f"a handler may resume its continuation once{_at(gen)}"
-            )
-        k.used = True
-        h = k.hseg.handler
-        tail = gen.gi_code is h.tail_code and gen.gi_frame.f_lasti in h.tail_offsets
-        if kind == K_TRANSFER or kind == K_TRANSFER_THROW or tail:
-            _drop_body(seg.frames, k)
-        if kind == K_RESUME or kind == K_TRANSFER:
-            return k.top, None, None, y.value, None, task
-        return k.top, None, None, None, y.value, task
+def _control(run: _Run, kind: int, yielded: Any, seg: Segment, task: Any, boundary: Any) -> tuple:
+    """Everything yielded that is not an effect, a sub-program call or a ``Resume``/``Transfer``:
+    ``(seg, task, value, exc, next)``; ``next`` is None when answered, else the next thing for the
+    loop to dispatch from ``seg``."""
+    if kind == K_BOUNDARY and yielded is boundary:  # this loop's re-entrant call ended (the boundary holds its outcome)
+        return _LOOP_ENDED, task, None, None, None
+    frame = seg.frames[-1] if seg.frames else None  # the frame that yielded ``yielded``, usually
     if kind == K_PURE:
-        return seg, None, None, y.value, None, task
+        return seg, task, yielded.value, None, None
     if kind == K_CALL_PLAIN:
         try:
-            return seg, None, None, y(), None, task
+            return seg, task, yielded(), None, None
         except BaseException as err:
-            return seg, None, None, None, err, task
+            return seg, task, None, err, None
     if kind == K_WITH_HANDLER:
         try:
-            active = y.handler.activate()
+            active = yielded.handler.activate()
         except BaseException as err:
-            return seg, None, None, None, err, task
+            return seg, task, None, err, None
         seg = run.seg = Segment(seg, active)
-        return seg, seg, y.program, None, None, task
+        return seg, task, None, None, yielded.program
     if kind == K_PASS:
-        k = y.k
-        if type(k) is not Continuation or k.used:
-            raise RuntimeError(f"Pass: continuation already consumed (one-shot violation){_at(gen)}")
-        k.used = True
-        _drop_body(seg.frames, k)
-        run.seg = k.top
-        return k.top, k.hseg.parent, y.effect, None, None, task
+        continuation = yielded.k
+        if type(continuation) is not Continuation or continuation.used:
+            raise RuntimeError(f"Pass: continuation already consumed (one-shot violation){_at(frame)}")
+        continuation.used = True
+        _drop_body(seg.frames, continuation)
+        run.seg = continuation.top
+        return (*_native_redirect(run, yielded.effect, continuation.top, continuation.hseg, PASS, task, boundary), None)
     if kind == K_BOUNDARY:
         # Another loop's re-entrant call, ended while this deeper loop runs: it is picked up once
         # this loop returns; meanwhile run the other tasks.
         task, seg, value, exc = _next_ready(run, boundary)
-        return seg, None, None, value, exc, task
-    lower = getattr(type(y), "__doeff_lower__", None)
+        return seg, task, value, exc, None
+    lower = getattr(type(yielded), "__doeff_lower__", None)
     if lower is not None:
         # A program defined by another one (expressions.Expr): run that one in its place.
-        return seg, seg, lower(y), None, None, task
-    return seg, None, None, None, _bad_yield(y, gen), task  # not an effect or a program: raise at the yield
+        return seg, task, None, None, lower(yielded)
+    return seg, task, None, _bad_yield(yielded, frame), None  # not an effect or a program: raise at the yield
 
 
 def _drop_body(frames: list, k: Continuation) -> None:

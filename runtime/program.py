@@ -27,6 +27,8 @@ K_RESUME_THROW = 7
 K_TRANSFER_THROW = 8
 K_PASS = 9
 K_BOUNDARY = 10  # the bottom frame of a re-entrant call (stack.Boundary)
+K_RETURNED = 11  # a runner's program returned (stack.Returned)
+K_OTHER = -1  # what the interpreter takes anything without a ``_kind`` for
 
 EffectGenerator = Generator[Any, Any, T]
 

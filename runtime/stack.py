@@ -4,18 +4,27 @@ Stack model (like OCaml 5 fibers): a task's stack is a chain of *segments*. Inst
 starts a new segment whose ``parent`` is the installer's segment; the program frames (suspended
 generators) of a segment sit in its ``frames`` list, innermost last. A generator handler's
 continuation ``k`` is the segments from the perform site down to the handler's own.
+
+A sub-program runs inside a *runner* (see ``new_runner``), which sits in ``frames`` in its place.
 """
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
-from .program import K_BOUNDARY
+from .program import K_BOUNDARY, K_RETURNED
 
 
 def STATE_HANDLE(effect: Any, segment: "Segment") -> Any:  # noqa: N802 - a marker, compared by identity
     """Marks a ``state()`` segment, whose exact ``Get``/``Put`` the interpreter answers itself."""
     return segment.handler.handle(effect, segment)
+
+
+BOTTOM_TYPES = object
+"""The ``types`` of the bottom segment of a chain (a run's root, a task's first segment): it takes
+every effect, so the handler search always ends there; having no handler, it hands what reaches it
+to the scheduler (or raises ``UnhandledEffect``)."""
 
 
 class Segment:
@@ -26,7 +35,8 @@ class Segment:
         self.parent = parent
         self.handler = handler
         if handler is None:
-            self.types = self.handle = None
+            self.types = ()  # takes no effect: the handler search passes it by
+            self.handle = None
         else:
             self.types = handler.types
             # Bound once here rather than on every effect: natives answer through it.
@@ -34,6 +44,54 @@ class Segment:
                 self.handle = STATE_HANDLE
             else:
                 self.handle = handler.handle if handler.native else None
+
+
+class Returned:
+    """What a runner yields when its program has returned: the return value, which the loop takes
+    and clears (a pooled runner keeps nothing of the program alive)."""
+
+    __slots__ = ("value",)
+    _kind = K_RETURNED
+
+
+def _runner(returned: Returned):
+    program = yield
+    while True:
+        returned.value = yield from program
+        program = yield returned
+
+
+RUNNER_CODE = _runner.__code__
+
+
+def new_runner() -> Any:
+    """A runner: a generator that runs the program generators sent into it, one after another,
+    through ``yield from``, and yields its ``Returned`` when one returns.
+
+    Sending into a runner reaches its program (``throw`` and ``close`` too), and what the program
+    yields comes out of it. What a runner adds is how a program's return reaches the loop: CPython's
+    ``yield from`` takes a generator's return value without raising ``StopIteration``, where a
+    ``send`` from Python code raises it, and catching that exception costs more than a generator
+    step. The loop keeps idle runners in a per-thread pool (``runner_pool``)."""
+    runner = _runner(Returned())
+    runner.send(None)
+    return runner
+
+
+def runner_pool() -> collections.deque:
+    """A pool of idle runners for one thread. Bounded (a runner is some 400 bytes): a recursion deeper
+    than that creates the runners past the bound on every run."""
+    return collections.deque(maxlen=RUNNER_POOL_SIZE)
+
+
+RUNNER_POOL_SIZE = 2048
+
+
+def program_frame(frame: Any) -> Any:
+    """The program generator behind an entry of ``frames``: a runner's program, else the entry."""
+    if getattr(frame, "gi_code", None) is RUNNER_CODE:
+        return frame.gi_yieldfrom
+    return frame
 
 
 class Continuation:
@@ -144,7 +202,7 @@ def handlers_answering(k: Continuation) -> list:
         s, stop = c.top, c.hseg
         while s is not None:
             for f in s.frames:
-                if f.__class__ is Continuation and not f.used:
+                if type(f) is Continuation and not f.used:
                     out.append(f.hseg.handler)
                     pending.append(f)
             if s is stop:
@@ -162,6 +220,7 @@ def clone_chain(seg: Segment) -> Segment:
             handlers.append(s.handler)
         s = s.parent
     top = Segment(None)
+    top.types = BOTTOM_TYPES
     for h in reversed(handlers):
         top = Segment(top, h)
     return top

@@ -15,6 +15,7 @@ from typing import Any
 from .. import effects as E
 from ..errors import location_of
 from ..program import Call, Pure
+from ..stack import program_frame
 from .blobs import BlobStore
 
 FORMAT_VERSION = 1
@@ -196,6 +197,7 @@ _SITE_JSON: dict = {}
 
 def _site(gen: Any) -> str:
     """``location_of(gen)``, cached per (code, line): the same few sites perform most effects."""
+    gen = program_frame(gen)
     frame = getattr(gen, "gi_frame", None)
     if frame is None:
         return location_of(gen)
@@ -213,6 +215,7 @@ def _site_parts(gen: Any) -> tuple:
     """``(at, ',"at":<at as JSON>,"answer":', code)`` for the perform site ``gen``, cached in
     ``_SITE_PARTS`` by ``(id(code), instruction offset)``: hashing a code object or computing a line
     number costs more than the rest of a record line. ``code`` keeps the id valid; a lookup checks it."""
+    gen = program_frame(gen)
     frame = getattr(gen, "gi_frame", None)
     if frame is None:
         at = location_of(gen)

@@ -13,7 +13,7 @@ from .. import effects as E
 from ..handlers import Installer, _check_program
 from ..interpreter import Future, _current, current_task
 from ..program import Pass, Program, Transfer, WithHandler, do
-from ..stack import handlers_answering
+from ..stack import RUNNER_CODE, handlers_answering
 from .blobs import BlobStore
 from .encoding import (
     _ADDRESS, _EFFECT_PARTS, _ESC, _NO_SITE, _ONE_FIELD_PARTS, _SITE_JSON, _SITE_PARTS, FORMAT_VERSION, _effect_name_json, _effect_parts, _encode_json,
@@ -168,6 +168,8 @@ class _RecordingSession:
         frames = k.top.frames
         if frames:
             gen = frames[-1]
+            if gen.gi_code is RUNNER_CODE:  # a sub-program: the program its runner runs performed it
+                gen = gen.gi_yieldfrom
             frame = gen.gi_frame
             site = _SITE_PARTS.get((id(frame.f_code), frame.f_lasti)) if frame is not None else None
             if site is None or site[2] is not frame.f_code:
