@@ -23,6 +23,7 @@ The analysis only parses the packages; nothing of them is imported or run.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import shutil
@@ -95,6 +96,28 @@ def not_compiling(root: Path) -> list[str]:
     return bad
 
 
+def pinjected_imports(root: Path) -> dict[str, list[str]]:
+    """Per file (relative path), the pinjected modules it still imports after the migration: what keeps the
+    package needing pinjected installed (utilities used directly, flagged code)."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        if ".git" in path.parts:
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, ValueError):
+            continue
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules |= {a.name for a in node.names if a.name.split(".")[0] == "pinjected"}
+            elif isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "pinjected":
+                modules.add(node.module)
+        if modules:
+            found[str(path.relative_to(root))] = sorted(modules)
+    return found
+
+
 def flags_by_code(root: Path) -> Counter:
     counts: Counter = Counter()
     for path in root.rglob("*.py"):
@@ -136,6 +159,7 @@ def measure_tree(root: Path) -> dict:
         "lost": [label.removeprefix(f"{root}/") for label in lost],
         "flags": dict(sorted(flags_by_code(root).items())),
         "not_compiling": not_compiling(root),
+        "pinjected_imports": pinjected_imports(root),
         "first_run_exit": first,
         "idempotent": second == 0,
     }
@@ -143,13 +167,13 @@ def measure_tree(root: Path) -> dict:
 
 def markdown(results: list[dict]) -> str:
     lines = [
-        "| package | files | decorated before | left after | migrated | share | flags | not compiling | idempotent |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| package | files | decorated before | left after | migrated | share | flags | not compiling | idempotent | files still importing pinjected |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r['package']} {r['version']} | {r['files']} | {r['decorated_before']} | {r['decorated_after']} | "
-            f"{r['migrated']} | {format_share(r['share_migrated'])} | {sum(r['flags'].values())} | {len(r['not_compiling'])} | {'yes' if r['idempotent'] else 'no'} |"
+            f"{r['migrated']} | {format_share(r['share_migrated'])} | {sum(r['flags'].values())} | {len(r['not_compiling'])} | {'yes' if r['idempotent'] else 'no'} | {len(r['pinjected_imports'])} |"
         )
     lines.append("")
     for r in results:
@@ -158,6 +182,7 @@ def markdown(results: list[dict]) -> str:
             f"- {r['package']}: flags {flags}"
             + (f"; not compiling: {', '.join(r['not_compiling'])}" if r["not_compiling"] else "")
             + (f"; neither left nor migrated after: {', '.join(r['lost'])}" if r["lost"] else "")
+            + "".join(f"; `{f}` imports {', '.join(m)}" for f, m in r["pinjected_imports"].items())
         )
     return "\n".join(lines)
 
