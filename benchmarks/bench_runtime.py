@@ -159,6 +159,19 @@ def non_tail_resume_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
     return (lambda: api.run(answer(program))), n
 
 
+def post_processing_resume_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    """A handler that uses the resumed value (``return r + 1``): a resume the loop cannot run as a tail one,
+    so every handler frame waits for the end of the handled block."""
+    Ping, program = ping_program(api, n)
+
+    @api.handler
+    def answer(effect: Ping, k):
+        r = yield api.Resume(k, 1)
+        return r + 1
+
+    return (lambda: api.run(answer(program))), n
+
+
 def nested_case(api: Any, depth: int) -> tuple[Callable[[], Any], int]:
     @api.do
     def nested(d):
@@ -262,6 +275,7 @@ CASES = (
     Case("resume", "custom `@handler` answering with `Resume`", resume_case, 100_000, 0.8),
     Case("transfer", "custom `@handler` answering with `Transfer`", transfer_case, 100_000, 0.8),
     Case("non_tail_resume", "non-tail `r = yield Resume(k, v); return r`", non_tail_resume_case, 100_000, 0.8),
+    Case("post_resume", "non-tail resume using its value (`r = yield Resume(k, v); return r + 1`)", post_processing_resume_case, 100_000, None),
     Case("nested", "nested `@do` call chain (ops = depth; per level)", nested_case, 1_000, 0.8),
     Case("sequential", "sequential sub-program calls (`acc += yield leaf()`)", sequential_case, 100_000, 1.0),
     Case("reentrant", "re-entrant call of a one-`Ask` program (doeff: `yield` it)", reentrant_case, 30_000, None),
