@@ -8,7 +8,7 @@ from pathlib import Path
 
 BENCHMARK = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_runtime.py"
 CASES = (
-    "ask", "ask_in_sub", "tell", "get_put", "resume", "transfer", "non_tail_resume", "nested", "sequential", "reentrant",
+    "ask", "ask_in_sub", "tell", "get_put", "resume", "transfer", "non_tail_resume", "post_resume", "nested", "sequential", "reentrant",
     "run_fixed", "gather",
 )
 BASELINES = ("plain_call", "plain_trampoline")
