@@ -256,8 +256,7 @@ async def measure_edits(root: Path, source: str, edits: int, memory_edits: int) 
 
 
 def measure_in_process(source: str, runs: int) -> dict[str, float]:
-    from doeff_migrate.lsp.analysis import check
-    from doeff_migrate.lsp.config import Config
+    from doeff_migrate.codemod.analysis import Config, check
 
     config = Config()
     check(source, "/bench/big_module.py", config)

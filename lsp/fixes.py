@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .analysis import CONVERT_TITLE, Edit, Finding, Range
+from doeff_migrate.codemod.analysis import CONVERT_TITLE, Edit, Finding, Range
 
 __all__ = [
     "apply_fixes",

@@ -32,11 +32,11 @@ from pygls.uris import to_fs_path
 
 from doeff_migrate.codemod.rules import get_rule
 
+from doeff_migrate.codemod.analysis import SEVERITY, Analysis, Config, ConfigError, Edit, Finding, ProjectFacts, Range, analyze
+from doeff_migrate.codemod.analysis.settings import find_pyproject, load_pyproject_config
+
 from . import __version__
-from .analysis import SEVERITY, Analysis, Edit, Finding, Range, analyze
-from .config import Config, ConfigError, find_pyproject, load_pyproject_config
 from .fixes import CONVERT_TITLE, Conversion, apply_fixes, convert_call, line_diff_edit, migrate_edits, noqa_edit
-from .project import ProjectIndex
 from .fixes import VERIFY_COMMAND, run_verify, verify_lens_at, verify_lenses, verify_message
 
 __all__ = ["DoeffMigrateServer", "DoeffMigrateProtocol", "server", "SOURCE", "FIX_ALL_KIND"]
@@ -118,7 +118,7 @@ class DoeffMigrateServer(LanguageServer):
         self.open_uris: set[str] = set()
         """URIs of open documents exactly as the client sent them (pygls keys its documents unquoted)."""
         self.client_settings: dict[str, Any] = {}
-        self.project = ProjectIndex()
+        self.project = ProjectFacts()
         self._pyproject_cache: dict[Path | None, tuple[float, Config]] = {}
         self._reported_errors: set[str] = set()
 

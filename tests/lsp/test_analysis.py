@@ -230,6 +230,7 @@ def test_do_call_without_yield_and_its_fix():
 
 def test_do_call_without_yield_across_modules_uses_the_project_index(tmp_path: Path):
     (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")  # modules are named as doeff-migrate's index names them
     helper = tmp_path / "pkg" / "helpers.py"
     helper.write_text(RUNTIME_IMPORTS + "\n@do\ndef save(x):\n    return x\n")
     project = ProjectIndex([tmp_path])
