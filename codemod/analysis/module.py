@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from doeff_migrate.codemod import pinjected_names
 
@@ -50,6 +50,10 @@ class ModuleReader:
         self.project = project
         self.findings: list[Finding] = []
         self.aliases: dict[str, str] = {}
+        self.ambiguous: set[str] = set()
+        """Names imported as different things (``try: import cupy as np / except ImportError: import numpy as
+        np``) or also bound by the module itself: which one a call reaches is not known, so :meth:`qualify`
+        resolves none of them (the codemod's ``ImportTable`` reads them alike and flags IO through them)."""
         self.pinjected = pinjected_names.from_ast(tree)
         """pinjected's names in this module, read as the codemod reads them (star imports, aliases,
         ``import pinjected as pj``, ``if TYPE_CHECKING:`` imports)."""
@@ -120,15 +124,15 @@ class ModuleReader:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
-                        self.aliases[alias.asname] = alias.name
+                        self._bind(alias.asname, alias.name)
                     else:
                         head = alias.name.split(".")[0]
-                        self.aliases[head] = head
+                        self._bind(head, head)
             else:
                 module = "." * node.level + (node.module or "")
                 for alias in node.names:
                     if alias.name != "*":
-                        self.aliases[alias.asname or alias.name] = f"{module}.{alias.name}" if module else alias.name
+                        self._bind(alias.asname or alias.name, f"{module}.{alias.name}" if module else alias.name)
         self.uses_ray = any(q == "ray" or q.startswith("ray.") for q in self.aliases.values())
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -138,6 +142,7 @@ class ModuleReader:
                 for target in targets:
                     if isinstance(target, ast.Name):
                         self.local_names.add(target.id)
+        self.ambiguous |= self.local_names & set(self.aliases)
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 info = self._classify(stmt)
@@ -148,6 +153,12 @@ class ModuleReader:
                 self.facts.effect_classes.add(stmt.name)
         self._collect_bindings()
 
+    def _bind(self, name: str, qualified: str) -> None:
+        previous = self.aliases.get(name)
+        if previous is not None and previous != qualified:
+            self.ambiguous.add(name)
+        self.aliases[name] = qualified
+
     def qualify(self, node: ast.expr) -> str | None:
         """The qualified dotted name of ``node`` through import aliases, or None (see module docstring)."""
         parts: list[str] = []
@@ -157,6 +168,8 @@ class ModuleReader:
         if not isinstance(node, ast.Name):
             return None
         head = node.id
+        if head in self.ambiguous:
+            return None
         if head in self.aliases:
             base = self.aliases[head]
         elif head in _BUILTINS and head not in self.local_names:

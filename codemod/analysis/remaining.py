@@ -27,7 +27,7 @@ class RemainingChecks(ModuleReader):
                 what = {"DM150": "`@injected` function", "DM151": "`@instance` function", "DM155": "`@injected_pytest` test"}[code]
                 self.add(
                     code,
-                    f"{what} `{fn.name}` is not migrated yet; phase `di` migrates it (doeff-migrate --phase di)",
+                    f"{what} `{fn.name}` is not migrated yet",
                     self.decorator_range(dec),
                     migrate_lines=self.span(fn),
                     migrate_title=f"Migrate `{fn.name}` (phase di)",
@@ -39,8 +39,7 @@ class RemainingChecks(ModuleReader):
                 if self._pinjected_name(annotation) == "IProxy":
                     self.add(
                         "DM154",
-                        f"IProxy entry point `{stmt.target.id}` is not migrated yet; phase `di` migrates it "
-                        "(doeff-migrate --phase di)",
+                        f"IProxy entry point `{stmt.target.id}` is not migrated yet",
                         stmt.target,
                         migrate_lines=(stmt.lineno, stmt.end_lineno or stmt.lineno),
                         migrate_title=f"Migrate entry point `{stmt.target.id}` (phase di)",
@@ -55,11 +54,10 @@ class RemainingChecks(ModuleReader):
             if name in PINJECTED_DESIGN_CALLS:
                 self.add(
                     "DM152",
-                    f"pinjected `{name}(...)` is not migrated yet; phase `di` turns it into an env dict "
-                    "(doeff-migrate --phase di)",
+                    f"pinjected `{name}(...)` is not migrated yet",
                     node,
                     migrate_lines=(node.lineno, node.end_lineno or node.lineno),
-                    migrate_title="Migrate this design (phase di)",
+                    migrate_title=f"Migrate this `{name}(...)` call (phase di)",
                     migrate_phase="di",
                 )
             elif isinstance(func, ast.Attribute) and self._pinjected_name(func.value) == "Injected":
@@ -72,7 +70,7 @@ class RemainingChecks(ModuleReader):
             flagged.add(id(inner))
         self.add(
             "DM153",
-            f"`{spelled}` is not migrated yet; phase `di` turns it into a program (doeff-migrate --phase di)",
+            f"`{spelled}` is not migrated yet",
             node,
             migrate_lines=(node.lineno, node.end_lineno or node.lineno),
             migrate_title=f"Migrate `{spelled}` (phase di)",
