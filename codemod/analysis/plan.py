@@ -22,13 +22,25 @@ if TYPE_CHECKING:
     from doeff_migrate.codemod.config import Settings
     from doeff_migrate.codemod.index import ProjectIndex
 
-__all__ = ["FilePlan", "plan_file", "decided", "carried", "decision_key", "DECIDED_PREFIXES", "cli_phases", "FLAG_LINE"]
+__all__ = ["FilePlan", "plan_file", "decided", "carried", "decision_key", "DECIDED_PREFIXES", "HINT_CODES", "cli_phases", "FLAG_LINE", "is_flag_comment"]
 
 DECIDED_PREFIXES = ("DM15", "DM2", "DM3")
 """Codes of the constructs the codemod migrates or flags: their findings carry its decision."""
 
 FLAG_LINE = re.compile(r"^\s*#\s*doeff-migrate:\s*DM\d{3}\b")
 """A line holding only a flag comment of the codemod."""
+
+
+def _hint_codes() -> frozenset[str]:
+    from doeff_migrate.codemod.rules.side_effects import CATEGORY_RULES
+
+    # The io phase rewrites or flags calls of the other categories; these it keeps as they are by design
+    # (the migrated program runs them as the original did), and helpers called from ``@do`` are not rewritten.
+    return frozenset({CATEGORY_RULES[c].code for c in ("process", "environment", "clock", "random", "console")} | {"DM311"})
+
+
+HINT_CODES = _hint_codes()
+"""Side-effect codes ``doeff-migrate`` leaves unchanged by design: editing hints, not migration work."""
 
 
 @dataclass(frozen=True)
@@ -119,13 +131,13 @@ def decided(findings: list[Finding], plan: FilePlan, lines: list[str]) -> list[F
     out: list[Finding] = []
     covered: set[PlannedFlag] = set()
     for finding in findings:
-        if not finding.code.startswith(DECIDED_PREFIXES):
+        if not finding.code.startswith(DECIDED_PREFIXES) or is_flag_comment(finding, lines):
             out.append(finding)
             continue
         first, last = _span(finding)
         flags = plan.flags_in(first, last)
         covered.update(flags)
-        out.append(_with_decision(finding, plan, first, last, flags))
+        out.append(_with_decision(finding, plan, first, last, flags or _flag_comments_above(first, lines)))
     for flag in plan.flags:
         if flag in covered or _commented_above(flag, lines) or _reported(flag, out):
             continue
@@ -139,6 +151,12 @@ def decided(findings: list[Finding], plan: FilePlan, lines: list[str]) -> list[F
         )
     out.sort(key=lambda f: (f.range.start_line, f.range.start_col, f.code))
     return out
+
+
+def is_flag_comment(finding: Finding, lines: list[str]) -> bool:
+    """A finding that reports a ``# doeff-migrate: DM###`` comment already in the file (the CLI's flag itself)."""
+    line = lines[finding.range.start_line] if 0 <= finding.range.start_line < len(lines) else ""
+    return FLAG_LINE.match(line) is not None and finding.range.start_col >= len(line) - len(line.lstrip())
 
 
 def _span(finding: Finding) -> tuple[int, int]:
@@ -160,9 +178,23 @@ def _with_decision(finding: Finding, plan: FilePlan, first: int, last: int, flag
         return replace(finding, message=f"{head}; {said}", migrate_lines=finding.migrate_lines or (first + 1, last + 1))
     if flags:
         said = f"doeff-migrate leaves it as it is and flags it ({reasons})"
+    elif finding.code in HINT_CODES:
+        said = "doeff-migrate keeps it by design (the migrated program runs it as before): a hint, not migration work"
     else:
         said = "doeff-migrate leaves it as it is"
     return replace(finding, message=f"{head}; {said}", migrate_lines=None, migrate_title=None, migrate_phase=None)
+
+
+def _flag_comments_above(first: int, lines: list[str]) -> list[PlannedFlag]:
+    """The codemod's flag comments right above line ``first`` (left by an earlier run)."""
+    found = []
+    above = first - 1
+    while above >= 0 and lines[above].lstrip().startswith("#"):
+        match = re.match(r"^\s*#\s*doeff-migrate:\s*(DM\d{3})\s*:?\s*(.*)$", lines[above])
+        if match:
+            found.append(PlannedFlag(match.group(1), first, 0, match.group(2).strip()))
+        above -= 1
+    return found
 
 
 def _commented_above(flag: PlannedFlag, lines: list[str]) -> bool:
@@ -193,7 +225,7 @@ def carried(findings: list[Finding], decisions: dict[tuple[str, str, str], Findi
     no "Migrate" until its plan says so)."""
     out = []
     for finding in findings:
-        if not finding.code.startswith(DECIDED_PREFIXES):
+        if not finding.code.startswith(DECIDED_PREFIXES) or is_flag_comment(finding, lines):
             out.append(finding)
             continue
         known = decisions.get(decision_key(finding, lines))
