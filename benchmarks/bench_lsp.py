@@ -181,7 +181,13 @@ class BenchClient:
         sent = time.perf_counter()
         await self.client.initialize_async(
             types.InitializeParams(
-                capabilities=types.ClientCapabilities(),
+                capabilities=types.ClientCapabilities(
+                    text_document=types.TextDocumentClientCapabilities(
+                        code_action=types.CodeActionClientCapabilities(
+                            resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"])
+                        )
+                    )
+                ),
                 root_uri=root.as_uri(),
                 workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="bench")],
                 initialization_options={"settings": {"debounceMs": 0}},

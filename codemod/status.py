@@ -40,7 +40,7 @@ from .analysis import Config, check
 from .decorated import DecoratedCount, decorated_in_module, format_share
 from .discovery import iter_python_files
 from .rules import all_rules
-from .state import FLAG_COMMENT
+from .comments import FLAG_COMMENT
 
 EXIT_OK, EXIT_OVER_LIMIT, EXIT_USAGE = 0, 1, 2
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from doeff_migrate.codemod.state import noqa_suppresses
+from doeff_migrate.codemod.comments import noqa_suppresses
 
 from .effect_code import EffectCodeChecks
 from .facts import FileFacts, HandlerInfo, ProjectFacts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from doeff_migrate.codemod.state import FLAG_COMMENT
+from doeff_migrate.codemod.comments import FLAG_COMMENT
 
 from .findings import Range
 from .module import ModuleReader
