@@ -34,6 +34,7 @@ from doeff_migrate.codemod.rules import get_rule
 
 from doeff_migrate.codemod.analysis import SEVERITY, Analysis, Config, ConfigError, Edit, Finding, ProjectFacts, Range, analyze
 from doeff_migrate.codemod.discovery import iter_python_files
+from doeff_migrate.codemod.analysis.incremental import DocumentAnalysis
 from doeff_migrate.codemod.analysis.plan import DECIDED_PREFIXES, carried, decided, decision_key
 from doeff_migrate.codemod.analysis.settings import find_pyproject, load_pyproject_config
 
@@ -78,6 +79,8 @@ class DocumentState:
     plan_only: list[tuple[Finding, str]] = field(default_factory=list)
     """Flags the last plan added where the analysis found nothing, with the text of their line."""
     planning: asyncio.Task | None = None
+    analysis: DocumentAnalysis = field(default_factory=DocumentAnalysis)
+    """The document's analysis kept between edits (an edit in one function re-checks that function)."""
 
 
 _ANSWERED = object()
@@ -183,7 +186,7 @@ class DoeffMigrateServer(LanguageServer):
             return document.version, []
         project = self.project if self.project.ready else None
         try:
-            result: Analysis = analyze(document.source, path, self.config_for(path), project)
+            result: Analysis = state.analysis.analyze(document.source, path, self.config_for(path), project)
         except Exception as exc:  # noqa: BLE001 - a bug in a rule must not take the editor's server down
             log.exception("analysis failed on %s", path)
             self.report_config_error(f"internal error analysing {path}: {exc!r}; showing the last diagnostics")

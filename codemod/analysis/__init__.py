@@ -18,7 +18,7 @@ the findings. Findings are filtered by the configuration (``settings``) and ``# 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from doeff_migrate.codemod.comments import noqa_suppresses
 
@@ -43,6 +43,10 @@ class Analysis:
     facts: FileFacts | None
     """None when the source did not parse."""
     syntax_error: Finding | None = None
+    checker: Checker | None = field(default=None, repr=False, compare=False)
+    """The module reader behind the findings (``incremental`` re-checks one function with it)."""
+    raw: list[Finding] = field(default_factory=list, repr=False, compare=False)
+    """Every finding before select/ignore and ``# noqa``."""
 
 
 class Checker(RemainingChecks, SideEffectChecks, EffectCodeChecks, StubChecks, FlagChecks):
@@ -50,18 +54,21 @@ class Checker(RemainingChecks, SideEffectChecks, EffectCodeChecks, StubChecks, F
 
     def run(self) -> list[Finding]:
         self._collect_module()
-        helpers = self._helper_side_effects()
-        for fn in self.all_functions:
+        self.helpers = self._helper_side_effects()
+        self.check_functions(self.all_functions)
+        self._check_module_level()
+        self._flag_comments()
+        return self.findings
+
+    def check_functions(self, functions) -> None:
+        for fn in functions:
             info = self._classify(fn)
             if info.kind == "do":
-                self._check_do_function(info, helpers)
+                self._check_do_function(info, self.helpers)
             elif info.kind == "handler":
                 self._check_handler(fn)
             else:
                 self._check_discarded_programs(fn, in_generator=False)
-        self._check_module_level()
-        self._flag_comments()
-        return self.findings
 
 
 def check(source: str, path: str, config: Config | None = None, project: ProjectFacts | None = None) -> list[Finding]:
@@ -87,9 +94,14 @@ def analyze(source: str, path: str, config: Config | None = None, project: Proje
         findings = checker.run()
     except RecursionError:
         return _too_nested(source, config)
+    return Analysis(selected(findings, lines, config), checker.facts, checker=checker, raw=findings)
+
+
+def selected(findings: list[Finding], lines: list[str], config: Config) -> list[Finding]:
+    """``findings`` the configuration selects and no ``# noqa`` suppresses, in source order."""
     kept = [f for f in findings if config.is_selected(f.code) and not suppressed(f, lines)]
     kept.sort(key=lambda f: (f.range.start_line, f.range.start_col, f.code))
-    return Analysis(kept, checker.facts)
+    return kept
 
 
 def suppressed(finding: Finding, lines: list[str]) -> bool:

@@ -62,6 +62,8 @@ class ProjectFacts:
         self._keys: set[str] | None = None
         self._effects: set[str] | None = None
         self._handlers: dict[str, list[HandlerInfo]] | None = None
+        self.generation = 0
+        """Bumped whenever the facts change (a file's analysis that read them is then out of date)."""
         self.ready = False
         """True once :meth:`scan` has finished: before that, cross-file rules would guess (and stay off)."""
 
@@ -77,6 +79,7 @@ class ProjectFacts:
             self._files[path] = facts
             self._modules[module_name_for(path)] = path
             self._keys = self._effects = self._handlers = None
+            self.generation += 1
             return True
 
     def remove(self, path: str) -> bool:
@@ -85,6 +88,7 @@ class ProjectFacts:
             if self._files.pop(path, None) is None:
                 return False
             self._keys = self._effects = self._handlers = None
+            self.generation += 1
             return True
 
     def scan(self, read_facts) -> int:

@@ -12,11 +12,14 @@ __all__ = ["FlagChecks"]
 
 class FlagChecks(ModuleReader):
     # -- flag comments left by the codemod ---------------------------------------------------------------------
-    def _flag_comments(self) -> None:
+    def _flag_comments(self, first: int = 0, last: int | None = None) -> None:
+        """Flag comments on lines ``first`` to ``last`` (0-based, inclusive; default: the whole module)."""
         from doeff_migrate.codemod.rules import all_rules
 
         known = {r.code for r in all_rules()}
-        for number, line in enumerate(self.lines):
+        stop = len(self.lines) if last is None else min(last + 1, len(self.lines))
+        for number in range(first, stop):
+            line = self.lines[number]
             if "doeff-migrate:" not in line:
                 continue
             match = FLAG_COMMENT.search(line)

@@ -72,18 +72,23 @@ class ModuleReader:
         self.all_functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         self.all_calls: list[ast.Call] = []
         self.all_defs_and_assigns: list[ast.AST] = []
-        # The same traversal records, per function, the nodes of its body in source order (not descending
-        # into nested functions, lambdas or classes) with each node's innermost statement: see ``_body``.
+        imports = self.collect(self.tree, self.all_functions, self.all_calls, self.all_defs_and_assigns)
+        self._read_module(imports)
+
+    def collect(self, root: ast.AST, functions: list, calls: list, defs: list) -> list[ast.Import | ast.ImportFrom]:
+        """Walk ``root`` once: its functions, calls, definitions and assignments into the lists, each function's
+        body nodes into ``_bodies``; returns its imports."""
+        # The traversal records, per function, the nodes of its body in source order (not descending into
+        # nested functions, lambdas or classes) with each node's innermost statement: see ``_walk_body``.
         # Written as one flat loop over ``_fields`` because it is most of the analysis' time.
         bodies = self._bodies
-        calls, functions, defs = self.all_calls, self.all_functions, self.all_defs_and_assigns
         imports: list[ast.Import | ast.ImportFrom] = []
         function_def, async_function_def, call = ast.FunctionDef, ast.AsyncFunctionDef, ast.Call
         def_types = {ast.ClassDef, ast.Assign, ast.AnnAssign}
         import_types = {ast.Import, ast.ImportFrom}
         opaque_types = {ast.Lambda, ast.ClassDef}
         AST = ast.AST
-        stack: list[tuple[ast.AST, list | None, ast.stmt | None]] = [(self.tree, None, None)]
+        stack: list[tuple[ast.AST, list | None, ast.stmt | None]] = [(root, None, None)]
         pop, push = stack.pop, stack.append
         while stack:
             node, owner, stmt = pop()
@@ -120,6 +125,10 @@ class ModuleReader:
                             push((item, child_owner, stmt))
                 elif isinstance(value, AST):
                     push((value, child_owner, stmt))
+        return imports
+
+    def _read_module(self, imports: list[ast.Import | ast.ImportFrom]) -> None:
+        """The import table, the names the module binds, its functions by kind and its facts."""
         for node in imports:
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -281,9 +290,10 @@ class ModuleReader:
         return (stmt.lineno, stmt.end_lineno or stmt.lineno)
 
     # -- facts for the project index -----------------------------------------------------------------------------
-    def _collect_bindings(self) -> None:
+    def _collect_bindings(self, nodes: list[ast.AST] | None = None) -> None:
+        """Bound keys and handlers of the module (or of ``nodes``) into ``facts``."""
         facts = self.facts
-        for node in [*self.all_defs_and_assigns, *self.all_calls]:
+        for node in [*self.all_defs_and_assigns, *self.all_calls] if nodes is None else nodes:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 for dec, effect_name, pinjected_name in self._decorator_names(node):
                     if effect_name in ("function_binding", "instance_binding") or pinjected_name in ("injected", "instance", "injected_instance"):

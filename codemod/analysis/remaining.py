@@ -16,10 +16,11 @@ INJECTED_DECORATORS = {"injected": "DM150", "instance": "DM151", "injected_insta
 
 class RemainingChecks(ModuleReader):
     # -- DM15x: remaining pinjected constructs ----------------------------------------------------------------
-    def _check_module_level(self) -> None:
+    def _check_module_level(self, functions=None, statements=None, calls=None) -> None:
+        """DM15x over the module, or over ``functions``/``statements``/``calls`` only (an edited function)."""
         if not self.pinjected.used:
             return
-        for fn in self.all_functions:
+        for fn in self.all_functions if functions is None else functions:
             for dec, _, pinjected_name in self._decorator_names(fn):
                 code = INJECTED_DECORATORS.get(pinjected_name or "")
                 if code is None:
@@ -33,7 +34,7 @@ class RemainingChecks(ModuleReader):
                     migrate_title=f"Migrate `{fn.name}` (phase di)",
                     migrate_phase="di",
                 )
-        for stmt in self.tree.body:
+        for stmt in self.tree.body if statements is None else statements:
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 annotation = stmt.annotation.value if isinstance(stmt.annotation, ast.Subscript) else stmt.annotation
                 if self._pinjected_name(annotation) == "IProxy":
@@ -46,7 +47,7 @@ class RemainingChecks(ModuleReader):
                         migrate_phase="di",
                     )
         flagged_calls: set[int] = set()
-        for node in self.all_calls:
+        for node in self.all_calls if calls is None else calls:
             if id(node) in flagged_calls:
                 continue
             func = node.func
