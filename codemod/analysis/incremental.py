@@ -105,7 +105,13 @@ class DocumentAnalysis:
             return None
         if _changes_helpers(checker, statement, node):
             return None
-        # Commit: the module reader now holds the new function; findings elsewhere move with the lines.
+        # Commit: the module reader now holds the new function; findings elsewhere move with the lines. Its
+        # per-function caches are keyed by id(): the old functions' entries go (a new node may reuse an id).
+        for fn in old_parts[0]:
+            checker._bodies.pop(id(fn), None)
+            checker._body_nodes.pop(id(fn), None)
+        for fn in functions:
+            checker._body_nodes.pop(id(fn), None)
         body = checker.tree.body
         body[index] = node
         checker.lines = new

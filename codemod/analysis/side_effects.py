@@ -7,6 +7,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from doeff_migrate.codemod import pathlib_calls
 from doeff_migrate.codemod.rules import side_effects as side_effect_rules
 
 from .findings import CONVERT_TITLE
@@ -82,13 +83,45 @@ class SideEffectChecks(ModuleReader):
                         break
         return direct
 
+    # -- pathlib IO (``codemod/pathlib_calls.py``: the codemod's pathlib_io transform reads calls alike) -------
+    def _path_parameters(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+        args = fn.args
+        return {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs
+                if a.annotation is not None and self.qualify(a.annotation) in pathlib_calls.PATH_TYPES}
+
+    def _is_path(self, node: ast.expr, names: set[str]) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in names
+        if isinstance(node, ast.Call):
+            if self.qualify(node.func) in pathlib_calls.PATH_TYPES:
+                return True
+            func = node.func
+            return isinstance(func, ast.Attribute) and func.attr in pathlib_calls.PATH_FACTORIES and self.qualify(func.value) in pathlib_calls.PATH_TYPES
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            return self._is_path(node.left, names)
+        return False
+
+    def _is_pathlib_io(self, call: ast.Call, names: set[str]) -> bool:
+        func = call.func
+        return isinstance(func, ast.Attribute) and func.attr in pathlib_calls.IO_METHODS and self._is_path(func.value, names)
+
     def _check_do_function(self, info: FunctionInfo, helpers: dict[str, HelperEffect]) -> None:
         """Every rule on one ``@do`` function's body, in one walk: side effects here, the effect-code rules
         through :meth:`EffectCodeChecks._check_effect_code_node`."""
         fn = info.node
         self._check_async_do(fn)
         await_ref: list = []  # the file's spelling of ``Await``, computed on the first ``await``
+        paths = self._path_parameters(fn)
         for node in self._walk_body(fn):
+            if isinstance(node, ast.Assign) and self._is_path(node.value, paths):
+                paths.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.Call) and self._is_pathlib_io(node, paths):
+                self.add(
+                    "DM303",
+                    f"`{ast.unparse(node.func)}` is a direct side effect (file: pathlib) in `@do` function `{fn.name}`",
+                    node,
+                )
+                continue
             hit = self._side_effect_of(node)
             if hit is not None:
                 spelled, entry = hit

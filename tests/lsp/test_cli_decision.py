@@ -326,3 +326,31 @@ def test_applied_edits_of_the_range_are_the_cli_lines():
     assert '    model = yield Ask("model")\n    return model(x)\n' in migration.text
     assert "@injected\ndef second(model, /, y):\n" in migration.text
     assert apply(src, []) == src
+
+
+PATHLIB = textwrap.dedent(
+    """\
+    from pathlib import Path
+    from doeff_migrate.runtime import do
+
+
+    @do
+    def save(base: Path, text):
+        out = base / "report.txt"
+        out.write_text(text)
+        Path("logs").mkdir(exist_ok=True)
+        return out.read_bytes()
+
+
+    def plain(p: Path):
+        p.write_text("x")
+    """
+)
+
+
+def test_pathlib_io_in_do_is_reported_and_flagged_by_both():
+    assert [(f.code, f.range.start_line) for f in check(PATHLIB, "m.py")] == [("DM303", 7), ("DM303", 8), ("DM303", 9)]
+    findings, plan = decided_findings(PATHLIB)
+    assert [(f.code, f.line) for f in plan.flags] == [("DM303", 7), ("DM303", 8), ("DM303", 9)]
+    assert all("doeff-migrate leaves it as it is and flags it (DM303:" in f.message for f in findings)
+    assert "# doeff-migrate: DM303: `out.write_text(...)` left as it is" in plan.new_text

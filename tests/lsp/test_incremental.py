@@ -58,7 +58,9 @@ def check_same(source: str, path: str) -> tuple[int, int]:
     for text in edits_of(source):
         got = document.analyze(text, path, config, None)
         want = analyze(text, path, config, None)
-        assert got.findings == want.findings, (path, text)
+        extra = [f for f in got.findings if f not in want.findings]
+        missing = [f for f in want.findings if f not in got.findings]
+        assert got.findings == want.findings, (path, extra[:3], missing[:3])
         assert got.facts == want.facts
         count += 1
     return count, document.spliced
