@@ -71,7 +71,7 @@ def load_settings(start: Path, explicit: Path | None = None) -> Settings:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
+        raise ConfigError(f"{path}: cannot read [tool.doeff-migrate]: {exc}") from None
     table = data.get("tool", {}).get("doeff-migrate", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.doeff-migrate] must be a table")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import libcst as cst
+if TYPE_CHECKING:  # LibCST is loaded by the functions that read its trees (the ast readers need none of it)
+    import libcst as cst
 
 # Canonical names of the pinjected API the codemod understands.
 INJECTED = "injected"
@@ -104,6 +106,7 @@ def _top_level_ast(body: list) -> list:
 
 
 def top_level_statements(body) -> list:
+    import libcst as cst
     out = []
     for stmt in body:
         if (
@@ -143,6 +146,7 @@ def dotted_ast(node: ast.AST) -> str | None:
 
 
 def dotted_cst(node: cst.CSTNode) -> str | None:
+    import libcst as cst
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
@@ -156,6 +160,7 @@ def _module_name_cst(node: cst.BaseExpression) -> str:
 
 
 def from_cst(module: cst.Module) -> PinjectedNames:
+    import libcst as cst
     found = PinjectedNames()
     for stmt in top_level_statements(module.body):
         if not isinstance(stmt, cst.SimpleStatementLine):

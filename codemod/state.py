@@ -19,6 +19,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from . import pinjected_names as pn
+from .comments import FLAG_COMMENT, FLAG_PREFIX, noqa_suppresses  # noqa: F401 (FLAG_COMMENT is imported from here too)
 from .index import ModuleFacts, ProjectIndex
 from .rules import get_rule
 
@@ -26,10 +27,6 @@ RUNTIME_MODULE = "doeff_migrate.runtime"
 TARGET_MODULES = {"runtime": RUNTIME_MODULE, "doeff": "doeff"}
 # The implicit-binding registry has no doeff counterpart: it always comes from the bundled runtime.
 REGISTRY_NAMES = {"function_binding", "instance_binding"}
-FLAG_PREFIX = "# doeff-migrate: "
-FLAG_COMMENT = re.compile(r"#\s*doeff-migrate:\s*(?P<code>DM\d{3})\b")
-"""A flag comment the codemod writes (``FLAG_PREFIX`` + code), as read back."""
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 Stmt = TypeVar("Stmt", bound=cst.CSTNode)
 
@@ -189,12 +186,3 @@ def statement_comments(stmt: cst.CSTNode) -> list[str]:
 
 def is_suppressed(stmt: cst.CSTNode, code: str) -> bool:
     return any(noqa_suppresses(comment, code) for comment in statement_comments(stmt))
-
-
-def noqa_suppresses(comment: str, code: str) -> bool:
-    """A bare ``# noqa``, or one listing ``code``, in ``comment`` (``# noqa: E501`` keeps DM codes)."""
-    for match in _NOQA.finditer(comment):
-        codes = match.group("codes")
-        if codes is None or code in re.split(r"[\s,]+", codes.upper()):
-            return True
-    return False

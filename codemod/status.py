@@ -17,7 +17,7 @@ For every Python file under the paths (``.gitignore``-aware, as the codemod walk
 and files that do not parse. Alongside, the **migrated share**: the pinjected-decorated definitions
 left and those the codemod migrated (``codemod/decorated.py``; the same count as
 ``benchmarks/bench_pypi.py``, through :func:`count_decorated`). The findings are the language
-server's (``lsp.analysis.check``); the files are only read and parsed, never imported or run.
+analysis's (``codemod.analysis.check``, what the language server reports); the files are only read and parsed, never imported or run.
 ``--json`` prints the same numbers for CI dashboards; ``--fail-over N`` exits 1 when the total left
 is over ``N`` (a ratchet: lower ``N`` as the work goes down); ``--fail-under-share P`` exits 1 when
 under ``P`` percent of the decorated definitions are migrated (a ratchet the other way: raise ``P``).
@@ -36,10 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from .analysis import Config, check
 from .decorated import DecoratedCount, decorated_in_module, format_share
 from .discovery import iter_python_files
 from .rules import all_rules
-from .state import FLAG_COMMENT
+from .comments import FLAG_COMMENT
 
 EXIT_OK, EXIT_OVER_LIMIT, EXIT_USAGE = 0, 1, 2
 
@@ -155,12 +156,9 @@ def file_status(
 ) -> FileStatus:
     """Count what is left in one file's text (parsed, never run).
 
-    ``config`` (an ``lsp.config.Config``) drops the rule codes ``[tool.doeff-migrate]`` ignores for
+    ``config`` (an ``analysis.Config``) drops the rule codes ``[tool.doeff-migrate]`` ignores for
     this path, from the findings and from the flag comments alike; ``# noqa: DM###`` is honoured.
     """
-    from doeff_migrate.lsp.analysis import check
-    from doeff_migrate.lsp.config import Config
-
     rules = rules if rules is not None else _rule_index()
     config = (config or Config()).for_path(path)
     status = FileStatus(path=path, package=package)
@@ -221,21 +219,16 @@ def _package_of(file: Path, root: Path) -> str:
     return ".".join(parts) if parts else (root.resolve().name or ".")
 
 
-def _settings_for(root: Path) -> tuple[Any, list[str]]:
-    """The ``[tool.doeff-migrate]`` settings that apply under ``root``: (lsp Config, exclude patterns).
+def _settings_for(root: Path) -> tuple[Config, list[str]]:
+    """The ``[tool.doeff-migrate]`` settings that apply under ``root``: (analysis Config, exclude patterns).
 
-    Raises ``ValueError`` (the codemod's and the language server's config errors) naming the file.
+    Raises ``ValueError`` (``analysis.ConfigError``) naming the file.
     """
-    from doeff_migrate.lsp.config import find_pyproject, load_pyproject_config
-
-    from .config import ConfigError, load_settings
+    from .analysis.settings import find_pyproject, load_pyproject_config
 
     start = root if root.is_dir() else root.parent
-    try:
-        excludes = list(load_settings(start).exclude)
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from None
-    return load_pyproject_config(find_pyproject(start.resolve())), excludes
+    config = load_pyproject_config(find_pyproject(start.resolve()))
+    return config, list(config.cli.exclude)
 
 
 def collect(paths: Iterable[str]) -> list[FileStatus]:

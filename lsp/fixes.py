@@ -1,30 +1,21 @@
-"""Edits behind the quick fixes: fix-all of safe fixes, ``# noqa`` insertion, and the codemod's migration.
-
-The migration is a thin call of the codemod API
-(``doeff_migrate.codemod.api.migrate_source(source, path=..., only_range=(start, end))``); this module
-only turns its result into the smallest line-block edit, so the editor keeps the cursor and undo history
-of the untouched lines.
+"""Edits behind the quick fixes: fix-all of safe fixes, ``# noqa`` insertion, the smallest line-block edit
+between two texts (so the editor keeps the cursor and undo history of the untouched lines), and the
+"Verify this entry point" lens. The "Migrate" edits are the codemod's (``codemod/analysis/migration.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from .analysis import CONVERT_TITLE, Edit, Finding, Range
+from doeff_migrate.codemod.analysis import CONVERT_TITLE, Edit, Finding, Range
 
 __all__ = [
     "apply_fixes",
     "noqa_edit",
-    "migrate_edits",
     "line_diff_edit",
-    "codemod_available",
-    "Conversion",
-    "HandlerModuleEdit",
-    "convert_call",
     "CONVERT_TITLE",
     "VERIFY_COMMAND",
     "VerifyLens",
@@ -86,102 +77,6 @@ def noqa_edit(lines: Sequence[str], line: int, code: str) -> Edit | None:
     end = len(text)
     stripped = text.rstrip()
     return Edit(Range(line, len(stripped), line, end), f"  # noqa: {code}")
-
-
-def codemod_available() -> bool:
-    try:
-        from doeff_migrate.codemod.api import migrate_source  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _run_codemod(source: str, path: str, only_range: tuple[int, int], phases: tuple[str, ...] | None) -> Any:
-    """The codemod's ``MigrationResult`` for lines ``only_range`` of ``source``; None when it is not installed,
-    refuses (e.g. converting would split a Ray task from its other uses) or fails (logged: a codemod failure
-    must not take the server down). The codemod is imported on first use: it pulls in LibCST."""
-    try:
-        from doeff_migrate.codemod.api import MigrationError, migrate_source
-        from doeff_migrate.codemod.ranges import RangeConflict
-    except ImportError as exc:
-        log.info("codemod API not available (%s): no quick fix from it", exc)
-        return None
-    try:
-        return migrate_source(source, path=path, only_range=only_range, phases=phases)
-    except (ValueError, RangeConflict) as exc:  # RangeConflict is a MigrationError: caught first
-        log.info("codemod refused %s lines %s: %s", path, only_range, exc)
-    except MigrationError as exc:
-        log.warning("codemod failed on %s lines %s: %s", path, only_range, exc)
-    except Exception:  # noqa: BLE001
-        log.exception("codemod failed on %s lines %s", path, only_range)
-    return None
-
-
-def migrate_edits(source: str, path: str, only_range: tuple[int, int], phase: str | None = None) -> list[Edit]:
-    """Edits that migrate lines ``only_range`` (1-based, inclusive) with the codemod; [] when nothing changes."""
-    result = _run_codemod(source, path, only_range, (phase,) if phase else None)
-    if result is None or not result.changed or result.code == source:
-        return []
-    edit = line_diff_edit(source, result.code)
-    return [edit] if edit is not None else []
-
-
-@dataclass(frozen=True)
-class HandlerModuleEdit:
-    """The package's generated handler module after a conversion: created (``old`` None) or extended."""
-
-    path: str
-    old: str | None
-    new: str
-
-
-@dataclass(frozen=True)
-class Conversion:
-    edits: list[Edit]
-    """Edits of the converted file."""
-    handler_modules: list[HandlerModuleEdit]
-
-
-_FLAG_COMMENT = re.compile(r"^\s*# doeff-migrate: DM\d+:.*$")
-
-
-def convert_call(
-    source: str,
-    path: str,
-    only_range: tuple[int, int],
-    phase: str,
-    read_text: Callable[[str], str | None],
-    root: str | None = None,
-) -> Conversion | None:
-    """Run the codemod's ``phase`` (``io``/``compute``) on lines ``only_range`` of ``source``, and create or extend
-    the package's ``effects_handlers.py`` the way ``doeff-migrate`` does after migrating; None when the codemod
-    converts nothing there (it only flags the call, or refuses to split the file).
-
-    ``read_text(path)`` is the current text of a file (the editor's buffer when it is open), None when it does
-    not exist. ``root`` is the directory the handler module's name in stub messages is relative to (the CLI
-    uses its working directory, normally the project root).
-    """
-    result = _run_codemod(source, path, only_range, (phase,))
-    if result is None:
-        return None
-    from doeff_migrate.codemod.handler_stubs import plan_handler_modules
-
-    if not result.changed or _without_flags(result.code) == _without_flags(source):
-        return None  # the codemod left the call as it is (and flagged it): that is no conversion
-    edit = line_diff_edit(source, result.code)
-    if edit is None:
-        return None
-    modules: list[HandlerModuleEdit] = []
-    for change in plan_handler_modules(result.effects, read_text=read_text, root=root):
-        if change.error is not None:  # the module cannot be read or extended: the file would import missing names
-            log.info("not converting %s lines %s: %s", path, only_range, change.error)
-            return None
-        modules.append(HandlerModuleEdit(str(change.path), change.old, change.new))
-    return Conversion([edit], modules)
-
-
-def _without_flags(text: str) -> list[str]:
-    return [line for line in text.splitlines() if not _FLAG_COMMENT.match(line)]
 
 
 def line_diff_edit(old: str, new: str) -> Edit | None:

@@ -32,16 +32,24 @@ from pygls.uris import to_fs_path
 
 from doeff_migrate.codemod.rules import get_rule
 
+from doeff_migrate.codemod.analysis import SEVERITY, Analysis, Config, ConfigError, Edit, Finding, ProjectFacts, Range, analyze
+from doeff_migrate.codemod.discovery import iter_python_files
+from doeff_migrate.codemod.analysis.incremental import DocumentAnalysis
+from doeff_migrate.codemod.analysis.plan import DECIDED_PREFIXES, carried, decided, decision_key
+from doeff_migrate.codemod.analysis.settings import find_pyproject, load_pyproject_config
+
 from . import __version__
-from .analysis import SEVERITY, Analysis, Edit, Finding, Range, analyze
-from .config import Config, ConfigError, find_pyproject, load_pyproject_config
-from .fixes import CONVERT_TITLE, Conversion, apply_fixes, convert_call, line_diff_edit, migrate_edits, noqa_edit
-from .project import ProjectIndex
+from doeff_migrate.codemod.analysis.migration import FileChange, Migration
+
+from .fixes import CONVERT_TITLE, apply_fixes, line_diff_edit, noqa_edit
 from .fixes import VERIFY_COMMAND, run_verify, verify_lens_at, verify_lenses, verify_message
+from .planner import Planner
 
 __all__ = ["DoeffMigrateServer", "DoeffMigrateProtocol", "server", "SOURCE", "FIX_ALL_KIND"]
 
 SOURCE = "doeff-migrate"
+PLAN_DELAY = 0.3
+"""Seconds without an edit before the codemod plans a changed document (its decisions in the messages)."""
 FIX_ALL_KIND = "source.fixAll.doeff-migrate"
 log = logging.getLogger(__name__)
 
@@ -66,6 +74,15 @@ class DocumentState:
     """Findings of the last version that parsed, with the text of the line each starts on."""
     pending: asyncio.Task | None = None
     result_id: str | None = None
+    decisions: dict[tuple[str, str, str], Finding] = field(default_factory=dict)
+    """The codemod's decision on each construct, from the last plan (``analysis.plan.decision_key``)."""
+    plan_only: list[tuple[Finding, str]] = field(default_factory=list)
+    """Flags the last plan added where the analysis found nothing, with the text of their line."""
+    planning: asyncio.Task | None = None
+    json_cache: dict = field(default_factory=dict)
+    """Each published diagnostic's JSON by (finding, its lines' text, encoding): reused by the next publish."""
+    analysis: DocumentAnalysis = field(default_factory=DocumentAnalysis)
+    """The document's analysis kept between edits (an edit in one function re-checks that function)."""
 
 
 _ANSWERED = object()
@@ -118,7 +135,9 @@ class DoeffMigrateServer(LanguageServer):
         self.open_uris: set[str] = set()
         """URIs of open documents exactly as the client sent them (pygls keys its documents unquoted)."""
         self.client_settings: dict[str, Any] = {}
-        self.project = ProjectIndex()
+        self.project = ProjectFacts()
+        self.planner = Planner()
+        self.plan_delay = PLAN_DELAY
         self._pyproject_cache: dict[Path | None, tuple[float, Config]] = {}
         self._reported_errors: set[str] = set()
 
@@ -169,15 +188,15 @@ class DoeffMigrateServer(LanguageServer):
             return document.version, []
         project = self.project if self.project.ready else None
         try:
-            result: Analysis = analyze(document.source, path, self.config_for(path), project)
+            result: Analysis = state.analysis.analyze(document.source, path, self.config_for(path), project)
         except Exception as exc:  # noqa: BLE001 - a bug in a rule must not take the editor's server down
             log.exception("analysis failed on %s", path)
             self.report_config_error(f"internal error analysing {path}: {exc!r}; showing the last diagnostics")
             return state.version, state.findings
         if result.syntax_error is None:
             lines = document.lines
-            state.good = [(f, _line(lines, f.range.start_line)) for f in result.findings]
-            findings = result.findings
+            findings = self.with_decisions(state, path, document.source, result.findings, [l.rstrip("\r\n") for l in lines])
+            state.good = [(f, _line(lines, f.range.start_line)) for f in findings]
             if self.project.update(path, result.facts):
                 self.recheck_others(uri)
         else:
@@ -194,20 +213,109 @@ class DoeffMigrateServer(LanguageServer):
         state.result_id = f"{document.version}-{id(findings)}"
         return document.version, findings
 
+    def with_decisions(self, state: DocumentState, path: str, source: str, findings: list[Finding], lines: list[str]) -> list[Finding]:
+        """``findings`` stating the codemod's decisions: its plan of this text when known, else the last
+        plan's decisions on unchanged constructs (``analysis.plan.carried``) and a plan scheduled."""
+        plan = self.planner.cached_plan(path, source)
+        if plan is None:
+            kept = [f for f, text in state.plan_only if _line(lines, f.range.start_line).strip() == text]
+            return sorted(carried(findings, state.decisions, lines) + kept, key=lambda f: (f.range.start_line, f.range.start_col, f.code))
+        findings = decided(findings, plan, lines)
+        ours = {(f.code, f.range.start_line) for f in findings if f.code.startswith(DECIDED_PREFIXES)}
+        state.decisions = {decision_key(f, lines): f for f in findings if f.code.startswith(DECIDED_PREFIXES)}
+        state.plan_only = [
+            (f, _line(lines, f.range.start_line).strip()) for f in findings if (f.code, f.range.start_line) in ours
+            and f.message.startswith("doeff-migrate leaves this")
+        ]
+        return findings
+
+    def plan_later(self, uri: str, delay: float) -> None:
+        """Effect: after ``delay`` seconds without another edit, the codemod plans the document on its worker
+        thread; if the text is still current, the diagnostics are published again with its decisions."""
+        state = self.documents.setdefault(uri, DocumentState())
+        if state.planning is not None:
+            state.planning.cancel()
+        state.planning = asyncio.ensure_future(self._plan(uri, delay))
+
+    async def _plan(self, uri: str, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        if uri not in self.open_uris:
+            return
+        document = self.workspace.get_text_document(uri)
+        if not _is_python(document):
+            return
+        path, source, version = document.path or uri, document.source, document.version
+        if self.planner.cached_plan(path, source) is None:
+            try:
+                await self.planner.plan(path, source, self.config_for(path).cli)
+            except Exception as exc:  # noqa: BLE001 - a codemod bug must not take the editor's server down
+                log.exception("codemod plan failed on %s", path)
+                self.report_config_error(f"internal error planning {path}: {exc!r}")
+                return
+        if uri not in self.open_uris or self.workspace.get_text_document(uri).source != source:
+            return  # edited meanwhile: that edit plans again
+        if self.pull_mode:
+            self.documents[uri].result_id = None
+            workspace = self.client_capabilities.workspace
+            if workspace and workspace.diagnostics and workspace.diagnostics.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+            self.announce_planned(uri, version)
+        else:
+            self.publish(uri, plan=False, if_changed=True)
+            self.announce_planned(uri, version)
+
+    def announce_planned(self, uri: str, version: int | None) -> None:
+        """Effect: a log message saying the diagnostics of ``version`` now carry the codemod's decisions."""
+        self.window_log_message(types.LogMessageParams(types.MessageType.Log, f"doeff-migrate: planned {uri} version {version}"))
+
+    def send_diagnostics(self, uri: str, version: int | None, findings: list[Finding]) -> None:
+        """Effect: ``textDocument/publishDiagnostics`` written as JSON directly, each diagnostic's JSON reused
+        from the last publish while its finding and lines are unchanged (converting ~300 diagnostics through
+        lsprotocol's classes on every edit cost more than the analysis of the edit)."""
+        document = self.workspace.get_text_document(uri)
+        lines, encoding = document.lines, self.workspace.position_encoding
+        state = self.documents.setdefault(uri, DocumentState())
+        previous, cache = state.json_cache, {}
+        diagnostics = []
+        for finding in findings:
+            key = (finding, _line(lines, finding.range.start_line), _line(lines, finding.range.end_line), encoding)
+            item = previous.get(key)
+            if item is None:
+                item = self.protocol._converter.unstructure(to_diagnostic(finding, lines, encoding, None))
+            cache[key] = item
+            diagnostics.append({**item, "data": {**item["data"], "version": version}})
+        state.json_cache = cache
+        params: dict[str, Any] = {"uri": uri, "diagnostics": diagnostics}
+        if version is not None:
+            params["version"] = version
+        self.protocol._send_data({"jsonrpc": "2.0", "method": types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, "params": params})
+
     def to_diagnostics(self, uri: str, findings: list[Finding]) -> list[types.Diagnostic]:
         document = self.workspace.get_text_document(uri)
         lines = document.lines
         encoding = self.workspace.position_encoding
         return [to_diagnostic(f, lines, encoding, document.version) for f in findings]
 
-    def publish(self, uri: str) -> None:
-        """Effect: analyses ``uri`` and publishes its diagnostics (push mode; a pull client asks itself)."""
-        if uri not in self.open_uris or self.pull_mode:
+    def publish(self, uri: str, plan: bool = True, plan_delay: float | None = None, if_changed: bool = False) -> None:
+        """Effect: analyses ``uri`` and publishes its diagnostics (push mode; a pull client asks itself), then
+        (``plan``) has the codemod plan the text when it has not yet. ``if_changed``: only when they differ
+        from those published for the same version."""
+        if uri not in self.open_uris:
             return
-        version, findings = self.analyze_document(uri)
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=self.to_diagnostics(uri, findings), version=version)
-        )
+        if not self.pull_mode:
+            state = self.documents.get(uri)
+            before = (state.version, state.findings) if state is not None else None
+            version, findings = self.analyze_document(uri)
+            if if_changed and before == (version, findings):
+                return
+            self.send_diagnostics(uri, version, findings)
+        if plan:
+            document = self.workspace.get_text_document(uri)
+            if self.planner.cached_plan(document.path or uri, document.source) is None:
+                self.plan_later(uri, self.plan_delay if plan_delay is None else plan_delay)
+            else:
+                self.announce_planned(uri, document.version)
 
     def schedule(self, uri: str, version: int | None) -> None:
         """Effect: (re)starts the per-document debounce; the check runs only if ``version`` is still current."""
@@ -215,7 +323,8 @@ class DoeffMigrateServer(LanguageServer):
         if state.pending is not None:
             state.pending.cancel()
         if self.pull_mode:
-            return  # the client pulls after each change
+            self.plan_later(uri, self.plan_delay)  # the client pulls after each change
+            return
         delay = self.config_for(_path_of(uri)).debounce_ms / 1000
         state.pending = asyncio.ensure_future(self._debounced(uri, version, delay))
 
@@ -288,27 +397,46 @@ class DoeffMigrateServer(LanguageServer):
         edit = self.client_capabilities.workspace.workspace_edit if self.client_capabilities.workspace else None
         return bool(edit and edit.document_changes)
 
-    def workspace_edit(self, document, conversion: Conversion, encoding) -> types.WorkspaceEdit | None:
-        """The file's edits and the handler modules' creation or extension as one WorkspaceEdit: the
-        ``documentChanges`` form (with ``CreateFile``) when the client supports it, else ``changes`` (possible
-        only when every handler module exists already); None when the client cannot apply it."""
-        own = to_text_edits(conversion.edits, document.lines, encoding)
-        others: list[tuple[str, int | None, str | None, list[types.TextEdit]]] = []
-        for module in conversion.handler_modules:
-            uri = Path(module.path).as_uri()
-            opened = self.open_document_for(module.path)
+    @property
+    def can_delete_files(self) -> bool:
+        edit = self.client_capabilities.workspace.workspace_edit if self.client_capabilities.workspace else None
+        return bool(edit and edit.document_changes and edit.resource_operations and types.ResourceOperationKind.Delete in edit.resource_operations)
+
+    @property
+    def supports_resolve(self) -> bool:
+        """The client asks ``codeAction/resolve`` for an action's edit (else the list carries the edits)."""
+        caps = self.client_capabilities.text_document
+        action = caps.code_action if caps is not None else None
+        support = action.resolve_support if action is not None else None
+        return bool(support and "edit" in support.properties)
+
+    def workspace_edit(self, document, migration: Migration, encoding) -> types.WorkspaceEdit | None:
+        """The file's edit and the other files the migration writes (handler modules, bridges) as one
+        WorkspaceEdit: the ``documentChanges`` form (with ``CreateFile``/``DeleteFile``) when the client supports
+        it, else ``changes`` (possible only when every other file exists and stays); None when the client
+        cannot apply it."""
+        own_edit = line_diff_edit(document.source, migration.text)
+        own = to_text_edits([own_edit] if own_edit is not None else [], document.lines, encoding)
+        others: list[tuple[str, int | None, FileChange, list[types.TextEdit]]] = []
+        for change in migration.others:
+            uri = Path(change.path).as_uri()
+            opened = self.open_document_for(change.path)
             if opened is not None:
                 uri = opened.uri
-            if module.old is None:
-                edits = [types.TextEdit(range=types.Range(types.Position(0, 0), types.Position(0, 0)), new_text=module.new)]
+            if change.new is None:
+                edits = []
+            elif change.old is None:
+                edits = [types.TextEdit(range=types.Range(types.Position(0, 0), types.Position(0, 0)), new_text=change.new)]
             else:
-                diff = line_diff_edit(module.old, module.new)
-                lines = module.old.splitlines(keepends=True)
+                diff = line_diff_edit(change.old, change.new)
+                lines = change.old.splitlines(keepends=True)
                 edits = to_text_edits([diff], lines, encoding) if diff is not None else []
-            others.append((uri, opened.version if opened is not None else None, module.old, edits))
+            others.append((uri, opened.version if opened is not None else None, change, edits))
+        creates = any(c.old is None for _, _, c, _ in others)
+        deletes = any(c.new is None for _, _, c, _ in others)
         if self.supports_document_changes:
-            if any(old is None for _, _, old, _ in others) and not self.can_create_files:
-                log.info("client cannot create files: no conversion that needs a new handler module")
+            if (creates and not self.can_create_files) or (deletes and not self.can_delete_files):
+                log.info("client cannot create or delete files: no migration that needs it")
                 return None
             changes: list = [
                 types.TextDocumentEdit(
@@ -316,8 +444,11 @@ class DoeffMigrateServer(LanguageServer):
                     edits=own,
                 )
             ]
-            for uri, version, old, edits in others:
-                if old is None:
+            for uri, version, change, edits in others:
+                if change.new is None:
+                    changes.append(types.DeleteFile(uri=uri, options=types.DeleteFileOptions(ignore_if_not_exists=True)))
+                    continue
+                if change.old is None:
                     changes.append(types.CreateFile(uri=uri, options=types.CreateFileOptions(overwrite=False, ignore_if_exists=False)))
                 changes.append(
                     types.TextDocumentEdit(
@@ -325,8 +456,8 @@ class DoeffMigrateServer(LanguageServer):
                     )
                 )
             return types.WorkspaceEdit(document_changes=changes)
-        if any(old is None for _, _, old, _ in others):
-            log.info("client cannot create files: no conversion that needs a new handler module")
+        if creates or deletes:
+            log.info("client cannot create or delete files: no migration that needs it")
             return None
         return types.WorkspaceEdit(changes={document.uri: own, **{uri: edits for uri, _, _, edits in others}})
 
@@ -337,10 +468,12 @@ class DoeffMigrateServer(LanguageServer):
         """Effect: files changed on disk (git checkout, another tool): re-index them, reload pyproject,
         re-check open documents."""
         changed = False
+        self.planner.forget([_path_of(uri) for uri, _ in changes if _path_of(uri).endswith(".py")])
         for uri, kind in changes:
             path = _path_of(uri)
             if path.endswith("pyproject.toml"):
                 self._pyproject_cache.clear()
+                self.planner.forget([])
                 self._reported_errors.clear()
                 changed = True
             elif path.endswith(".py") and not self.is_open_path(path):
@@ -378,6 +511,7 @@ class DoeffMigrateServer(LanguageServer):
         if not roots:
             return
         loop = asyncio.get_running_loop()
+        excludes = self.config_for(str(roots[0])).cli.exclude
 
         def read_facts(path: str, source: str):
             # Facts do not depend on select/ignore; the default config keeps this thread off the
@@ -386,6 +520,7 @@ class DoeffMigrateServer(LanguageServer):
 
         def scan() -> None:
             try:
+                self.planner.set_project([str(f) for f in iter_python_files(roots, excludes)])
                 parsed = self.project.scan(read_facts)
             except Exception:  # noqa: BLE001 - a scan failure must not take the server down
                 log.exception("project scan failed")
@@ -506,7 +641,7 @@ def did_change_watched_files(ls: DoeffMigrateServer, params: types.DidChangeWatc
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: DoeffMigrateServer, params: types.DidOpenTextDocumentParams) -> None:
     ls.open_uris.add(params.text_document.uri)
-    ls.publish(params.text_document.uri)
+    ls.publish(params.text_document.uri, plan_delay=0)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -525,6 +660,8 @@ def did_close(ls: DoeffMigrateServer, params: types.DidCloseTextDocumentParams) 
     state = ls.documents.pop(params.text_document.uri, None)
     if state is not None and state.pending is not None:
         state.pending.cancel()
+    if state is not None and state.planning is not None:
+        state.planning.cancel()
     if not ls.pull_mode:
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
@@ -587,10 +724,14 @@ def hover(ls: DoeffMigrateServer, params: types.HoverParams) -> types.Hover | No
 @server.feature(
     types.TEXT_DOCUMENT_CODE_ACTION,
     types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite, FIX_ALL_KIND]
+        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite, FIX_ALL_KIND],
+        resolve_provider=True,
     ),
 )
-def code_action(ls: DoeffMigrateServer, params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
+async def code_action(ls: DoeffMigrateServer, params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
+    """The actions at the range, from the diagnostics and the codemod's plan already computed: no codemod
+    run here. A "Migrate"/"Convert" action gets its edit from ``codeAction/resolve`` (on the codemod's
+    worker thread); a client that cannot resolve gets the edits now, computed there too."""
     uri = params.text_document.uri
     document = ls.workspace.get_text_document(uri)
     encoding = ls.workspace.position_encoding
@@ -606,7 +747,8 @@ def code_action(ls: DoeffMigrateServer, params: types.CodeActionParams) -> list[
                 continue
             actions.extend(quick_fixes(ls, document, diagnostic, encoding))
     if wanted(types.CodeActionKind.RefactorRewrite):
-        actions.extend(migrate_under_cursor(ls, document, params, encoding, offered={a.title for a in actions}))
+        actions.extend(migrate_under_cursor(ls, document, params, offered={a.title for a in actions}))
+        actions.extend(migrate_file_action(ls, document))
     if only is None:
         actions.extend(verify_action(document, params.range.start.line))
     if wanted(FIX_ALL_KIND):
@@ -619,7 +761,70 @@ def code_action(ls: DoeffMigrateServer, params: types.CodeActionParams) -> list[
                     edit=types.WorkspaceEdit(changes={uri: to_text_edits(edits, document.lines, encoding)}),
                 )
             )
+    if not ls.supports_resolve:
+        resolved = []
+        for action in actions:
+            if isinstance(action, types.CodeAction) and action.edit is None and isinstance(action.data, dict):
+                action = await resolve_code_action(ls, action)
+                if action.edit is None:
+                    continue
+            resolved.append(action)
+        actions = resolved
     return actions
+
+
+@server.feature(types.CODE_ACTION_RESOLVE)
+async def resolve_code_action(ls: DoeffMigrateServer, action: types.CodeAction) -> types.CodeAction:
+    """The edit of a "Migrate"/"Convert" action: what ``doeff-migrate`` writes for those lines (or the whole
+    file), bridge and handler-module edits included, computed on the codemod's worker thread."""
+    data = action.data
+    if not isinstance(data, dict) or data.get("action") != MIGRATE_ACTION or action.edit is not None:
+        return action
+    uri = data.get("uri")
+    if uri not in ls.open_uris:
+        return action
+    document = ls.workspace.get_text_document(uri)
+    if document.version != data.get("version"):
+        return action  # the text changed since the list: its lines would land wrong
+    path, source = document.path or uri, document.source
+    lines = tuple(data["lines"]) if data.get("lines") else None
+    try:
+        migration = await ls.planner.migrate(path, source, ls.config_for(path).cli, lines, ls.current_text, ls.project_root_for(path))
+    except Exception as exc:  # noqa: BLE001 - a codemod bug must not take the editor's server down
+        log.exception("codemod failed on %s lines %s", path, lines)
+        ls.report_config_error(f"internal error migrating {path}: {exc!r}")
+        return action
+    document = ls.workspace.get_text_document(uri)
+    if document.version != data.get("version") or document.source != source:
+        return action
+    if migration is None:
+        ls.window_show_message(types.ShowMessageParams(
+            types.MessageType.Info,
+            "doeff-migrate: these lines are rewritten differently when the whole file is migrated; "
+            "use \"Migrate this file (doeff-migrate)\" for the CLI's result",
+        ))
+        return action
+    edit = ls.workspace_edit(document, migration, ls.workspace.position_encoding)
+    if edit is not None:
+        action.edit = edit
+    return action
+
+
+MIGRATE_ACTION = "migrate"
+"""``CodeAction.data["action"]`` of the actions whose edit the codemod computes at resolve time."""
+
+
+def lazy_migrate_action(
+    title: str, kind: str, document, lines: tuple[int, int] | None,
+    diagnostic: types.Diagnostic | None = None, preferred: bool = False,
+) -> types.CodeAction:
+    return types.CodeAction(
+        title=title,
+        kind=kind,
+        diagnostics=[diagnostic] if diagnostic is not None else None,
+        is_preferred=preferred,
+        data={"action": MIGRATE_ACTION, "uri": document.uri, "version": document.version, "lines": list(lines) if lines else None},
+    )
 
 
 def verify_action(document, line: int) -> list[types.Command]:
@@ -631,9 +836,9 @@ def verify_action(document, line: int) -> list[types.Command]:
     return [types.Command(title=f"Verify this entry point ({lens.target})", command=VERIFY_COMMAND, arguments=[lens.target, lens.project])]
 
 
-def migrate_under_cursor(ls: DoeffMigrateServer, document, params: types.CodeActionParams, encoding, offered: set[str]):
-    """"Migrate `f`" for the not-yet-migrated function (or construct) whose lines contain the cursor,
-    wherever the cursor is in it (the diagnostic itself only covers the decorator)."""
+def migrate_under_cursor(ls: DoeffMigrateServer, document, params: types.CodeActionParams, offered: set[str]):
+    """"Migrate `f`" for the construct whose lines contain the cursor, wherever the cursor is in it (the
+    diagnostic itself only covers the decorator), where the codemod's plan migrates it."""
     state = ls.documents.get(document.uri)
     if state is None or state.version != document.version:
         return []
@@ -646,17 +851,20 @@ def migrate_under_cursor(ls: DoeffMigrateServer, document, params: types.CodeAct
         title = f"{finding.code}: {finding.migrate_title}"
         if not first <= line <= last or title in offered:
             continue
-        edits = migrate_edits(document.source, document.path or document.uri, (first, last), "di")
-        if edits:
-            offered.add(title)
-            actions.append(
-                types.CodeAction(
-                    title=title,
-                    kind=types.CodeActionKind.RefactorRewrite,
-                    edit=types.WorkspaceEdit(changes={document.uri: to_text_edits(edits, document.lines, encoding)}),
-                )
-            )
+        offered.add(title)
+        actions.append(lazy_migrate_action(title, types.CodeActionKind.RefactorRewrite, document, (first, last)))
     return actions
+
+
+MIGRATE_FILE_TITLE = "Migrate this file (doeff-migrate)"
+
+
+def migrate_file_action(ls: DoeffMigrateServer, document) -> list[types.CodeAction]:
+    """"Migrate this file": what ``doeff-migrate FILE`` writes, offered when its plan of the text changes it."""
+    plan = ls.planner.cached_plan(document.path or document.uri, document.source)
+    if plan is None or plan.new_text is None:
+        return []
+    return [lazy_migrate_action(MIGRATE_FILE_TITLE, types.CodeActionKind.RefactorRewrite, document, None)]
 
 
 def quick_fixes(ls: DoeffMigrateServer, document, diagnostic: types.Diagnostic, encoding) -> list[types.CodeAction]:
@@ -678,15 +886,12 @@ def quick_fixes(ls: DoeffMigrateServer, document, diagnostic: types.Diagnostic, 
 
     if "fix" in data:
         actions.append(action(f"{code}: {data['fix']['title']}", edits_from_data(data["fix"]), preferred=True))
-    if "migrate" in data and data.get("migrate_phase") in CONVERT_PHASES:
-        convert = convert_action(ls, document, diagnostic, tuple(data["migrate"]), data["migrate_phase"], encoding)
-        if convert is not None:
-            actions.append(convert)
-    elif "migrate" in data:
-        start, end = data["migrate"]
-        edits = migrate_edits(document.source, document.path or uri, (start, end), data.get("migrate_phase"))
-        if edits:
-            actions.append(action(f"{code}: {data.get('migrate_title') or 'Migrate'}", edits, preferred="fix" not in data))
+    if "migrate" in data:
+        title = CONVERT_TITLE if data.get("migrate_phase") in CONVERT_PHASES else data.get("migrate_title") or "Migrate"
+        actions.append(lazy_migrate_action(
+            f"{code}: {title}", types.CodeActionKind.QuickFix, document, tuple(data["migrate"]), diagnostic,
+            preferred="fix" not in data,
+        ))
     line = diagnostic.range.start.line
     edit = noqa_edit(document.lines, line, code)
     if edit is not None:
@@ -695,29 +900,7 @@ def quick_fixes(ls: DoeffMigrateServer, document, diagnostic: types.Diagnostic, 
 
 
 CONVERT_PHASES = ("io", "compute")
-"""Phases whose quick fix converts a side-effect call and writes the package's generated handler module."""
-
-
-def convert_action(
-    ls: DoeffMigrateServer, document, diagnostic: types.Diagnostic, lines: tuple[int, int], phase: str, encoding
-) -> types.CodeAction | None:
-    """"Convert this call to an effect": the codemod's ``phase`` on the call's statement (``io``) or function
-    (``compute``: a Ray task and the waits for it move together), plus the package's ``effects_handlers.py``
-    created or extended as ``doeff-migrate`` writes it, in one WorkspaceEdit."""
-    path = document.path or document.uri
-    conversion = convert_call(document.source, path, lines, phase, ls.current_text, ls.project_root_for(path))
-    if conversion is None:
-        return None
-    edit = ls.workspace_edit(document, conversion, encoding)
-    if edit is None:
-        return None
-    return types.CodeAction(
-        title=f"{diagnostic.code}: {CONVERT_TITLE}",
-        kind=types.CodeActionKind.QuickFix,
-        diagnostics=[diagnostic],
-        is_preferred=True,
-        edit=edit,
-    )
+"""Phases whose quick fix converts a side-effect call (and writes the package's generated handler module)."""
 
 
 def fix_all_edits(ls: DoeffMigrateServer, uri: str) -> list[Edit]:

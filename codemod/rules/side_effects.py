@@ -195,7 +195,8 @@ DIRECT_FILE_IO = register(
         what=(
             "Reports `open(...)`, `shutil.*` and `os` file operations inside a `@do` function. The `io` phase moves "
             "whole-file `with open(path) as f:` blocks (`x = f.read()`, `f.write(s)`, `json.load/dump`, "
-            "`pickle.load/dump`) into `ReadText`/`WriteText`/`ReadJson`/... effects; other uses stay flagged."
+            "`pickle.load/dump`) into `ReadText`/`WriteText`/`ReadJson`/... effects; other uses stay flagged, and so do "
+            "pathlib's file methods on a known path (`Path(p).write_text(...)`, `out.read_bytes()`, `base.mkdir()`)."
         ),
         why=_WHY_IO,
         example='@do\ndef save_report(text):\n    with open("report.txt", "w") as f:\n        f.write(text)',

@@ -505,3 +505,20 @@ def test_a_noqa_for_another_linter_does_not_hide_remaining_work():
     assert dict(file_status(source, "m.py", "pkg").pinjected) == {"design": 1, "injected-function": 1, "instance-function": 1}
     silenced = PINJECTED_MODULE.replace("@injected\n", "@injected  # noqa: DM150\n")
     assert dict(file_status(silenced, "m.py", "pkg").pinjected) == {"design": 1, "instance-function": 1}
+
+
+def test_status_through_a_pipe_prints_the_plain_layout(tree: Path):
+    """Not on a terminal (CI logs, ``| tee``), rich assumes 80 columns: the report is the plain layout, every
+    column readable, nothing collapsed to an ellipsis."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR", "TERM")}
+    done = subprocess.run(
+        [sys.executable, "-m", "doeff_migrate.codemod.status", str(tree)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "…" not in done.stdout and "\x1b[" not in done.stdout
+    assert "shop.billing\n  files done 2/3, left 7, migrated 100% (1/1)\n" in done.stdout
+    assert "total\n  files done 4/6, left 10, migrated 33% (1/3)\n" in done.stdout

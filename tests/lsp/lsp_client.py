@@ -102,6 +102,26 @@ async def diagnostics_for(lsp: LanguageClient, uri: str, version: int | None = N
     return await asyncio.wait_for(wait(), timeout)
 
 
+async def decided_diagnostics(lsp: LanguageClient, uri: str, version: int, timeout: float = 60.0) -> list[types.Diagnostic]:
+    """The diagnostics of ``version`` once they carry the codemod's decisions (the server logs
+    "planned <uri> version <n>" right after publishing them)."""
+    said = f"doeff-migrate: planned {uri} version {version}"
+
+    async def wait() -> None:
+        while not any(m.message == said for m in lsp.log_messages):
+            await lsp.wait_for_notification(types.WINDOW_LOG_MESSAGE)
+
+    await asyncio.wait_for(wait(), timeout)
+    return await diagnostics_for(lsp, uri, version=version)
+
+
+async def resolved(lsp: LanguageClient, action: types.CodeAction) -> types.CodeAction:
+    """``action`` with its edit: asked with ``codeAction/resolve`` when the list left it out."""
+    if action.edit is not None or action.data is None:
+        return action
+    return await lsp.code_action_resolve_async(action)
+
+
 def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
     """Apply LSP edits (ASCII text, so UTF-16 units are characters) the way an editor does."""
     lines = text.splitlines(keepends=True)

@@ -21,7 +21,7 @@ from lsprotocol import types
 from doeff_migrate.codemod.handler_stubs import render_module, spec_for_movable
 from doeff_migrate.codemod.side_effects import MOVABLE_CALLS
 
-from .lsp_client import apply_text_edits, change_document, diagnostics_for, lsp_session, open_document
+from .lsp_client import apply_text_edits, change_document, decided_diagnostics, lsp_session, open_document, resolved
 
 pytestmark = pytest.mark.asyncio
 
@@ -56,13 +56,15 @@ def make_package(root: Path, name: str, module: str, source: str) -> Path:
 
 
 async def request_quick_fixes(lsp, uri: str, diagnostic: types.Diagnostic) -> list[types.CodeAction]:
-    return await lsp.text_document_code_action_async(
+    """The quick fixes at ``diagnostic``, each with its edit (resolved as an editor does on choosing one)."""
+    actions = await lsp.text_document_code_action_async(
         types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
             range=diagnostic.range,
             context=types.CodeActionContext(diagnostics=[diagnostic], only=[types.CodeActionKind.QuickFix]),
         )
     )
+    return [await resolved(lsp, action) for action in actions]
 
 
 def apply_workspace_edit(edit: types.WorkspaceEdit, texts: dict[str, str | None]) -> dict[str, str | None]:
@@ -119,7 +121,7 @@ async def test_convert_numpy_calls_one_by_one_matches_the_cli_and_runs(tmp_path:
     whole_file = cli_migrated(root, "pkg", "io", tmp_path / "whole")
     async with lsp_session(root) as lsp:
         uri = open_document(lsp, path, NUMPY_SOURCE)
-        diagnostics = await diagnostics_for(lsp, uri, version=1)
+        diagnostics = await decided_diagnostics(lsp, uri, version=1)
         save = next(d for d in diagnostics if d.code == "DM302" and d.range.start.line == 7)
         actions = await request_quick_fixes(lsp, uri, save)
         convert = next(a for a in actions if a.title == f"DM302: {TITLE}")
@@ -149,7 +151,7 @@ async def test_convert_numpy_calls_one_by_one_matches_the_cli_and_runs(tmp_path:
                 types.TextDocumentItem(uri=handlers_uri, language_id="python", version=1, text=texts[handlers_uri])
             )
         )
-        diagnostics = await diagnostics_for(lsp, uri, version=2)
+        diagnostics = await decided_diagnostics(lsp, uri, version=2)
         load = next(d for d in diagnostics if d.code == "DM302")
         assert load.range.start.line == 9
         actions = await request_quick_fixes(lsp, uri, load)
@@ -159,7 +161,7 @@ async def test_convert_numpy_calls_one_by_one_matches_the_cli_and_runs(tmp_path:
         assert convert.edit.document_changes[1].text_document.version == 1
         texts = apply_workspace_edit(convert.edit, texts)
         change_document(lsp, uri, texts[uri], version=3)
-        after = await diagnostics_for(lsp, uri, version=3)
+        after = await decided_diagnostics(lsp, uri, version=3)
     assert [d.code for d in after if d.code.startswith(("DM2", "DM3"))] == []
     # Converting the calls one by one writes the file the CLI writes for the whole file, and extends the
     # handler module as the CLI extends an existing one.
@@ -197,7 +199,7 @@ async def test_convert_wandb_log_in_a_loop_and_run_offline(tmp_path: Path):
     path = make_package(root, "lab", "train", WANDB_SOURCE)
     async with lsp_session(root) as lsp:
         uri = open_document(lsp, path, WANDB_SOURCE)
-        diagnostics = await diagnostics_for(lsp, uri, version=1)
+        diagnostics = await decided_diagnostics(lsp, uri, version=1)
         by_line = {d.range.start.line: d for d in diagnostics if d.code == "DM301"}
         assert sorted(by_line) == [6, 8, 9]  # wandb.init, wandb.log, wandb.finish
         offered = {line: [a.title for a in await request_quick_fixes(lsp, uri, d)] for line, d in by_line.items()}
@@ -261,7 +263,7 @@ async def test_convert_ray_task_moves_the_spawn_and_its_wait_together_and_runs(t
     whole_file = cli_migrated(root, "rp", "compute", tmp_path / "whole")
     async with lsp_session(root) as lsp:
         uri = open_document(lsp, path, RAY_SOURCE)
-        diagnostics = await diagnostics_for(lsp, uri, version=1)
+        diagnostics = await decided_diagnostics(lsp, uri, version=1)
         remote = next(d for d in diagnostics if d.code.startswith("DM2") and d.range.start.line == 11)
         actions = await request_quick_fixes(lsp, uri, remote)
     convert = next(a for a in actions if a.title == f"{remote.code}: {TITLE}")

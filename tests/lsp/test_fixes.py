@@ -1,11 +1,10 @@
-"""The edits behind quick fixes: noqa insertion, fix-all selection, the codemod call and its line diff."""
+"""The edits behind quick fixes: noqa insertion, fix-all selection, the line diff; the codemod's `only_range` under "Convert"."""
 
 from __future__ import annotations
 
-import logging
 
 from doeff_migrate.lsp.analysis import Edit, Finding, Fix, Range
-from doeff_migrate.lsp.fixes import apply_fixes, line_diff_edit, migrate_edits, noqa_edit
+from doeff_migrate.lsp.fixes import apply_fixes, line_diff_edit, noqa_edit
 
 from .test_analysis import apply
 
@@ -41,34 +40,12 @@ def test_line_diff_edit_replaces_only_the_changed_block():
     assert apply(no_newline, [line_diff_edit(no_newline, "a\nc")]) == "a\nc"
 
 
-def test_migrate_edits_calls_the_codemod_on_the_function_only():
-    src = (
-        "from pinjected import injected\n\n"
-        "@injected\ndef first(model, /, x):\n    return model(x)\n\n"
-        "@injected\ndef second(model, /, y):\n    return model(y)\n"
-    )
-    edits = migrate_edits(src, "/proj/m.py", (3, 5), "di")
-    migrated = apply(src, edits)
-    assert '    model = yield Ask("model")\n    return model(x)\n' in migrated
-    assert "@injected\ndef second(model, /, y):\n" in migrated
-
-
-def test_migrate_edits_on_broken_source_offers_nothing_and_says_why(caplog):
-    with caplog.at_level(logging.INFO, logger="doeff_migrate.lsp.fixes"):
-        assert migrate_edits("from pinjected import injected\ndef broken(:\n", "/proj/b.py", (1, 2), "di") == []
-    assert "codemod failed on /proj/b.py lines (1, 2)" in caplog.text
-    with caplog.at_level(logging.INFO, logger="doeff_migrate.lsp.fixes"):
-        assert migrate_edits("x = 1\n", "/proj/c.py", (1, 1), "no-such-phase") == []
-    assert "unknown phase" in caplog.text
-
-
 # -- "Convert this call to an effect": the codemod's io/compute phase restricted to the call's lines ----------
 
 from pathlib import Path  # noqa: E402
 import textwrap  # noqa: E402
 
 from doeff_migrate.codemod.api import migrate_source  # noqa: E402
-from doeff_migrate.lsp.fixes import convert_call  # noqa: E402
 
 IO_SOURCE = textwrap.dedent(
     """\
@@ -152,36 +129,3 @@ def test_compute_phase_with_only_range_converts_the_whole_function_spawns_and_wa
     assert "    refs = []\n    for x in xs:\n        refs.append((yield Spawn(ray_task(_square)(x))))\n" in result.code
     assert "    return (yield Gather(*refs))\n" in result.code
     assert "@ray.remote" in result.code  # kept: other modules may still call `_square.remote`
-
-
-def test_convert_call_creates_or_extends_the_handler_module(tmp_path: Path):
-    path = package_file(tmp_path, IO_SOURCE)
-    package = tmp_path / "pkg"
-    files: dict[str, str] = {}
-    conversion = convert_call(IO_SOURCE, path, (9, 9), "io", files.get, str(tmp_path))
-    assert conversion is not None
-    (module,) = conversion.handler_modules
-    assert module.path == str(package / "effects_handlers.py") and module.old is None
-    assert "class LoadNumpyArray(EffectBase[Any]):" in module.new and "SaveNumpyArray" not in module.new
-    new_source = apply(IO_SOURCE, conversion.edits)
-    assert "    loaded = yield LoadNumpyArray(path)\n" in new_source
-    files[module.path] = module.new
-    save_line = new_source.splitlines().index("        np.save(path, np.zeros(i))") + 1
-    again = convert_call(new_source, path, (save_line, save_line), "io", files.get, str(tmp_path))
-    assert again is not None
-    (extended,) = again.handler_modules
-    assert extended.old == module.new and "class SaveNumpyArray(EffectBase[None]):" in extended.new
-    assert "class LoadNumpyArray(EffectBase[Any]):" in extended.new
-    # A handler module that cannot be extended: no conversion (the file would import missing names).
-    assert convert_call(IO_SOURCE, path, (8, 8), "io", {module.path: "x = (\n"}.get, str(tmp_path)) is None
-
-    # A handler module that cannot be read (not UTF-8): no conversion, and no exception out of the code action.
-    def undecodable(file: str) -> str:
-        return b"\xff\xfe".decode("utf-8")
-
-    assert convert_call(IO_SOURCE, path, (8, 8), "io", undecodable, str(tmp_path)) is None
-    # A call the codemod only flags (wandb.init has no metrics-effect form): nothing to convert.
-    flagged = IO_SOURCE.replace("import numpy as np\n", "import numpy as np\nimport wandb\n").replace(
-        "    loaded = np.load(path)\n", "    loaded = wandb.init(project=path)\n"
-    )
-    assert convert_call(flagged, path, (10, 10), "io", files.get, str(tmp_path)) is None

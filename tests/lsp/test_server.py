@@ -14,6 +14,8 @@ from .lsp_client import (
     apply_text_edits,
     change_document,
     codes,
+    decided_diagnostics,
+    resolved,
     diagnostics_for,
     lsp_session,
     open_document,
@@ -81,7 +83,10 @@ async def request_actions(lsp, uri: str, diagnostic: types.Diagnostic | None, on
 
 
 def edits_of(action: types.CodeAction, uri: str) -> list[types.TextEdit]:
-    assert action.edit is not None and action.edit.changes is not None
+    assert action.edit is not None
+    if action.edit.document_changes is not None:
+        return [e for c in action.edit.document_changes if isinstance(c, types.TextDocumentEdit) and c.text_document.uri == uri for e in c.edits]
+    assert action.edit.changes is not None
     return list(action.edit.changes[uri])
 
 
@@ -111,10 +116,13 @@ async def test_quick_fix_from_diagnostic_data_and_noqa_action(tmp_path: Path):
 async def test_migrate_this_function_runs_the_codemod(tmp_path: Path):
     async with lsp_session(tmp_path) as lsp:
         uri = open_document(lsp, tmp_path / "mod.py", FAMILIES)
-        diagnostics = await diagnostics_for(lsp, uri, version=1)
+        diagnostics = await decided_diagnostics(lsp, uri, version=1)
         remaining = next(d for d in diagnostics if d.code == "DM150")
+        assert "doeff-migrate migrates it (phase `di`)" in remaining.message
         actions = await request_actions(lsp, uri, remaining)
-    migrate = next(a for a in actions if "Migrate `legacy`" in a.title)
+        migrate = next(a for a in actions if "Migrate `legacy`" in a.title)
+        assert migrate.edit is None  # computed on codeAction/resolve
+        migrate = await resolved(lsp, migrate)
     assert migrate.kind == types.CodeActionKind.QuickFix
     migrated = apply_text_edits(FAMILIES, edits_of(migrate, uri))
     assert "@injected\n" not in migrated
@@ -127,15 +135,16 @@ async def test_migrate_action_anywhere_in_the_function_under_the_cursor(tmp_path
     cursor = types.Range(types.Position(body_line, 8), types.Position(body_line, 8))
     async with lsp_session(tmp_path) as lsp:
         uri = open_document(lsp, tmp_path / "mod.py", FAMILIES)
-        await diagnostics_for(lsp, uri, version=1)
+        await decided_diagnostics(lsp, uri, version=1)
         actions = await request_actions(lsp, uri, None, rng=cursor, only=[types.CodeActionKind.Refactor])
         outside = await request_actions(
             lsp, uri, None, rng=types.Range(types.Position(0, 0), types.Position(0, 0)), only=[types.CodeActionKind.Refactor]
         )
-    assert [a.title for a in actions] == ["DM150: Migrate `legacy` (phase di)"]
+        migrate = await resolved(lsp, actions[0])
+    assert [a.title for a in actions] == ["DM150: Migrate `legacy` (phase di)", "Migrate this file (doeff-migrate)"]
     assert actions[0].kind == types.CodeActionKind.RefactorRewrite
-    assert '    model = yield Ask("model")\n' in apply_text_edits(FAMILIES, edits_of(actions[0], uri))
-    assert not outside
+    assert '    model = yield Ask("model")\n' in apply_text_edits(FAMILIES, edits_of(migrate, uri))
+    assert [a.title for a in outside] == ["Migrate this file (doeff-migrate)"]
 
 
 async def test_generate_handler_stub_action(tmp_path: Path):
@@ -260,7 +269,7 @@ async def test_syntax_error_once_previous_diagnostics_kept(tmp_path: Path):
 async def test_debounce_drops_stale_versions(tmp_path: Path):
     async with lsp_session(tmp_path) as lsp:
         uri = open_document(lsp, tmp_path / "mod.py", FAMILIES)
-        await diagnostics_for(lsp, uri, version=1)
+        await decided_diagnostics(lsp, uri, version=1)  # later versions carry its decisions: no second publish
         before = len(lsp.published)
         for version in range(2, 12):
             change_document(lsp, uri, FAMILIES + f"\n# edit {version}\n", version=version)

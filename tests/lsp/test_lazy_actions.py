@@ -1,0 +1,71 @@
+"""Code actions are listed from what is already known and resolved off the event loop.
+
+On a 2,000-line module: the list carries no codemod edit (its "Migrate" actions are resolved with
+``codeAction/resolve``); while a resolve runs the codemod on the server's worker thread, a ``didChange`` gets
+its diagnostics at once; a resolve of text that changed meanwhile gets no edit (it would land wrong).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from .lsp_client import change_document, decided_diagnostics, diagnostics_for, lsp_session, open_document
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from bench_lsp import make_large_source  # noqa: E402
+
+pytestmark = pytest.mark.asyncio
+
+
+def refactor_params(uri: str, line: int) -> types.CodeActionParams:
+    where = types.Range(types.Position(line, 0), types.Position(line, 0))
+    return types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=where,
+        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.RefactorRewrite]),
+    )
+
+
+async def test_the_list_is_lazy_and_a_change_is_not_blocked_by_a_resolve(tmp_path: Path):
+    source = make_large_source(2000)
+    line = source.splitlines().index("@injected")
+    async with lsp_session(tmp_path, init_options={"settings": {"debounceMs": 0}}) as lsp:
+        uri = open_document(lsp, tmp_path / "big.py", source)
+        await decided_diagnostics(lsp, uri, version=1)
+        started = time.perf_counter()
+        actions = await lsp.text_document_code_action_async(refactor_params(uri, line))
+        listed = time.perf_counter() - started
+        migrate = next(a for a in actions if a.title.startswith("DM150: Migrate"))
+        assert migrate.edit is None and migrate.data["lines"]
+        assert listed < 1.0  # bench_lsp.py measures it (the issue's budget is 50 ms); here: no codemod run in it
+
+        resolving = asyncio.ensure_future(lsp.code_action_resolve_async(migrate))
+        await asyncio.sleep(0.05)  # the resolve is on the server's worker thread now
+        change_document(lsp, uri, source.replace("    started = time.time()", "    started = time.time() + 1", 1), version=2)
+        sent = time.perf_counter()
+        diagnostics = await diagnostics_for(lsp, uri, version=2)
+        waited = time.perf_counter() - sent
+        resolved_first = resolving.done()
+        stale = await resolving
+    assert diagnostics and waited < 1.0 and not resolved_first
+    assert stale.edit is None  # computed for version 1, which the change replaced
+
+
+async def test_a_resolve_gives_the_clis_edit_for_the_function(tmp_path: Path):
+    source = make_large_source(300)
+    line = source.splitlines().index("@injected")
+    async with lsp_session(tmp_path) as lsp:
+        uri = open_document(lsp, tmp_path / "mid.py", source)
+        await decided_diagnostics(lsp, uri, version=1)
+        actions = await lsp.text_document_code_action_async(refactor_params(uri, line))
+        migrate = next(a for a in actions if a.title.startswith("DM150: Migrate"))
+        done = await lsp.code_action_resolve_async(migrate)
+    assert done.edit is not None
+    (edit,) = [c for c in done.edit.document_changes if isinstance(c, types.TextDocumentEdit)]
+    assert edit.text_document.version == 1 and any("yield Ask(" in e.new_text for e in edit.edits)
