@@ -52,9 +52,9 @@ def editor_findings(source: str, path: str, project_root: Path | None = None) ->
 
     ``project_root``: the project the file belongs to, for rules that need its index or configuration.
     """
-    from doeff_migrate.lsp.analysis import analyze, check
-    from doeff_migrate.lsp.config import load_pyproject_config
-    from doeff_migrate.lsp.project import ProjectIndex as EditorIndex
+    from doeff_migrate.codemod.analysis import analyze, check
+    from doeff_migrate.codemod.analysis.facts import ProjectFacts as EditorIndex
+    from doeff_migrate.codemod.analysis.settings import load_pyproject_config
 
     config = project = None
     if project_root is not None:
