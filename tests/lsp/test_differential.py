@@ -22,6 +22,7 @@ import ast
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 import zipfile
 from pathlib import Path
@@ -171,8 +172,13 @@ def test_fixture_projects_editor_and_cli_agree(form: str):
 
 @pytest.fixture(scope="session")
 def pypi_packages(tmp_path_factory, pytestconfig) -> dict[str, dict[str, str]]:
-    """The real packages' Python sources (wheels downloaded once into pytest's cache)."""
-    cache = Path(pytestconfig.cache.mkdir("pypi-wheels"))
+    """The real packages' Python sources (wheels downloaded once into pytest's cache; when the cache plugin is
+    off, as in ``scripts/test.sh``, into the directory ``benchmarks/bench_pypi.py`` uses)."""
+    if getattr(pytestconfig, "cache", None) is not None:
+        cache = Path(pytestconfig.cache.mkdir("pypi-wheels"))
+    else:
+        cache = Path(tempfile.gettempdir()) / "doeff-migrate-bench-pypi"
+        cache.mkdir(parents=True, exist_ok=True)
     out: dict[str, dict[str, str]] = {}
     for package, version in PYPI_PACKAGES.items():
         stem = package.replace("-", "_")
