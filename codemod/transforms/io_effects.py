@@ -713,10 +713,16 @@ def _entry_calls(module: cst.Module, imports: ImportTable) -> list[cst.Call]:
     """Calls that build programs an entry point runs: at module level, and in plain functions when the module
     calls the runtime's ``run`` itself."""
     found = [c for stmt in module.body if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) for c in _calls(stmt)]
+    # (Walking the whole module is skipped when no import can name the runtime's ``run``.)
+    if not any(_RUN.startswith(f"{target}.") or target == _RUN for name, target in imports.names.items() if name not in imports.ambiguous):
+        return found
     everywhere = _calls(module)
-    if any(imports.qualify(c.func) == "doeff_migrate.runtime.run" for c in everywhere):
+    if any(imports.qualify(c.func) == _RUN for c in everywhere):
         found = everywhere
     return found
+
+
+_RUN = "doeff_migrate.runtime.run"
 
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:
