@@ -64,6 +64,9 @@ class FileState:
     """``@instance`` functions migrated in this run (entry points for ``__doeff_requires__``)."""
     source: str = ""
     """The file's text, to find the names it binds itself (generated imports must not collide with them)."""
+    migrate: Callable[..., object] | None = None
+    """``engine.migrate_text``, for a transform that must know how another file of the project migrates
+    (the io phase's sibling modules); transforms do not import the engine that runs them."""
     _bound: set[str] | None = field(default=None, repr=False)
     _binds: dict[str, bool] = field(default_factory=dict, repr=False)
     _tree: ast.Module | None | bool = field(default=False, repr=False)

@@ -42,6 +42,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
+from ..errors import MigrationError
 from ..handler_stubs import HANDLER_MODULE, handler_module_for, record_need, spec_for_client, spec_for_file, spec_for_metrics, spec_for_movable
 from ..rules.side_effects import CATEGORY_RULES
 from ..side_effects import Catalogue, CatalogueError, MovableCall
@@ -548,7 +549,7 @@ class IoTransformer(MigrationTransformer):
         sibling_functions, sibling_packages = _project_imports(original_node, self.state.module, self.state.path)
         called = {c.func.value for c in _entry_calls(updated_node, self.imports) if isinstance(c.func, cst.Name)}
         used = {m for name, m in sibling_functions.items() if name in called}
-        if used and _siblings_do_io(sorted(used)):
+        if used and self.state.migrate is not None and _siblings_do_io(sorted(used), self.state.migrate):
             self.entry_callables |= {n for n, m in sibling_functions.items() if m in used}
             self.handler_modules |= {sibling_packages[m] for m in used}
         elif not self.introduced:
@@ -736,21 +737,20 @@ def _calls(node: cst.CSTNode) -> list[cst.Call]:
     return found
 
 
-def _siblings_do_io(files: list[str]) -> bool:
+def _siblings_do_io(files: list[str], migrate) -> bool:
     """Whether any of ``files`` (paths) yields the io phase's effects, or would once migrated.
 
     Reads the files (never imports them). The answer is the same before and after the phase ran on them,
     so wiring an entry point on it is idempotent. Cached per file and modification time.
     """
-    return any(_does_io(path) for path in files)
+    return any(_does_io(path, migrate) for path in files)
 
 
 _DOES_IO: dict[tuple[str, float], bool] = {}
 
 
-def _does_io(path: str) -> bool:
-    from ..engine import MigrationError, migrate_text
-
+def _does_io(path: str, migrate_text) -> bool:
+    """``migrate_text``: the engine's (``FileState.migrate``)."""
     try:
         key = (os.path.abspath(path), os.stat(path).st_mtime)
     except OSError:
