@@ -54,10 +54,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from .config import ConfigError, load_settings
-from .discovery import iter_python_files
+from .discovery import iter_python_files, project_root_for
 from .errors import MigrationError
 from .files import FileProblem, ProjectBusy, SourceFile, check_writable, dirty_files, project_lock, read_source, write_atomic
-from .index import ProjectIndex, project_root_for
 from .rules import all_rules, get_rule
 from .transforms import PHASES, any_wants
 from .run_checks import invalid_python, outside_their_project, report_problem, unknown_codes
@@ -317,6 +316,7 @@ def _migrate_files(
     global _INDEX, _JOB
     from .bridges import write_bridge_change
     from .handler_stubs import plan_handler_modules, write_handler_module
+    from .index import ProjectIndex
     files = discovered[0] if discovered is not None else [str(f) for f in iter_python_files(paths, settings.exclude)]
     # Text pre-filter in this process: files no enabled transform cares about are neither indexed
     # for parsing nor sent to workers, so a run over an already migrated tree costs file reads only.

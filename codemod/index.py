@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import pinjected_names as pn
+from .discovery import project_root_for
 
-__all__ = ["ProviderDef", "ValueSpec", "ModuleFacts", "ProjectIndex", "module_name_for", "top_functions", "top_function_nodes"]
+__all__ = [
+    "ProviderDef", "ValueSpec", "ModuleFacts", "ProjectIndex", "module_name_for", "project_root_for", "top_functions", "top_function_nodes",
+]
 
 
 @dataclass(frozen=True)
@@ -110,23 +113,6 @@ def module_name_for(path: str | os.PathLike[str]) -> str:
             break
         folder = folder.parent
     return ".".join(parts) or p.stem
-
-
-def project_root_for(path: str | os.PathLike[str]) -> Path:
-    """The project a file or folder belongs to: the nearest folder above it holding ``pyproject.toml``,
-    ``setup.py`` or ``.git``; else the parent of its top-most package (its own folder for a plain module).
-
-    A dependency's kind is a whole-project fact, so migrating a subset of a project must index all of it.
-    """
-    p = Path(path).resolve()
-    start = p if p.is_dir() else p.parent
-    for folder in (start, *start.parents):
-        if any((folder / marker).exists() for marker in ("pyproject.toml", "setup.py", ".git")):
-            return folder
-    folder = start
-    while (folder / "__init__.py").exists() and folder.parent != folder:
-        folder = folder.parent
-    return folder
 
 
 BRIDGE_DECORATORS = {"function_binding": "injected", "instance_binding": "instance"}

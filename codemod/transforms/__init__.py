@@ -15,10 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
 
-import libcst as cst
-
 if TYPE_CHECKING:
-    from ..state import FileState
+    from .base import MigrationTransformer
 
 __all__ = [
     "Transform", "MigrationTransformer", "all_transforms", "PHASES", "Clause", "any_wants", "imports_any", "EFFECTFUL_FILE",
@@ -27,12 +25,14 @@ __all__ = [
 PHASES = ("di", "compute", "io", "recording")
 
 
-class MigrationTransformer(cst.CSTTransformer):
-    """Base of every family's transformer: it gets the file's :class:`FileState`."""
+def __getattr__(name: str):
+    # ``MigrationTransformer`` needs LibCST: loaded when a transform module asks for it, so that the CLI can
+    # read ``PHASES`` (and a ``--check`` the cache answers can finish) without loading LibCST.
+    if name == "MigrationTransformer":
+        from .base import MigrationTransformer
 
-    def __init__(self, state: FileState) -> None:
-        super().__init__()
-        self.state = state
+        return MigrationTransformer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 Clause = Union[str, tuple[str, ...]]
