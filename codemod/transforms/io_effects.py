@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import contextvars
+import dataclasses
 import json
 import os
 import re
@@ -763,7 +764,7 @@ def _does_io(path: str, migrate_text) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     answer = _yields_generated_effects(text)
-    if not answer:
+    if not answer and _may_yield_effects(text, path):
         token = _PROBING.set(True)
         try:
             # With ``di`` too: in a full run the sibling's @injected functions become @do ones first.
@@ -775,6 +776,14 @@ def _does_io(path: str, migrate_text) -> bool:
             _PROBING.reset(token)
     _DOES_IO[key] = answer
     return answer
+
+
+def _may_yield_effects(text: str, path: str) -> bool:
+    """Whether the io phase can find anything to rewrite in a probed module: its pre-filter without the clause
+    for imports of sibling modules (those only wire the module's own entry points, which a probe skips). A
+    module matching none of the other clauses is not migrated to be probed."""
+    probe = dataclasses.replace(transform, prefilter=tuple(c for c in transform.prefilter if c is not _SIBLING_IMPORTS))
+    return probe.wants(text, path)
 
 
 def _before_main_block(body: list, stmt: cst.SimpleStatementLine) -> list:
@@ -977,8 +986,12 @@ def _prefilter_for(roots) -> tuple:
         (EFFECTFUL_FILE, imports_any(roots)),
         (EFFECTFUL_FILE, r"(?<![\w.])open[ \t]*\("),
         (EFFECTFUL_FILE, r"(?i)cache[ \t]*\.[ \t]*(?:get|set|put)\b"),
-        (EFFECTFUL_FILE, r"\bfrom[ \t]+(?:\.[ \t]*\w|(?!doeff_migrate\b|doeff\b|pinjected\b)\w+(?:\.\w+)*\.\w+[ \t]+import\b)"),
+        _SIBLING_IMPORTS,
     )
+
+
+_SIBLING_IMPORTS = (EFFECTFUL_FILE, r"\bfrom[ \t]+(?:\.[ \t]*\w|(?!doeff_migrate\b|doeff\b|pinjected\b)\w+(?:\.\w+)*\.\w+[ \t]+import\b)")
+"""The pre-filter clause of files that import functions of sibling modules (see :func:`_may_yield_effects`)."""
 
 
 _PREFILTER = _prefilter_for({*_CATALOGUE.roots_of(_IO_CATEGORIES), "functools", "json"})
