@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from .. import cst_walk
 from .. import pinjected_names as pn
 from libcst.codemod.visitors import AddImportsVisitor
 
@@ -282,9 +283,7 @@ class NameUses(cst.CSTVisitor):
 
 
 def name_counts(node: cst.CSTNode) -> dict[str, int]:
-    counter = NameUses()
-    node.visit(counter)
-    return counter.counts
+    return cst_walk.name_counts(node)
 
 
 # -- the compute transform -------------------------------------------------------------------------------------
