@@ -177,7 +177,7 @@ _CLIENT_HELPER = (
 def spec_for_client(effect: str, constructor: str, chain: tuple[str, ...]) -> HandlerSpec:
     """A complete handler for a call through a module-level API client (``client.chat.completions.create(...)``):
     the effect names the client (``client="pkg.mod.client"``), so calls through two clients stay apart, and the
-    handler makes the same call on that object, inline (review F28)."""
+    handler makes the same call on that object, inline."""
     method = ".".join(chain)
     return HandlerSpec(
         effect=effect,
@@ -485,7 +485,7 @@ def extend_module(existing: str, specs: Iterable[HandlerSpec], module_path: str 
     listed = _handler_names(module)
     text = head + blocks + "\n\n" + _add_to_list(tail, names)
     # The quick text edit keeps the user's layout; a comment or string with `]` in the list (or any layout it
-    # misreads) makes it produce something else: then the list is extended through LibCST (review F31).
+    # misreads) makes it produce something else: then the list is extended through LibCST.
     if _handler_names(_parsed(text)) != [*listed, *names]:
         text = head + blocks + "\n\n" + tail
         parsed = _parsed(text)

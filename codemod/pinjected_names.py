@@ -179,7 +179,7 @@ def from_cst(module: cst.Module) -> PinjectedNames:
 
 
 def dependency_key(param_name: str) -> str:
-    """The design key of an ``@injected`` dependency parameter (pinjected-semantics.md, trap 4).
+    """The design key of an ``@injected`` dependency parameter.
 
     ``_x`` is answered by key ``x``; ``__x`` keeps its full name (``__resolver__``); other names are
     their own key. ``@instance`` parameters never strip the underscore (see :func:`instance_key`).

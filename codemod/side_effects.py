@@ -1,8 +1,6 @@
 """The side-effect catalogue: which calls are side effects, their category, and what effect they become.
 
-This is data, shared by the codemod's ``compute``/``io`` phases and the language server. Seed 000's table
-("``wandb.log(metrics)`` -> ``yield Tell(metrics)``, ``ray.remote(fn).remote(args)`` -> ``yield Spawn(fn,
-args)``, ...") is the origin; see ``/work/shared/seeds`` and DESIGN.md's phase table.
+This is data, shared by the codemod's ``compute``/``io`` phases and the language server.
 
 Entries name calls by their *qualified* name (``numpy.load``, not ``np.load``): callers resolve import
 aliases first (``import numpy as np``, ``from wandb import log as wlog``). A pattern ending in ``.*``

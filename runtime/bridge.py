@@ -48,7 +48,7 @@ key on demand.
    runtime with a :class:`PinjectedEnv` for the pinjected code that is left. ``python -m
    doeff_migrate.runtime run`` hands an entry point here when it, or a design on its path, is still
    pinjected, or when it requires keys that only imported ``@injected``/``@instance`` functions
-   provide (``runner.still_pinjected``).
+   provide (``entry.still_pinjected``).
 
 The codemod writes direction 1 itself when it migrates part of a project: a generated block in the
 project's root ``__pinjected__.py`` binds the migrated providers still-pinjected code depends on,
@@ -72,6 +72,7 @@ import threading
 from typing import Any, Callable, Iterable, Mapping
 
 from . import effects as E
+from .entry import EntryPointError, design_modules, entry_program, run_migrated
 from .handlers import NativeHandler, _LazyEnv, _Preactivated, _reinstalled, local_handler
 from .interpreter import PASS, AtSite, background_loop
 from .program import DoFunction, Program, Transfer, WithHandler, do
@@ -636,14 +637,12 @@ def pinjected_env(
 
 
 def _hierarchy_designs(module_name: str) -> list[tuple[str, Any]]:
-    """``(module, __design__)`` root to leaf: the runner's layers (``runner._design_modules``)."""
+    """``(module, __design__)`` root to leaf: the runner's layers (``entry.design_modules``)."""
     import importlib
     import sys
 
-    from .runner import _design_modules
-
     out = []
-    for name in _design_modules(module_name):
+    for name in design_modules(module_name):
         try:
             module = sys.modules.get(name) or importlib.import_module(name)
         except ModuleNotFoundError:
@@ -677,8 +676,6 @@ def run_mixed_entry(target: str, *, lazy: bool = False, handlers: Iterable[Any] 
     import importlib
     import sys
 
-    from .runner import entry_program, run_entry
-
     module_name, _, var = target.rpartition(".")
     if not module_name or not var:
         raise ValueError(f"expected pkg.module.variable, got {target!r}")
@@ -687,7 +684,8 @@ def run_mixed_entry(target: str, *, lazy: bool = False, handlers: Iterable[Any] 
         raise AttributeError(f"module {module_name!r} has no attribute {var!r}")
     value = getattr(module, var)
     if "pinjected" not in sys.modules:
-        return run_entry(target, lazy=lazy, handlers=list(handlers))
+        # Nothing in the process is pinjected's: the runner's own run of a migrated entry point.
+        return run_migrated(module, module_name, var, target, lazy=lazy, handlers=list(handlers), outer_handlers=())
 
     import pinjected
     from pinjected.di.proxiable import DelegatedVar
@@ -711,8 +709,6 @@ def run_mixed_entry(target: str, *, lazy: bool = False, handlers: Iterable[Any] 
         if recorders:
             # pinjected resolves an IProxy itself: no effect passes through a handler, so a recording
             # would be empty (and a replay would touch the world). Refused rather than silently skipped.
-            from .runner import EntryPointError
-
             raise EntryPointError(
                 f"{target} is still a pinjected {type(value).__name__}: pinjected resolves it without effects, so "
                 f"{' and '.join(recorders)} would see nothing. Migrate {module_name} (doeff-migrate) to record or replay it"
@@ -742,8 +738,6 @@ def run_mixed_entry(target: str, *, lazy: bool = False, handlers: Iterable[Any] 
     required = tuple((getattr(module, "__doeff_requires__", {}) or {}).get(var, ()))
     missing = [k for k in required if k not in env and not pinjected_keys.binds(k)]
     if missing:
-        from .runner import EntryPointError
-
         listed = ", ".join(repr(k) for k in missing)
         raise EntryPointError(
             f"{target} needs {len(missing)} key(s) that neither a migrated design nor pinjected binds: {listed}"

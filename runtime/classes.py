@@ -1,6 +1,6 @@
 """Class injection: pinjected's ``injected(C)`` / ``@injected class C`` / key ``new_C`` on the runtime.
 
-pinjected-semantics.md C4 and §4.4 item 3. ``injected(C)`` applies the ``@injected`` dependency rule
+``injected(C)`` applies the ``@injected`` dependency rule
 to the constructor's signature: a positional-only parameter is a dependency (key = its name), and so is
 a parameter named ``_x`` (key ``x``; ``__x`` keeps its full name); for a dataclass these are the
 fields. Resolving it gives a constructor taking only the other parameters, and pinjected binds it

@@ -3,8 +3,8 @@
 Migrated code writes ``from doeff_migrate.runtime.designs import design, providers, ...`` where the
 original built a pinjected design at run time (``design(**PROFILE)``, a helper returning a design,
 ``base + design(...)`` over variables, ``__meta_design__``). A :class:`Design` is an env dict (the
-runner reads it like any migrated ``__design__``) with pinjected's algebra (pinjected-semantics.md
-§2 C18-C23, §3; each fact below was checked with pinjected 0.2.252):
+runner reads it like any migrated ``__design__``) with pinjected's algebra
+(each fact below was checked with pinjected 0.2.252):
 
 - ``design(k=v)`` binds ``v`` as a plain value, functions, lambdas and classes included (trap 1);
   a migrated ``@injected`` function is bound as the function (pinjected binds the provider that

@@ -1,7 +1,7 @@
 """The eager build of an entry point whose dependencies the codemod could not list statically.
 
 pinjected builds every ``@instance`` in an entry point's dependency graph before any function body runs
-(pinjected-semantics.md §3, "Eager building"). The codemod lists that closure in ``__doeff_requires__``
+("eager building"). The codemod lists that closure in ``__doeff_requires__``
 when it can read every design on the way; when a design is a runtime value (``design(**PROFILE)``, a
 helper's design, ``providers(...)``), the runner computes the same closure here, from the env the run
 actually has:

@@ -1,6 +1,6 @@
 """``OverrideHandler``: answer chosen ``Ask`` keys and effect types with fixed values.
 
-Seed 000's sweep over a replay::
+A sweep over a replay::
 
     for lr in [0.001, 0.01, 0.1]:
         run(train(), handlers=[ReplayHandler(path, strict=False), OverrideHandler({"learning_rate": lr})])

@@ -139,8 +139,8 @@ def import_ray() -> Any:
 def _generated_handlers() -> list:
     """Default worker stack: the handlers of the ``effects_handlers`` modules doeff-migrate generated that this
     process loaded. A spawned program yields its package's effects on the worker as it would here, where the
-    handlers installed around the driver's program do not reach it (review F30)."""
-    from .runner import generated_handlers
+    handlers installed around the driver's program do not reach it."""
+    from .entry_handlers import generated_handlers
 
     return generated_handlers()
 

@@ -13,7 +13,7 @@ from .program import DoFunction, Program
 def run(program: Any, handlers: Iterable[Any] | None = None, env: Any = None) -> Any:
     """Run ``program`` and return its value, or raise the exception it raised.
 
-    ``run(program)`` is doeff 0.8.0's form. Seed 000's form is accepted too:
+    ``run(program)`` is doeff 0.8.0's form. This form is accepted too:
     ``run(program, handlers=[h1, h2, ...], env={...})`` where an effect reaches ``h1`` first, then
     ``h2``, ... (``h1`` is the innermost), and ``env`` is a design env (``design_env``) outside all
     of them. Note that ``with_handlers([a, b], p)`` lists the OUTERMOST first: the two orders are

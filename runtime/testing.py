@@ -182,7 +182,7 @@ def perform_sequence(
 def run_injected_test(program: Any, module_name: str, override: Any = None) -> Any:
     """The body of a migrated ``@injected_pytest`` test: run ``program`` as pinjected ran the test.
 
-    pinjected-semantics.md C5: the env is the runner's env of the test module (everything registered
+    The env is the runner's env of the test module (everything registered
     by the modules imported so far, then the ``__design__`` dicts of the package hierarchy, root to
     leaf, the module's own last), with ``override`` on top; the keys of ``__doeff_requires__`` for the
     program are checked and its instances built before it runs; an awaitable result is awaited. Exceptions
@@ -193,8 +193,9 @@ def run_injected_test(program: Any, module_name: str, override: Any = None) -> A
     from collections.abc import Mapping
 
     from .effects import Await
+    from .entry import build_env, preflight
+    from .entry import is_doeff_value as _is_doeff_value, prebuilt as _eager, run_on_doeff as _run_on_doeff, runtime_api as _runtime_api
     from .program import do
-    from .runner import _eager, _is_doeff_value, _run_on_doeff, _runtime_api, build_env, preflight
 
     env = build_env(module_name, "")
     if override is not None:

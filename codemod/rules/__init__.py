@@ -13,16 +13,60 @@ Code ranges:
   DM6xx  generated handler stubs
 
 Rules are declared in the sibling modules (one per family) with :func:`register`; they are found
-automatically, so no list is kept by hand.
+automatically, so no list is kept by hand. Each rule carries its own cases, as Fixit's rules do: ``valid``
+sources it must not fire on and ``invalid`` ones it fires on (at a given line); ``tests/codemod/test_rule_cases.py``
+runs them through every surface that reports the rule (``reported_by``).
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import textwrap
 from dataclasses import dataclass
 
-__all__ = ["Rule", "register", "all_rules", "get_rule"]
+__all__ = ["Rule", "Valid", "Invalid", "CODEMOD", "EDITOR", "register", "all_rules", "get_rule"]
+
+CODEMOD = "codemod"
+"""Surface: ``doeff-migrate`` writes the rule's ``# doeff-migrate: DM###`` comment above the construct (which
+``status`` counts and the editor shows)."""
+EDITOR = "editor"
+"""Surface: the language server reports the rule on the source as it is."""
+
+
+@dataclass(frozen=True)
+class Valid:
+    """A source the rule does not fire on: ``source`` is the file at ``path`` (dedented; a first newline is
+    dropped), ``files`` the other files of its project (``(path, source)`` pairs) and ``pyproject`` the
+    project's ``pyproject.toml``, when the case needs them."""
+
+    source: str
+    path: str = "example.py"
+    files: tuple[tuple[str, str], ...] = ()
+    pyproject: str = ""
+    migrated: tuple[str, ...] = ()
+    """The files the ``doeff-migrate`` run is given, when the case is a partly migrated project (the flag lands
+    in ``path``, which the run does not migrate); empty: the run migrates ``path`` with the whole project."""
+    surface: str = ""
+    """The one surface the case is for, when the rule's surfaces judge it differently (the codemod rewrites a
+    call the editor reports before migration); empty: every surface of the rule."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", _dedented(self.source))
+        object.__setattr__(self, "files", tuple((p, _dedented(s)) for p, s in self.files))
+        object.__setattr__(self, "pyproject", _dedented(self.pyproject))
+
+
+@dataclass(frozen=True)
+class Invalid(Valid):
+    """A source the rule fires on, at 1-based ``line`` of ``source`` (for a codemod flag: the first line of the
+    statement the comment is written above; 0 when the flag is in code the run writes, a bridge block)."""
+
+    line: int = 1
+
+
+def _dedented(source: str) -> str:
+    return textwrap.dedent(source[1:] if source.startswith("\n") else source)
 
 
 @dataclass(frozen=True)
@@ -39,7 +83,17 @@ class Rule:
     use_instead: str = ""
     fix_safety: str = ""
     phase: str | None = None
-    fixable: bool = False
+    fix: str = ""
+    """How a finding is fixed: ``"migrate"`` (a codemod phase rewrites the construct: the CLI, or the editor's
+    quick fix on its lines), ``"edit"`` (the editor's quick fix edits the code); empty when nothing fixes it."""
+    reported_by: tuple[str, ...] = (CODEMOD,)
+    """The surfaces that report the rule (:data:`CODEMOD`, :data:`EDITOR`)."""
+    valid: tuple[Valid, ...] = ()
+    invalid: tuple[Invalid, ...] = ()
+
+    @property
+    def fixable(self) -> bool:
+        return bool(self.fix)
 
     def markdown(self) -> str:
         """The rule's documentation as Markdown (CLI ``rules --doc``, hover, docs)."""

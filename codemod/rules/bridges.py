@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Rule, register
+from . import Invalid, Rule, Valid, register
 
 AMBIGUOUS_BRIDGED_KEY = register(
     Rule(
@@ -32,6 +32,76 @@ AMBIGUOUS_BRIDGED_KEY = register(
         ),
         fix_safety="No automatic fix: which provider pinjected used is not known statically.",
         phase="di",
+        valid=(
+            Valid("""
+
+                """, path='__pinjected__.py', files=(('a/__init__.py', """
+
+                    """), ('a/io.py', """
+                    from pinjected import injected
+
+
+                    @injected
+                    def loader(path):
+                        return "a:" + path
+                    """), ('b/__init__.py', """
+
+                    """), ('b/io.py', """
+                    from pinjected import injected
+
+
+                    @injected
+                    def fetcher(path):
+                        return "a:" + path
+                    """), ('shop/__init__.py', """
+
+                    """), ('shop/app.py', """
+                    from pinjected import IProxy, injected
+
+
+                    @injected
+                    def report(loader, /, name):
+                        return loader(name)
+
+
+                    main: IProxy = report("x")
+                    """),), migrated=('a/io.py', 'b/io.py')),
+        ),
+        invalid=(
+            Invalid("""
+
+                """, path='__pinjected__.py', files=(('a/__init__.py', """
+
+                    """), ('a/io.py', """
+                    from pinjected import injected
+
+
+                    @injected
+                    def loader(path):
+                        return "a:" + path
+                    """), ('b/__init__.py', """
+
+                    """), ('b/io.py', """
+                    from pinjected import injected
+
+
+                    @injected
+                    def loader(path):
+                        return "b:" + path
+                    """), ('shop/__init__.py', """
+
+                    """), ('shop/app.py', """
+                    from pinjected import IProxy, injected
+
+
+                    @injected
+                    def report(loader, /, name):
+                        return loader(name)
+
+
+                    main: IProxy = report("x")
+                    """),), migrated=('a/io.py', 'b/io.py'), line=0),
+        ),
     )
 )
 
@@ -64,5 +134,39 @@ MIGRATED_FUNCTION_USED_AS_OBJECT = register(
         ),
         fix_safety="No automatic fix: migrating the module (or the listed bridge by hand) is the fix.",
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import design
+                import shop.catalog
+
+                __design__ = design(tax_rate=0.5)
+                """, path='shop/settings.py', files=(('shop/__init__.py', """
+
+                    """), ('shop/catalog.py', """
+                    from pinjected import injected
+
+
+                    @injected
+                    def price_of(catalog, /, sku):
+                        return catalog[sku]
+                    """),), migrated=('shop/catalog.py',)),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import design
+                from shop.catalog import price_of
+
+                __design__ = design(pricing=price_of, tax_rate=0.5)
+                """, path='shop/settings.py', files=(('shop/__init__.py', """
+
+                    """), ('shop/catalog.py', """
+                    from pinjected import injected
+
+
+                    @injected
+                    def price_of(catalog, /, sku):
+                        return catalog[sku]
+                    """),), migrated=('shop/catalog.py',), line=4),
+        ),
     )
 )

@@ -5,12 +5,12 @@ a nested scope: ``AskFunction``), DM104 and DM114 (``async with``/``async for``,
 expression: the body runs as a coroutine through ``Await``), DM107 (a key bound to functions and
 values: ``AskFunction`` / ``call_dependency``).
 
-Each entry follows pinjected-semantics.md §4.4 ("what cannot be translated mechanically"). The codemod
+Each entry is a pinjected construct that cannot be translated mechanically. The codemod
 writes ``# doeff-migrate: DM1xx: <message>`` on the line above the construct and changes nothing in
 it; ``# noqa: DM1xx`` on the construct (or in the comments above it) suppresses the flag.
 """
 
-from . import Rule, register
+from . import Invalid, Rule, Valid, register
 
 _NO_FIX = "No fix is offered: the construct is left exactly as it was, so behaviour cannot change."
 
@@ -24,11 +24,33 @@ INJECTED_GENERATOR = register(
         "pinjected one. (Injected generator functions and context-manager providers with the decorator under "
         "`@injected` are migrated: the function stays as written under `@pass_dependencies`.)",
         why="A `@do` body is itself a generator: its own `yield`s would be read as effects. A decorator above "
-        "`@injected` wraps pinjected's IProxy, which has no runtime counterpart (pinjected-semantics.md §4.4 item 2).",
+        "`@injected` wraps pinjected's IProxy, which has no runtime counterpart.",
         example="@contextmanager\n@injected\ndef session(client, /, name):\n    yield client.open(name)",
         use_instead="@function_binding\n@pass_dependencies(client=Ask)\n@contextmanager\ndef session(client, /, name):\n    yield client.open(name)",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from beartype import beartype
+                from pinjected import injected
+
+                @beartype  # <-
+                @injected
+                def f(dep, /, x: int) -> int:
+                    return dep + x
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from contextlib import contextmanager
+                from pinjected import injected
+
+                @contextmanager  # <-
+                @injected
+                def session(client, /, name):
+                    yield client
+                """, line=4),
+        ),
     )
 )
 
@@ -43,11 +65,27 @@ CLASS_INJECTION = register(
         why="Class injection migrates to `class_constructor(C)` / `@class_binding` (runtime/classes.py: `new_C` "
         "resolved by pinjected's rules, methods keep calling `self._dep(...)`), and `injected(f)` of a plain "
         "function to `injected_function(f)`. What is left is known only at run time (`injected(key)` may be a "
-        "key, a class or a function) or needs the bundled runtime (pinjected-semantics.md §4.4 item 3).",
+        "key, a class or a function) or needs the bundled runtime.",
         example="def pick(key):\n    return injected(key)",
         use_instead="@do\ndef pick(key):\n    return (yield Ask(key))",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import Injected
+
+                def pick(name):
+                    return Injected.dynamic(name)  # <-
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import injected
+
+                def pick(key):
+                    return injected(key)
+                """, line=4),
+        ),
     )
 )
 
@@ -60,11 +98,30 @@ EAGER_INSTANCE = register(
         "`Lock`/`Semaphore`/`Event`/`Condition`/`Queue` objects.",
         why="Migrated instances are built lazily (or by the runner's pre-flight) inside the runtime, and "
         "coroutines run on the runtime's own loop thread: a background task would start at another "
-        "time and loop-bound primitives would belong to another loop (pinjected-semantics.md §4.4 item 5).",
+        "time and loop-bound primitives would belong to another loop.",
         example="@instance\nasync def worker(queue):\n    return asyncio.create_task(consume(queue))",
         use_instead="@do\ndef start_worker():\n    queue = yield Ask(\"queue\")\n    return (yield Spawn(consume(queue), daemon=True))",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import instance
+
+                @instance  # <-
+                def pool(*workers):
+                    return workers
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import asyncio
+                from pinjected import instance
+
+                @instance  # <-
+                async def worker(queue):
+                    return asyncio.create_task(queue.get())
+                """, line=4),
+        ),
     )
 )
 
@@ -82,7 +139,25 @@ DEPENDENCY_DEFAULT = register(
         fix_safety="Safe: the function is migrated with the same behaviour (the default was dead); the "
         "comment only asks a human to confirm.",
         phase="di",
-        fixable=True,
+        fix="migrate",
+        valid=(
+            Valid("""
+                from pinjected import injected
+
+                @injected
+                def f(__tag, /, x):
+                    return __tag, x
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import injected
+
+                @injected
+                def f(timeout=10, /, url=""):
+                    return timeout, url
+                """, line=3),
+        ),
     )
 )
 
@@ -103,6 +178,28 @@ UNTRANSLATABLE_IPROXY = register(
         use_instead="@do\ndef sliced():\n    r, a, b = (yield rows()), (yield start()), (yield stop())\n    return r[a:b]",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import injected
+
+                @injected
+                def fact(fact, /, n):
+                    return 1 if n == 0 else n * fact(n - 1)
+                """, path='m.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import *
+
+                @injected
+                def fact(fact, /, n):
+                    return 1 if n == 0 else n * fact(n - 1)
+
+                main: IProxy = fact(4)
+                """, path='app/main.py', files=(('app/__init__.py', """
+
+                    """),), line=7),
+        ),
     )
 )
 
@@ -117,11 +214,27 @@ RUNNER_SPECIFIC = register(
         "or with an override that is not a design (other `@injected_pytest` tests become plain pytest "
         "functions running through `run_injected_test`).",
         why="These drive pinjected's own resolver or tooling; their doeff equivalents are runner or "
-        "test-harness code, not a line-by-line rewrite (pinjected-semantics.md §4.4 item 9).",
+        "test-harness code, not a line-by-line rewrite.",
         example="result = AsyncResolver(__design__).provide(main)",
         use_instead="result = run(main, env=__design__)",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import Injected
+
+                def lazy(x):
+                    return Injected.pure(x).proxy
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import AsyncResolver
+
+                def run(d, x):
+                    return AsyncResolver(d).provide(x)  # <-
+                """, line=4),
+        ),
     )
 )
 
@@ -134,13 +247,38 @@ UNAWAITED_ASYNC_DEPENDENCY = register(
         "`await`: a latent bug of the original.",
         why="Under pinjected the call only creates a coroutine that is dropped. The migration keeps that "
         "exactly (the dependency is a coroutine function bound to the run, `AskAsyncFunction`), so the call "
-        "still does nothing; whether it should run is for a human to decide (pinjected-semantics.md §3 item 9).",
+        "still does nothing; whether it should run is for a human to decide.",
         example="@injected\nasync def build(a_system, /):\n    a_system('tool --version')  # never runs",
         use_instead="@do\ndef build():\n    a_system = yield AskAsyncFunction(\"a_system\")\n    a_system('tool --version')  # still never runs: add `yield Await(...)` if running it was intended",
         fix_safety="Safe: the function is migrated with the same behaviour (the call stays a no-op); the "
         "comment only asks a human to decide.",
         phase="di",
-        fixable=True,
+        fix="migrate",
+        valid=(
+            Valid("""
+                from pinjected import injected
+
+                @injected
+                def f(a, /, _b, c):
+                    return a, _b, c
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import injected
+
+                @injected
+                async def build(a_system, /):
+                    a_system("tool --version")
+                    return 1
+                """, files=(('system.py', """
+                    from pinjected import injected
+
+                    @injected
+                    async def a_system(cmd):
+                        return cmd
+                    """),), line=3),
+        ),
     )
 )
 
@@ -157,6 +295,22 @@ RESOLVER_SPECIAL = register(
         use_instead="@do\ndef pick(name):\n    return (yield Ask(name))",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import injected
+
+                def pick(key):
+                    return injected(key)  # <-
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import Injected
+
+                def pick(name):
+                    return Injected.dynamic(name)  # <-
+                """, line=4),
+        ),
     )
 )
 
@@ -176,6 +330,28 @@ STACKED_DECORATOR = register(
         use_instead="@function_binding\n@pass_dependencies(dep=Ask)\n@cache\ndef f(dep, /, x: int) -> int: ...",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from contextlib import contextmanager
+                from pinjected import injected
+
+                @contextmanager  # <-
+                @injected
+                def session(client, /, name):
+                    yield client
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from beartype import beartype
+                from pinjected import injected
+
+                @beartype  # <-
+                @injected
+                def f(dep, /, x: int) -> int:
+                    return dep + x
+                """, line=4),
+        ),
     )
 )
 
@@ -191,6 +367,25 @@ NESTED_INJECTED = register(
         use_instead="@do\ndef run_job(job):\n    logger = yield Ask(\"logger\")\n    ...",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import injected
+
+                @injected
+                def a_test(logger, client):
+                    return logger, client
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import injected
+
+                class Jobs:
+                    @injected  # <-
+                    def run(self, logger, /):
+                        return logger
+                """, line=4),
+        ),
     )
 )
 
@@ -212,6 +407,22 @@ UNTRANSLATABLE_DESIGN = register(
         use_instead="@do\ndef _pair():\n    return ((yield Ask(\"a\")), (yield Ask(\"b\")))\n\n__design__ = {\"pair\": _pair()}",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import design
+
+                __meta_design__ = design(overrides=design(a=1))
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import *
+
+                __meta_design__ = design(overrides=design(a=2), default_design_paths=["x.y"])
+                """, path='app/main.py', files=(('app/__init__.py', """
+
+                    """),), line=3),
+        ),
     )
 )
 
@@ -227,6 +438,24 @@ INSTANCE_STAR_PARAMS = register(
         use_instead="@do\ndef pool():\n    workers = yield Ask(\"workers\")\n    ...",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import instance
+
+                @instance
+                def database(url, _pool_size):
+                    return (url, _pool_size)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import instance
+
+                @instance  # <-
+                def pool(*workers):
+                    return workers
+                """, line=3),
+        ),
     )
 )
 
@@ -245,6 +474,24 @@ DEPENDS_ON_UNMIGRATED = register(
         "codemod again: the flag on this construct is then removed by hand and it is migrated.",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import injected
+
+                @injected
+                def f(a, /, _b, c):
+                    return a, _b, c
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import injected
+
+                @injected
+                def fact(fact, /, n):
+                    return 1 if n == 0 else n * fact(n - 1)
+                """, path='m.py', line=3),
+        ),
     )
 )
 
@@ -264,6 +511,21 @@ UNDISSOLVED_WITH_DESIGN = register(
         use_instead="train: Program = run_training()\n__doeff_overrides__ = {\"train\": {\"pair\": _pair()}}",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import Injected, design
+
+                __design__ = design(pair=Injected.zip(Injected.pure(1), Injected.pure(2)))  # <-
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import Injected, design
+
+                with design(pair=Injected.zip(Injected.pure(1), Injected.pure(2))):  # <-
+                    pass
+                """, line=3),
+        ),
     )
 )
 
@@ -281,6 +543,29 @@ SHARED_INSTANCE_IN_DESIGN = register(
         use_instead="@do\ndef _replica():\n    return (yield Ask(\"primary\"))\n\n__design__ = {\"primary\": conn(), \"replica\": _replica()}",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import design, instance
+
+                @instance
+                def conn():
+                    return object()
+
+                __design__ = design(a=conn, b=conn)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import design, instance
+
+                @instance
+                def conn():
+                    return object()
+
+                base = design(a=conn)
+                __design__ = base + design(b=conn)
+                """, path='m.py', line=8),
+        ),
     )
 )
 
@@ -298,6 +583,31 @@ ENTRY_POINT_IN_DESIGN = register(
         use_instead="__design__ = {\"shout\": lifted()}",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import IProxy, design, injected
+
+                @injected
+                def show(a, /):
+                    return a
+
+                PROFILE = {"a": 1}
+                main: IProxy = show()
+                __design__ = design(**PROFILE) + design(b=2)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import IProxy, design, injected
+
+                @injected
+                def greet(name):
+                    return "hi " + name
+
+                lifted: IProxy = greet("amy") + "!"
+                __design__ = design(shout=lifted)
+                """, path='m.py', line=8),
+        ),
     )
 )
 
@@ -315,6 +625,28 @@ REEXPORTED_PINJECTED_API = register(
         use_instead="from pinjected import injected\n\n@injected\ndef helper(base, /, x): ...",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import injected
+
+                @injected
+                def f(__tag, /, x):
+                    return __tag, x
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from app.di import injected
+
+                @injected
+                def helper(base, /, x):
+                    return base + x
+                """, path='app/lib.py', files=(('app/__init__.py', """
+
+                    """), ('app/di.py', """
+                    from pinjected import injected
+                    """),), line=1),
+        ),
     )
 )
 
@@ -331,5 +663,23 @@ DEPENDENCY_CYCLE = register(
         use_instead="@do\ndef fact(n):\n    return 1 if n == 0 else n * (yield fact(n - 1))  # recursion made explicit",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import injected
+
+                @injected
+                def f(a, /, _b, c):
+                    return a, _b, c
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import injected
+
+                @injected
+                def fact(fact, /, n):
+                    return 1 if n == 0 else n * fact(n - 1)
+                """, path='m.py', line=3),
+        ),
     )
 )

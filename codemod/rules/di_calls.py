@@ -1,12 +1,11 @@
 """Rules of phase ``di`` for function bodies and entry points the codemod cannot rewrite faithfully.
 
-Found by the adversarial review of the ``di`` phase (docs/review/di-phase-adversarial-review.md): each
-construct below either made the migrated code return something else than pinjected did, or crash,
-without a flag. The codemod now leaves it exactly as it was and writes
-``# doeff-migrate: DM13x: <message>`` above it (``# noqa: DM13x`` suppresses the flag). Codes DM130-DM149.
+Each construct below has no rewrite that returns what pinjected returned (a rewrite would return something
+else, or crash), so the codemod leaves it exactly as it was and writes ``# doeff-migrate: DM13x: <message>``
+above it (``# noqa: DM13x`` suppresses the flag). Codes DM130-DM149.
 """
 
-from . import Rule, register
+from . import Invalid, Rule, Valid, register
 
 _NO_FIX = "No fix is offered: the construct is left exactly as it was, so behaviour cannot change."
 
@@ -25,6 +24,34 @@ AWAITED_SYNC_DEPENDENCY = register(
         use_instead="@do\ndef a_page(url):\n    fetch = yield Ask(\"fetch\")\n    return (yield Await((yield fetch(url))))  # when every fetch returns an awaitable",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import injected
+
+                @injected
+                def fetch(client, /, url):
+                    return client.get(url)
+
+                @injected
+                async def a_page(fetch, /, url):
+                    return (await fetch(url)).upper()
+                """),
+        ),
+        invalid=(
+            Invalid("""
+
+                import asyncio
+                from pinjected import injected
+
+                @injected
+                def fetch(client, /, url):
+                    return client.get(url)
+
+                @injected
+                async def a_pages(fetch, /):
+                    return await asyncio.gather(fetch("a"), fetch("b"))
+                """, path='app/main.py', line=9),
+        ),
     )
 )
 
@@ -42,6 +69,34 @@ GATHER_WITH_OPTIONS = register(
         use_instead="t1 = yield Spawn(a_item(1))\nt2 = yield Spawn(a_item(2))\nres = [(yield Try(Wait(t))) for t in (t1, t2)]  # per-task errors",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                import asyncio as aio
+                from pinjected import IProxy, injected
+
+                @injected
+                async def a_item(x):
+                    return x * 10
+
+                @injected
+                async def a_all(a_item, /):
+                    return await aio.gather(a_item(1), a_item(2))
+                """, path='app/main.py'),
+        ),
+        invalid=(
+            Invalid("""
+                import asyncio
+                from pinjected import IProxy, injected
+
+                @injected
+                async def a_item(x):
+                    return x * 10
+
+                @injected
+                async def a_all(a_item, /):
+                    return await asyncio.gather(a_item(1), a_item(2), return_exceptions=True)
+                """, path='app/main.py', line=8),
+        ),
     )
 )
 
@@ -59,6 +114,32 @@ EVENT_LOOP_API = register(
         use_instead="@do\ndef a_run(x):\n    t = yield Spawn(Await(plain(x)))\n    return (yield Wait(t))",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+
+                import asyncio
+                from pinjected import injected
+
+                async def plain():
+                    return 1
+
+                @injected
+                async def a_run(base, /):
+                    t = asyncio.get_running_loop().create_future()
+                    return await t
+                """, path='app/main.py'),
+        ),
+        invalid=(
+            Invalid("""
+
+                import asyncio
+                from pinjected import injected
+
+                @injected
+                def run(base, /):
+                    return asyncio.get_running_loop()
+                """, path='app/main.py', line=5),
+        ),
     )
 )
 
@@ -75,6 +156,43 @@ STOP_ITERATION_ESCAPES = register(
         use_instead="@do\ndef first_match(pred):\n    items = yield Ask(\"items\")\n    found = next((x for x in items if pred(x)), _MISSING)\n    if found is _MISSING:\n        raise LookupError(\"no match\")\n    return found",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import IProxy, injected
+
+                @injected
+                def score(scale, /, x):
+                    return x * scale
+
+                @injected
+                def report(score, /, x):
+                    return score(x) + 1
+
+                score: IProxy = score(5)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import *
+
+                @injected
+                def first_match(items, /, pred):
+                    return next(x for x in items if pred(x))
+
+                @injected
+                def pick(first_match, /, limit):
+                    try:
+                        return first_match(lambda x: x > limit)
+                    except StopIteration:
+                        return "none"
+
+                found: IProxy = pick(2)
+                missing: IProxy = pick(100)
+                __design__ = design(items=[1, 2, 3, 4])
+                """, path='app/main.py', files=(('app/__init__.py', """
+
+                    """),), line=3),
+        ),
     )
 )
 
@@ -91,6 +209,34 @@ INJECTED_ANNOTATED_PARAMETER = register(
         use_instead="@do\ndef describe(program):  # take a Program and run it where needed\n    ...",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import *
+
+                @injected
+                def f(timeout=10, /, url="u"):
+                    return [timeout, url]
+
+                main: IProxy = f()
+                __design__ = design(timeout=99)
+                """, path='app/main.py', files=(('app/__init__.py', """
+
+                    """),)),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import *
+
+                @injected
+                def describe(x: Injected):
+                    return type(x).__name__
+
+                main: IProxy = describe(injected("k"))
+                __design__ = design(k=1)
+                """, path='app/main.py', files=(('app/__init__.py', """
+
+                    """),), line=3),
+        ),
     )
 )
 
@@ -116,6 +262,22 @@ PINJECTED_API_IN_PLAIN_FUNCTION = register(
         use_instead="@do\ndef make_job():\n    return (yield train((yield Ask(\"alt_lr\"))))",
         fix_safety=_NO_FIX,
         phase="di",
+        valid=(
+            Valid("""
+                from pinjected import injected
+
+                def pick(key):
+                    return injected(key)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import Injected
+
+                def lazy(x):
+                    return Injected.pure(x).proxy
+                """, line=3),
+        ),
     )
 )
 

@@ -1,12 +1,12 @@
 """Flags mistakes in effect code (DM5xx): programs built but never run, async in `@do`, unbound Ask keys.
 
-Background: doeff 0.8.0's `@do` (reference/doeff-api.md, §1.1): calling a `@do` function only builds a
+Background: doeff 0.8.0's `@do`: calling a `@do` function only builds a
 program; it runs when yielded. `@do` refuses `async def`; `Await` is the bridge to coroutines.
 """
 
 from __future__ import annotations
 
-from . import Rule, register
+from . import EDITOR, Invalid, Rule, Valid, register
 
 DO_CALL_WITHOUT_YIELD = register(
     Rule(
@@ -26,7 +26,34 @@ DO_CALL_WITHOUT_YIELD = register(
             "of behaviour, and the intended one. Outside `@do` code no fix is offered."
         ),
         phase="di",
-        fixable=True,
+        fix="edit",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+
+                @do
+                def f(time):
+                    return time.time()
+                """, path='mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+
+                @do
+                def save(x):
+                    return x
+
+                @do
+                def main():
+                    save(1)
+                    return 2
+
+                def plain():
+                    save(2)
+                """, path='mod.py', line=9),
+        ),
     )
 )
 
@@ -44,7 +71,46 @@ AWAIT_IN_EFFECTFUL_CODE = register(
         use_instead="@do\ndef fetch(client):\n    page = yield Await(client.get(url))",
         fix_safety="The fix rewrites `await x` to `(yield Await(x))` and imports `Await` when it is missing.",
         phase="di",
-        fixable=True,
+        fix="edit",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+
+                @do
+                def save(x):
+                    return x
+
+                @do
+                def main():
+                    save(1)
+                    return 2
+
+                def plain():
+                    save(2)
+                """, path='mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+
+                @do
+                def sub():
+                    return 1
+
+                @do
+                def main(client):
+                    page = await client.get('u')
+                    x = yield from sub()
+                    async with client:
+                        pass
+                    return page
+
+                @do
+                async def bad():
+                    return 1
+                """, path='mod.py', line=9),
+        ),
     )
 )
 
@@ -58,6 +124,45 @@ ASYNC_DO_FUNCTION = register(
         example="@do\nasync def load(path):\n    return await read(path)",
         use_instead="@do\ndef load(path):\n    return (yield Await(read(path)))",
         phase="di",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+
+                @do
+                def save(x):
+                    return x
+
+                @do
+                def main():
+                    save(1)
+                    return 2
+
+                def plain():
+                    save(2)
+                """, path='mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+
+                @do
+                def sub():
+                    return 1
+
+                @do
+                def main(client):
+                    page = await client.get('u')
+                    x = yield from sub()
+                    async with client:
+                        pass
+                    return page
+
+                @do
+                async def bad():
+                    return 1
+                """, path='mod.py', line=16),
+        ),
     )
 )
 
@@ -76,7 +181,46 @@ YIELD_FROM_PROGRAM = register(
         use_instead="@do\ndef main():\n    a = yield greet('A')",
         fix_safety="Safe: `yield f()` and `yield from f()` return the same value for a `@do` function.",
         phase="di",
-        fixable=True,
+        fix="edit",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+
+                @do
+                def save(x):
+                    return x
+
+                @do
+                def main():
+                    save(1)
+                    return 2
+
+                def plain():
+                    save(2)
+                """, path='mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+
+                @do
+                def sub():
+                    return 1
+
+                @do
+                def main(client):
+                    page = await client.get('u')
+                    x = yield from sub()
+                    async with client:
+                        pass
+                    return page
+
+                @do
+                async def bad():
+                    return 1
+                """, path='mod.py', line=10),
+        ),
     )
 )
 
@@ -97,5 +241,32 @@ UNBOUND_ASK_KEY = register(
         example='@do\ndef train():\n    lr = yield Ask("learnig_rate")',
         use_instead='@do\ndef train():\n    lr = yield Ask("learning_rate")',
         phase="di",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import Ask, do
+
+
+                @do
+                def train():
+                    lr = yield Ask("learning_rate")
+                    return lr
+                """, path='train.py', files=(('__init__.py', """
+                    __design__ = {"learning_rate": 0.1}
+                    """),)),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import Ask, do
+
+
+                @do
+                def train():
+                    lr = yield Ask("learnig_rate")
+                    return lr
+                """, path='train.py', files=(('__init__.py', """
+                    __design__ = {"learning_rate": 0.1}
+                    """),), line=6),
+        ),
     )
 )

@@ -2,14 +2,13 @@
 
 The language server's rules in ``side_effects.py`` (DM201, DM301-DM311) report a direct side effect inside
 a ``@do`` function; the codemod reuses those codes when it leaves such a call unchanged for the same
-reason, and the rules here name the more specific cases it refuses to rewrite. Background: seed 000's
-effect table (``ray.remote(fn).remote(args) -> yield Spawn(...)``, ``torch.load(path) -> yield ...``) and
-doeff's scheduling effects (reference/doeff-api.md, ``Spawn``/``Wait``/``Gather``).
+reason, and the rules here name the more specific cases it refuses to rewrite. Background: doeff's
+scheduling effects (``Spawn``/``Wait``/``Gather``) and the effects the io phase declares.
 """
 
 from __future__ import annotations
 
-from . import Rule, register
+from . import Invalid, Rule, Valid, register
 
 _LEFT = "The codemod leaves the code exactly as it was and writes this flag; nothing is rewritten."
 
@@ -27,6 +26,30 @@ RAY_ACTOR = register(
         use_instead="@do\ndef count(xs):\n    total = yield Get(\"total\")  # keep the state in a state handler\n    ...",
         fix_safety=_LEFT,
         phase="compute",
+        valid=(
+            Valid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                def square(x):
+                    return x * x
+
+                @do
+                def f(x):
+                    return ray.get(ray.remote(square).remote(x))
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import ray
+                from doeff_migrate.runtime import do
+                from models import Trainer
+
+                @do
+                def f(x):
+                    return ray.remote(Trainer).remote(x)
+                """, line=7),
+        ),
     )
 )
 
@@ -44,6 +67,28 @@ RAY_CLUSTER_SETUP = register(
         use_instead="ray.init(num_cpus=4)\nrun(sweep(cfgs), handlers=[RayHandler()])",
         fix_safety=_LEFT,
         phase="compute",
+        valid=(
+            Valid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                @do
+                def f():
+                    ray.init()  # noqa: DM203
+                    return 1
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                @do
+                def f():
+                    ray.init(num_cpus=4)
+                    return 1
+                """, line=6),
+        ),
     )
 )
 
@@ -58,6 +103,29 @@ RAY_PLACEMENT_GROUP = register(
         use_instead="Keep the placement group in plain code at the entry point; spawn with `scheduling_strategy=...`.",
         fix_safety=_LEFT,
         phase="compute",
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do
+                from myio import open
+
+                @do
+                def f(p):
+                    with open(p) as fh:
+                        return fh.read()
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import ray
+                from doeff_migrate.runtime import do
+                from ray.util import placement_group
+
+                @do
+                def f():
+                    pg = placement_group([{'GPU': 1}])
+                    return pg
+                """, line=7),
+        ),
     )
 )
 
@@ -78,6 +146,27 @@ UNTRACED_OBJECT_REF = register(
         use_instead="@do\ndef total(tasks):\n    return sum((yield Gather(*tasks)))",
         fix_safety=_LEFT,
         phase="compute",
+        valid=(
+            Valid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(ray, x):
+                    return ray.get(x)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(refs, x):
+                    ready, rest = ray.wait(refs)
+                    return ray.put(x)
+                """, line=6),
+        ),
     )
 )
 
@@ -101,6 +190,35 @@ SHARED_REMOTE_FUNCTION = register(
         ),
         fix_safety=_LEFT + " Give the second binding its own name and run the phase again.",
         phase="compute",
+        valid=(
+            Valid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                @ray.remote
+                def _train(cfg):
+                    return cfg
+
+                def sweep(cfgs):
+                    return ray.get([_train.remote(c) for c in cfgs])
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                @ray.remote
+                def _train(cfg):
+                    return cfg
+
+                _train = _train.options(num_cpus=2)
+
+                @do
+                def sweep(c):
+                    return ray.get(_train.remote(c))
+                """, line=12),
+        ),
     )
 )
 
@@ -119,6 +237,32 @@ REMOTE_CALL_IN_EXPRESSION = register(
         use_instead="Assign the list of refs on its own line (`refs = [f.remote(c) for c in cfgs]`), then `ray.get(refs)`.",
         fix_safety=_LEFT,
         phase="compute",
+        valid=(
+            Valid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                def square(x):
+                    return x * x
+
+                @do
+                def f(x):
+                    return ray.get(ray.remote(square).remote(x))
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                def sq(x):
+                    return x
+
+                @do
+                def f(xs):
+                    return ray.get([ray.remote(sq).remote(x) for x in xs])
+                """, line=9),
+        ),
     )
 )
 
@@ -137,6 +281,26 @@ REMOTE_CALL_ON_UNKNOWN_OBJECT = register(
         use_instead="Spawn the function as a Ray task: `yield Spawn(ray_task(work)(x))` (`from doeff_migrate.runtime.ray_backend import ray_task`).",
         fix_safety=_LEFT,
         phase="compute",
+        valid=(
+            Valid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(ray, x):
+                    return ray.get(x)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(self, x):
+                    return self.worker.remote(x)
+                """, line=6),
+        ),
     )
 )
 
@@ -162,6 +326,29 @@ EXECUTOR_IN_EFFECTFUL_CODE = register(
         ),
         fix_safety=_LEFT + " Executors' shutdown and error semantics differ from tasks', so the rewrite is left to you.",
         phase="compute",
+        valid=(
+            Valid("""
+                from concurrent.futures import ThreadPoolExecutor
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(xs):
+                    with ThreadPoolExecutor(max_workers=1) as ex:
+                        return list(ex.map(len, xs))
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import ray
+                from doeff_migrate.runtime import do
+                from concurrent.futures import ThreadPoolExecutor
+
+                @do
+                def f(xs):
+                    with ThreadPoolExecutor() as ex:
+                        return list(ex.map(str, xs))
+                """, line=8),
+        ),
     )
 )
 
@@ -185,6 +372,26 @@ EVENT_LOOP_IN_EFFECTFUL_CODE = register(
         use_instead="@do\ndef fetch_all(urls):\n    return (yield Await(gather_pages(urls)))",
         fix_safety=_LEFT,
         phase="compute",
+        valid=(
+            Valid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(ray, x):
+                    return ray.get(x)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import asyncio
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(coro):
+                    return asyncio.run(coro, debug=True)
+                """, line=6),
+        ),
     )
 )
 
@@ -211,6 +418,30 @@ THREAD_POOL_WITH_OPTIONS = register(
         ),
         fix_safety=_LEFT,
         phase="compute",
+        valid=(
+            Valid("""
+                from concurrent.futures import ThreadPoolExecutor
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(xs):
+                    # embed in parallel
+                    with ThreadPoolExecutor() as ex:
+                        ys = list(ex.map(len, xs))
+                    return ys
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from concurrent.futures import ThreadPoolExecutor
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(xs):
+                    with ThreadPoolExecutor(max_workers=1) as ex:
+                        return list(ex.map(len, xs))
+                """, line=6),
+        ),
     )
 )
 
@@ -240,6 +471,31 @@ POOL_TASKS_USED_AFTER_BLOCK = register(
         ),
         fix_safety=_LEFT,
         phase="compute",
+        valid=(
+            Valid("""
+                from concurrent.futures import ThreadPoolExecutor
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(xs):
+                    with ThreadPoolExecutor(max_workers=1) as ex:
+                        return list(ex.map(len, xs))
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from concurrent.futures import ThreadPoolExecutor
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(xs, check):
+                    with ThreadPoolExecutor() as ex:
+                        t = ex.submit(len, xs)
+                        if check:
+                            n = t.result()
+                    return 1
+                """, line=6),
+        ),
     )
 )
 
@@ -261,6 +517,33 @@ DOEFF_CODE_KEEPS_RAY = register(
         use_instead="Run the function on the bundled runtime (`from doeff_migrate.runtime import do`), then run the phase again.",
         fix_safety=_LEFT,
         phase="compute",
+        valid=(
+            Valid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                def square(x):
+                    return x * x
+
+                @do
+                def f(x):
+                    return ray.get(ray.remote(square).remote(x))
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import ray
+                from doeff import do
+
+                def square(x):
+                    return x * x
+
+                @do
+                def f(x):
+                    t = ray.remote(square).remote(x)
+                    return ray.get(t)
+                """, line=7),
+        ),
     )
 )
 
@@ -286,6 +569,41 @@ TASKS_UNDER_LOCK = register(
         ),
         fix_safety=_LEFT,
         phase="compute",
+        valid=(
+            Valid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                @ray.remote
+                def _t(x):
+                    return x
+
+                @do
+                def f():
+                    r = _t.remote(1)
+                    later = lambda: ray.get(r)
+                    return later()
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import threading
+                import ray
+                from doeff_migrate.runtime import do
+
+                LOCK = threading.Lock()
+
+                @ray.remote
+                def _square(x):
+                    return x * x
+
+                @do
+                def worker(i):
+                    with LOCK:
+                        v = ray.get(_square.remote(i))
+                    return v
+                """, line=13),
+        ),
     )
 )
 
@@ -309,6 +627,26 @@ CACHE_ON_EFFECTFUL_FUNCTION = register(
         ),
         fix_safety=_LEFT,
         phase="io",
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(x):
+                    return x
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import functools
+                from doeff_migrate.runtime import do
+
+                @functools.cache
+                @do
+                def load(x):
+                    return [x]
+                """, path='pkg/mod.py', line=4),
+        ),
     )
 )
 
@@ -331,6 +669,25 @@ EXPLICIT_CACHE_CALL = register(
         use_instead="@do\ndef embed(text):\n    try:\n        hit = yield CacheGet(text)\n    except KeyError:\n        hit = None",
         fix_safety=_LEFT,
         phase="io",
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(x):
+                    return x
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(embed_cache, text):
+                    hit = embed_cache.get(text)
+                    return hit
+                """, path='pkg/mod.py', line=5),
+        ),
     )
 )
 
@@ -350,6 +707,25 @@ IO_CALL_NOT_MOVABLE = register(
         use_instead="@do\ndef load(path):\n    return (yield LoadTorchCheckpoint(path))",
         fix_safety=_LEFT,
         phase="io",
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(path):
+                    return torch.load(path)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import torch
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(args):
+                    return torch.load(*args)
+                """, path='pkg/mod.py', line=6),
+        ),
     )
 )
 
@@ -372,6 +748,30 @@ IO_HANDLE_IN_EFFECTFUL_CODE = register(
         ),
         fix_safety=_LEFT,
         phase="io",
+        valid=(
+            Valid("""
+                import numpy as np
+                import ray
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(p, refs):
+                    a = np.load(p)
+                    return a, ray.get(refs)
+                """, path='pkg/mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                import h5py
+                import lmdb
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(p):
+                    env = lmdb.open(p)
+                    return env
+                """, path='pkg/mod.py', line=7),
+        ),
     )
 )
 
@@ -396,6 +796,33 @@ UNRESOLVED_CLIENT_CALL = register(
         ),
         fix_safety=_LEFT,
         phase="io",
+        valid=(
+            Valid("""
+                from openai import OpenAI
+                from doeff_migrate.runtime import do
+
+                client = OpenAI()
+
+
+                @do
+                def ask(q):
+                    r = client.chat.completions.create(model="m", messages=[q])
+                    return r
+                """, path='pkg/mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                import openai
+                from doeff_migrate.runtime import do
+
+                @do
+                def ask(client, q):
+                    local = openai.OpenAI()
+                    a = client.chat.completions.create(messages=[q])
+                    b = local.messages.create(messages=[q])
+                    return a, b
+                """, path='pkg/mod.py', line=7),
+        ),
     )
 )
 
@@ -418,6 +845,28 @@ IO_NAME_BOUND_SEVERAL_WAYS = register(
         use_instead="Import the library the IO must use under its own name (`import numpy`), call it through that name, and run the phase again.",
         fix_safety=_LEFT,
         phase="io",
+        valid=(
+            Valid("""
+                import numpy as np
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(np, path):
+                    return np.load(path)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import numpy as np
+                from doeff_migrate.runtime import do
+
+                np = object()
+
+                @do
+                def f():
+                    return np.load("w.npy")
+                """, path='pkg/mod.py', line=8),
+        ),
     )
 )
 
@@ -439,6 +888,31 @@ DOEFF_CODE_KEEPS_IO = register(
         use_instead="Run the function on the bundled runtime (`from doeff_migrate.runtime import do`), then run the phase again.",
         fix_safety=_LEFT,
         phase="io",
+        valid=(
+            Valid("""
+                import numpy as np
+                import ray
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(p, refs):
+                    a = np.load(p)
+                    return a, ray.get(refs)
+                """, path='pkg/mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                import numpy as np
+                from doeff import do, run
+
+                @do
+                def total():
+                    w = np.load("w.npy")
+                    return float(w.sum())
+
+                main = total()
+                """, path='pkg/mod.py', line=4),
+        ),
     )
 )
 
@@ -462,6 +936,31 @@ NPZ_LOAD_NOT_MOVABLE = register(
         ),
         fix_safety=_LEFT,
         phase="io",
+        valid=(
+            Valid("""
+                import pickle
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(p):
+                    with open(p) as fh:
+                        text = fh.read()
+                    return fh.name
+                """, path='pkg/mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                import numpy as np
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(p):
+                    with np.load(p) as data:
+                        a = data["a"]
+                    z = np.load("z.npz")
+                    return a, z
+                """, path='pkg/mod.py', line=6),
+        ),
     )
 )
 
@@ -485,6 +984,32 @@ RUN_WITH_INNER_RECORDER = register(
         use_instead="run(with_effect_handlers(with_handlers([RecordingHandler(\"runs/a.jsonl\")], train())), handlers=[GPUHandler()])",
         fix_safety=_LEFT,
         phase="io",
+        valid=(
+            Valid("""
+                import numpy as np
+                from doeff_migrate.runtime import RecordingHandler, do, run
+
+                @do
+                def train(n):
+                    return np.load("w.npy") * n
+
+                if __name__ == "__main__":
+                    run(train(2), handlers=[RecordingHandler("a.jsonl"), print])
+                """, path='pkg/mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                import numpy as np
+                from doeff_migrate.runtime import RecordingHandler, do, run
+
+                @do
+                def train(n):
+                    return np.load("w.npy") * n
+
+                if __name__ == "__main__":
+                    run(train(2), handlers=[print, RecordingHandler("a.jsonl")])
+                """, path='pkg/mod.py', line=9),
+        ),
     )
 )
 
@@ -505,6 +1030,22 @@ HANDLER_STACK_NOT_LITERAL = register(
         use_instead="run(train(), handlers=[*recording_handlers(), *stack])",
         fix_safety=_LEFT,
         phase="recording",
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do, run, with_handlers
+                from doeff_migrate.runtime.metrics import WandbHandler
+
+                main = with_handlers([WandbHandler()], train())
+                """, path='pkg/main.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do, run, with_handlers
+                from doeff_migrate.runtime.metrics import WandbHandler
+
+                main = with_handlers(STACK, train())
+                """, path='pkg/main.py', line=4),
+        ),
     )
 )
 
@@ -519,6 +1060,24 @@ HANDLER_STACK_WITH_OWN_RECORDING = register(
         use_instead="run(train(), handlers=[*recording_handlers(), WandbHandler()])",
         fix_safety=_LEFT,
         phase="recording",
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do, run, with_handlers
+                from doeff_migrate.runtime.metrics import WandbHandler
+
+                def main():
+                    return run(train(), handlers=[WandbHandler(project='x')])
+                """, path='pkg/main.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do, run, with_handlers
+                from doeff_migrate.runtime.metrics import WandbHandler
+                from doeff_migrate.runtime.recording import RecordingHandler
+
+                run(train(), handlers=[RecordingHandler('a.jsonl')])
+                """, path='pkg/main.py', line=5),
+        ),
     )
 )
 
@@ -537,5 +1096,30 @@ DOEFF_RUN_NOT_WIRED = register(
         use_instead="Run the entry point with `python -m doeff_migrate.runtime run pkg.mod.main --record runs/x.jsonl`, or record with doeff's own tools.",
         fix_safety=_LEFT,
         phase="recording",
+        valid=(
+            Valid("""
+                import numpy as np
+                from doeff_migrate.runtime import do, run
+
+                @do
+                def train(n):
+                    return np.load("w.npy") * n
+
+                if __name__ == "__main__":
+                    run(train(2))
+                """, path='pkg/mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff import do, run
+
+                @do
+                def add(a, b):
+                    return a + b
+
+                if __name__ == "__main__":
+                    print(run(add(1, 2)))
+                """, path='pkg/mod.py', line=8),
+        ),
     )
 )

@@ -1,12 +1,12 @@
 """Flags pinjected constructs that are still in the code (DM150-DM159), with the phase that migrates them.
 
 The language server shows these while the migration is under way; `doeff-migrate --phase di` rewrites
-them. Semantics of each construct: reference/pinjected-semantics.md, §2 (C1-C23).
+them.
 """
 
 from __future__ import annotations
 
-from . import Rule, register
+from . import EDITOR, Invalid, Rule, Valid, register
 
 _WHY = (
     "The migration is not finished while pinjected constructs remain: this code still needs pinjected's "
@@ -24,7 +24,26 @@ REMAINING_INJECTED_FUNCTION = register(
         use_instead='@function_binding\n@do\ndef train(steps: int):\n    model = yield Ask("model")\n    ...',
         fix_safety="The quick fix runs the codemod's `di` phase on this function only.",
         phase="di",
-        fixable=True,
+        fix="migrate",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from app.di import injected
+
+                @injected
+                def helper(base, /, x):
+                    return base + x
+                """, path='app/lib.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import *
+
+                @injected
+                async def a_slow(x):
+                    return x + 1
+                """, path='app/lib.py', line=3),
+        ),
     )
 )
 
@@ -39,7 +58,31 @@ REMAINING_INSTANCE_FUNCTION = register(
         use_instead='@instance_binding\n@do\ndef model():\n    config = yield Ask("config")\n    return build(config)',
         fix_safety="The quick fix runs the codemod's `di` phase on this function only.",
         phase="di",
-        fixable=True,
+        fix="migrate",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from pinjected import *
+
+                @injected
+                def show(mode, /):
+                    return mode
+
+                main: IProxy = show()
+                __meta_design__ = design(overrides=design(mode="meta"))
+                """, path='app/main.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import *
+
+                @instance
+                def settings(_secret, name):
+                    return _secret + "/" + name
+
+                __design__ = design(_secret="s3cr3t", name="n")
+                """, path='app/main.py', line=3),
+        ),
     )
 )
 
@@ -53,6 +96,18 @@ REMAINING_DESIGN = register(
         example='__design__ = design(batch_size=32)',
         use_instead='__design__ = {"batch_size": 32}',
         phase="di",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from pinjected import injected, design, IProxy
+                """, path='app/di.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import *
+                __design__ = design(factor=2)
+                """, path='app/__init__.py', line=2),
+        ),
     )
 )
 
@@ -66,6 +121,21 @@ REMAINING_INJECTED_COMBINATOR = register(
         example="pair = Injected.mzip(model, dataset)",
         use_instead="@do\ndef pair():\n    return (yield Gather(model(), dataset()))",
         phase="di",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from pinjected import design
+                __design__ = design(factor=2)
+                """, path='app/__init__.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import *
+
+                doubled = Injected.by_name("count").map(lambda c: c * 2)
+                __design__ = design(count=21)
+                """, path='app/main.py', line=3),
+        ),
     )
 )
 
@@ -79,6 +149,27 @@ REMAINING_IPROXY_ENTRY_POINT = register(
         example="main: IProxy[int] = train(steps=3)",
         use_instead="main = train(steps=3)  # a program",
         phase="di",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from pinjected import *
+
+                @injected
+                def add(base, /, x):
+                    return base + x
+                """, path='app/lib.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from pinjected import *
+
+                @injected
+                def show(base, over, /):
+                    return [base, over]
+
+                main: IProxy = show()
+                """, path='app/main.py', line=7),
+        ),
     )
 )
 
@@ -93,6 +184,42 @@ REMAINING_INJECTED_PYTEST = register(
         use_instead="def test_train():\n    assert run(train(1), env=__design__) == 1",
         fix_safety="The quick fix runs the codemod's `di` phase on this test only.",
         phase="di",
-        fixable=True,
+        fix="migrate",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from pinjected import IProxy, design, injected
+
+                @injected
+                def pair(a, b, /):
+                    return [a, b]
+
+                base = design(a=1, b=2)
+                __design__ = base + design(b=20)
+                main: IProxy = pair()
+                """, path='app/main.py'),
+        ),
+        invalid=(
+            Invalid("""
+
+                from pinjected import injected, instance as inst, design, Injected, IProxy, injected_pytest
+
+                @injected
+                def train(model, /, steps):
+                    return steps
+
+                @inst
+                def model():
+                    return 1
+
+                @injected_pytest
+                def test_train(train):
+                    assert train(1) == 1
+
+                __design__ = design(lr=0.1)
+                pair = Injected.mzip(model, train)
+                main: IProxy[int] = train(3)
+                """, path='mod.py', line=12),
+        ),
     )
 )

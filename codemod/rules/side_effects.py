@@ -1,13 +1,13 @@
 """Flags direct side effects inside effectful (``@do``) code: ray calls (DM2xx) and IO (DM3xx).
 
 Which calls count is data: the side-effect catalogue in ``doeff_migrate.codemod.side_effects``, extensible
-with ``extra-side-effects`` in ``[tool.doeff-migrate]``. Background: seed 000's effect table and doeff's
-"every side effect is a yielded value that a handler answers" (reference/doeff-api.md, §1.4).
+with ``extra-side-effects`` in ``[tool.doeff-migrate]``. Background: doeff's "every side effect is a yielded
+value that a handler answers".
 """
 
 from __future__ import annotations
 
-from . import Rule, register
+from . import CODEMOD, EDITOR, Invalid, Rule, Valid, register
 
 _WHY_IO = (
     "A `@do` function that performs IO directly cannot be run under a stub, recording or replay "
@@ -33,7 +33,66 @@ DIRECT_RAY_CALL = register(
         ),
         fix_safety="The quick fix runs the codemod's `compute` phase on the call's lines; review resource options.",
         phase="compute",
-        fixable=True,
+        fix="migrate",
+        reported_by=(CODEMOD, EDITOR),
+        valid=(
+            Valid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                def square(x):
+                    return x * x
+
+                @do
+                def f(x):
+                    return ray.get(ray.remote(square).remote(x))
+                """, surface=CODEMOD),
+            Valid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+
+                def square(x):
+                    return x * x
+
+
+                def f(x):
+                    return ray.get(ray.remote(square).remote(x))
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import ray
+                from doeff_migrate.runtime import do
+
+                def sq(x):
+                    return x
+
+                @do
+                def f(x):
+                    return ray.get(ray.remote(max_calls=1)(sq).remote(x))
+                """, line=9),
+            Invalid("""
+                import ray
+                from doeff_migrate.runtime import Program, do
+
+                @ray.remote(num_cpus=1)
+                def _score(x):
+                    return x * x + 1
+
+                def cube(x):
+                    return x ** 3
+
+                @do
+                def sweep(n: int):
+                    refs = [_score.remote(i) for i in range(n)]
+                    one = ray.remote(cube).options(num_cpus=1).remote(n)
+                    scores = ray.get(refs)
+                    return [scores, ray.get(one), ray.get([one, one])]
+
+                main: Program = sweep(4)
+                """, path='pipeline.py', surface=EDITOR, line=13),
+        ),
     )
 )
 
@@ -48,7 +107,47 @@ DIRECT_METRICS_CALL = register(
         use_instead='@do\ndef step(loss):\n    yield Log({"loss": loss})',
         fix_safety="The quick fix runs the codemod's `io` phase on the call's lines.",
         phase="io",
-        fixable=True,
+        fix="migrate",
+        reported_by=(CODEMOD, EDITOR),
+        valid=(
+            Valid("""
+                import wandb
+                from doeff_migrate.runtime import do
+
+                @do
+                def f():
+                    wandb.init()  # noqa: DM301
+                """),
+            Valid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                import wandb
+
+                @do
+                def f():
+                    def later():
+                        wandb.log({})
+                    return later
+                """, path='mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                import mlflow
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(x):
+                    mlflow.start_run()
+                    mlflow.log_metric('a', x, 3)
+                """, path='pkg/mod.py', line=6),
+            Invalid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                import wandb
+
+                @do
+                def f():
+                    s = 'héllo'; wandb.log({})
+                """, path='mod.py', surface=EDITOR, line=6),
+        ),
     )
 )
 
@@ -63,7 +162,28 @@ DIRECT_CHECKPOINT_IO = register(
         use_instead="@do\ndef evaluate(path):\n    model = yield LoadCheckpoint(path)",
         fix_safety="The quick fix runs the codemod's `io` phase; the generated handler performs the same call.",
         phase="io",
-        fixable=True,
+        fix="migrate",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                import anthropic
+                from doeff_migrate.runtime import do
+
+                @do
+                def ask(q):
+                    return anthropic.complete(q)
+                """, path='mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                import numpy as np
+                from doeff_migrate.runtime import do
+
+                @do
+                def total():
+                    return float(np.load("w.npy").sum())
+                """, path='other/steps.py', line=6),
+        ),
     )
 )
 
@@ -81,6 +201,64 @@ DIRECT_FILE_IO = register(
         example='@do\ndef save_report(text):\n    with open("report.txt", "w") as f:\n        f.write(text)',
         use_instead='@do\ndef save_report(text):\n    yield WriteText("report.txt", text)',
         phase="io",
+        reported_by=(CODEMOD, EDITOR),
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do
+
+                @do
+                def load(path):
+                    with open(path) as f:
+                        return f.read()
+                """, path='my-app/io.py', surface=CODEMOD),
+            Valid("""
+                from doeff_migrate.runtime import do
+
+
+                def first_line(path):
+                    with open(path) as f:
+                        return f.readline()
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do
+
+                @do
+                def f(p):
+                    with open(p) as fh:
+                        return fh.readline()
+                """, path='pkg/mod.py', line=5),
+            Invalid(r"""
+                from doeff_migrate.runtime import do
+
+                def render(rows):
+                    if not rows:
+                        raise ValueError("nothing to report")
+                    return "\\n".join(rows)
+
+                @do
+                def write_report(rows):
+                    with open("report.txt", "w") as f:
+                        f.write(render(rows))
+                    return "written"
+
+                @do
+                def pipeline():
+                    stale = "stale report from the last run"
+                    with open("report.txt", "w") as f:
+                        f.write(stale)
+                    try:
+                        status = yield write_report([])
+                    except ValueError as e:
+                        status = f"failed: {e}"
+                    with open("report.txt") as f:
+                        content = f.read()
+                    return [status, content]
+
+                main = pipeline()
+                """, path='proj/main.py', line=10),
+        ),
     )
 )
 
@@ -94,6 +272,28 @@ DIRECT_HTTP_CALL = register(
         example="@do\ndef fetch(url):\n    return requests.get(url).json()",
         use_instead="@do\ndef fetch(url):\n    return (yield HttpGet(url))",
         phase="io",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                import requests
+                from doeff_migrate.runtime import do
+
+
+                def step(url):
+                    return requests.get(url, timeout=5)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import requests
+                from doeff_migrate.runtime import do
+
+
+                @do
+                def step(url):
+                    return requests.get(url, timeout=5)
+                """, line=7),
+        ),
     )
 )
 
@@ -107,6 +307,28 @@ DIRECT_SUBPROCESS_CALL = register(
         example='@do\ndef version():\n    return subprocess.check_output(["git", "rev-parse", "HEAD"])',
         use_instead='@do\ndef version():\n    return (yield RunCommand(["git", "rev-parse", "HEAD"]))',
         phase="io",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                import subprocess
+                from doeff_migrate.runtime import do
+
+
+                def step():
+                    return subprocess.run(["ls"], check=True)
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import subprocess
+                from doeff_migrate.runtime import do
+
+
+                @do
+                def step():
+                    return subprocess.run(["ls"], check=True)
+                """, line=7),
+        ),
     )
 )
 
@@ -123,6 +345,28 @@ DIRECT_ENVIRON_ACCESS = register(
         example='@do\ndef data_dir():\n    return os.environ["DATA_DIR"]',
         use_instead='@do\ndef data_dir():\n    return (yield Ask("data_dir"))',
         phase="io",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                import os
+                from doeff_migrate.runtime import do
+
+
+                def step():
+                    return os.environ["HOME"]
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import os
+                from doeff_migrate.runtime import do
+
+
+                @do
+                def step():
+                    return os.environ["HOME"]
+                """, line=7),
+        ),
     )
 )
 
@@ -136,6 +380,28 @@ DIRECT_CLOCK_CALL = register(
         example="@do\ndef stamp():\n    return time.time()",
         use_instead="@do\ndef stamp():\n    return (yield Now())",
         phase="io",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                import time
+                from doeff_migrate.runtime import do
+
+
+                def step():
+                    return time.time()
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import time
+                from doeff_migrate.runtime import do
+
+
+                @do
+                def step():
+                    return time.time()
+                """, line=7),
+        ),
     )
 )
 
@@ -149,6 +415,28 @@ DIRECT_RANDOM_CALL = register(
         example="@do\ndef pick(xs):\n    return random.choice(xs)",
         use_instead="@do\ndef pick(xs):\n    return (yield RandomChoice(xs))",
         phase="io",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                import random
+                from doeff_migrate.runtime import do
+
+
+                def step():
+                    return random.random()
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                import random
+                from doeff_migrate.runtime import do
+
+
+                @do
+                def step():
+                    return random.random()
+                """, line=7),
+        ),
     )
 )
 
@@ -162,6 +450,28 @@ DIRECT_PRINT_CALL = register(
         example='@do\ndef report(x):\n    print("value", x)',
         use_instead='@do\ndef report(x):\n    yield Tell(f"value {x}")',
         phase="io",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                import numpy as np
+                from doeff_migrate.runtime import do
+
+                @do
+                def total():
+                    return float(np.load("w.npy").sum())
+                """, path='other/steps.py'),
+        ),
+        invalid=(
+            Invalid("""
+                import numpy as np
+                from doeff_migrate.runtime import do
+
+                @do
+                def train(n):
+                    print("training", n, flush=True)
+                    return float(np.load("w.npy").sum()) * n
+                """, path='proj/pipeline.py', line=6),
+        ),
     )
 )
 
@@ -175,6 +485,34 @@ DIRECT_CONFIGURED_SIDE_EFFECT = register(
         example='# pyproject.toml: extra-side-effects = ["mylab.storage.upload"]\n@do\ndef publish(path):\n    mylab.storage.upload(path)',
         use_instead="@do\ndef publish(path):\n    yield Upload(path)",
         phase="io",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                from mylab import storage
+
+
+                def publish(p):
+                    storage.upload(p)
+                """, pyproject="""
+                [tool.doeff-migrate]
+                extra-side-effects = ["mylab.storage.upload"]
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                from mylab import storage
+
+
+                @do
+                def publish(p):
+                    storage.upload(p)
+                """, pyproject="""
+                [tool.doeff-migrate]
+                extra-side-effects = ["mylab.storage.upload"]
+                """, line=7),
+        ),
     )
 )
 
@@ -194,6 +532,45 @@ SIDE_EFFECT_VIA_HELPER = register(
         example='def log_metrics(m):\n    wandb.log(m)\n\n@do\ndef step(loss):\n    log_metrics({"loss": loss})',
         use_instead='@do\ndef log_metrics(m):\n    yield Log(m)\n\n@do\ndef step(loss):\n    yield log_metrics({"loss": loss})',
         phase="io",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+
+                @do
+                def save(x):
+                    return x
+
+                @do
+                def main():
+                    save(1)
+                    return 2
+
+                def plain():
+                    save(2)
+                """, path='mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+
+                import wandb
+
+                def log_metrics(m):
+                    wandb.log(m)
+
+                def report(m):
+                    log_metrics(m)
+
+                def pure(x):
+                    return x + 1
+
+                @do
+                def step(loss):
+                    report({"loss": loss})
+                    return pure(loss)
+                """, path='mod.py', line=16),
+        ),
     )
 )
 
@@ -223,6 +600,27 @@ DIRECT_LLM_CALL = register(
             "that client, and generates a complete handler making the same call on it (a replay skips it)."
         ),
         phase="io",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                import numpy as np
+                from doeff_migrate.runtime import do
+
+                @do
+                def total():
+                    return float(np.load("w.npy").sum())
+                """, path='other/steps.py'),
+        ),
+        invalid=(
+            Invalid("""
+                import anthropic
+                from doeff_migrate.runtime import do
+
+                @do
+                def ask(q):
+                    return anthropic.complete(q)
+                """, path='mod.py', line=6),
+        ),
     )
 )
 

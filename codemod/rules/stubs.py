@@ -9,12 +9,12 @@ user's (an API client, a custom storage). A stub is recognised by two things tog
 
 Deleting the marker (or the ``raise``) once the handler is written makes the diagnostics go away. The
 marker is a constant here so the codemod (writer) and the language server (reader) agree on it.
-Handler shape: doeff 0.8.0's ``@handler def h(effect: MyEffect, k)`` (reference/doeff-api.md, §1.4).
+Handler shape: doeff 0.8.0's ``@handler def h(effect: MyEffect, k)``.
 """
 
 from __future__ import annotations
 
-from . import Rule, register
+from . import EDITOR, Invalid, Rule, Valid, register
 
 STUB_MARKER = "# doeff-migrate: stub"
 """Marker comment of a generated, not yet implemented handler stub."""
@@ -41,6 +41,57 @@ UNIMPLEMENTED_HANDLER_STUB = register(
             "    return (yield Resume(k, url))"
         ),
         phase="io",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                from dataclasses import dataclass
+
+                @dataclass(frozen=True)
+                class Upload(EffectBase[str]):
+                    path: str
+
+                @dataclass(frozen=True)
+                class Fetch(EffectBase[str]):
+                    url: str
+
+                @handler
+                def handle_upload(effect: Upload, k):
+                    # implemented later
+                    raise NotImplementedError("write me")
+
+                @do
+                def publish(path):
+                    url = yield Upload(path)
+                    page = yield Fetch(url)
+                    return page
+                """, path='mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                from dataclasses import dataclass
+
+                @dataclass(frozen=True)
+                class Upload(EffectBase[str]):
+                    path: str
+
+                @dataclass(frozen=True)
+                class Fetch(EffectBase[str]):
+                    url: str
+
+                @handler
+                def handle_upload(effect: Upload, k):
+                    # doeff-migrate: stub
+                    raise NotImplementedError("write me")
+
+                @do
+                def publish(path):
+                    url = yield Upload(path)
+                    page = yield Fetch(url)
+                    return page
+                """, path='mod.py', line=13),
+        ),
     )
 )
 
@@ -54,6 +105,57 @@ EFFECT_ANSWERED_BY_STUB = register(
         example="@do\ndef publish(path):\n    url = yield Upload(path)   # handle_upload is still a stub",
         use_instead="Implement the handler named in the message, then remove its stub marker.",
         phase="io",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                from dataclasses import dataclass
+
+                @dataclass(frozen=True)
+                class Upload(EffectBase[str]):
+                    path: str
+
+                @dataclass(frozen=True)
+                class Fetch(EffectBase[str]):
+                    url: str
+
+                @handler
+                def handle_upload(effect: Upload, k):
+                    # implemented later
+                    raise NotImplementedError("write me")
+
+                @do
+                def publish(path):
+                    url = yield Upload(path)
+                    page = yield Fetch(url)
+                    return page
+                """, path='mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                from dataclasses import dataclass
+
+                @dataclass(frozen=True)
+                class Upload(EffectBase[str]):
+                    path: str
+
+                @dataclass(frozen=True)
+                class Fetch(EffectBase[str]):
+                    url: str
+
+                @handler
+                def handle_upload(effect: Upload, k):
+                    # doeff-migrate: stub
+                    raise NotImplementedError("write me")
+
+                @do
+                def publish(path):
+                    url = yield Upload(path)
+                    page = yield Fetch(url)
+                    return page
+                """, path='mod.py', line=19),
+        ),
     )
 )
 
@@ -76,6 +178,64 @@ EFFECT_WITHOUT_HANDLER = register(
         use_instead="Write a `@handler` for `Upload` (the quick fix generates a stub to fill in).",
         fix_safety="The fix appends a handler stub carrying the stub marker; it does not change what runs.",
         phase="io",
-        fixable=True,
+        fix="edit",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                from dataclasses import dataclass
+
+                @dataclass(frozen=True)
+                class Upload(EffectBase[str]):
+                    path: str
+
+                @dataclass(frozen=True)
+                class Fetch(EffectBase[str]):
+                    url: str
+
+                @handler
+                def handle_upload(effect: Upload, k):
+                    # doeff-migrate: stub
+                    raise NotImplementedError("write me")
+
+                @do
+                def publish(path):
+                    url = yield Upload(path)
+                    page = yield Fetch(url)
+                    return page
+
+
+                @handler
+                def handle_fetch(effect: Fetch, k):
+                    # doeff-migrate: stub
+                    raise NotImplementedError("handler stub for Fetch: answer with `return (yield Resume(k, value))`")
+
+                """, path='mod.py'),
+        ),
+        invalid=(
+            Invalid("""
+                from doeff_migrate.runtime import do, handler, Ask, EffectBase
+                from dataclasses import dataclass
+
+                @dataclass(frozen=True)
+                class Upload(EffectBase[str]):
+                    path: str
+
+                @dataclass(frozen=True)
+                class Fetch(EffectBase[str]):
+                    url: str
+
+                @handler
+                def handle_upload(effect: Upload, k):
+                    # implemented later
+                    raise NotImplementedError("write me")
+
+                @do
+                def publish(path):
+                    url = yield Upload(path)
+                    page = yield Fetch(url)
+                    return page
+                """, path='mod.py', line=20),
+        ),
     )
 )

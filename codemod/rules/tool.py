@@ -1,6 +1,6 @@
 """Rules about the input the tool itself could not handle."""
 
-from . import Rule, register
+from . import EDITOR, Invalid, Rule, Valid, register
 
 SYNTAX_ERROR = register(
     Rule(
@@ -15,5 +15,18 @@ SYNTAX_ERROR = register(
         example="def broken(:\n    pass",
         use_instead="def fixed():\n    pass",
         fix_safety="No fix is offered.",
+        reported_by=(EDITOR,),
+        valid=(
+            Valid("""
+                def fixed():
+                    pass
+                """),
+        ),
+        invalid=(
+            Invalid("""
+                def broken(:
+                    pass
+                """, line=1),
+        ),
     )
 )

@@ -2,7 +2,8 @@
 
 Each module declares ``transform = Transform(__name__, phase=..., order=..., transformer=...)``; the
 name (the module's own) is what ``--select``-style options, the docs and ``tests/codemod/test_<name>.py``
-use. Transforms run one after another on the same tree in ``order``.
+use. Transforms run one after another on the same tree in ``order``. A family too big for one module keeps its
+transform there and its parts in modules that register nothing (``compute_*``, ``io_*``, ``effectful_code``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from .base import MigrationTransformer
 
 __all__ = [
-    "Transform", "MigrationTransformer", "all_transforms", "PHASES", "Clause", "any_wants", "imports_any", "EFFECTFUL_FILE",
+    "Transform", "MigrationTransformer", "all_transforms", "PHASES", "Clause", "clause_matches", "any_wants", "imports_any", "EFFECTFUL_FILE",
 ]
 
 PHASES = ("di", "compute", "io", "recording")
@@ -44,7 +45,7 @@ def _compiled(pattern: str, as_bytes: bool) -> re.Pattern:
     return re.compile(pattern.encode() if as_bytes else pattern, re.M)
 
 
-def _clause_matches(clause: Clause, text: str | bytes) -> bool:
+def clause_matches(clause: Clause, text: str | bytes) -> bool:
     as_bytes = isinstance(text, bytes)
     if isinstance(clause, str):
         return _compiled(clause, as_bytes).search(text) is not None
@@ -90,9 +91,9 @@ class Transform:
 
     def wants(self, text: str | bytes, path: str | None = None) -> bool:
         """Whether ``text`` (of the file at ``path``) may contain something this transform changes or flags."""
-        if any(_clause_matches(c, text) for c in self.prefilter):
+        if any(clause_matches(c, text) for c in self.prefilter):
             return True
-        return self.extra_prefilter is not None and any(_clause_matches(c, text) for c in self.extra_prefilter(path))
+        return self.extra_prefilter is not None and any(clause_matches(c, text) for c in self.extra_prefilter(path))
 
 
 def any_wants(phases: Iterable[str], text: str | bytes, path: str | None = None) -> bool:

@@ -112,7 +112,7 @@ class DesignTranslator:
                 self.problem = ("DM121", f"design binds the entry point `{dotted}`, which is not a plain program after migration")
                 return None
             if target is None and isinstance(node, cst.Attribute):
-                # ``fn.proxy`` / ``settings.db_url``: an attribute of a provider (BUG 28, design side).
+                # ``fn.proxy`` / ``settings.db_url``: an attribute of a provider (design side).
                 parts = dotted.split(".")
                 for i in range(len(parts) - 1, 0, -1):
                     owner = state.index.resolve_ref(ValueSpec("ref", state.module, ".".join(parts[:i])))

@@ -1,6 +1,5 @@
 """Handler stacks that entry points build themselves gain the recording wiring: ``*recording_handlers()``.
 
-Seed 000's killer demo: ``run(train(), handlers=[RecordingHandler(path), GPUHandler(), WandBHandler()])``.
 ``run(program, handlers=[a, b])`` becomes ``run(program, handlers=[*recording_handlers(), a, b])`` (first =
 innermost, so it records what ``a`` and ``b`` answer), ``run(program)`` / ``run(program, env=...)`` gets
 ``handlers=[*recording_handlers()]``, and ``with_handlers([a, b], program)`` (first = outermost) becomes
@@ -25,9 +24,9 @@ from libcst.codemod.visitors import AddImportsVisitor
 from ..handler_stubs import HANDLER_MODULE, record_need
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
-from .compute import ImportTable, is_effectful
+from .effectful_code import ImportTable, is_effectful
 
-# The bundled runtime's only: doeff's `run` takes no `handlers=` and cannot run the generated recorder (review F22).
+# The bundled runtime's only: doeff's `run` takes no `handlers=` and cannot run the generated recorder.
 _RUN = {"doeff_migrate.runtime.run", "doeff_migrate.runtime.run.run"}
 _WITH_HANDLERS = {"doeff_migrate.runtime.with_handlers", "doeff_migrate.runtime.handlers.with_handlers"}
 _HANDLER_DECORATORS = {"doeff_migrate.runtime.handler", "doeff_migrate.runtime.handlers.handler"}
@@ -67,7 +66,7 @@ def is_recording_inside(node: cst.BaseExpression, imports: ImportTable) -> bool:
 
 def recorder_inside(state: FileState, program: cst.BaseExpression) -> cst.Call:
     """``with_handlers([*recording_handlers()], program)``: the recorder right around the program, inside the
-    package's handlers (``with_effect_handlers``), so it records the effects those handlers answer (review F32)."""
+    package's handlers (``with_effect_handlers``), so it records the effects those handlers answer."""
     module = record_need(state)
     AddImportsVisitor.add_needed_import(state.context, module, HELPER)
     return cst.Call(cst.Name(state.need("with_handlers")), [
@@ -91,7 +90,7 @@ class RecordingTransformer(MigrationTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         # A run inside effectful code, or a stack a handler installs to answer an effect, is nested in a run
-        # that is wired already: a second recorder there would record the same effects again (review F7b).
+        # that is wired already: a second recorder there would record the same effects again.
         return not is_effectful(node, self.imports) and not any(
             self.imports.qualify(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator) in _HANDLER_DECORATORS
             for d in node.decorators

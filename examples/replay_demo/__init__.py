@@ -1,4 +1,4 @@
-"""Experiment replay demo (seed 000): record a small NumPy training run, then replay it.
+"""Experiment replay demo: record a small NumPy training run, then replay it.
 
 Run it with ``python -m examples.replay_demo`` from the repository root; see README.md.
 """

@@ -8,11 +8,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from textwrap import dedent
 
 import pytest
 
 from doeff_migrate.codemod import cli
+from doeff_migrate.codemod.api import ProjectIndex, migrate_source
 from doeff_migrate.codemod.cli import main
+from doeff_migrate.codemod.engine import MigrationError
 
 PINJECTED = "from pinjected import injected\n\n@injected\ndef f(dep, /, x):\n    return dep + x\n"
 MIGRATED = (
@@ -164,3 +167,35 @@ def test_a_character_libcst_refuses_in_a_name_is_a_clean_syntax_error_not_a_cras
     source = "from pinjected import injected\n\U00013460 = 1\n"
     with pytest.raises(MigrationError, match="syntax error at line 2"):
         migrate_source(source, path="m.py")
+
+
+def migrate(files: dict[str, str], path: str = "app/main.py"):
+    sources = {p: dedent(s) for p, s in files.items()}
+    return migrate_source(sources[path], path=path, index=ProjectIndex.from_sources(sources))
+
+
+PROVIDERS = """\
+    from pinjected import IProxy, Injected, design, injected, instance
+
+    @injected
+    def f(x):
+        return x
+
+    @instance
+    def ckpt():
+        return {"w": 1}
+
+    CONFIG = {"x": 1}
+"""
+
+
+def test_a_transform_crash_fails_that_file_only(monkeypatch):
+    # `3.proxy` crashed the whole CLI run; whatever a transform raises is now this file's error.
+    from doeff_migrate.codemod.transforms import entry_points
+
+    def broken(self, node):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(entry_points.EntryPoints, "value_of", broken)
+    with pytest.raises(MigrationError, match="internal error in the entry_points transform"):
+        migrate({"app/main.py": dedent(PROVIDERS) + "p: IProxy = f(1) + 1\n"})

@@ -211,7 +211,7 @@ def test_progress_bar_is_shown_on_a_terminal_only(project, monkeypatch):
 
 
 def test_migrating_one_file_indexes_the_whole_project_it_belongs_to(tmp_path):
-    """Review BUG 2: `doeff-migrate app/main.py` must know that `fetch` (in app/lib.py) is an injected function."""
+    """`doeff-migrate app/main.py` must know that `fetch` (in app/lib.py) is an injected function."""
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "__init__.py").write_text("")
     lib = "from pinjected import injected\n\n@injected\ndef fetch(prefix, /, url):\n    return prefix + url\n"
@@ -228,7 +228,7 @@ def test_migrating_one_file_indexes_the_whole_project_it_belongs_to(tmp_path):
 
 
 def test_a_second_run_reads_the_env_dicts_of_the_first_as_designs(tmp_path):
-    """Review BUG 1: after run 1, `design(fetch=lambda ...)` is `{"fetch": lambda ...}`; run 2 must still know that
+    """After run 1, `design(fetch=lambda ...)` is `{"fetch": lambda ...}`; run 2 must still know that
     `fetch` is bound both to an injected function and to a plain value: calls go through `call_dependency`."""
     app = tmp_path / "app"
     app.mkdir()
@@ -248,7 +248,7 @@ def test_a_second_run_reads_the_env_dicts_of_the_first_as_designs(tmp_path):
 
 
 def test_a_design_value_re_exported_through_a_plain_module_is_resolved(tmp_path):
-    """Review BUG 5 (variant): `DEFAULT_FETCH` re-exported by `app/consts.py` (no "pinjected" in it) is `lib.fetch`."""
+    """`DEFAULT_FETCH` re-exported by `app/consts.py` (no "pinjected" in it) is `lib.fetch`."""
     app = tmp_path / "app"
     app.mkdir()
     (app / "__init__.py").write_text("")
@@ -265,7 +265,7 @@ def test_a_design_value_re_exported_through_a_plain_module_is_resolved(tmp_path)
 
 
 def test_a_second_run_still_knows_that_a_migrated_provider_was_async(tmp_path):
-    """Review BUG 1: after `slow` is migrated, new code calling it without `await` still binds it as a coroutine
+    """After `slow` is migrated, new code calling it without `await` still binds it as a coroutine
     function (the call makes a coroutine, as under pinjected)."""
     app = tmp_path / "app"
     app.mkdir()

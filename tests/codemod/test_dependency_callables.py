@@ -4,6 +4,10 @@ functions and values: before/after strings (runtime/dependencies.py, transforms/
 
 from __future__ import annotations
 
+from textwrap import dedent
+
+from doeff_migrate.codemod.api import ProjectIndex, migrate_source
+
 from .tools import check_transformed
 
 STEP = {"steps.py": "from pinjected import injected\n\n@injected\ndef step(x):\n    return x\n"}
@@ -507,3 +511,32 @@ def test_async_body_needing_the_running_loop_runs_as_a_coroutine_and_a_sync_one_
         """,
     )
     assert [f.code for f in result.flags] == ["DM132"]
+
+
+def migrate(files: dict[str, str], path: str = "app/main.py"):
+    sources = {p: dedent(s) for p, s in files.items()}
+    return migrate_source(sources[path], path=path, index=ProjectIndex.from_sources(sources))
+
+
+def test_mixed_dependency_passed_as_a_value_is_a_bound_callable():
+    result = migrate({
+        "app/main.py": """
+            from pinjected import IProxy, injected
+
+            @injected
+            def fetch(url):
+                return "real:" + url
+
+            @injected
+            def pages(fetch, /, urls):
+                return list(map(fetch, urls))
+
+            main: IProxy = pages(["a", "b"])
+        """,
+        "app/testing.py": """
+            from pinjected import design
+            __design__ = design(fetch=lambda u: "fake:" + u)
+        """,
+    })
+    assert 'fetch = yield AskFunction("fetch")\n    return list(map(fetch, urls))' in result.code, result.code
+    assert "# doeff-migrate:" not in result.code, result.code

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textwrap import dedent
 
-from doeff_migrate.codemod.api import migrate_source
+from doeff_migrate.codemod.api import ProjectIndex, migrate_source
 
 from .tools import _index, check_transformed
 
@@ -348,3 +348,80 @@ def test_target_doeff_keeps_plain_runtime_designs_and_flags_ones_that_build_prog
     """)
     result = migrate_source(built, path="example.py", index=_index("example.py", built, None), target="doeff")
     assert "DM115" in [f.code for f in result.flags] and "not with `--target doeff`" in result.code
+
+
+def _migrate(files: dict[str, str], path: str):
+    files = {p: dedent(s) for p, s in files.items()}
+    return migrate_source(files[path], path=path, index=ProjectIndex.from_sources(files))
+
+
+def migrate(files: dict[str, str], path: str = "app/main.py"):
+    sources = {p: dedent(s) for p, s in files.items()}
+    return migrate_source(sources[path], path=path, index=ProjectIndex.from_sources(sources))
+
+
+def flagged(result, line_text: str) -> bool:
+    """A ``# doeff-migrate: DM###`` comment sits right above the (unchanged) line."""
+    lines = result.code.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == line_text.strip():
+            above = lines[i - 1].strip() if i else ""
+            return above.startswith("# doeff-migrate: DM")
+    return False
+
+
+def test_design_value_that_is_a_variable_holding_an_injected_function():
+    # pinjected: 'P-v2:x'. A plain `fetcher(url)` call of the migrated function returns a Program.
+    files = {
+        "app/main.py": """
+            from pinjected import IProxy, design, injected
+
+            @injected
+            def fetch_v2(prefix, /, url):
+                return prefix + "v2:" + url
+
+            @injected
+            def page(fetcher, /, url):
+                return fetcher(url)
+
+            impl = fetch_v2
+            main: IProxy = page("x")
+            __design__ = design(fetcher=impl, prefix="P-")
+        """
+    }
+    result = migrate(files, "app/main.py")
+    assert "(yield fetcher(url))" in result.code or flagged(result, "def page(fetcher, /, url):") or any(
+        f.code.startswith("DM1") for f in result.flags
+    ), result.code
+
+
+def test_design_value_through_a_module_alias_is_resolved():
+    """``import app.helpers as h`` + ``design(fetcher=h.fetch_impl, conf=h.settings)``."""
+    files = {
+        "app/__init__.py": "",
+        "app/helpers.py": """\
+            from pinjected import injected, instance
+
+            @injected
+            def fetch_impl(prefix, /, url):
+                return prefix + url
+
+            @instance
+            def settings():
+                return {"root": "/srv"}
+        """,
+        "app/main.py": """\
+            import app.helpers as h
+            from pinjected import IProxy, design, injected
+
+            @injected
+            def page(fetcher, /, url):
+                return fetcher(url)
+
+            main: IProxy = page("x")
+            __design__ = design(fetcher=h.fetch_impl, prefix="P-", conf=h.settings)
+        """,
+    }
+    result = _migrate(files, "app/main.py")
+    assert "return (yield fetcher(url))" in result.code
+    assert '__design__ = {"fetcher": h.fetch_impl, "prefix": "P-", "conf": h.settings()}' in result.code

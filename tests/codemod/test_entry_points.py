@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from textwrap import dedent
+
+from doeff_migrate.codemod.api import ProjectIndex, migrate_source
+
 from .tools import check_transformed
 
 PRELUDE_BEFORE = """\
@@ -157,3 +161,249 @@ def test_attribute_of_a_translated_literal_is_parenthesised():
             return (1).real
         """,
     )
+
+
+def migrate(files: dict[str, str], path: str = "app/main.py"):
+    sources = {p: dedent(s) for p, s in files.items()}
+    return migrate_source(sources[path], path=path, index=ProjectIndex.from_sources(sources))
+
+
+def flag_above(code: str, line_text: str) -> list[str]:
+    """The codes of the ``# doeff-migrate`` comments right above ``line_text`` (which must be unchanged)."""
+    lines = code.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == line_text.strip())
+    codes = []
+    i = at - 1
+    while i >= 0 and lines[i].strip().startswith("@"):  # the flag sits above the decorators
+        i -= 1
+    while i >= 0 and lines[i].strip().startswith("# doeff-migrate: "):
+        codes.append(lines[i].strip().split(":")[1].strip())
+        i -= 1
+    return codes
+
+
+PROVIDERS = """\
+    from pinjected import IProxy, Injected, design, injected, instance
+
+    @injected
+    def f(x):
+        return x
+
+    @instance
+    def ckpt():
+        return {"w": 1}
+
+    CONFIG = {"x": 1}
+"""
+
+
+def _entry(before: str, after: str, imports: str) -> None:
+    """The statements generated for ``before`` (after the providers), the runtime imports, idempotency."""
+    source = dedent(PROVIDERS) + dedent(before)
+    result = migrate({"app/main.py": source})
+    code = result.code
+    assert dedent(after) in code, "actual output:\n" + code
+    assert f"from doeff_migrate.runtime import {imports}\n" in code, code
+    again = migrate({"app/main.py": code})
+    assert again.code == code, "a second run must change nothing"
+
+
+def test_injected_function_passed_as_an_argument_of_an_entry_point():
+    # pinjected resolves the Injected argument first: apply gets a callable returning 'P-u'.
+    files = {
+        "app/main.py": """
+            from pinjected import IProxy, design, injected
+
+            @injected
+            def fetch(prefix, /, url):
+                return prefix + url
+
+            @injected
+            def apply(fn, x):
+                return fn(x)
+
+            main: IProxy = apply(fetch, "u")
+            __design__ = design(prefix="P-")
+        """
+    }
+    result = migrate(files, "app/main.py")
+    assert "main: Program = apply(fetch," not in result.code, result.code
+
+
+def test_entry_point_calling_a_flagged_function_stays_pinjected():
+    files = {
+        "app/main.py": """
+            import asyncio
+            from pinjected import IProxy, injected
+
+            @injected
+            async def fetch(client, /, url):
+                return client + url
+
+            @injected
+            async def crawl(fetch, /, urls):
+                return await asyncio.gather(*[fetch(u) for u in urls])
+
+            main: IProxy = crawl(["a", "b"])
+        """
+    }
+    result = migrate(files, "app/main.py")
+    if "async def crawl" in result.code:  # crawl was left as pinjected (flagged)
+        assert "main: Program = crawl(" not in result.code, result.code
+
+
+def test_a_leaf_used_twice_in_one_expression_is_resolved_once():
+    _entry(
+        """\
+        pair: IProxy = f(ckpt) + f(ckpt)
+        once: IProxy = f(ckpt) + 1
+        """,
+        """\
+        @do
+        def pair():
+            return (yield f((_ckpt_value := (yield ckpt())))) + (yield f(_ckpt_value))
+
+        @do
+        def once():
+            return (yield f((yield ckpt()))) + 1
+        """,
+        "do, function_binding, instance_binding",
+    )
+
+
+def test_plain_sub_expressions_of_a_lifted_entry_point_are_evaluated_at_import():
+    _entry(
+        """\
+        main: IProxy = f(1) + CONFIG["x"] + len([1]) + 2
+        zipped = Injected.mzip(f(2), Injected.pure(CONFIG["x"]))
+        """,
+        """\
+        _main_arg1 = CONFIG["x"]
+        _main_arg2 = len([1])
+        @do
+        def main():
+            return (yield f(1)) + _main_arg1 + _main_arg2 + 2
+
+        _zipped_arg1 = CONFIG["x"]
+        @do
+        def zipped():
+            return tuple((yield Gather((yield Spawn(f(2))), (yield Spawn(Pure(_zipped_arg1))))))
+        """,
+        "Gather, Pure, Spawn, do, function_binding, instance_binding",
+    )
+
+
+def test_leaves_inside_a_subscript_index_are_yielded():
+    _entry(
+        """\
+        idx: IProxy = f([10, 20])[f(1)]
+        """,
+        """\
+
+        @do
+        def idx():
+            return (yield f([10, 20]))[(yield f(1))]
+        """,
+        "do, function_binding, instance_binding",
+    )
+
+
+def test_a_leaf_in_slice_bounds_is_flagged_as_pinjected_cannot_resolve_it():
+    result = migrate({"app/main.py": dedent(PROVIDERS) + "sliced: IProxy = f([1, 2, 3])[f(0):f(2)]\n"})
+    assert flag_above(result.code, "sliced: IProxy = f([1, 2, 3])[f(0):f(2)]") == ["DM108"]
+
+
+def test_proxy_of_an_injected_is_the_injected_itself():
+    _entry(
+        """\
+        a_plus: IProxy = Injected.by_name("a").proxy + 1
+        pure_times: IProxy = Injected.pure(3).proxy * 2
+        """,
+        """\
+
+        @do
+        def a_plus():
+            return (yield Ask("a")) + 1
+
+        @do
+        def pure_times():
+            return 3 * 2
+
+        __doeff_requires__ = {"a_plus": ("a",)}
+        """,
+        "Ask, do, function_binding, instance_binding",
+    )
+
+
+def test_proxy_of_anything_else_is_an_attribute_of_the_value():
+    result = migrate({"app/main.py": dedent(PROVIDERS) + "p: IProxy = ckpt.proxy + 1\n"})
+    assert "\np: Program = expr(ckpt()).proxy + 1\n" in result.code, result.code
+
+
+def test_an_entry_point_of_another_module_in_an_expression_is_flagged_dm136():
+    result = migrate({
+        "app/jobs.py": """
+            from pinjected import IProxy, injected
+
+            @injected
+            def greet(name):
+                return "hi " + name
+
+            plain: IProxy = greet("bob")
+        """,
+        "app/main.py": """
+            from pinjected import IProxy, injected
+            from app.jobs import plain
+
+            @injected
+            def pair(a, b):
+                return [a, b]
+
+            main: IProxy = pair(plain, 1)
+            later: IProxy = pair(main, 2)
+        """,
+    })
+    # The other module's entry point is a program or a lifted @do function: as_program runs either.
+    assert "return (yield pair((yield as_program(plain)), 1))" in result.code, result.code
+    assert "return (yield pair((yield main()), 2))" in result.code, result.code
+
+
+def test_eager_build_order_puts_leaves_before_their_dependants_on_ties():
+    """``leaf, other`` (no dependencies) before ``mid_a``, as pinjected's concurrent resolution."""
+    index = ProjectIndex.from_sources({"app/__init__.py": "", "app/main.py": dedent("""\
+        from pinjected import IProxy, design, injected, instance
+
+        @instance
+        def leaf():
+            return 1
+
+        @instance
+        def mid_a(leaf):
+            return leaf + 1
+
+        @instance
+        def mid_b(leaf, other):
+            return leaf + other
+
+        @instance
+        def other():
+            return 5
+
+        @instance
+        def top(mid_a, mid_b):
+            return mid_a + mid_b
+
+        @injected
+        def use(top, helper, /, x):
+            return helper(x) + top
+
+        @injected
+        def helper(mid_a, zed, /, x):
+            return mid_a * x + zed
+
+        main: IProxy = use(3)
+        __design__ = design(zed=100)
+    """)})
+    order = index.requires("app.main", "main")
+    assert order.index("other") < order.index("mid_a") and order.index("leaf") < order.index("mid_a")
+    assert order.index("mid_b") < order.index("top")

@@ -406,7 +406,7 @@ def test_an_earlier_dm110_note_does_not_keep_the_function_from_migrating():
     assert "@function_binding\n@do\ndef build():" in migrate_source(source, path="build.py").code
 
 
-# -- review BUG 10: references to a provider left as pinjected are left and flagged too (DM117) ----------------
+# -- references to a provider left as pinjected are left and flagged too (DM117) ----------------
 _FLAGGED_LIB = (
     "from pinjected import injected\n\n"
     "# doeff-migrate: DM111: depends on `__resolver__`/`__design__`/`__task_group__` or `Injected.dynamic`: no env key answers it\n"
@@ -510,7 +510,7 @@ def test_design_value_computed_by_a_call_goes_through_call_dependency():
     assert "    fetcher = yield Ask(\"fetcher\")\n    return (yield call_dependency(fetcher, url))\n" in result.code, result.code
 
 
-# -- designs / index flags of the adversarial review (more cases in test_review_designs.py) -------------
+# -- designs / index flags (more cases in test_designs.py) ----------------------------------------------------------
 def _flag_codes(files: dict[str, str], path: str) -> tuple[list[str], str]:
     files = {p: dedent(s) for p, s in files.items()}
     result = migrate_source(files[path], path=path, index=ProjectIndex.from_sources(files))
@@ -576,3 +576,10 @@ def test_dependency_cycle_is_flagged_dm123():
             return 1 if n == 0 else n * fact(n - 1)
     """}, "m.py")
     assert "DM123" in codes and "@injected\ndef fact(fact, /, n):" in code
+
+
+def test_new_rules_are_documented():
+    # DM136-DM139 are retired: those expressions become Program expressions or bound callables.
+    for code in [f"DM{n}" for n in range(130, 140) if n not in (136, 137, 138, 139)]:
+        rule = get_rule(code)
+        assert rule.phase == "di" and rule.what and rule.why and rule.example and rule.use_instead and rule.fix_safety

@@ -308,3 +308,21 @@ def test_an_aliased_import_of_such_a_handler_module_keeps_its_alias():
         path="01_app/io.py",
         phases=("io",),
     )
+
+
+def test_extending_a_handler_list_with_brackets_in_comments_and_multiline_imports_stays_valid():
+    import ast
+
+    from doeff_migrate.codemod.handler_stubs import extend_module, render_module, spec_for_metrics, spec_for_movable
+    from doeff_migrate.codemod.side_effects import Catalogue
+
+    movable = Catalogue.default().movable("numpy.load")
+    text = render_module([spec_for_metrics("LogMetrics")])
+    text = text.replace("    handle_log_metrics,\n", "    handle_log_metrics,  # wandb [metrics] only\n")
+    text = text.replace("import wandb\n", "import wandb\nfrom os.path import (\n    join,\n    exists,\n)\n")
+    ast.parse(text)
+    extended = extend_module(text, [spec_for_metrics("LogSummary"), spec_for_movable(movable)])
+    module = ast.parse(extended)  # no SyntaxError
+    handlers = next(n.value for n in module.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "HANDLERS")
+    assert [e.id for e in handlers.elts] == ["handle_log_metrics", "handle_log_summary", "handle_load_numpy_array"]
+    assert "# wandb [metrics] only" in extended and "import numpy as np" in extended

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from doeff_migrate.codemod.api import migrate_source
+from textwrap import dedent
+
+import pytest
+
+from doeff_migrate.codemod.api import ProjectIndex, migrate_source
 
 from .tools import check_noop, check_transformed
 
@@ -75,7 +79,7 @@ def test_double_underscore_dependency_keeps_its_full_key():
 
 
 def test_without_slash_or_underscore_every_parameter_is_a_runtime_argument():
-    # pinjected-semantics.md trap 5: names that look like keys inject nothing.
+    # Names that look like keys inject nothing.
     check_transformed(
         """\
         from pinjected import injected
@@ -502,3 +506,269 @@ def test_only_range_limits_the_rewrite_to_the_function_under_it():
     assert "def a(dep, /):" in result.code
     assert "def b():\n    dep = yield Ask(\"dep\")" in result.code
     assert result.code.count("@injected") == 1
+
+
+def migrate(files: dict[str, str], path: str = "app/main.py"):
+    sources = {p: dedent(s) for p, s in files.items()}
+    return migrate_source(sources[path], path=path, index=ProjectIndex.from_sources(sources))
+
+
+def flag_above(code: str, line_text: str) -> list[str]:
+    """The codes of the ``# doeff-migrate`` comments right above ``line_text`` (which must be unchanged)."""
+    lines = code.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == line_text.strip())
+    codes = []
+    i = at - 1
+    while i >= 0 and lines[i].strip().startswith("@"):  # the flag sits above the decorators
+        i -= 1
+    while i >= 0 and lines[i].strip().startswith("# doeff-migrate: "):
+        codes.append(lines[i].strip().split(":")[1].strip())
+        i -= 1
+    return codes
+
+
+ITEMS = """\
+    import asyncio
+    from pinjected import IProxy, injected
+
+    @injected
+    async def a_item(x):
+        return x * 10
+
+"""
+
+
+def test_a_provider_whose_module_name_is_rebound_is_asked_for():
+    check_transformed(
+        """\
+        from pinjected import IProxy, injected
+
+        @injected
+        def score(scale, /, x):
+            return x * scale
+
+        @injected
+        def report(score, /, x):
+            return score(x) + 1
+
+        score: IProxy = score(5)
+        """,
+        """\
+        from doeff_migrate.runtime import Ask, Program, do, function_binding
+
+        @function_binding
+        @do
+        def score(x):
+            scale = yield Ask("scale")
+            return x * scale
+
+        @function_binding
+        @do
+        def report(x):
+            score = yield Ask("score")
+            return (yield score(x)) + 1
+
+        score: Program = score(5)
+
+        __doeff_requires__ = {"score": ("scale",)}
+        """,
+    )
+
+
+def test_a_gather_of_the_project_is_not_asyncio_gather():
+    result = migrate({"app/main.py": dedent(ITEMS) + dedent("""\
+        async def gather(*coros):
+            return list(reversed(await asyncio.gather(*coros)))
+
+        @injected
+        async def a_all(a_item, /):
+            return await gather(a_item(1), a_item(2))
+    """)})
+    # Not asyncio.gather: the calls stay coroutines of the bound coroutine function, awaited by `gather`.
+    assert (
+        '    a_item = yield AskAsyncFunction("a_item")\n    async def body(a_item, /):\n'
+        '        return await gather(a_item(1), a_item(2))\n    return (yield Await(body(a_item)))\n'
+    ) in result.code, result.code
+
+
+def test_asyncio_gather_is_found_through_import_aliases():
+    result = migrate({"app/main.py": dedent(ITEMS).replace("import asyncio", "import asyncio as aio") + dedent("""\
+        @injected
+        async def a_all(a_item, /):
+            return await aio.gather(a_item(1), a_item(2))
+    """)})
+    assert "return (yield Gather((yield Spawn(a_item(1))), (yield Spawn(a_item(2)))))" in result.code, result.code
+
+
+def test_gather_with_return_exceptions_is_flagged_dm131():
+    result = migrate({"app/main.py": dedent(ITEMS) + dedent("""\
+        @injected
+        async def a_all(a_item, /):
+            return await asyncio.gather(a_item(1), a_item(2), return_exceptions=True)
+    """)})
+    assert flag_above(result.code, "async def a_all(a_item, /):") == ["DM131"], result.code
+
+
+def test_await_of_a_sync_injected_function_awaits_what_it_returns():
+    check_transformed(
+        """\
+        from pinjected import injected
+
+        @injected
+        def fetch(client, /, url):
+            return client.get(url)
+
+        @injected
+        async def a_page(fetch, /, url):
+            return (await fetch(url)).upper()
+        """,
+        """\
+        from doeff_migrate.runtime import Ask, Await, do, function_binding
+
+        @function_binding
+        @do
+        def fetch(url):
+            client = yield Ask("client")
+            return client.get(url)
+
+        @function_binding
+        @do
+        def a_page(url):
+            return (yield Await((yield fetch(url)))).upper()
+        """,
+    )
+
+
+def test_sync_injected_function_in_a_gather_is_flagged_dm130():
+    result = migrate({"app/main.py": """
+        import asyncio
+        from pinjected import injected
+
+        @injected
+        def fetch(client, /, url):
+            return client.get(url)
+
+        @injected
+        async def a_pages(fetch, /):
+            return await asyncio.gather(fetch("a"), fetch("b"))
+    """})
+    assert flag_above(result.code, "async def a_pages(fetch, /):") == ["DM130"], result.code
+
+
+@pytest.mark.parametrize("call", ["asyncio.create_task(plain())", "asyncio.get_running_loop().create_future()"])
+def test_event_loop_apis_in_an_async_body_run_it_as_a_coroutine_on_the_loop(call):
+    result = migrate({"app/main.py": f"""
+        import asyncio
+        from pinjected import injected
+
+        async def plain():
+            return 1
+
+        @injected
+        async def a_run(base, /):
+            t = {call}
+            return await t
+    """})
+    assert "# doeff-migrate:" not in result.code, result.code
+    assert f"    async def body(base, /):\n        t = {call}\n        return await t\n    return (yield Await(body(base)))" in result.code, result.code
+
+
+def test_event_loop_apis_in_a_sync_injected_body_are_flagged_dm132():
+    result = migrate({"app/main.py": """
+        import asyncio
+        from pinjected import injected
+
+        @injected
+        def run(base, /):
+            return asyncio.get_running_loop()
+    """})
+    assert flag_above(result.code, "def run(base, /):") == ["DM132"], result.code
+
+
+def test_stop_iteration_escaping_is_flagged_and_callers_wait():
+    result = migrate({"app/main.py": """
+        from pinjected import injected
+
+        @injected
+        def first_match(items, /, pred):
+            return next(x for x in items if pred(x))
+
+        @injected
+        def safe_first(items, /):
+            try:
+                return next(iter(items))
+            except StopIteration:
+                return None
+
+        @injected
+        def pick(first_match, /, limit):
+            try:
+                return first_match(lambda x: x > limit)
+            except StopIteration:
+                return "none"
+    """})
+    assert flag_above(result.code, "def first_match(items, /, pred):") == ["DM133"], result.code
+    assert "def safe_first():" in result.code, result.code  # a `next` guarded by `try` is migrated
+    assert flag_above(result.code, "def pick(first_match, /, limit):") == ["DM117"], result.code
+
+
+@pytest.mark.parametrize(
+    ("imports", "call", "migrated"),
+    [
+        ("from asyncio import gather", "gather", True),
+        ("from asyncio import gather as g", "g", True),
+        ("from mylib import gather", "gather", False),
+    ],
+)
+def test_gather_is_resolved_through_from_imports(imports, call, migrated):
+    result = migrate({"app/main.py": dedent(ITEMS).replace("import asyncio", imports) + dedent(f"""\
+        @injected
+        async def a_all(a_item, /):
+            return await {call}(a_item(1), a_item(2))
+    """)})
+    if migrated:
+        assert "(yield Gather((yield Spawn(a_item(1))), (yield Spawn(a_item(2)))))" in result.code, result.code
+    else:
+        assert f"        return await {call}(a_item(1), a_item(2))\n    return (yield Await(body(a_item)))" in result.code, result.code
+        assert 'a_item = yield AskAsyncFunction("a_item")' in result.code, result.code
+
+
+def test_runtime_parameter_annotated_injected_is_flagged_dm134():
+    result = migrate({"app/main.py": """
+        from pinjected import IProxy, Injected, design, injected
+
+        @injected
+        def describe(x: Injected):
+            return type(x).__name__
+
+        main: IProxy = describe(injected("k"))
+    """})
+    assert flag_above(result.code, "def describe(x: Injected):") == ["DM134"], result.code
+    assert flag_above(result.code, 'main: IProxy = describe(injected("k"))') == ["DM108"], result.code
+
+
+def test_generated_names_taken_by_the_module_are_imported_under_an_alias():
+    check_transformed(
+        """\
+        from pinjected import injected
+
+        def do(action):
+            return "did " + action
+
+        @injected
+        async def a_f(Await, /, x):
+            return do(Await + x)
+        """,
+        """\
+        from doeff_migrate.runtime import Ask, do as _dm_do, function_binding
+
+        def do(action):
+            return "did " + action
+
+        @function_binding
+        @_dm_do
+        def a_f(x):
+            Await = yield Ask("Await")
+            return do(Await + x)
+        """,
+    )

@@ -1,4 +1,8 @@
-"""The ``io`` phase: wandb -> metrics effects, movable IO calls -> declared effects, the rest flagged (DM3xx)."""
+"""The ``io`` transform as a whole: which functions and files it touches, handler declarations, caches over ``@do``
+(DM312), doeff code (DM319), and the phases run together.
+
+The rewrite families have their own test files: ``test_io_metrics``, ``test_io_movable``, ``test_io_files``,
+``test_io_clients``, ``test_io_body``, ``test_io_catalogue``, ``test_io_wiring``, ``test_io_siblings``."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from . import tools
 
 check_noop = partial(tools.check_noop, phases=("io",))
 check_transformed = partial(tools.check_transformed, phases=("io",), path="pkg/mod.py")
+io = partial(tools.check_transformed, phases=("io",))
 
 DO = "from doeff_migrate.runtime import do\n"
 
@@ -21,118 +26,6 @@ def effects(result) -> list[str]:
 
 
 # -- rewrites -------------------------------------------------------------------------------------------------
-
-
-def test_wandb_log_config_and_summary_become_metrics_effects():
-    result = check_transformed(
-        "import wandb\n" + DO + """
-@do
-def step(loss, i):
-    wandb.log({"loss": loss}, step=i)
-    wandb.log({"acc": 1.0}, i, False)
-    wandb.config.update({"lr": 0.1})
-    wandb.summary.update({"best": loss})
-    wandb.run.summary.update({"last": loss})
-    return loss
-""",
-        "import wandb\n" + DO + "from doeff_migrate.runtime.metrics import LogConfig, LogMetrics, LogSummary\n"
-        "from pkg.effects_handlers import HANDLERS\n" + """
-@do
-def step(loss, i):
-    yield LogMetrics({"loss": loss}, step=i)
-    yield LogMetrics({"acc": 1.0}, step=i, commit=False)
-    yield LogConfig({"lr": 0.1})
-    yield LogSummary({"best": loss})
-    yield LogSummary({"last": loss})
-    return loss
-
-
-__doeff_handlers__ = HANDLERS
-""",
-    )
-    assert codes(result) == []
-    assert effects(result) == ["LogMetrics", "LogConfig", "LogSummary"]
-
-
-def test_aliased_and_from_imports_of_wandb_are_resolved():
-    check_transformed(
-        "import wandb as W\nfrom wandb import log as wlog\n" + DO + """
-@do
-def step(loss):
-    W.log({"a": loss})
-    wlog(data={"b": loss})
-""",
-        "import wandb as W\nfrom wandb import log as wlog\n" + DO + "from doeff_migrate.runtime.metrics import LogMetrics\n"
-        "from pkg.effects_handlers import HANDLERS\n" + """
-@do
-def step(loss):
-    yield LogMetrics({"a": loss})
-    yield LogMetrics({"b": loss})
-
-
-__doeff_handlers__ = HANDLERS
-""",
-    )
-
-
-def test_checkpoint_calls_become_declared_effects_with_keywords_as_options():
-    result = check_transformed(
-        "import numpy as np\nimport torch\n" + DO + """
-@do
-def evaluate(path, out):
-    model = torch.load(path, map_location="cpu")
-    arr = np.load(path)
-    np.save(out, arr)
-    return model
-""",
-        ("import numpy as np\nimport torch\n" + DO + "from pkg.effects_handlers import HANDLERS, LoadNumpyArray, LoadTorchCheckpoint, SaveNumpyArray\n" + """
-@do
-def evaluate(path, out):
-    model = yield LoadTorchCheckpoint(path, options={"map_location": "cpu"})
-    arr = yield LoadNumpyArray(path)
-    yield SaveNumpyArray(out, arr)
-    return model
-""") + "\n\n__doeff_handlers__ = HANDLERS\n",
-    )
-    assert effects(result) == ["LoadTorchCheckpoint", "LoadNumpyArray", "SaveNumpyArray"]
-    assert {need.directory.replace("\\", "/").rsplit("/", 1)[-1] for need in result.effects} == {"pkg"}
-
-
-def test_http_call_becomes_a_declared_effect():
-    check_transformed(
-        "import requests\n" + DO + "\n@do\ndef fetch(url):\n    return requests.get(url, timeout=5).json()\n",
-        ("import requests\n" + DO + "from pkg.effects_handlers import HANDLERS, RequestsGet\n"
-        "\n@do\ndef fetch(url):\n    return (yield RequestsGet(url, options={\"timeout\": 5})).json()\n") + "\n\n__doeff_handlers__ = HANDLERS\n",
-    )
-
-
-def test_entry_points_get_the_package_handlers_and_scripts_install_them():
-    result = check_transformed(
-        "import numpy as np\n" + DO.replace("do\n", "Program, do, run\n") + """
-@do
-def load(path):
-    return np.load(path)
-
-main: Program = load("a.npy")
-
-if __name__ == "__main__":
-    print(run(load("a.npy")))
-""",
-        "import numpy as np\n" + DO.replace("do\n", "Program, do, run\n")
-        + "from pkg.effects_handlers import HANDLERS, LoadNumpyArray, with_effect_handlers\n" + """
-@do
-def load(path):
-    return (yield LoadNumpyArray(path))
-
-main: Program = load("a.npy")
-
-__doeff_handlers__ = HANDLERS
-
-if __name__ == "__main__":
-    print(run(with_effect_handlers(load("a.npy"))))
-""",
-    )
-    assert any(need.spec is None for need in result.effects)  # the module itself is needed for HANDLERS
 
 
 def test_existing_doeff_handlers_are_left_alone():
@@ -154,16 +47,8 @@ def test_file_without_io_words_is_not_touched():
     check_noop(DO + "\n@do\ndef f(x):\n    return x\n")
 
 
-def test_shadowed_library_name_is_not_the_library():
-    check_noop("import numpy as np\n" + DO + "\n@do\ndef f(np, path):\n    return np.load(path)\n")
-
-
 def test_do_of_another_library_is_not_effectful_code():
     check_noop("import numpy as np\nfrom mylib import do\n\n@do\ndef f(path):\n    return np.load(path)\n")
-
-
-def test_non_io_numpy_calls_are_not_touched():
-    check_noop("import numpy as np\n" + DO + "\n@do\ndef f(n):\n    return np.zeros(n).sum()\n")
 
 
 def test_already_migrated_code_is_unchanged():
@@ -173,66 +58,7 @@ def test_already_migrated_code_is_unchanged():
     )
 
 
-def test_unimported_name_that_looks_like_a_library_is_not_touched():
-    check_noop(DO + "\n@do\ndef f(path):\n    return torch.load(path)\n")
-
-
 # -- flagged ------------------------------------------------------------------------------------------------
-
-
-def test_wandb_init_and_finish_stay_and_are_flagged_dm301():
-    result = check_transformed(
-        "import wandb\n" + DO + "\n@do\ndef f():\n    wandb.init(project='x')\n    wandb.log({'a': 1}, sync=True)\n",
-        "import wandb\n" + DO + "\n@do\ndef f():\n"
-        "    # doeff-migrate: DM301: `wandb.init(...)` left as it is: it has no metrics-effect form (run setup stays with the entry point)\n"
-        "    wandb.init(project='x')\n"
-        "    # doeff-migrate: DM301: `wandb.log(...)` left as it is: it has no metrics-effect form (run setup stays with the entry point)\n"
-        "    wandb.log({'a': 1}, sync=True)\n",
-    )
-    assert codes(result) == ["DM301", "DM301"]
-
-
-def test_open_other_than_a_whole_file_read_or_write_is_flagged_dm303():
-    result = check_transformed(
-        DO + "\n@do\ndef f(p):\n    with open(p) as fh:\n        return fh.readline()\n",
-        DO + "\n@do\ndef f(p):\n"
-        "    # doeff-migrate: DM303: `open(...)` left as it is: only whole-file `with open(...)` reads and writes are moved\n"
-        "    with open(p) as fh:\n        return fh.readline()\n",
-    )
-    assert codes(result) == ["DM303"]
-
-
-def test_pickle_load_of_a_file_object_moves_and_h5py_is_flagged_dm316():
-    result = check_transformed(
-        "import pickle\nimport h5py\n" + DO + "\n@do\ndef f(fh, p):\n    x = pickle.load(fh)\n    d = h5py.File(p)\n    return x, d\n",
-        ("import pickle\nimport h5py\n" + DO + "from pkg.effects_handlers import HANDLERS, LoadPickle\n\n@do\ndef f(fh, p):\n"
-        "    x = yield LoadPickle(fh)\n"
-        "    # doeff-migrate: DM316: `h5py.File(...)` left as it is: the handle it opens is read and written by the code after it\n"
-        "    d = h5py.File(p)\n    return x, d\n") + "\n\n__doeff_handlers__ = HANDLERS\n",
-    )
-    assert codes(result) == ["DM316"]
-    assert effects(result) == ["LoadPickle"]
-
-
-def test_movable_call_with_another_shape_is_flagged_dm314():
-    result = check_transformed(
-        "import torch\n" + DO + "\n@do\ndef f(args):\n    return torch.load(*args)\n",
-        "import torch\n" + DO + "\n@do\ndef f(args):\n"
-        "    # doeff-migrate: DM314: `torch.load(...)` left as it is: the codemod moves it only with exactly 1 positional argument(s) (path) and plain keywords\n"
-        "    return torch.load(*args)\n",
-    )
-    assert codes(result) == ["DM314"]
-
-
-def test_movable_call_in_a_comprehension_is_flagged_dm314():
-    result = check_transformed(
-        "import numpy as np\n" + DO + "\n@do\ndef f(ps):\n    return [np.load(p) for p in ps]\n",
-        "import numpy as np\n" + DO + "\n@do\ndef f(ps):\n"
-        "    # doeff-migrate: DM314: `numpy.load(...)` inside a comprehension or lambda, where `yield` cannot go\n"
-        "    return [np.load(p) for p in ps]\n",
-    )
-    assert codes(result) == ["DM314"]
-    assert result.effects == []
 
 
 def test_lru_cache_on_a_do_function_is_flagged_dm312():
@@ -243,20 +69,6 @@ def test_lru_cache_on_a_do_function_is_flagged_dm312():
         "@lru_cache(maxsize=None, typed=True)\n@do\ndef f(x):\n    return x\n",
     )
     assert codes(result) == ["DM312"]
-
-
-def test_explicit_cache_call_is_flagged_dm313():
-    result = check_transformed(
-        DO + "\n@do\ndef f(embed_cache, text):\n    hit = embed_cache.get(text)\n    return hit\n",
-        DO + "\n@do\ndef f(embed_cache, text):\n"
-        "    # doeff-migrate: DM313: cache.get/cache.set on a cache object in effectful code\n"
-        "    hit = embed_cache.get(text)\n    return hit\n",
-    )
-    assert codes(result) == ["DM313"]
-
-
-def test_noqa_suppresses_an_io_flag():
-    check_noop("import wandb\n" + DO + "\n@do\ndef f():\n    wandb.init()  # noqa: DM301\n")
 
 
 # -- phases are independent ---------------------------------------------------------------------------------
@@ -319,10 +131,6 @@ if __name__ == "__main__":
         phases=("compute", "io", "recording"),
     )
     assert result.flags == []
-
-
-def test_unresolvable_star_import_is_left_alone():
-    check_noop("from numpy import *\n" + DO + "\n@do\ndef f(p):\n    return load(p)\n")
 
 
 def test_di_and_io_in_one_run_rewrite_io_in_the_freshly_migrated_function():
@@ -395,3 +203,50 @@ def test_phases_never_crash_and_are_idempotent_on_any_mix(statements, with_entry
     compile(first.code, "mod.py", "exec")
     second = tools.migrate_source(first.code, path="pkg/mod.py", index=tools._index("pkg/mod.py", first.code, None))
     assert second.code == first.code, "a second run must change nothing:\n" + first.code
+
+
+def test_module_without_entry_point_declares_handlers_and_avoids_its_own_handlers_name():
+    io(
+        "import numpy as np\nfrom doeff_migrate.runtime import do\n\nHANDLERS = {\"print\": print}\n\n"
+        "class Trainer:\n    @do\n    def fit(self):\n        return np.load(\"w.npy\")\n",
+        "import numpy as np\nfrom doeff_migrate.runtime import do\nfrom pkg.effects_handlers import HANDLERS as _dm_HANDLERS, LoadNumpyArray\n"
+        "\nHANDLERS = {\"print\": print}\n\n"
+        "class Trainer:\n    @do\n    def fit(self):\n        return (yield LoadNumpyArray(\"w.npy\"))\n\n\n__doeff_handlers__ = _dm_HANDLERS\n",
+        path="pkg/mod.py",
+    )
+
+
+def test_cache_over_do_is_left_and_flagged_dm312():
+    result = io(
+        "import functools\nfrom doeff_migrate.runtime import do\n\n@functools.cache\n@do\ndef load(x):\n    return [x]\n",
+        "import functools\nfrom doeff_migrate.runtime import do\n\n"
+        "# doeff-migrate: DM312: functools cache on a @do function caches the program object, not its result\n"
+        "@functools.cache\n@do\ndef load(x):\n    return [x]\n",
+        path="pkg/mod.py",
+    )
+    assert codes(result) == ["DM312"]
+
+
+def test_doeff_code_keeps_its_io_and_is_flagged_dm319():
+    source = (
+        "import numpy as np\nfrom doeff import do, run\n\n@do\ndef total():\n    w = np.load(\"w.npy\")\n    return float(w.sum())\n\n"
+        "main = total()\n"
+    )
+    result = io(source, source.replace("@do\n", "# doeff-migrate: DM319: doeff code: IO calls stay (the effects and handlers the io phase writes need the bundled runtime)\n@do\n"),
+                path="pkg/mod.py")
+    assert codes(result) == ["DM319"] and not result.effects
+
+
+def test_cache_on_a_do_function_is_left_and_flagged_dm312():
+    # The cache hands out one program whose body runs at every `yield`; CacheGet/CachePut would not.
+    for decorators, signature in (
+        ("@lru_cache()\n@do", "f(x)"),
+        ("@cache\n@do", "f(x)"),
+        ("@lru_cache(typed=True)\n@do", "f(x)"),
+        ("@do\n@lru_cache", "f(x)"),
+        ("@lru_cache\n@do", "f(*xs)"),
+    ):
+        source = "from functools import cache, lru_cache\n" + DO + f"\n{decorators}\ndef {signature}:\n    return 1\n"
+        result = tools.migrate_source(source, path="pkg/mod.py", phases=("io",))
+        assert codes(result) == ["DM312"], (decorators, signature)
+        assert "CacheGet" not in result.code and decorators in result.code

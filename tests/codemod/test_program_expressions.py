@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from textwrap import dedent
+
+from doeff_migrate.codemod.api import ProjectIndex, migrate_source
+
 from .tools import check_transformed
 
 BEFORE = """\
@@ -158,3 +162,60 @@ def test_target_doeff_flags_what_only_the_runtime_can_express():
     assert 'main: IProxy = client.fetch("x")\n' in result.code
     assert 'RUNS = {k: train(k)["loss"] for k in "ab"}\n' in result.code
     assert "expr(" not in result.code and "as_program" not in result.code.split("# doeff-migrate")[0]
+
+
+def migrate(files: dict[str, str], path: str = "app/main.py"):
+    sources = {p: dedent(s) for p, s in files.items()}
+    return migrate_source(sources[path], path=path, index=ProjectIndex.from_sources(sources))
+
+
+def test_bind_of_a_plain_function_whose_parameter_is_an_injected_function():
+    # pinjected: 'P-3'. Plain code cannot yield the program the migrated `fetch` returns.
+    files = {
+        "app/main.py": """
+            from pinjected import Injected, design, injected
+
+            @injected
+            def fetch(prefix, /, url):
+                return prefix + url
+
+            def compute(fetch, n):
+                return fetch(str(n))
+
+            total = Injected.bind(compute)
+            __design__ = design(prefix="P-", n=3)
+        """
+    }
+    result = migrate(files, "app/main.py")
+    assert 'compute(fetch=(yield Ask("fetch"))' not in result.code, result.code
+
+
+def test_by_name_of_an_injected_function_is_a_bound_callable():
+    result = migrate({"app/main.py": """
+        from pinjected import Injected, injected
+
+        @injected
+        def fetch(prefix, /, url):
+            return prefix + url
+
+        res = Injected.by_name("fetch").map(lambda f: f("z"))
+        arg = fetch(injected("fetch"))
+    """})
+    assert "# doeff-migrate:" not in result.code, result.code
+    assert 'return (lambda f: f("z"))((yield AskFunction("fetch")))' in result.code, result.code
+    assert 'return (yield fetch((yield AskFunction("fetch"))))' in result.code, result.code
+
+
+def test_map_of_a_function_defined_elsewhere_is_awaited_when_it_is_async_at_run_time():
+    result = migrate({
+        "app/util.py": "async def a_double(x):\n    return x * 2\n",
+        "app/main.py": """
+            from pinjected import Injected
+            from app.util import a_double
+
+            res = Injected.by_name("a").map(a_double)
+            ok = Injected.by_name("a").map(str)
+        """,
+    })
+    assert '\nres = map_value(by_name("a"), a_double)\n' in result.code, result.code
+    assert "return str((yield Ask(\"a\")))" in result.code, result.code

@@ -8,6 +8,7 @@ from . import tools
 
 check_noop = partial(tools.check_noop, phases=("recording",))
 check_transformed = partial(tools.check_transformed, phases=("recording",), path="pkg/main.py")
+recording = partial(tools.check_transformed, phases=("recording",))
 
 HEAD = "from doeff_migrate.runtime import do, run, with_handlers\nfrom doeff_migrate.runtime.metrics import WandbHandler\n"
 NEW_HEAD = HEAD + "from pkg.effects_handlers import recording_handlers\n"
@@ -118,3 +119,22 @@ def test_with_handlers_stack_that_is_not_a_list_is_flagged_dm401():
         "main = with_handlers(STACK, train())\n",
     )
     assert codes(result) == ["DM401"]
+
+
+def test_doeff_run_is_not_given_handlers_and_is_flagged_dm403():
+    result = recording(
+        "from doeff import do, run\n\n@do\ndef add(a, b):\n    return a + b\n\nif __name__ == \"__main__\":\n    print(run(add(1, 2)))\n",
+        "from doeff import do, run\n\n@do\ndef add(a, b):\n    return a + b\n\nif __name__ == \"__main__\":\n"
+        "    # doeff-migrate: DM403: doeff's run/with_handlers: not wired for recording (the recorder is the bundled runtime's)\n"
+        "    print(run(add(1, 2)))\n",
+        path="pkg/mod.py",
+    )
+    assert codes(result) == ["DM403"]
+
+
+def test_with_handlers_inside_a_handler_is_not_wired():
+    tools.check_noop(
+        "from doeff_migrate.runtime import Resume, handler, with_handlers\n\n@handler\ndef outer(effect, k):\n"
+        "    v = yield with_handlers([double], sub(effect.x))\n    return (yield Resume(k, v))\n",
+        path="pkg/mod.py", phases=("recording",),
+    )

@@ -867,7 +867,7 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {
         {"app/main.py": ["DM111"]},
     ),
     # Class injection is migrated now (tests/fidelity/test_classes.py).
-    # `aio.gather` through `import asyncio as aio` is migrated now (tests/fidelity/test_review_calls.py).
+    # `aio.gather` through `import asyncio as aio` is migrated now (tests/fidelity/test_bodies_and_entry_points.py).
     "meta_design_extras": (
         {
             "app/__init__.py": "",

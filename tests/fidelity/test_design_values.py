@@ -456,7 +456,7 @@ def test_runtime_design_project_behaves_like_pinjected(tmp_path, name):
     assert_same_behaviour(tmp_path, files, targets)
 
 
-# Eager building (pinjected-semantics.md §3): every @instance of an entry point's graph is built before any
+# Eager building: every @instance of an entry point's graph is built before any
 # body runs, and an @instance passed as an argument is built (separately from its key) before the
 # dependencies of the function it is passed to.
 EAGER_ORDER = {

@@ -88,7 +88,7 @@ def test_compute_phase_with_real_ray(ray_root: Path, monkeypatch: pytest.MonkeyP
     after_pkg = write_package(ray_root, "ray_after", RAY_PROJECT)
     migrate(after_pkg, "compute")
     migrated = (after_pkg / "pipeline.py").read_text()
-    # Tasks stay Ray tasks (review F3: copies, retries, errors); the decorator stays for other callers.
+    # Tasks stay Ray tasks (copies, retries, errors); the decorator stays for other callers.
     assert "@ray.remote(num_cpus=1)" in migrated and "yield Spawn(ray_task(_score)(i))" in migrated
     assert flag_codes(after_pkg) == []
 
@@ -220,7 +220,7 @@ def test_io_and_recording_phases_keep_results_and_replay_without_expensive_calls
 
     # recording: the script's own stack gains the recorder; the runner's --record needs nothing more
     migrate(root / "proj", "recording")
-    # (inside the package's handlers, so it sees the effects they answer: review F32)
+    # (inside the package's handlers, so it sees the effects they answer)
     assert "run(with_effect_handlers(with_handlers([*recording_handlers()], train(3))))" in (root / "proj" / "pipeline.py").read_text()
     assert run_entry(root) == (expected, output)
 
@@ -383,7 +383,7 @@ def test_compute_phase_on_thread_pools_and_asyncio(tmp_path: Path, monkeypatch: 
     after_pkg = write_package(tmp_path, "pools_after", EXECUTOR_PROJECT)
     migrate(after_pkg, "compute")
     migrated = (after_pkg / "pipeline.py").read_text()
-    # asyncio.run stays (review F4: it blocks the program and cancels leftover tasks, unlike Await).
+    # asyncio.run stays (it blocks the program and cancels leftover tasks, unlike Await).
     assert "ThreadPoolExecutor(" not in migrated and "fetched = asyncio.run(fetch_all(xs))" in migrated
     assert flag_codes(after_pkg) == ["DM210"]
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -487,7 +487,7 @@ def test_io_phase_moves_api_client_calls_with_complete_handlers_and_records_them
     assert 'yield WritePickle("out/answers.pkl", {"answers": answers, "size": size})' in migrated
     assert flag_codes(root / "proj") == []
     handlers = (root / "proj" / "effects_handlers.py").read_text()
-    # Complete handlers (review F28): the client's call on the client the effect names, and the configured one.
+    # Complete handlers: the client's call on the client the effect names, and the configured one.
     assert "value = _client(effect.client).complete(*effect.args, **effect.kwargs)" in handlers
     assert "value = fakestore.put(effect.key, effect.value, **effect.options)" in handlers
 

@@ -1,4 +1,4 @@
 from pinjected import design
 
-# A lambda in a design is bound as a value (pinjected-semantics.md, trap 1): `log` is this function.
+# A lambda in a design is bound as a value: `log` is this function.
 __design__ = design(epochs=2, log=lambda message: print(f"[log] {message}"))

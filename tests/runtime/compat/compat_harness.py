@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import pytest
 
-# Every name the runtime contract (DESIGN.md) shares with doeff 0.8.0 and that the programs use.
+# Every name the runtime contract shares with doeff 0.8.0 and that the programs use.
 API_NAMES = (
     "do", "Program", "Pure", "run", "EffectBase", "Effect", "handler",
     "Resume", "Transfer", "ResumeThrow", "TransferThrow", "Pass",
@@ -146,7 +146,7 @@ def observe(program: Callable[[Api], Any], api: Api) -> Outcome:
 class Scenario:
     program: Callable[[Api], Any]
     expected: Outcome
-    # A difference the runtime documents on purpose (DESIGN.md): its own pinned outcome and why.
+    # A difference the runtime documents on purpose: its own pinned outcome and why.
     runtime_expected: Outcome | None = None
     difference: str = ""
     # A known runtime bug the runtime's lead has not fixed yet: the runtime test is an expected

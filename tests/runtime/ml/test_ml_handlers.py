@@ -72,7 +72,7 @@ def test_override_answers_effect_types_with_values_or_functions():
 
 
 def test_override_sweeps_over_a_replay(tmp_path):
-    """Seed 000: the recorded (expensive) effect replays; the overridden key changes the result."""
+    """The recorded (expensive) effect replays; the overridden key changes the result."""
 
     @dataclass(frozen=True)
     class Expensive(EffectBase):

@@ -48,7 +48,7 @@ export interface CodemodRun {
     stderr: string;
 }
 
-/** Exit codes of the CLI (DESIGN.md, codemod contract). */
+/** Exit codes of the CLI. */
 export const ExitCode = { ok: 0, pendingChanges: 1, usage: 2, someFilesFailed: 3 } as const;
 
 export function runCodemod(

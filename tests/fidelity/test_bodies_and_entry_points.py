@@ -1,6 +1,6 @@
-"""Fidelity of the review findings on function bodies and entry points (di-phase-adversarial-review.md).
+"""Fidelity of the ``di`` phase on function bodies and entry points whose rewrite is easy to get subtly wrong.
 
-Each project is a reproducer from the review. ``MIGRATED``: the codemod now rewrites it faithfully; the
+``MIGRATED``: the codemod rewrites each project faithfully; the
 migrated copy must carry no flag and give pinjected's result and printed lines. ``FLAGGED``: the
 construct is left as pinjected with the expected ``# doeff-migrate: DM###`` codes; whatever the partly
 migrated project does at run time must then never be a *different* result: it either matches pinjected
@@ -21,8 +21,8 @@ from .harness import migrate_copy, run_migrated, run_pinjected, write_project
 INIT = {"app/__init__.py": ""}
 
 MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
-    # BUG 11: one IProxy / @instance object used twice in one expression is resolved once.
-    "bug11_same_leaf_twice": ({**INIT, "app/main.py": """\
+    # One IProxy / @instance object used twice in one expression is resolved once.
+    "same_leaf_twice": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, design, injected, instance
 
         @injected
@@ -48,8 +48,8 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         twice: IProxy = g(main, main)
         same_ckpt: IProxy = same(ckpt, ckpt)
         """}, ["app.main.twice", "app.main.same_ckpt"]),
-    # BUG 13: plain arguments of a lifted entry point are evaluated once, at import.
-    "bug13_plain_args_at_import": ({**INIT, "app/main.py": """\
+    # Plain arguments of a lifted entry point are evaluated once, at import.
+    "plain_args_at_import": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, Injected, design, injected
 
         CONFIG = {"x": 1}
@@ -72,8 +72,8 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         zipped = Injected.mzip(g(2), Injected.pure(CONFIG["x"]))
         CONFIG["x"] = 2
         """}, ["app.main.main", "app.main.zipped"]),
-    # BUG 14: leaves inside a subscript index are yielded.
-    "bug14_leaf_in_subscript_index": ({**INIT, "app/main.py": """\
+    # Leaves inside a subscript index are yielded.
+    "leaf_in_subscript_index": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, design, injected
 
         @injected
@@ -85,8 +85,8 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         idx: IProxy = f([10, 20])[f(1)]
         __design__ = design(k={"a": [1, 2]})
         """}, ["app.main.kw", "app.main.idx"]),
-    # BUG 15: a provider whose module name is rebound is asked for, not called directly.
-    "bug15_rebound_provider_name": ({**INIT, "app/main.py": """\
+    # A provider whose module name is rebound is asked for, not called directly.
+    "rebound_provider_name": ({**INIT, "app/main.py": """\
         import functools
         from pinjected import IProxy, design, injected
 
@@ -120,9 +120,9 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         rep: IProxy = report(2)
         __design__ = design(scale=2)
         """}, ["app.main.main", "app.main.rep", "app.main.score"]),
-    # BUG 16: a project's own `gather` is not asyncio.gather (the async deps it gets are then flagged:
+    # A project's own `gather` is not asyncio.gather (the async deps it gets are then flagged:
     # see FLAGGED); asyncio.gather through `import asyncio as aio` / `from asyncio import gather as g` is.
-    "bug16_gather_resolved_through_imports": ({**INIT, "app/main.py": """\
+    "gather_resolved_through_imports": ({**INIT, "app/main.py": """\
         import asyncio as aio
         from asyncio import gather as g
         from pinjected import IProxy, injected
@@ -140,8 +140,8 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
 
         main: IProxy = a_all()
         """}, ["app.main.main"]),
-    # BUG 18 (same module): a lifted entry point passed as an argument is run (`(yield lifted())`).
-    "bug18_same_module_entry_points_as_arguments": ({**INIT, "app/main.py": """\
+    # Same module: a lifted entry point passed as an argument is run (`(yield lifted())`).
+    "same_module_entry_points_as_arguments": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, injected
 
         @injected
@@ -157,8 +157,8 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         lifted: IProxy = greet("amy") + "!"
         main: IProxy = pair(plain, lifted)
         """}, ["app.main.main"]),
-    # BUG 22: the final awaitable value is awaited by the runner, as pinjected's does.
-    "bug22_final_awaitable": ({**INIT, "app/main.py": """\
+    # The final awaitable value is awaited by the runner, as pinjected's does.
+    "final_awaitable": ({**INIT, "app/main.py": """\
         import asyncio
         from pinjected import IProxy, injected, instance
 
@@ -181,8 +181,8 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         m1: IProxy = sync_ret(1)
         m2: IProxy = async_ret(2)
         """}, ["app.main.m1", "app.main.m2"]),
-    # BUG 25: `await dep(x)` of a *sync* injected function returning an awaitable awaits its result.
-    "bug25_await_of_sync_dependency": ({**INIT, "app/main.py": """\
+    # `await dep(x)` of a *sync* injected function returning an awaitable awaits its result.
+    "await_of_sync_dependency": ({**INIT, "app/main.py": """\
         import asyncio
         from pinjected import IProxy, design, injected, instance
 
@@ -206,8 +206,8 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
 
         main: IProxy = a_page("x")
         """}, ["app.main.main"]),
-    # BUG 28: `.proxy` of an Injected is the Injected itself (C13).
-    "bug28_proxy_of_injected": ({**INIT, "app/main.py": """\
+    # `.proxy` of an Injected is the Injected itself.
+    "proxy_of_injected": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, Injected, design, injected
 
         a_plus: IProxy = Injected.by_name("a").proxy + 1
@@ -216,8 +216,8 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         pure_list: IProxy = Injected.pure([1, 2]).proxy[0]
         __design__ = design(a=10)
         """}, ["app.main.a_plus", "app.main.zipped", "app.main.pure_times", "app.main.pure_list"]),
-    # BUG 31: generated imports do not collide with the module's own `do`, `Ask`, `Await`.
-    "bug31_name_collisions": ({**INIT, "app/main.py": """\
+    # Generated imports do not collide with the module's own `do`, `Ask`, `Await`.
+    "name_collisions": ({**INIT, "app/main.py": """\
         import asyncio
         from pinjected import IProxy, design, injected
 
@@ -241,7 +241,7 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         __design__ = design(prefix="P-", Await="A-")
         """}, ["app.main.main", "app.main.af"]),
     # Formerly flagged (DM107, DM110, DM137): dependencies bound as callables to the run.
-    "bug7_mixed_dependency_used_as_value": ({**INIT, "app/main.py": """\
+    "mixed_dependency_used_as_value": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, injected
 
         @injected
@@ -260,7 +260,7 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         fake: IProxy = pages(["t"])
         __design__ = design(fetch=lambda u: "fake:" + u)
         """}, ["app.main.main", "app.testing.fake"]),
-    "bug16_own_gather_helper": ({**INIT, "app/main.py": """\
+    "own_gather_helper": ({**INIT, "app/main.py": """\
         import asyncio
         from pinjected import IProxy, injected
 
@@ -278,7 +278,7 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
 
         main: IProxy = a_all()
         """}, ["app.main.main"]),
-    "bug20_by_name_of_injected_function": ({**INIT, "app/main.py": """\
+    "by_name_of_injected_function": ({**INIT, "app/main.py": """\
         from pinjected import Injected, design, injected
 
         @injected
@@ -289,7 +289,7 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         __design__ = design(prefix="P-")
         """}, ["app.main.res"]),
     # Formerly flagged DM132: the async body runs as a coroutine on the runtime's loop.
-    "bug27_event_loop_api": ({**INIT, "app/main.py": """\
+    "event_loop_api": ({**INIT, "app/main.py": """\
         import asyncio
         from pinjected import IProxy, design, injected
 
@@ -308,7 +308,7 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         main: IProxy = a_run(3)
         __design__ = design(base=1)
         """}, ["app.main.main"]),
-    "bug18_imported_entry_point_as_argument": ({**INIT, "app/jobs.py": """\
+    "imported_entry_point_as_argument": ({**INIT, "app/jobs.py": """\
         from pinjected import IProxy, injected
 
         @injected
@@ -328,7 +328,7 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
 
         main: IProxy = pair(plain, lifted)
         """}, ["app.main.main"]),  # the other module's entry points (a program, a lifted @do) through as_program
-    "bug21_map_of_imported_async_function": ({**INIT, "app/util.py": """\
+    "map_of_imported_async_function": ({**INIT, "app/util.py": """\
         import asyncio
 
         async def a_double(x):
@@ -347,7 +347,7 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
 
 # name -> (files, {path: expected codes (a subset of the flags written)}, targets)
 FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
-    "bug23_injected_in_plain_helper": ({**INIT, "app/main.py": """\
+    "injected_in_plain_helper": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, design, injected
 
         @injected
@@ -360,7 +360,7 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
         job3 = make_job_lr()
         __design__ = design(lr=0.1, alt_lr=0.5)
         """}, {"app/main.py": {"DM135"}}, []),
-    "bug24_runtime_param_annotated_injected": ({**INIT, "app/main.py": """\
+    "runtime_param_annotated_injected": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, Injected, design, injected
 
         @injected
@@ -370,7 +370,7 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
         main: IProxy = describe(injected("k"))
         __design__ = design(k=1)
         """}, {"app/main.py": {"DM134", "DM108"}}, ["app.main.main"]),
-    "bug26_gather_return_exceptions": ({**INIT, "app/main.py": """\
+    "gather_return_exceptions": ({**INIT, "app/main.py": """\
         import asyncio
         from pinjected import IProxy, injected
 
@@ -386,7 +386,7 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, set[str]], list[str]]] = {
 
         main: IProxy = a_all()
         """}, {"app/main.py": {"DM131"}}, ["app.main.main"]),
-    "bug34_stop_iteration": ({**INIT, "app/main.py": """\
+    "stop_iteration": ({**INIT, "app/main.py": """\
         from pinjected import IProxy, design, injected
 
         @injected
@@ -444,7 +444,7 @@ def _listing(code: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("name", sorted(MIGRATED))
-def test_review_case_is_migrated_faithfully(behaviour, name):
+def test_case_is_migrated_faithfully(behaviour, name):
     found = behaviour[name]
     flagged = {p: c for p, c in found["flags"].items() if c}
     assert not flagged, f"unexpected flags {flagged}\n{_listing(found['code'])}"
@@ -457,7 +457,7 @@ def test_review_case_is_migrated_faithfully(behaviour, name):
 
 
 @pytest.mark.parametrize("name", sorted(FLAGGED))
-def test_review_case_is_flagged_and_never_silently_different(behaviour, name):
+def test_case_is_flagged_and_never_silently_different(behaviour, name):
     found = behaviour[name]
     _files, expected, _targets = FLAGGED[name]
     for path, codes in expected.items():

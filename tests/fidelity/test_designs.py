@@ -1,8 +1,8 @@
-"""Fidelity of the designs/index fixes for the adversarial review (docs/review/di-phase-adversarial-review.md).
+"""Fidelity of the ``di`` phase on designs: ``with`` blocks, designs under ``if``/``try``, meta designs, star imports.
 
-``FIXED``: each finding's reproducer as a tiny project; the migrated copy carries no flag and behaves like
-the original under real pinjected (same result, same printed lines). ``FLAGGED``: findings whose faithful
-rewrite is not mechanical; the construct is left as it was, with the expected ``# doeff-migrate: DM###``
+``FIXED``: each construct as a tiny project; the migrated copy carries no flag and behaves like the original
+under real pinjected (same result, same printed lines). ``FLAGGED``: constructs whose faithful rewrite is not
+mechanical; the construct is left as it was, with the expected ``# doeff-migrate: DM###``
 comments, and the migrated project never silently succeeds where pinjected fails.
 
 The subprocess runs of every project start together from one module-scoped fixture (2 workers).
@@ -29,7 +29,7 @@ LABEL = """\
 """
 
 FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
-    # BUG 3: ``as``, several items, blocks under module-level ``if``/``try``.
+    # ``as``, several items, blocks under module-level ``if``/``try``.
     "with_variants": (
         {
             "app/__init__.py": "",
@@ -62,7 +62,7 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.outer", "app.main.both", "app.main.cond", "app.main.tried", "app.main.plain"],
     ),
-    # BUG 3 variant: the block's design is a design variable of another module.
+    # The block's design is a design variable of another module.
     "with_imported_design": (
         {
             "app/__init__.py": "",
@@ -82,7 +82,7 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.t"],
     ),
-    # BUG 4: providers under module-level ``if``/``try`` (and an @instance bound in a design).
+    # Providers under module-level ``if``/``try`` (and an @instance bound in a design).
     "providers_under_if_and_try": (
         {
             "app/__init__.py": "",
@@ -127,7 +127,7 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.main"],
     ),
-    # BUG 6: design values through ``import pkg.mod as alias``.
+    # Design values through ``import pkg.mod as alias``.
     "design_values_through_a_module_alias": (
         {
             "app/__init__.py": "",
@@ -161,7 +161,7 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.main", "app.main.conf_main"],
     ),
-    # BUG 28 (design side): ``fn.proxy`` in a design is ``fn``.
+    # Design side: ``fn.proxy`` in a design is ``fn``.
     "proxy_of_a_provider_in_a_design": (
         {
             "app/__init__.py": "",
@@ -182,7 +182,7 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.main"],
     ),
-    # BUG 8: ``+=`` rebinds (no aliasing), a ``with`` layer is evaluated where the block is.
+    # ``+=`` rebinds (no aliasing), a ``with`` layer is evaluated where the block is.
     "design_rebinding": (
         {
             "app/__init__.py": "",
@@ -225,7 +225,7 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.b", "app.main.m", "app.main.a", "app.main.g", "app.main.c", "app.main.e"],
     ),
-    # BUG 9: ``__meta_design__`` and ``__design__`` in one module, both orders.
+    # ``__meta_design__`` and ``__design__`` in one module, both orders.
     "meta_design_and_design": (
         {
             "app/__init__.py": "",
@@ -254,7 +254,7 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.one.main", "app.two.main"],
     ),
-    # BUG 29: an alias in a ``with`` header.
+    # An alias in a ``with`` header.
     "alias_in_a_with_header": (
         {
             "app/__init__.py": "",
@@ -273,7 +273,7 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.o", "app.main.plain"],
     ),
-    # BUG 32: a ``__pinjected__.py`` at the project root.
+    # A ``__pinjected__.py`` at the project root.
     "root_pinjected_module": (
         {
             "__pinjected__.py": 'from pinjected import design\n__design__ = design(base="root-level", over="root")\n',
@@ -291,7 +291,7 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.main"],
     ),
-    # BUG 33: ``from pinjected import *``.
+    # ``from pinjected import *``.
     "star_import": (
         {
             "app/__init__.py": "",
@@ -316,7 +316,7 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["app.main.main"],
     ),
-    # BUG 35: eager build order on a diamond with a side branch.
+    # Eager build order on a diamond with a side branch.
     "diamond_build_order": (
         {
             "app/__init__.py": "",
@@ -361,7 +361,7 @@ FIXED: dict[str, tuple[dict[str, str], list[str]]] = {
 
 FLAGGED: dict[str, tuple[dict[str, str], dict[str, list[str]], list[str]]] = {
     # name: (files, {file: expected flag codes in order}, statements that must stay verbatim)
-    "design_binds_lifted_entry_point": (  # BUG 18 (design side)
+    "design_binds_lifted_entry_point": (  # design side
         {
             "app/__init__.py": "",
             "app/main.py": """\
@@ -385,7 +385,7 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, list[str]], list[str]]] = {
         {"app/main.py": ["DM121"]},
         ["__design__ = design(shout=lifted)"],
     ),
-    "api_through_a_project_facade": (  # BUG 33
+    "api_through_a_project_facade": (
         {
             "app/__init__.py": "",
             "app/di.py": "from pinjected import injected, design, IProxy\n",
@@ -411,7 +411,7 @@ FLAGGED: dict[str, tuple[dict[str, str], dict[str, list[str]], list[str]]] = {
         {"app/lib.py": ["DM122"], "app/main.py": ["DM117", "DM108"]},
         ["@injected\ndef helper(base, /, x):", "@injected\ndef run(helper, /, x):"],
     ),
-    "dependency_cycle": (  # BUG 37
+    "dependency_cycle": (
         {
             "app/__init__.py": "",
             "app/main.py": """\
