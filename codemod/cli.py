@@ -168,7 +168,11 @@ def _run_all(paths: list[str], jobs: int, show_progress: bool) -> list[Outcome]:
     if jobs <= 1 or len(paths) < 2:
         iterator = map(process_file, paths)
         return _with_progress(iterator, len(paths), show_progress)
+    from . import engine
     from .workers import run_in_workers
+
+    # The migration machinery is loaded here, before the workers fork (they inherit it), not in every worker.
+    engine.all_transforms()
 
     results = run_in_workers(
         process_file, paths, jobs, initializer=_init_worker, initargs=(_INDEX, _JOB),
