@@ -1,18 +1,24 @@
-"""doeff-migrate against LibCST's own no-op codemod on a generated 100k-line corpus, in one run.
+"""doeff-migrate against LibCST's own no-op codemod, side by side in one run, on three corpora.
 
-    .venv/bin/python benchmarks/bench_codemod.py [--lines 100000] [--repeat 3] [--jobs 2] [--json out.json]
+    .venv/bin/python benchmarks/bench_codemod.py [--repeat 3] [--jobs 2] [--json out.json]
+    .venv/bin/python benchmarks/bench_codemod.py --quick          # tiny corpora, one round: a smoke test
 
-The corpus is a quarter pinjected modules (``@injected``/``@instance`` functions, designs, entry
-points) and three quarters plain Python. Timed, each on a fresh copy, as subprocesses:
+Corpora (``codemod_corpora.py``): ``real`` (real-shaped: every module uses pinjected, dependencies cross
+modules and packages, designs in a ``__pinjected__.py`` hierarchy), ``pypi`` (the pinned pinjected packages
+of ``bench_pypi.py``, ``pip download``-ed once into ``--cache``) and ``mixed`` (a quarter pinjected modules,
+three quarters plain Python). For each corpus, every round times, each on a fresh copy, as subprocesses:
 
-* ``doeff-migrate COPY -j N -q`` (migrates in place),
-* ``python -m libcst.tool codemod --no-format -jN noop.NOOPCommand COPY`` (parses and re-prints every
-  file: the floor of any LibCST codemod),
-* ``doeff-migrate --check`` on the migrated tree (the "is anything left?" pass of a CI job),
-* the same two with ``--phase di`` (this repository's di transforms alone).
+* ``noop``: ``python -m libcst.tool codemod --no-format -jN noop.NOOPCommand`` (parses and re-prints every
+  file: the floor of any LibCST codemod);
+* ``migrate``: ``doeff-migrate -jN -q`` (all phases, in place);
+* ``check_migrated``: ``doeff-migrate --check`` on the tree just migrated, first run (no cache yet);
+* ``check_migrated_cached``: the same again (the ``--check`` cache answers);
+* ``check_untouched``: ``doeff-migrate --check`` on an untouched copy (must cost no more than ``migrate``).
 
-Reported: medians of ``--repeat`` runs and the ratios to the no-op pass (targets from the issue:
-migrate <= 0.5x, check <= 0.1x). Nothing here is asserted; tests never time anything.
+Then ``scaling``: ``noop`` and ``migrate`` on the real-shaped corpus at four sizes (time against lines).
+Reported: medians of ``--repeat`` rounds and each case's ratio to the ``noop`` of the same corpus and run.
+Nothing here is asserted; tests never time anything (``tests/codemod/test_bench_codemod_smoke.py`` runs
+``--quick`` and checks that every case is reported).
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -29,165 +34,123 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from codemod_corpora import GENERATORS, unpack_pypi, wheels_cached  # noqa: E402
+
 PYTHON = sys.executable
-
-PINJECTED_TEMPLATE = '''\
-"""Generated pinjected module {n}."""
-import asyncio
-
-from pinjected import IProxy, Injected, design, injected, instance
-
-
-@instance
-def config_{n}(seed):
-    return {{"seed": seed, "scale": {n} % 7 + 1}}
+CORPORA = ("real", "pypi", "mixed")
+CASES = ("noop", "migrate", "check_migrated", "check_migrated_cached", "check_untouched")
+SIZES = {"full": (2_500, 5_000, 10_000, 20_000), "quick": (300, 600, 900, 1_200)}
+LINES = {"full": {"real": 14_000, "mixed": 100_000}, "quick": {"real": 600, "mixed": 1_500}}
+TARGETS = {
+    ("real", "migrate"): 1.0, ("mixed", "migrate"): 0.5, ("pypi", "migrate"): 1.0,
+    **{(corpus, "check_migrated_cached"): 0.2 for corpus in CORPORA},
+}
 
 
-@injected
-def scale_{n}(config_{n}, /, x: int) -> int:
-    """Scales x."""
-    return x * config_{n}["scale"]
-
-
-@injected
-async def a_load_{n}(config_{n}, /, key: str, *, retries: int = 1):
-    await asyncio.sleep(0)
-    return key * retries
-
-
-@injected
-async def a_step_{n}(scale_{n}, a_load_{n}, _logger, /, x: int):
-    a = await a_load_{n}("k")
-    b, c = await asyncio.gather(a_load_{n}("x"), a_load_{n}("y"))
-    _logger.info(a)
-    return scale_{n}(x), a, b, c
-
-'''
-
-PINJECTED_TAIL = '''
-main_{n}: IProxy[int] = scale_{n}(3)
-pair_{n} = Injected.mzip(config_{n}, Injected.by_name("seed"))
-__design__ = design(seed={n}, logger=print)
-'''
-
-PLAIN_FUNCTION = '''
-
-def helper_{n}_{i}(values, factor={i}):
-    """Plain helper {i}."""
-    total = 0
-    for index, value in enumerate(values):
-        if index % 2:
-            total += value * factor
-        else:
-            total -= value // (factor + 1)
-    return {{"total": total, "count": len(values), "name": "helper_{n}_{i}"}}
-'''
-
-PLAIN_CLASS = '''
-
-class Model{n}_{i}:
-    def __init__(self, size: int = {i}) -> None:
-        self.size = size
-        self.weights = [0.0] * size
-
-    def update(self, gradient: list[float], rate: float = 0.1) -> None:
-        self.weights = [w - rate * g for w, g in zip(self.weights, gradient)]
-'''
-
-
-def generate(root: Path, total_lines: int, seed: int = 0) -> dict[str, int]:
-    rng = random.Random(seed)
-    root.mkdir(parents=True, exist_ok=True)
-    lines = files = pinjected = 0
-    n = 0
-    while lines < total_lines:
-        package = root / f"pkg{n // 50}"
-        if not package.exists():
-            package.mkdir()
-            (package / "__init__.py").write_text("")
-        use_pinjected = n % 4 == 0
-        parts = [PINJECTED_TEMPLATE.format(n=n)] if use_pinjected else [f'"""Generated plain module {n}."""\nimport math\n']
-        for i in range(rng.randint(8, 14)):
-            parts.append((PLAIN_FUNCTION if i % 3 else PLAIN_CLASS).format(n=n, i=i))
-        if use_pinjected:
-            parts.append(PINJECTED_TAIL.format(n=n))
-        text = "".join(parts)
-        (package / f"mod{n}.py").write_text(text)
-        lines += text.count("\n")
-        files += 1
-        pinjected += use_pinjected
-        n += 1
-    return {"files": files, "pinjected_files": pinjected, "lines": lines}
-
-
-def timed(command: list[str], cwd: Path | None = None) -> tuple[float, int]:
+def timed(command: list[str], cwd: Path | None = None, ok: tuple[int, ...] = (0, 1)) -> tuple[float, int]:
     env = dict(os.environ, PYTHONHASHSEED="0")
     start = time.perf_counter()
     proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
-    if proc.returncode not in (0, 1):
+    if proc.returncode not in ok:
         raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
     return elapsed, proc.returncode
 
 
+def noop(tree: Path, jobs: int) -> float:
+    return timed([PYTHON, "-m", "libcst.tool", "codemod", "--no-format", f"-j{jobs}", "noop.NOOPCommand", "."], cwd=tree)[0]
+
+
+def doeff_migrate(tree: Path, jobs: int, *extra: str) -> tuple[float, int]:
+    # Exit 3 (some files failed) is a result too: a corpus file the codemod refuses is still timed.
+    return timed([PYTHON, "-m", "doeff_migrate.codemod", str(tree), "-j", str(jobs), "-q", *extra], ok=(0, 1, 3))
+
+
+def one_round(corpus: Path, work: Path, jobs: int) -> dict[str, float]:
+    """Every case once on fresh copies of ``corpus``."""
+    copies = {name: work / name for name in ("noop", "ours", "untouched")}
+    for copy in copies.values():
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(corpus, copy)
+    try:
+        times = {"noop": noop(copies["noop"], jobs)}
+        times["migrate"], _ = doeff_migrate(copies["ours"], jobs)
+        times["check_migrated"], code = doeff_migrate(copies["ours"], jobs, "--check")
+        if code != 0:
+            raise RuntimeError("--check found pending changes right after a migration (not idempotent)")
+        times["check_migrated_cached"], _ = doeff_migrate(copies["ours"], jobs, "--check")
+        times["check_untouched"], _ = doeff_migrate(copies["untouched"], jobs, "--check")
+        return times
+    finally:
+        for copy in copies.values():
+            shutil.rmtree(copy, ignore_errors=True)
+
+
+def build_corpus(name: str, root: Path, mode: str, cache: Path) -> dict[str, int] | None:
+    if name == "pypi":
+        if mode == "quick" and not wheels_cached(cache):
+            return None  # a smoke test never downloads
+        return unpack_pypi(root, cache)
+    return GENERATORS[name](root, LINES[mode][name])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="tiny corpora and one round (a smoke test)")
+    parser.add_argument("--corpus", action="append", choices=CORPORA, help="only these corpora (repeatable)")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the four-size scaling run")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "doeff-migrate-bench-pypi", help="wheel cache")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
     args = parser.parse_args(argv)
-
+    mode = "quick" if args.quick else "full"
+    repeat = 1 if args.quick else args.repeat
+    report: dict = {"jobs": args.jobs, "repeat": repeat, "mode": mode, "corpora": {}, "scaling": []}
     work = Path(tempfile.mkdtemp(prefix="bench-codemod-"))
     try:
-        corpus = work / "corpus"
-        shape = generate(corpus, args.lines)
-        print(f"corpus: {shape['lines']} lines in {shape['files']} files ({shape['pinjected_files']} use pinjected)")
-        times: dict[str, list[float]] = {
-            "libcst_noop": [], "doeff_migrate": [], "doeff_migrate_check": [], "di_phase": [], "di_phase_check": [],
-        }
-        for round_ in range(args.repeat):
-            noop_copy, ours = work / f"noop{round_}", work / f"ours{round_}"
-            shutil.copytree(corpus, noop_copy)
-            shutil.copytree(corpus, ours)
-            elapsed, _ = timed(
-                [PYTHON, "-m", "libcst.tool", "codemod", "--no-format", f"-j{args.jobs}", "noop.NOOPCommand", str(noop_copy)],
-                cwd=work,
-            )
-            times["libcst_noop"].append(elapsed)
-            elapsed, _ = timed([PYTHON, "-m", "doeff_migrate.codemod", str(ours), "-j", str(args.jobs), "-q"])
-            times["doeff_migrate"].append(elapsed)
-            elapsed, code = timed([PYTHON, "-m", "doeff_migrate.codemod", str(ours), "--check", "-j", str(args.jobs), "-q"])
-            if code != 0:
-                raise RuntimeError("--check found pending changes right after a migration (not idempotent)")
-            times["doeff_migrate_check"].append(elapsed)
-            # The di phase alone (this issue's transforms; the other phases are separate families).
-            di_copy = work / f"di{round_}"
-            shutil.copytree(corpus, di_copy)
-            elapsed, _ = timed([PYTHON, "-m", "doeff_migrate.codemod", str(di_copy), "--phase", "di", "-j", str(args.jobs), "-q"])
-            times["di_phase"].append(elapsed)
-            elapsed, code = timed([PYTHON, "-m", "doeff_migrate.codemod", str(di_copy), "--phase", "di", "--check", "-j", str(args.jobs), "-q"])
-            if code != 0:
-                raise RuntimeError("--phase di --check found pending changes right after a migration (not idempotent)")
-            times["di_phase_check"].append(elapsed)
-            shutil.rmtree(noop_copy)
-            shutil.rmtree(ours)
-            shutil.rmtree(di_copy)
-            print(f"round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()))
-        medians = {k: statistics.median(v) for k, v in times.items()}
-        ratios = {
-            "doeff_migrate / libcst_noop": medians["doeff_migrate"] / medians["libcst_noop"],
-            "doeff_migrate --check / libcst_noop": medians["doeff_migrate_check"] / medians["libcst_noop"],
-            "doeff_migrate --phase di / libcst_noop": medians["di_phase"] / medians["libcst_noop"],
-            "doeff_migrate --phase di --check / libcst_noop": medians["di_phase_check"] / medians["libcst_noop"],
-        }
-        print(f"\nmedians of {args.repeat} run(s), -j{args.jobs}:")
-        for name, value in medians.items():
-            print(f"  {name:22s} {value:8.2f} s")
-        for name, value in ratios.items():
-            print(f"  {name:38s} {value:6.3f}x")
+        for name in args.corpus or CORPORA:
+            corpus = work / f"corpus-{name}"
+            shape = build_corpus(name, corpus, mode, args.cache)
+            if shape is None:
+                report["corpora"][name] = {"skipped": f"the pinned wheels are not in {args.cache} (--quick never downloads)"}
+                print(f"{name}: skipped (wheels not cached)")
+                continue
+            runs: dict[str, list[float]] = {case: [] for case in CASES}
+            for _ in range(repeat):
+                for case, seconds in one_round(corpus, work, args.jobs).items():
+                    runs[case].append(seconds)
+            medians = {case: statistics.median(values) for case, values in runs.items()}
+            ratios = {case: medians[case] / medians["noop"] for case in CASES if case != "noop"}
+            report["corpora"][name] = {"shape": shape, "runs": runs, "medians": medians, "ratios": ratios}
+            print(f"{name}: {shape['lines']} lines, {shape['files']} files ({shape['pinjected_files']} use pinjected)")
+            for case in CASES:
+                ratio = "" if case == "noop" else f"  {ratios[case]:6.3f}x"
+                target = TARGETS.get((name, case))
+                print(f"  {case:22s} {medians[case]:8.2f} s{ratio}" + (f"  (target <= {target}x)" if target else ""))
+            shutil.rmtree(corpus, ignore_errors=True)
+        if not args.no_scaling:
+            print(f"scaling (real-shaped, -j{args.jobs}):")
+            for lines in SIZES[mode]:
+                corpus = work / f"scaling-{lines}"
+                shape = GENERATORS["real"](corpus, lines)
+                noop_copy, ours = work / "scaling-noop", work / "scaling-ours"
+                for copy in (noop_copy, ours):
+                    shutil.rmtree(copy, ignore_errors=True)
+                    shutil.copytree(corpus, copy)
+                row = {"lines": shape["lines"], "files": shape["files"], "noop": noop(noop_copy, args.jobs)}
+                row["migrate"], _ = doeff_migrate(ours, args.jobs)
+                row["ratio"] = row["migrate"] / row["noop"]
+                row["migrate_ms_per_kloc"] = 1000 * row["migrate"] / (shape["lines"] / 1000)
+                report["scaling"].append(row)
+                print(f"  {row['lines']:7d} lines {row['files']:5d} files: noop {row['noop']:6.2f} s, migrate {row['migrate']:6.2f} s "
+                      f"({row['ratio']:.2f}x, {row['migrate_ms_per_kloc']:.0f} ms per 1,000 lines)")
+                for path in (corpus, noop_copy, ours):
+                    shutil.rmtree(path, ignore_errors=True)
         if args.json:
-            args.json.write_text(json.dumps({"corpus": shape, "jobs": args.jobs, "runs": times, "medians": medians, "ratios": ratios}, indent=2))
+            args.json.write_text(json.dumps(report, indent=2))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -42,6 +42,7 @@ if _started_as_the_command() and signal.getsignal(signal.SIGINT) is signal.defau
 
 import contextlib
 import difflib
+import functools
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -53,16 +54,15 @@ from rich.progress import Progress
 from rich.table import Table
 
 from .config import ConfigError, load_settings
-from .discovery import iter_python_files
-from .engine import Flag, MigrationError, migrate_text
+from .discovery import iter_python_files, project_root_for
+from .errors import MigrationError
 from .files import FileProblem, ProjectBusy, SourceFile, check_writable, dirty_files, project_lock, read_source, write_atomic
-from .index import ProjectIndex, project_root_for
 from .rules import all_rules, get_rule
 from .transforms import PHASES, any_wants
-from .handler_stubs import plan_handler_modules, write_handler_module
-from .bridges import BridgeChange, needed_bridges, plan_bridge_files, reference_flag_positions, write_bridge_change
-from .workers import run_in_workers
 from .run_checks import invalid_python, outside_their_project, report_problem, unknown_codes
+
+# The migration itself (LibCST's codemod machinery, the transforms, bridges and handler modules) is imported
+# by the functions that run it: a ``--check`` the cache answers, ``--help`` or a usage error never loads it.
 
 EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -80,7 +80,7 @@ DOEFF_TARGET_PHASES = ("di",)
 class Outcome:
     path: str
     status: str  # changed | unchanged | skipped | failed
-    flags: list[Flag] = field(default_factory=list)
+    flags: list = field(default_factory=list)  # engine.Flag
     error: str | None = None
     new_text: str | None = None
     source: SourceFile | None = None
@@ -114,6 +114,13 @@ def _interrupted(message: str) -> typer.Exit:
 def _init_worker(index: ProjectIndex, job: Job) -> None:
     global _INDEX, _JOB
     _INDEX, _JOB = index, job
+
+
+def migrate_text(source: str, **options):
+    """``engine.migrate_text`` (the engine is imported when the first file is migrated)."""
+    from .engine import migrate_text as migrate
+
+    return migrate(source, **options)
 
 
 def process_file(path: str) -> Outcome:
@@ -161,6 +168,12 @@ def _run_all(paths: list[str], jobs: int, show_progress: bool) -> list[Outcome]:
     if jobs <= 1 or len(paths) < 2:
         iterator = map(process_file, paths)
         return _with_progress(iterator, len(paths), show_progress)
+    from . import engine
+    from .workers import run_in_workers
+
+    # The migration machinery is loaded here, before the workers fork (they inherit it), not in every worker.
+    engine.all_transforms()
+
     results = run_in_workers(
         process_file, paths, jobs, initializer=_init_worker, initargs=(_INDEX, _JOB),
         crashed=lambda path, reason: Outcome(path, "failed", error=f"{reason}: left unchanged"),
@@ -172,7 +185,7 @@ def _with_progress(iterator, total: int, show: bool) -> list[Outcome]:
     if not show:
         return list(iterator)
     results = []
-    with Progress(console=err, transient=True) as progress:
+    with Progress(console=getattr(err, "console", err), transient=True) as progress:
         task = progress.add_task("migrating", total=total)
         for outcome in iterator:
             results.append(outcome)
@@ -209,7 +222,7 @@ def _report(path: Path, outcomes: list[Outcome], counts: dict[str, int]) -> None
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def _by_code(flags: list[Flag]) -> dict[str, int]:
+def _by_code(flags: list) -> dict[str, int]:
     counts: dict[str, int] = {}
     for f in flags:
         counts[f.code] = counts.get(f.code, 0) + 1
@@ -230,6 +243,7 @@ def migrate(
     allow_dirty: bool = typer.Option(False, "--allow-dirty", help="Write into files with uncommitted git changes."),
     config: Optional[Path] = typer.Option(None, "--config", help="pyproject.toml to read \\[tool.doeff-migrate] from."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print errors and the summary."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="--check: ignore the cache of earlier checks (.doeff-migrate-cache/)."),
 ) -> None:
     """Migrate pinjected code under PATHS to doeff-style effects."""
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
@@ -281,10 +295,15 @@ def migrate(
                 err.print(f"note: --target doeff runs phases {', '.join(phases)} ({', '.join(runtime_only)} need --target runtime)")
     writing = not diff and not check
     roots = sorted({project_root_for(p) for p in paths})
+    run = functools.partial(
+        _migrate_files, paths, settings, phases, chosen_target, roots, diff=diff, check=check, report=report,
+        jobs=jobs, select=select, ignore=ignore, allow_dirty=allow_dirty, quiet=quiet,
+    )
     try:
+        if check and not diff and report is None and not no_cache:
+            _cached_check(run, paths, roots, settings, config, dict(phases=phases, target=chosen_target, select=select, ignore=ignore, quiet=quiet))
         with project_lock(roots) if writing else contextlib.nullcontext():
-            _migrate_files(paths, settings, phases, chosen_target, roots, diff=diff, check=check, report=report,
-                           jobs=jobs, select=select, ignore=ignore, allow_dirty=allow_dirty, quiet=quiet)
+            run()
     except ProjectBusy as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE)
@@ -295,16 +314,20 @@ def migrate(
 def _migrate_files(
     paths: list[Path], settings, phases: tuple[str, ...], chosen_target: str, roots: list[Path], *,
     diff: bool, check: bool, report: Path | None, jobs: int, select, ignore, allow_dirty: bool, quiet: bool,
+    discovered: tuple[list[str], list[str]] | None = None,
 ) -> None:
     """The run itself, once the arguments and the configuration are known to be good."""
     global _INDEX, _JOB
-    files = [str(f) for f in iter_python_files(paths, settings.exclude)]
+    from .bridges import write_bridge_change
+    from .handler_stubs import plan_handler_modules, write_handler_module
+    from .index import ProjectIndex
+    files = discovered[0] if discovered is not None else [str(f) for f in iter_python_files(paths, settings.exclude)]
     # Text pre-filter in this process: files no enabled transform cares about are neither indexed
     # for parsing nor sent to workers, so a run over an already migrated tree costs file reads only.
     candidates = [f for f in files if _wanted(f, phases)]
     # The index covers the whole project the paths belong to (a dependency's kind is a project-wide
     # fact), even when only some of its files are rewritten.
-    indexed = [*files, *(str(f) for f in iter_python_files(roots, settings.exclude))]
+    indexed = discovered[1] if discovered is not None else [*files, *(str(f) for f in iter_python_files(roots, settings.exclude))]
     _INDEX = ProjectIndex.build([Path(f) for f in dict.fromkeys(indexed)]) if candidates else ProjectIndex()
     _JOB = Job(
         phases=phases,
@@ -450,9 +473,47 @@ def _migrate_files(
     raise typer.Exit(EXIT_OK)
 
 
-def _replan_bridges(failed: list[Outcome], outcomes: list[Outcome], project_files: list[str], target: str) -> list[BridgeChange]:
+def _cached_check(run, paths: list[Path], roots: list[Path], settings, config: Path | None, options: dict) -> None:
+    """``--check`` through the cache (``cache.py``): replays the report of a run with the same inputs, else runs
+    (with the files it discovers here) and stores the report. Always ends the command with ``typer.Exit``."""
+    global out, err
+    from .cache import CheckCache, Recorder, Replay, run_key
+    from .config import find_pyproject
+
+    files = [str(f) for f in iter_python_files(paths, settings.exclude)]
+    indexed = [*files, *(str(f) for f in iter_python_files(roots, settings.exclude))]
+    project = dict.fromkeys(indexed)
+    # Configuration the run reads: the settings' file, and the pyproject.toml of every folder (the io phase's
+    # side-effect catalogue is per project).
+    extra = {p for p in (config, settings.source) if p is not None}
+    extra |= {found for folder in {Path(f).parent for f in project} if (found := find_pyproject(folder)) is not None}
+    options = {**options, "paths": [os.path.abspath(p) for p in paths], "settings": repr(settings)}
+    key = run_key(options, project, sorted(extra))
+    cache = CheckCache(roots[0])
+    replay = cache.get(key)
+    if replay is not None:
+        for stream, text in replay.events:
+            (out if stream == "out" else err).file.write(text)
+        raise typer.Exit(replay.exit_code)
+    record = Replay(EXIT_OK)
+    consoles = out, err
+    out, err = Recorder(out, "out", record.events), Recorder(err, "err", record.events)  # type: ignore[assignment]
+    try:
+        run(discovered=(files, indexed))
+    except typer.Exit as exit_:
+        if exit_.exit_code in (EXIT_OK, EXIT_PENDING):
+            record.exit_code = exit_.exit_code
+            cache.put(key, record)
+        raise
+    finally:
+        out, err = consoles
+
+
+def _replan_bridges(failed: list[Outcome], outcomes: list[Outcome], project_files: list[str], target: str) -> list:
     """The separate bridge files to write when ``failed`` files could not be written after all: the
     index gets their text on disk back, and the plan is made again from the files really written."""
+    from .bridges import BridgeChange
+
     assert _INDEX is not None
     for o in failed:
         if o.source is not None:
@@ -467,8 +528,10 @@ def _replan_bridges(failed: list[Outcome], outcomes: list[Outcome], project_file
     return changes
 
 
-def _plan_bridges(outcomes: list[Outcome], project_files: list[str], target: str) -> list[BridgeChange]:
+def _plan_bridges(outcomes: list[Outcome], project_files: list[str], target: str) -> list:
     """Bridge files to write after this run's rewrites; a file the run rewrites anyway gets the block in its new text."""
+    from .bridges import needed_bridges, plan_bridge_files
+
     assert _INDEX is not None
     texts = {}
     for o in outcomes:
@@ -502,8 +565,11 @@ def _plan_bridges(outcomes: list[Outcome], project_files: list[str], target: str
     return separate
 
 
-def _reference_flags(text: str | None) -> list[Flag]:
+def _reference_flags(text: str | None) -> list:
     """The DM161 flags the bridge step left in ``text`` (pinjected code using migrated functions as objects)."""
+    from .bridges import reference_flag_positions
+    from .engine import Flag
+
     return [Flag("DM161", line, col, message) for line, col, message in reference_flag_positions(text or "")]
 
 

@@ -106,3 +106,20 @@ def _ignored(path: Path, specs: list[tuple[Path, pathspec.PathSpec]], *, is_dir:
         if spec.match_file(rel + ("/" if is_dir else "")):
             return True
     return False
+
+
+def project_root_for(path: str | os.PathLike[str]) -> Path:
+    """The project a file or folder belongs to: the nearest folder above it holding ``pyproject.toml``,
+    ``setup.py`` or ``.git``; else the parent of its top-most package (its own folder for a plain module).
+
+    A dependency's kind is a whole-project fact, so migrating a subset of a project must index all of it.
+    """
+    p = Path(path).resolve()
+    start = p if p.is_dir() else p.parent
+    for folder in (start, *start.parents):
+        if any((folder / marker).exists() for marker in ("pyproject.toml", "setup.py", ".git")):
+            return folder
+    folder = start
+    while (folder / "__init__.py").exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder

@@ -17,9 +17,13 @@ from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from . import pinjected_names as pn
+from .decisions import ProviderAnalysis
+from .errors import MigrationError
 from .imports import apply_import_requests
 from .index import ProjectIndex
-from .state import FLAG_PREFIX, FileState, FlagRecord
+from .parsing import flags_to_first_statement, parse_guarded
+from .ranges import restricted
+from .state import FileState, FlagRecord
 from .transforms import PHASES, all_transforms
 
 __all__ = ["Flag", "MigrationResult", "MigrationError", "migrate_text", "PREFILTER"]
@@ -47,14 +51,6 @@ class MigrationResult:
     """What the file needs in its package's generated handler module (``handler_stubs.EffectNeed``)."""
     facts: object = None
     """``ModuleFacts`` of ``code`` when it changed (``ProjectIndex.add_source(facts=)``)."""
-
-
-class MigrationError(Exception):
-    """The input cannot be migrated (unparsable); nothing was changed."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
 
 
 def _selector(select: Sequence[str] | None, ignore: Sequence[str] | None) -> Callable[[str], bool]:
@@ -129,9 +125,11 @@ def _migrate(
     if not transforms:
         return MigrationResult(source, False, [])
     module = parse_guarded(source, path)
-    module = _flags_to_first_statement(module)
+    module = flags_to_first_statement(module)
     if index is None:
         index = ProjectIndex.from_sources({path: source})
+    if index.analysis is None:
+        index.analysis = ProviderAnalysis
     facts = index.facts_for(path) or index.add_source(path, source)
     if facts is None:
         # ``ast`` refused what LibCST accepted (e.g. a construct of a newer Python): stay safe.
@@ -153,6 +151,7 @@ def _migrate(
         selected=_selector(select, ignore),
         in_range=_range_filter(module, only_range),
         source=source,
+        migrate=migrate_text,
     )
     if only_range is not None:
         # In the di phase only injected_functions follows the range (state.in_range); the other phases'
@@ -162,8 +161,6 @@ def _migrate(
     for transform in transforms:
         transformer = transform.transformer
         if only_range is not None and transform.phase != "di":
-            from .ranges import restricted  # imports this module (RangeConflict is a MigrationError)
-
             transformer = restricted(transformer, transform.phase)
         try:
             tree = tree.visit(transformer(state))
@@ -209,92 +206,6 @@ def _migrate(
     return MigrationResult(code, code != source, _locate_flags(source, code, state.flags), needs, new_facts)
 
 
-
-TOO_NESTED = "too deeply nested to parse (Python's own parser gives up on it): left unchanged"
-
-
-def parse_guarded(source: str, path: str = "<string>") -> cst.Module:
-    """``source`` parsed by LibCST, or :class:`MigrationError` naming why not; never a crash.
-
-    Python's own parser reads the text first: it words syntax errors the way users know them, and it
-    refuses what is nested too deeply (``too many nested parentheses``, a ``RecursionError`` on a
-    5,000-term chained expression) with an error, where LibCST's native parser overflows the C stack
-    and kills the process (a segfault takes the whole run, or the worker pool, with it).
-    """
-    try:
-        compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as py_exc:
-        if "too many nested" in (py_exc.msg or ""):
-            raise MigrationError(f"{TOO_NESTED} (line {py_exc.lineno}: {py_exc.msg})", py_exc.lineno) from None
-        raise MigrationError(f"syntax error at line {py_exc.lineno}: {py_exc.msg}", py_exc.lineno) from None
-    except (RecursionError, MemoryError):
-        raise MigrationError(TOO_NESTED) from None
-    except ValueError as exc:  # e.g. a NUL byte
-        raise MigrationError(f"the file could not be parsed: {exc}") from None
-    try:
-        return cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        raise MigrationError(f"syntax error at line {exc.editor_line}: {exc.message}", exc.editor_line) from None
-    except cst.CSTValidationError as exc:
-        # LibCST's tokenizer disagreeing with Python's (e.g. a character of a newer Unicode in a name).
-        raise MigrationError(f"the file could not be parsed by LibCST: {exc}") from None
-    except RecursionError:
-        raise MigrationError(TOO_NESTED) from None
-
-def analysis_tree(source: str) -> cst.Module | None:
-    """``source`` parsed for :func:`unmigrated_providers` (``None``: nothing to analyse)."""
-    if "pinjected" not in source:
-        return None
-    try:
-        return _flags_to_first_statement(parse_guarded(source))
-    except MigrationError:
-        return None
-
-
-def _flags_to_first_statement(module: cst.Module) -> cst.Module:
-    """Flag comments right above the first statement belong to it, but LibCST parses them into
-    ``Module.header``: moved to the statement's ``leading_lines`` (the same code), so that transforms
-    see them there like on any other statement (``FileState.flag`` writes a flag once, earlier flags
-    stay authoritative)."""
-    if not module.body or not module.header:
-        return module
-    header = list(module.header)
-    moved: list[cst.EmptyLine] = []
-    while header and header[-1].comment is not None and header[-1].comment.value.startswith(FLAG_PREFIX):
-        moved.insert(0, header.pop())
-    if not moved:
-        return module
-    first = module.body[0]
-    return module.with_changes(header=header, body=[first.with_changes(leading_lines=[*moved, *first.leading_lines]), *module.body[1:]])
-
-
-def unmigrated_providers(source: str, path: str, index: ProjectIndex, module: cst.Module | None = None) -> set[str]:
-    """Decorated functions of ``source`` that the ``di`` phase leaves as pinjected (flagged).
-
-    ``module``: ``source`` already parsed (:func:`analysis_tree`; the tree the engine is migrating):
-    parsing is the most expensive part of this question.
-    """
-    from .transforms.injected_functions import InjectedFunctions
-
-    if module is None:
-        module = analysis_tree(source)
-    if module is None:
-        return set()
-    facts = index.facts_for(path)
-    if facts is None:
-        return set()
-    state = FileState(
-        path=path, module=facts.module, index=index, facts=facts, names=pn.from_cst(module),
-        context=CodemodContext(filename=path, full_module_name=facts.module),
-    )
-    # Only the decisions are wanted: the bodies of the providers that migrate are not rewritten.
-    analysis = InjectedFunctions(state)
-    analysis.analysis_only = True
-    try:
-        module.visit(analysis)
-    except RecursionError:
-        return set()
-    return set(state.unmigrated)
 
 
 class _StatementCode:

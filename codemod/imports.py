@@ -44,7 +44,12 @@ def apply_import_requests(module: cst.Module, context: CodemodContext, code: str
             # LibCST writes a repeated aliased request twice (``Ask as _dm_Ask, Ask as _dm_Ask``).
             context.scratch[AddImportsVisitor.CONTEXT_KEY] = list(dict.fromkeys(adds))
             module = AddImportsVisitor(context).transform_module(module)
-        if removes:
+        if removes and simple_removes:
+            # Unused pinjected imports go as in the simple case: LibCST's remover copies the tree and runs
+            # its scope analysis, which was most of the time of a file that needs an aliased import. (Like
+            # LibCST's, this keeps a ``from pinjected import *``, which the simple case drops once unused.)
+            module = _remove_unused(module, {(mod, obj, alias) for mod, obj, alias in removes}, None, keep_star=True)
+        elif removes:
             module = RemoveImportsVisitor(context).transform_module(module)
         return module
     if removes:
@@ -109,17 +114,19 @@ def _mentioned_outside_imports(module: cst.Module, code: str, names: set[str]) -
     return False
 
 
-def _remove_unused(module: cst.Module, requests: set[tuple[str, str | None, str | None]], code: str | None) -> cst.Module:
+def _remove_unused(
+    module: cst.Module, requests: set[tuple[str, str | None, str | None]], code: str | None, keep_star: bool = False,
+) -> cst.Module:
     code = code if code is not None else module.code
     locals_ = {alias or (obj if obj is not None else mod.split(".")[0]) for mod, obj, alias in requests}
     used = _used_names(code) if _mentioned_outside_imports(module, code, locals_) else set()
     body: list[cst.BaseStatement] = []
     carried: list[cst.EmptyLine] = []
     for stmt in module.body:
-        new = _pruned(stmt, requests, used)
+        new = _pruned(stmt, requests, used, keep_star)
         if new is not None and _is_type_checking_block(stmt):
             # ``if TYPE_CHECKING:`` imports are imports too: drop the unused ones, and the block once empty.
-            kept = [n for n in (_pruned(inner, requests, used) for inner in stmt.body.body) if n is not None]
+            kept = [n for n in (_pruned(inner, requests, used, keep_star) for inner in stmt.body.body) if n is not None]
             new = stmt.with_changes(body=stmt.body.with_changes(body=kept)) if kept else None
         if new is None:
             # Comments above a removed import stay with the statement that follows.
@@ -136,7 +143,9 @@ def _is_type_checking_block(stmt: cst.CSTNode) -> bool:
     return isinstance(stmt, cst.If) and pn.top_level_statements([stmt]) != [stmt]
 
 
-def _pruned(stmt: cst.BaseStatement, requests: set[tuple[str, str | None, str | None]], used: set[str]) -> cst.BaseStatement | None:
+def _pruned(
+    stmt: cst.BaseStatement, requests: set[tuple[str, str | None, str | None]], used: set[str], keep_star: bool = False,
+) -> cst.BaseStatement | None:
     """``stmt`` without the requested imports nothing uses; ``None`` when nothing of it is left."""
     new = stmt
     if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
@@ -144,7 +153,8 @@ def _pruned(stmt: cst.BaseStatement, requests: set[tuple[str, str | None, str | 
         if isinstance(small, cst.ImportFrom) and not small.relative and isinstance(small.names, cst.ImportStar):
             # ``from pinjected import *`` binds ``pinjected.__all__`` only: unused once none of it is.
             if (
-                small.module is not None and pn.dotted_cst(small.module) == "pinjected"
+                not keep_star
+                and small.module is not None and pn.dotted_cst(small.module) == "pinjected"
                 and all(("pinjected", name, None) in requests and name not in used for name in pn.STAR_EXPORTS)
             ):
                 new = None

@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import pinjected_names as pn
+from .discovery import project_root_for
 
-__all__ = ["ProviderDef", "ValueSpec", "ModuleFacts", "ProjectIndex", "module_name_for"]
+__all__ = [
+    "ProviderDef", "ValueSpec", "ModuleFacts", "ProjectIndex", "module_name_for", "project_root_for", "top_functions", "top_function_nodes",
+]
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class ModuleFacts:
     """Names of the functions / classes whose every definition never mentions a local pinjected name
     inside its body (:func:`clean_definitions`; ``transforms/leftovers.py`` skips them)."""
     top_functions: list[tuple[str, str | None, int]] | None = None
-    """``(name, kind of its bridge decorator, line)`` of the module-level functions (``bridges.top_functions``)."""
+    """``(name, kind of its bridge decorator, line)`` of the module-level functions (:func:`top_functions`)."""
     reexported_api: bool = False
     """The module gets pinjected's API through a project module re-exporting it (``from app.di import
     injected``): the transforms cannot see it, so its providers stay pinjected (DM128)."""
@@ -116,21 +119,36 @@ def module_name_for(path: str | os.PathLike[str]) -> str:
     return ".".join(parts) or p.stem
 
 
-def project_root_for(path: str | os.PathLike[str]) -> Path:
-    """The project a file or folder belongs to: the nearest folder above it holding ``pyproject.toml``,
-    ``setup.py`` or ``.git``; else the parent of its top-most package (its own folder for a plain module).
+BRIDGE_DECORATORS = {"function_binding": "injected", "instance_binding": "instance"}
+"""The runtime's registering decorators -> the pinjected decorator whose provider they bind."""
 
-    A dependency's kind is a whole-project fact, so migrating a subset of a project must index all of it.
-    """
-    p = Path(path).resolve()
-    start = p if p.is_dir() else p.parent
-    for folder in (start, *start.parents):
-        if any((folder / marker).exists() for marker in ("pyproject.toml", "setup.py", ".git")):
-            return folder
-    folder = start
-    while (folder / "__init__.py").exists() and folder.parent != folder:
-        folder = folder.parent
-    return folder
+
+def top_function_nodes(body: list[ast.stmt]) -> Iterable[ast.FunctionDef | ast.AsyncFunctionDef]:
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+        elif isinstance(node, ast.With):  # providers defined inside a module-level ``with design()``
+            yield from top_function_nodes(node.body)
+
+
+def _migrated_decorator(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: Mapping[str, tuple[str, str]]) -> str | None:
+    for deco in node.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if isinstance(target, ast.Attribute):
+            name = target.attr
+        elif isinstance(target, ast.Name):
+            name = imports.get(target.id, ("", target.id))[1]
+        else:
+            continue
+        if name in BRIDGE_DECORATORS:
+            return BRIDGE_DECORATORS[name]
+    return None
+
+
+def top_functions(tree: ast.Module, imports: Mapping[str, tuple[str, str]]) -> list[tuple[str, str | None, int]]:
+    """``(name, bridge kind or None, line)`` of the module-level functions (``ModuleFacts.top_functions``: the
+    bridge planning, ``bridges.needed_bridges``, reads them without parsing the module again)."""
+    return [(node.name, _migrated_decorator(node, imports), node.lineno) for node in top_function_nodes(tree.body)]
 
 
 # Calls whose result is never an injected function: a design value built by them is a plain value.
@@ -194,8 +212,6 @@ class _Collector:
         }
         self._toplevel(self.tree.body, overrides={})
         self.constructed_classes()
-        from .bridges import top_functions
-
         self.facts.top_functions = top_functions(self.tree, self.facts.imports)
         if self.source is not None:
             self.facts.clean_definitions = clean_definitions(self.source, self.tree, self.names)
@@ -844,6 +860,9 @@ class ProjectIndex:
         self._cyclic: set[tuple[str, str]] | None = None
         self._tree: tuple[str, str, object] | None = None
         self._keep_trees = False
+        self.analysis = None
+        """What decides which providers of a module stay pinjected (``decisions.ProviderAnalysis``: it runs the
+        ``di`` transform's analysis, which this module must not depend on)."""
         self._ast_trees: dict[str, tuple[str, ast.Module]] = {}
         """Module -> (source, ``ast`` tree) of the sources added after the index was built (the run's
         rewrites), for :meth:`ast_tree` (the bridge planning reads them again)."""
@@ -1103,16 +1122,17 @@ class ProjectIndex:
         if module not in self._unmigrated:
             self._unmigrated[module] = self._surely_unmigrated(module)
             if module in self.sources:
-                from .engine import analysis_tree, unmigrated_providers
-
+                analysis = self.analysis
+                if analysis is None:
+                    raise RuntimeError("ProjectIndex.analysis is not set: decisions.ProviderAnalysis answers this (the engine sets it)")
                 path, source = self.sources[module]
                 remembered = self._tree
                 if remembered is not None and remembered[0] == module and remembered[1] == source and "pinjected" in source:
                     tree = remembered[2]
                 else:
-                    tree = analysis_tree(source)
+                    tree = analysis.tree(source)
                 for _ in range(10):  # to a fixpoint: a provider depending on one flagged in this pass
-                    found = unmigrated_providers(source, path, self, tree) if tree is not None else set()
+                    found = analysis.unmigrated(source, path, self, tree) if tree is not None else set()
                     if found <= self._unmigrated[module]:
                         break
                     self._unmigrated[module] = self._unmigrated[module] | found

@@ -27,7 +27,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
-from .engine import MigrationError
+from .errors import MigrationError
 from .handler_stubs import NEEDS_KEY
 
 __all__ = ["restricted", "RangeConflict", "STATEMENT_SCOPED_PHASES"]

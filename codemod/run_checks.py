@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .index import project_root_for
+from .discovery import project_root_for
 from .rules import all_rules
 
 __all__ = ["outside_their_project", "report_problem", "matching_no_rule", "unknown_codes", "invalid_python"]

@@ -12,16 +12,21 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from . import pinjected_names as pn
 from .comments import FLAG_COMMENT, FLAG_PREFIX, noqa_suppresses  # noqa: F401 (FLAG_COMMENT is imported from here too)
 from .index import ModuleFacts, ProjectIndex
 from .rules import get_rule
+
+if TYPE_CHECKING:
+    from libcst.codemod import CodemodContext
+
+# LibCST's codemod machinery (``AddImportsVisitor``/``RemoveImportsVisitor``, which import its matchers: a third
+# of a second) is loaded by the methods that request imports: the language server imports this module for
+# ``noqa_suppresses`` alone.
 
 RUNTIME_MODULE = "doeff_migrate.runtime"
 TARGET_MODULES = {"runtime": RUNTIME_MODULE, "doeff": "doeff"}
@@ -61,6 +66,9 @@ class FileState:
     """``@instance`` functions migrated in this run (entry points for ``__doeff_requires__``)."""
     source: str = ""
     """The file's text, to find the names it binds itself (generated imports must not collide with them)."""
+    migrate: Callable[..., object] | None = None
+    """``engine.migrate_text``, for a transform that must know how another file of the project migrates
+    (the io phase's sibling modules); transforms do not import the engine that runs them."""
     _bound: set[str] | None = field(default=None, repr=False)
     _binds: dict[str, bool] = field(default_factory=dict, repr=False)
     _tree: ast.Module | None | bool = field(default=False, repr=False)
@@ -82,6 +90,8 @@ class FileState:
         ``Await``), the import gets an alias (``from doeff_migrate.runtime import do as _dm_do``):
         the generated code must never reach the user's object.
         """
+        from libcst.codemod.visitors import AddImportsVisitor
+
         module = RUNTIME_MODULE if name in REGISTRY_NAMES else TARGET_MODULES[self.target]
         if self.binds(name):
             alias = f"_dm_{name}"
@@ -142,6 +152,8 @@ class FileState:
 
     def drop_pinjected_imports(self) -> None:
         """Remove pinjected imports that nothing uses any more (kept when still referenced)."""
+        from libcst.codemod.visitors import RemoveImportsVisitor
+
         for local, canonical in self.names.names.items():
             module = self._pinjected_module_of(local)
             if module is not None:

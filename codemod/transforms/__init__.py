@@ -16,24 +16,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
 
-import libcst as cst
-
 if TYPE_CHECKING:
-    from ..state import FileState
+    from .base import MigrationTransformer
 
 __all__ = [
-    "Transform", "MigrationTransformer", "all_transforms", "PHASES", "Clause", "any_wants", "imports_any", "EFFECTFUL_FILE",
+    "Transform", "MigrationTransformer", "all_transforms", "PHASES", "Clause", "clause_matches", "any_wants", "imports_any", "EFFECTFUL_FILE",
 ]
 
 PHASES = ("di", "compute", "io", "recording")
 
 
-class MigrationTransformer(cst.CSTTransformer):
-    """Base of every family's transformer: it gets the file's :class:`FileState`."""
+def __getattr__(name: str):
+    # ``MigrationTransformer`` needs LibCST: loaded when a transform module asks for it, so that the CLI can
+    # read ``PHASES`` (and a ``--check`` the cache answers can finish) without loading LibCST.
+    if name == "MigrationTransformer":
+        from .base import MigrationTransformer
 
-    def __init__(self, state: FileState) -> None:
-        super().__init__()
-        self.state = state
+        return MigrationTransformer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 Clause = Union[str, tuple[str, ...]]
@@ -45,7 +45,7 @@ def _compiled(pattern: str, as_bytes: bool) -> re.Pattern:
     return re.compile(pattern.encode() if as_bytes else pattern, re.M)
 
 
-def _clause_matches(clause: Clause, text: str | bytes) -> bool:
+def clause_matches(clause: Clause, text: str | bytes) -> bool:
     as_bytes = isinstance(text, bytes)
     if isinstance(clause, str):
         return _compiled(clause, as_bytes).search(text) is not None
@@ -91,9 +91,9 @@ class Transform:
 
     def wants(self, text: str | bytes, path: str | None = None) -> bool:
         """Whether ``text`` (of the file at ``path``) may contain something this transform changes or flags."""
-        if any(_clause_matches(c, text) for c in self.prefilter):
+        if any(clause_matches(c, text) for c in self.prefilter):
             return True
-        return self.extra_prefilter is not None and any(_clause_matches(c, text) for c in self.extra_prefilter(path))
+        return self.extra_prefilter is not None and any(clause_matches(c, text) for c in self.extra_prefilter(path))
 
 
 def any_wants(phases: Iterable[str], text: str | bytes, path: str | None = None) -> bool:

@@ -20,6 +20,7 @@ import keyword
 
 import libcst as cst
 
+from ..cst_walk import name_counts
 from ..state import FileState
 
 
@@ -104,15 +105,6 @@ def coroutine_body(
 
 
 # -- a list comprehension of dependency calls, lowered to a loop with ``yield`` ------------------------
-def name_counts(node: cst.CSTNode) -> dict[str, int]:
-    counts: dict[str, int] = {}
-
-    class _Count(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            counts[n.value] = counts.get(n.value, 0) + 1
-
-    node.visit(_Count())
-    return counts
 
 
 def lowerable(assign: cst.Assign, in_function: dict[str, int]) -> bool:

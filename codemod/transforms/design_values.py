@@ -21,6 +21,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
 from ..index import ValueSpec
+from .leftovers import clean_functions
 
 DESIGNS_MODULE = "doeff_migrate.runtime.designs"
 
@@ -205,6 +206,8 @@ def rewrite_helper_designs(state, node: cst.FunctionDef) -> cst.FunctionDef:
     design the runner reads, as pinjected's runner read the original."""
     if any(state.canonical(d) is not None for d in node.decorators):
         return node  # still a pinjected provider (flagged): its designs stay pinjected Designs
+    if node.name.value in clean_functions(state):
+        return node  # its body never names pinjected's API: no design call to find
     visitor = _DesignCalls(state)
     body = node.body.visit(visitor)
     return node.with_changes(body=body) if visitor.changed else node

@@ -9,6 +9,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
+from .. import cst_walk
 from .. import pinjected_names as pn
 from ..state import FileState
 
@@ -247,6 +248,4 @@ class NameUses(cst.CSTVisitor):
 
 
 def name_counts(node: cst.CSTNode) -> dict[str, int]:
-    counter = NameUses()
-    node.visit(counter)
-    return counter.counts
+    return cst_walk.name_counts(node)

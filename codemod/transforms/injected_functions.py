@@ -25,6 +25,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
+from ..cst_walk import names_in
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
 from . import decorators_above
@@ -116,7 +117,7 @@ class AsyncioNames:
                     elif isinstance(small, (cst.Assign, cst.AnnAssign)):
                         targets = small.targets if isinstance(small, cst.Assign) else [small]
                         for t in targets:
-                            shadowed |= _names_in(t.target)
+                            shadowed |= names_in(t.target)
             elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 shadowed.add(stmt.name.value)
         for name in shadowed:
@@ -158,20 +159,20 @@ def module_level_rebinds(module: cst.Module) -> set[str]:
                 for small in stmt.body:
                     if isinstance(small, cst.Assign):
                         for t in small.targets:
-                            bind(_names_in(t.target))
+                            bind(names_in(t.target))
                     elif isinstance(small, (cst.AnnAssign, cst.AugAssign)) and getattr(small, "value", None) is not None:
-                        bind(_names_in(small.target))
+                        bind(names_in(small.target))
                     elif isinstance(small, cst.Del):
-                        bind(_names_in(small.target))
+                        bind(names_in(small.target))
                     elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
                         bind({(a.evaluated_alias or a.evaluated_name).split(".")[0] for a in small.names})
             else:
                 if isinstance(stmt, cst.For):
-                    bind(_names_in(stmt.target))
+                    bind(names_in(stmt.target))
                 if isinstance(stmt, cst.With):
                     for item in stmt.items:
                         if item.asname is not None:
-                            bind(_names_in(item.asname.name))
+                            bind(names_in(item.asname.name))
                 for part in ("body", "orelse", "finalbody"):
                     block = getattr(stmt, part, None)
                     inner = getattr(block, "body", None)
@@ -187,15 +188,6 @@ def module_level_rebinds(module: cst.Module) -> set[str]:
     walk(module.body)
     return {n for n, c in counts.items() if c > 1}
 
-def _names_in(node: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
-
-    class _Names(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(n.value)
-
-    node.visit(_Names())
-    return found
 
 
 class _BodyScanner(cst.CSTVisitor):
@@ -215,7 +207,7 @@ class _BodyScanner(cst.CSTVisitor):
         self.optioned_ids: set[int] = set()
 
     def _nested_scope(self, node: cst.CSTNode) -> bool:
-        self.facts.nested_uses |= _names_in(node) & set(self.deps)
+        self.facts.nested_uses |= names_in(node) & set(self.deps)
         return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -237,7 +229,7 @@ class _BodyScanner(cst.CSTVisitor):
         # count as direct calls (dependency_forms.lowerable says when a loop means the same).
         if (
             self.counts is not None and not self.nested and not self.protected
-            and _names_in(node.value) & set(self.deps) and forms.lowerable(node, self.counts)
+            and names_in(node.value) & set(self.deps) and forms.lowerable(node, self.counts)
         ):
             self.facts.lowered.add(id(node.value))
 
@@ -326,7 +318,7 @@ class _BodyScanner(cst.CSTVisitor):
         return False
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self.facts.assigned |= _names_in(node.target)
+        self.facts.assigned |= names_in(node.target)
 
     def visit_Name(self, node: cst.Name) -> None:
         if node.value in self.deps and id(node) not in self.callee_ids:
@@ -420,7 +412,7 @@ class _BodyRewriter(cst.CSTTransformer):
 
     def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
         first = original_node.body[0] if len(original_node.body) == 1 else None
-        if isinstance(first, cst.Assign) and id(first.value) in self.lowered and _names_in(first.value) & set(self.deps):
+        if isinstance(first, cst.Assign) and id(first.value) in self.lowered and names_in(first.value) & set(self.deps):
             return forms.lowered(updated_node)
         return updated_node
 
@@ -624,7 +616,7 @@ class InjectedFunctions(MigrationTransformer):
                 problems.append(("DM130", f"sync injected dependency `{dep.local}` is gathered: its program returns what the function returns (an awaitable?), not the awaited value"))
             elif dep.local in facts.awaited_calls and dep.is_sync and dep.is_async:
                 problems.append(("DM130", f"awaited dependency `{dep.local}` is an async function for some bindings and a sync one for others"))
-            if dep.direct and dep.direct != dep.local and dep.direct in _names_in(node.body):
+            if dep.direct and dep.direct != dep.local and dep.direct in names_in(node.body):
                 dep.direct = None
         index = self.state.index
         for dep in deps:
@@ -720,7 +712,7 @@ class InjectedFunctions(MigrationTransformer):
         if form == "coroutine":
             assert isinstance(node.body, cst.IndentedBlock)
             head = list(node.body.body)[: _docstring_count(node.body)]
-            body = forms.coroutine_body(state, node, forms.free_name(_names_in(node)), head, statements)
+            body = forms.coroutine_body(state, node, forms.free_name(names_in(node)), head, statements)
         else:
             by_local = {dep.local: dep for dep in deps}
             scanner = _BodyScanner(by_local, self.aio, forms.name_counts(node.body))

@@ -55,8 +55,12 @@ def _prefilter_for(roots) -> tuple:
         (EFFECTFUL_FILE, imports_any(roots)),
         (EFFECTFUL_FILE, r"(?<![\w.])open[ \t]*\("),
         (EFFECTFUL_FILE, r"(?i)cache[ \t]*\.[ \t]*(?:get|set|put)\b"),
-        (EFFECTFUL_FILE, r"\bfrom[ \t]+(?:\.[ \t]*\w|(?!doeff_migrate\b|doeff\b|pinjected\b)\w+(?:\.\w+)*\.\w+[ \t]+import\b)"),
+        SIBLING_IMPORTS,
     )
+
+
+SIBLING_IMPORTS = (EFFECTFUL_FILE, r"\bfrom[ \t]+(?:\.[ \t]*\w|(?!doeff_migrate\b|doeff\b|pinjected\b)\w+(?:\.\w+)*\.\w+[ \t]+import\b)")
+"""The pre-filter clause of files that import functions of sibling modules (``io_siblings`` probes without it)."""
 
 
 PREFILTER = _prefilter_for({*CATALOGUE.roots_of(IO_CATEGORIES), "functools", "json"})

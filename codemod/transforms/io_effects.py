@@ -125,7 +125,7 @@ class IoTransformer(MigrationTransformer):
         sibling_functions, sibling_packages = project_imports(original_node, self.state.module, self.state.path)
         called = {c.func.value for c in entry_calls(updated_node, self.imports) if isinstance(c.func, cst.Name)}
         used = {m for name, m in sibling_functions.items() if name in called}
-        if used and siblings_do_io(sorted(used)):
+        if used and self.state.migrate is not None and siblings_do_io(sorted(used), self.state.migrate):
             self.entry_callables |= {n for n, m in sibling_functions.items() if m in used}
             self.handler_modules |= {sibling_packages[m] for m in used}
         elif not self.introduced:

@@ -62,7 +62,6 @@ def _open_arguments(call: cst.Call) -> tuple[cst.BaseExpression, str, list[cst.A
 
 def with_handles_only(func: cst.FunctionDef) -> set[str]:
     """Names that occur in ``func`` only inside ``with ... as <name>`` blocks that bind them."""
-    totals = name_counts(func)
     inside: dict[str, int] = {}
 
     class _Withs(cst.CSTVisitor):
@@ -74,6 +73,9 @@ def with_handles_only(func: cst.FunctionDef) -> set[str]:
                     inside[name] = inside.get(name, 0) + counts.get(name, 0)
 
     func.body.visit(_Withs())
+    if not inside:
+        return set()  # (most functions: no need to count every name of the function)
+    totals = name_counts(func)
     return {name for name, n in inside.items() if n == totals.get(name)}
 
 

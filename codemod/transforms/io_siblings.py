@@ -15,7 +15,9 @@ import libcst as cst
 
 from .. import pinjected_names as pn
 from ..handler_stubs import HANDLER_MODULE, handler_module_for
+from . import clause_matches
 from .effectful_code import ImportTable
+from .io_catalogue import PREFILTER, SIBLING_IMPORTS, extra_prefilter
 from .io_metrics import METRICS_MODULE
 
 PROBING: contextvars.ContextVar[bool] = contextvars.ContextVar("doeff_migrate_io_probing", default=False)
@@ -121,10 +123,16 @@ def entry_calls(module: cst.Module, imports: ImportTable) -> list[cst.Call]:
     """Calls that build programs an entry point runs: at module level, and in plain functions when the module
     calls the runtime's ``run`` itself."""
     found = [c for stmt in module.body if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) for c in calls_in(stmt)]
+    # (Walking the whole module is skipped when no import can name the runtime's ``run``.)
+    if not any(_RUN.startswith(f"{target}.") or target == _RUN for name, target in imports.names.items() if name not in imports.ambiguous):
+        return found
     everywhere = calls_in(module)
-    if any(imports.qualify(c.func) == "doeff_migrate.runtime.run" for c in everywhere):
+    if any(imports.qualify(c.func) == _RUN for c in everywhere):
         found = everywhere
     return found
+
+
+_RUN = "doeff_migrate.runtime.run"
 
 
 def calls_in(node: cst.CSTNode) -> list[cst.Call]:
@@ -138,21 +146,20 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     return found
 
 
-def siblings_do_io(files: list[str]) -> bool:
+def siblings_do_io(files: list[str], migrate) -> bool:
     """Whether any of ``files`` (paths) yields the io phase's effects, or would once migrated.
 
     Reads the files (never imports them). The answer is the same before and after the phase ran on them,
     so wiring an entry point on it is idempotent. Cached per file and modification time.
     """
-    return any(_does_io(path) for path in files)
+    return any(_does_io(path, migrate) for path in files)
 
 
 _DOES_IO: dict[tuple[str, float], bool] = {}
 
 
-def _does_io(path: str) -> bool:
-    from ..engine import MigrationError, migrate_text
-
+def _does_io(path: str, migrate_text) -> bool:
+    """``migrate_text``: the engine's (``FileState.migrate``)."""
     try:
         key = (os.path.abspath(path), os.stat(path).st_mtime)
     except OSError:
@@ -165,7 +172,7 @@ def _does_io(path: str) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     answer = _yields_generated_effects(text)
-    if not answer:
+    if not answer and _may_yield_effects(text, path):
         token = PROBING.set(True)
         try:
             # With ``di`` too: in a full run the sibling's @injected functions become @do ones first.
@@ -177,3 +184,11 @@ def _does_io(path: str) -> bool:
             PROBING.reset(token)
     _DOES_IO[key] = answer
     return answer
+
+
+def _may_yield_effects(text: str, path: str) -> bool:
+    """Whether the io phase can find anything to rewrite in a probed module: its pre-filter without the clause
+    for imports of sibling modules (those only wire the module's own entry points, which a probe skips). A
+    module matching none of the other clauses is not migrated to be probed."""
+    clauses = tuple(c for c in PREFILTER if c is not SIBLING_IMPORTS)
+    return any(clause_matches(c, text) for c in (*clauses, *extra_prefilter(path)))
