@@ -35,9 +35,10 @@ TYPE_ONLY = frozenset({("pinjected.di.expr_util", "Expr")})
 
 
 def has_runtime_counterpart(state, local: str) -> bool:
-    """Whether the local name ``local`` is imported from pinjected as a utility the runtime has (any use of
-    it migrates with the import, so it does not keep a function pinjected code)."""
-    return (state.names.names.get(local) or "") in COUNTERPARTS.get(state.names.origins.get(local, ""), {})
+    """Whether the local name ``local`` is imported from pinjected as a utility the runtime has whatever the
+    use (so it does not keep a function pinjected code); a :data:`TYPE_ONLY` name depends on its uses."""
+    module, name = state.names.origins.get(local, ""), state.names.names.get(local) or ""
+    return name in COUNTERPARTS.get(module, {}) and (module, name) not in TYPE_ONLY
 
 
 def retarget_utilities(state, module: cst.Module, pinjected_values_remain: bool) -> cst.Module:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -78,3 +80,44 @@ def test_error_with_trace_survives_pickling_and_shows_the_trace():
     again = pickle.loads(pickle.dumps(error))
     assert (type(again.src), str(again.src), again.trace) == (ValueError, "bad", "Traceback ...")
     assert str(again) == str(pinjected_util.ErrorWithTrace(ValueError("bad"), "Traceback ...")) == "bad\n Traceback ..."
+
+
+_FALLBACK_RUN = """
+import asyncio, importlib, sys
+del asyncio.TaskGroup  # Python 3.10 has none: the fallback task group is defined
+module = importlib.import_module(sys.argv[1])
+
+async def fail(message):
+    await asyncio.sleep(0)
+    raise ValueError(message)
+
+async def run():
+    async with module.TaskGroup() as tg:
+        tasks = [tg.create_task(asyncio.sleep(0, i)) for i in range(3)]
+    out = [[t.result() for t in tasks]]
+    try:
+        async with module.TaskGroup() as tg:
+            tg.create_task(fail("boom"))
+            tg.create_task(asyncio.sleep(0, "fine"))
+    except module.CompatibleExceptionGroup as group:
+        error = group
+    group_type = module.CompatibleExceptionGroup
+    out.append([
+        group_type is ExceptionGroup, issubclass(group_type, Exception), type(error.__cause__).__name__,
+        [f"{type(e).__name__}: {e}" for e in error.exceptions],
+    ])
+    return out
+
+print(asyncio.run(run()))
+"""
+
+
+def test_fallback_task_group_before_python_3_11_is_pinjected_s():
+    def run(name):
+        done = subprocess.run([sys.executable, "-c", _FALLBACK_RUN, name], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    expected = run("pinjected.compatibility.task_group")
+    assert expected == "[[0, 1, 2], [False, True, 'ValueError', ['ValueError: boom']]]\n"
+    assert run("doeff_migrate.runtime.compat") == expected
