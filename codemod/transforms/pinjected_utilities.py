@@ -131,15 +131,13 @@ class _RetargetImports(cst.CSTTransformer):
         if small.module is None or small.relative or isinstance(small.names, cst.ImportStar):
             return updated_node
         module = pn.dotted_cst(small.module) or ""
-        moved: dict[str, list[cst.ImportAlias]] = {}
-        for alias in small.names:
-            target = _counterpart(module, alias)
-            if target is not None and _local(alias) not in self.kept:
-                moved.setdefault(target, []).append(alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
-        if not moved:
+        moving = [a for a in small.names if _counterpart(module, a) is not None and _local(a) not in self.kept]
+        if not moving:
             return updated_node
-        moved_ids = {id(a) for a in small.names if _counterpart(module, a) is not None and _local(a) not in self.kept}
-        rest = without_names(updated_node, lambda a: id(a) in moved_ids)
+        moved: dict[str, list[cst.ImportAlias]] = {}
+        for alias in moving:
+            moved.setdefault(_counterpart(module, alias), []).append(alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+        rest = without_names(updated_node, lambda a: any(a is m for m in moving))
         statements = [] if rest is None else [rest]
         for index, (target, aliases) in enumerate(moved.items()):
             statement = cst.SimpleStatementLine(
