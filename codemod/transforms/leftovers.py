@@ -21,6 +21,7 @@ from ..imports import without_names
 from ..index import clean_definitions
 from ..state import FLAG_COMMENT
 from . import MigrationTransformer, Transform, register
+from .pinjected_utilities import retarget_utilities
 
 
 class Leftovers(MigrationTransformer):
@@ -44,7 +45,8 @@ class Leftovers(MigrationTransformer):
         return self.walk_all
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return without_unused_star(self.state, retarget_type_names(self.state, updated_node))
+        module = retarget_utilities(self.state, updated_node, pinjected_values_remain=_still_pinjected(self.state))
+        return without_unused_star(self.state, retarget_type_names(self.state, module))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return node.name.value not in self.clean.classes

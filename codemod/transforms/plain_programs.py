@@ -32,6 +32,7 @@ from .. import pinjected_names as pn
 from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
 from .leftovers import PROXY_TYPE_NAMES, TYPE_ALIASES, clean_functions, is_generated_program
+from .pinjected_utilities import has_runtime_counterpart
 
 # ``Injected.<attr>(...)`` -> runtime function, for the call shapes ``_counterpart`` accepts.
 _COMBINATORS = {
@@ -238,7 +239,10 @@ class PlainPrograms(MigrationTransformer):
                 if n.value == "__resolver__":  # a variable called ``proxy`` is not pinjected's ``.proxy``
                     blocked.append(n.value)
                 canonical = outer.state.names.canonical_of_dotted(n.value)
-                if canonical is not None and canonical not in (pn.INJECTED_CLASS, pn.IPROXY) and canonical not in PROXY_TYPE_NAMES | TYPE_ALIASES:
+                if (
+                    canonical is not None and canonical not in (pn.INJECTED_CLASS, pn.IPROXY)
+                    and canonical not in PROXY_TYPE_NAMES | TYPE_ALIASES and not has_runtime_counterpart(outer.state, n.value)
+                ):
                     blocked.append(canonical)
 
         node.visit(_Uses())
