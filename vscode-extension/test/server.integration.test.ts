@@ -225,8 +225,12 @@ describe('the real language server, driven as the extension drives it', async ()
     });
 
     test('quick fixes round trip: migrate the function, or suppress with # noqa', { skip }, async () => {
-        const diagnostics = await session.waitForDiagnostics(uri, (found) => found.length > 0);
-        const target = diagnostics.find((diagnostic) => diagnostic.source === 'doeff-migrate')!;
+        // The server first publishes what it reads from the text, then again with the codemod's plan of it
+        // (on its worker thread): "Migrate" is offered for a diagnostic carrying the plan's decision.
+        const planned = (diagnostic: Diagnostic) =>
+            diagnostic.source === 'doeff-migrate' && typeof diagnostic.data === 'object' && diagnostic.data !== null && 'migrate' in diagnostic.data;
+        const diagnostics = await session.waitForDiagnostics(uri, (found) => found.some(planned));
+        const target = diagnostics.find(planned)!;
         const actions = (await session.connection.sendRequest(CodeActionRequest.type, {
             textDocument: { uri },
             range: target.range,
