@@ -54,6 +54,7 @@ from pathlib import Path
 
 from .imports import spellable
 from .index import ProjectIndex, top_function_nodes, top_functions
+from .rules.bridges import MIGRATED_FUNCTION_USED_AS_OBJECT
 
 __all__ = [
     "BEGIN_MARKER",
@@ -606,7 +607,7 @@ def plan_bridge_files(
             continue
         current = texts.get(path, source)
         names = index.modules[module].names
-        if (not plan.migrated or not names.used) and "DM161" not in current:
+        if (not plan.migrated or not names.used) and MIGRATED_FUNCTION_USED_AS_OBJECT.code not in current:
             continue  # no pinjected code here that could hold a migrated function, and no flag to remove
         flagged = reference_flags(index, plan if flag_references else BridgePlan(), path, current)
         if flagged != current:

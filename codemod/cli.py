@@ -60,6 +60,7 @@ from .files import FileProblem, ProjectBusy, SourceFile, check_writable, dirty_f
 from .rules import all_rules, get_rule
 from .transforms import PHASES, any_wants
 from .run_checks import invalid_python, outside_their_project, report_problem, unknown_codes
+from .rules.bridges import MIGRATED_FUNCTION_USED_AS_OBJECT
 
 # The migration itself (LibCST's codemod machinery, the transforms, bridges and handler modules) is imported
 # by the functions that run it: a ``--check`` the cache answers, ``--help`` or a usage error never loads it.
@@ -551,7 +552,7 @@ def _plan_bridges(outcomes: list[Outcome], project_files: list[str], target: str
     assert _JOB is not None
     from .engine import _selector
 
-    flag_references = _selector(_JOB.select, _JOB.cli_ignore)("DM161")
+    flag_references = _selector(_JOB.select, _JOB.cli_ignore)(MIGRATED_FUNCTION_USED_AS_OBJECT.code)
     changes = plan_bridge_files(_INDEX, dict.fromkeys(project_files), texts, flag_references=flag_references)
     by_path = {str(Path(o.path).resolve()): o for o in outcomes if o.status == "changed"}
     separate = []
@@ -561,7 +562,7 @@ def _plan_bridges(outcomes: list[Outcome], project_files: list[str], target: str
             separate.append(change)
         else:
             rewritten.new_text = change.new or ""
-            rewritten.flags = [f for f in rewritten.flags if f.code != "DM161"] + _reference_flags(change.new)
+            rewritten.flags = [f for f in rewritten.flags if f.code != MIGRATED_FUNCTION_USED_AS_OBJECT.code] + _reference_flags(change.new)
     return separate
 
 
@@ -570,7 +571,7 @@ def _reference_flags(text: str | None) -> list:
     from .bridges import reference_flag_positions
     from .engine import Flag
 
-    return [Flag("DM161", line, col, message) for line, col, message in reference_flag_positions(text or "")]
+    return [Flag(MIGRATED_FUNCTION_USED_AS_OBJECT.code, line, col, message) for line, col, message in reference_flag_positions(text or "")]
 
 
 @rules_app.command(context_settings={"help_option_names": ["-h", "--help"]})

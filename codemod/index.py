@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import pinjected_names as pn
 from .discovery import project_root_for
+from .rules.bridges import MIGRATED_FUNCTION_USED_AS_OBJECT
 
 __all__ = [
     "ProviderDef", "ValueSpec", "ModuleFacts", "ProjectIndex", "module_name_for", "project_root_for", "top_functions", "top_function_nodes",
@@ -808,7 +809,7 @@ def dependency_params(args: ast.arguments, kind: str) -> list[tuple[str, str]]:
 
 
 # A file with none of these is a plain module (indexed only for the names it re-exports).
-_INDEXED_WORDS = (b"pinjected", b"_binding", b"__design__", b"doeff_migrate", b"__doeff_", b"DM161")
+_INDEXED_WORDS = (b"pinjected", b"_binding", b"__design__", b"doeff_migrate", b"__doeff_", MIGRATED_FUNCTION_USED_AS_OBJECT.code.encode())
 _RELATIVE_IMPORT = re.compile(rb"\bfrom[ \t]+\.")
 _IMPORT_LINE = re.compile(rb"(?:^|;)[ \t]*(?:from|import)\b(?:[^\n]|\\\n)*", re.M)
 _WORD = re.compile(rb"\w+")

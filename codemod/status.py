@@ -41,6 +41,8 @@ from .decorated import DecoratedCount, decorated_in_module, format_share
 from .discovery import iter_python_files
 from .rules import all_rules
 from .comments import FLAG_COMMENT
+from .rules.remaining import REMAINING_DESIGN, REMAINING_INJECTED_COMBINATOR, REMAINING_INJECTED_FUNCTION, REMAINING_INJECTED_PYTEST, REMAINING_INSTANCE_FUNCTION, REMAINING_IPROXY_ENTRY_POINT
+from .rules.stubs import UNIMPLEMENTED_HANDLER_STUB
 
 EXIT_OK, EXIT_OVER_LIMIT, EXIT_USAGE = 0, 1, 2
 
@@ -53,8 +55,8 @@ BRIDGE_NAMES = frozenset({"as_injected", "as_instance", "migrated_design", "Pinj
 """The runtime's bridge functions (``doeff_migrate.runtime.bridge``): each call is a boundary left."""
 
 _BRIDGE_MODULES = ("doeff_migrate.runtime", "doeff_migrate.runtime.bridge")
-_PINJECTED_CODES = frozenset({"DM150", "DM151", "DM152", "DM153", "DM154", "DM155"})
-_STUB_CODE = "DM601"
+_PINJECTED_CODES = frozenset({REMAINING_INJECTED_FUNCTION.code, REMAINING_INSTANCE_FUNCTION.code, REMAINING_DESIGN.code, REMAINING_INJECTED_COMBINATOR.code, REMAINING_IPROXY_ENTRY_POINT.code, REMAINING_INJECTED_PYTEST.code})
+_STUB_CODE = UNIMPLEMENTED_HANDLER_STUB.code
 
 
 @dataclass

@@ -44,6 +44,7 @@ from doeff_migrate.codemod.analysis.migration import FileChange, Migration
 from .fixes import CONVERT_TITLE, apply_fixes, line_diff_edit, noqa_edit
 from .fixes import VERIFY_COMMAND, run_verify, verify_lens_at, verify_lenses, verify_message
 from .planner import Planner
+from doeff_migrate.codemod.rules.tool import SYNTAX_ERROR
 
 __all__ = ["DoeffMigrateServer", "DoeffMigrateProtocol", "server", "SOURCE", "FIX_ALL_KIND"]
 
@@ -205,7 +206,7 @@ class DoeffMigrateServer(LanguageServer):
             kept = [
                 replace(f, fix=None, migrate_lines=None, migrate_title=None, migrate_phase=None)
                 for f, text in state.good
-                if f.code != "DM001" and _line(lines, f.range.start_line) == text
+                if f.code != SYNTAX_ERROR.code and _line(lines, f.range.start_line) == text
             ]
             findings = result.findings + kept
         state.version = document.version

@@ -30,6 +30,7 @@ from .remaining import RemainingChecks
 from .settings import Config, ConfigError
 from .side_effects import SideEffectChecks
 from .stubs import StubChecks
+from ..rules.tool import SYNTAX_ERROR
 
 __all__ = [
     "Range", "Edit", "Fix", "Finding", "Analysis", "analyze", "check", "SEVERITY", "CONVERT_TITLE",
@@ -134,7 +135,7 @@ def _syntax_finding(exc: Exception, source: str) -> Finding:
     col = min(col, len(lines[line]))
     message = getattr(exc, "msg", None) or str(exc)
     return Finding(
-        "DM001",
+        SYNTAX_ERROR.code,
         f"Syntax error: {message} (other diagnostics are kept from the last version that parsed)",
         Range(line, col, line, max(len(lines[line]), col)),
     )

@@ -7,6 +7,7 @@ import ast
 
 from .findings import Edit, Fix, Range
 from .module import EFFECT_LIBS, FunctionInfo, ModuleReader
+from ..rules.effect_code import ASYNC_DO_FUNCTION, AWAIT_IN_EFFECTFUL_CODE, DO_CALL_WITHOUT_YIELD, UNBOUND_ASK_KEY, YIELD_FROM_PROGRAM
 
 __all__ = ["EffectCodeChecks"]
 
@@ -15,7 +16,7 @@ class EffectCodeChecks(ModuleReader):
     def _check_async_do(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         if isinstance(fn, ast.AsyncFunctionDef):
             self.add(
-                "DM503",
+                ASYNC_DO_FUNCTION.code,
                 f"`@do` cannot decorate `async def {fn.name}`: doeff raises TypeError at import; make it a plain "
                 "`def` and yield `Await(...)` for coroutines",
                 self.def_name_range(fn),
@@ -38,7 +39,7 @@ class EffectCodeChecks(ModuleReader):
                         edits.append(import_edit)
                     fix = Fix("Replace `await` with `yield Await(...)`", tuple(edits))
             self.add(
-                "DM502",
+                AWAIT_IN_EFFECTFUL_CODE.code,
                 f"`await` inside `@do` function `{fn.name}`: yield `Await(...)` instead",
                 node,
                 fix=fix,
@@ -48,7 +49,7 @@ class EffectCodeChecks(ModuleReader):
             line = node.lineno - 1
             start = self.col(line, node.col_offset)
             self.add(
-                "DM502",
+                AWAIT_IN_EFFECTFUL_CODE.code,
                 f"`{keyword}` inside `@do` function `{fn.name}` cannot run in a generator; move it into a "
                 "coroutine and yield `Await(...)` of it",
                 Range(line, start, line, start + len(keyword)),
@@ -57,7 +58,7 @@ class EffectCodeChecks(ModuleReader):
             start = self.range_of(node)
             value = self.range_of(node.value)
             self.add(
-                "DM504",
+                YIELD_FROM_PROGRAM.code,
                 f"`yield from` on a program in `@do` function `{fn.name}`: yield the program instead",
                 node,
                 fix=Fix(
@@ -124,7 +125,7 @@ class EffectCodeChecks(ModuleReader):
             # Unsafe in ruff's sense: the program starts running, which is the intent but a change.
             fix = Fix(f"Yield the program: `yield {name}(...)`", (Edit(insert, "yield "),), safe=False)
         self.add(
-            "DM501",
+            DO_CALL_WITHOUT_YIELD.code,
             f"`{name}(...)` builds a program that is never run in `{where}`: a `@do` function runs only when "
             "yielded",
             call,
@@ -143,7 +144,7 @@ class EffectCodeChecks(ModuleReader):
         if key in self.facts.bound_keys or self.project.binds(key):
             return
         self.add(
-            "DM505",
+            UNBOUND_ASK_KEY.code,
             f"`Ask(\"{key}\")`: no env, design or binding in the project binds \"{key}\" (bind it in "
             "`__design__`, or `# noqa: DM505` if user configuration provides it)",
             call.args[0],

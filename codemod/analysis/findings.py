@@ -8,6 +8,7 @@ are 0-based and columns count code points.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ..rules.effect_code import ASYNC_DO_FUNCTION, AWAIT_IN_EFFECTFUL_CODE
 
 __all__ = ["Range", "Edit", "Fix", "Finding", "SEVERITY", "CONVERT_TITLE"]
 
@@ -50,7 +51,7 @@ class Finding:
     """Codemod phase of the construct (``di``, ``compute``, ``io``)."""
 
 
-SEVERITY: dict[str, str] = {"DM0": "error", "DM1": "information", "DM502": "error", "DM503": "error"}
+SEVERITY: dict[str, str] = {"DM0": "error", "DM1": "information", AWAIT_IN_EFFECTFUL_CODE.code: "error", ASYNC_DO_FUNCTION.code: "error"}
 # DM502/DM503 are errors: `await` in a plain `def` does not compile, `@do async def` raises at import.
 """Code prefix -> severity; the most specific prefix wins, the default is ``warning``."""
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .plan import FLAG_LINE, FilePlan, cli_phases
+from ..rules.bridges import MIGRATED_FUNCTION_USED_AS_OBJECT
 
 if TYPE_CHECKING:
     from doeff_migrate.codemod.config import Settings
@@ -95,7 +96,7 @@ def migrate_in_editor(
             return None  # the file would import names its handler module cannot get
         others.append(FileChange(str(change.path), change.old, change.new))
     if "di" in cli_phases(settings) and settings.target == "runtime":
-        text, bridge_changes = _with_bridges(path, source, text, facts, index, project_files, _selector(settings.select, settings.ignore)("DM161"))
+        text, bridge_changes = _with_bridges(path, source, text, facts, index, project_files, _selector(settings.select, settings.ignore)(MIGRATED_FUNCTION_USED_AS_OBJECT.code))
         others += bridge_changes
     return Migration(text, tuple(others))
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .findings import Finding, Range
+from ..rules.side_effects import SIDE_EFFECT_VIA_HELPER
 
 if TYPE_CHECKING:
     from doeff_migrate.codemod.config import Settings
@@ -36,7 +37,7 @@ def _hint_codes() -> frozenset[str]:
 
     # The io phase rewrites or flags calls of the other categories; these it keeps as they are by design
     # (the migrated program runs them as the original did), and helpers called from ``@do`` are not rewritten.
-    return frozenset({CATEGORY_RULES[c].code for c in ("process", "environment", "clock", "random", "console")} | {"DM311"})
+    return frozenset({CATEGORY_RULES[c].code for c in ("process", "environment", "clock", "random", "console")} | {SIDE_EFFECT_VIA_HELPER.code})
 
 
 HINT_CODES = _hint_codes()

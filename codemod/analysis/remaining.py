@@ -9,10 +9,11 @@ from __future__ import annotations
 import ast
 
 from .module import ModuleReader, PINJECTED_DESIGN_CALLS
+from ..rules.remaining import REMAINING_DESIGN, REMAINING_INJECTED_COMBINATOR, REMAINING_INJECTED_FUNCTION, REMAINING_INJECTED_PYTEST, REMAINING_INSTANCE_FUNCTION, REMAINING_IPROXY_ENTRY_POINT
 
 __all__ = ["RemainingChecks", "INJECTED_DECORATORS"]
 
-INJECTED_DECORATORS = {"injected": "DM150", "instance": "DM151", "injected_instance": "DM151", "injected_pytest": "DM155"}
+INJECTED_DECORATORS = {"injected": REMAINING_INJECTED_FUNCTION.code, "instance": REMAINING_INSTANCE_FUNCTION.code, "injected_instance": REMAINING_INSTANCE_FUNCTION.code, "injected_pytest": REMAINING_INJECTED_PYTEST.code}
 
 class RemainingChecks(ModuleReader):
     # -- DM15x: remaining pinjected constructs ----------------------------------------------------------------
@@ -25,7 +26,7 @@ class RemainingChecks(ModuleReader):
                 code = INJECTED_DECORATORS.get(pinjected_name or "")
                 if code is None:
                     continue
-                what = {"DM150": "`@injected` function", "DM151": "`@instance` function", "DM155": "`@injected_pytest` test"}[code]
+                what = {REMAINING_INJECTED_FUNCTION.code: "`@injected` function", REMAINING_INSTANCE_FUNCTION.code: "`@instance` function", REMAINING_INJECTED_PYTEST.code: "`@injected_pytest` test"}[code]
                 self.add(
                     code,
                     f"{what} `{fn.name}` is not migrated yet",
@@ -39,7 +40,7 @@ class RemainingChecks(ModuleReader):
                 annotation = stmt.annotation.value if isinstance(stmt.annotation, ast.Subscript) else stmt.annotation
                 if self._pinjected_name(annotation) == "IProxy":
                     self.add(
-                        "DM154",
+                        REMAINING_IPROXY_ENTRY_POINT.code,
                         f"IProxy entry point `{stmt.target.id}` is not migrated yet",
                         stmt.target,
                         migrate_lines=(stmt.lineno, stmt.end_lineno or stmt.lineno),
@@ -54,7 +55,7 @@ class RemainingChecks(ModuleReader):
             name = self._pinjected_name(func)
             if name in PINJECTED_DESIGN_CALLS:
                 self.add(
-                    "DM152",
+                    REMAINING_DESIGN.code,
                     f"pinjected `{name}(...)` is not migrated yet",
                     node,
                     migrate_lines=(node.lineno, node.end_lineno or node.lineno),
@@ -70,7 +71,7 @@ class RemainingChecks(ModuleReader):
         for inner in ast.walk(node):
             flagged.add(id(inner))
         self.add(
-            "DM153",
+            REMAINING_INJECTED_COMBINATOR.code,
             f"`{spelled}` is not migrated yet",
             node,
             migrate_lines=(node.lineno, node.end_lineno or node.lineno),

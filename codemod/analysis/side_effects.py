@@ -12,6 +12,7 @@ from doeff_migrate.codemod.rules import side_effects as side_effect_rules
 
 from .findings import CONVERT_TITLE
 from .module import FunctionInfo, ModuleReader
+from ..rules.side_effects import DIRECT_FILE_IO, SIDE_EFFECT_VIA_HELPER
 
 if TYPE_CHECKING:
     from doeff_migrate.codemod.side_effects import SideEffect
@@ -117,7 +118,7 @@ class SideEffectChecks(ModuleReader):
                 paths.update(t.id for t in node.targets if isinstance(t, ast.Name))
             elif isinstance(node, ast.Call) and self._is_pathlib_io(node, paths):
                 self.add(
-                    "DM303",
+                    DIRECT_FILE_IO.code,
                     f"`{ast.unparse(node.func)}` is a direct side effect (file: pathlib) in `@do` function `{fn.name}`",
                     node,
                 )
@@ -141,7 +142,7 @@ class SideEffectChecks(ModuleReader):
                 via = helpers[node.func.id]
                 path = " -> ".join((node.func.id, *via.chain, via.via))
                 self.add(
-                    "DM311",
+                    SIDE_EFFECT_VIA_HELPER.code,
                     f"`{node.func.id}(...)` performs a side effect ({via.category}: {path}) called from `@do` "
                     f"function `{fn.name}`; make the helper effectful or move the call into a handler",
                     node,

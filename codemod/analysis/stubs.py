@@ -10,6 +10,7 @@ from doeff_migrate.codemod.rules.stubs import STUB_MARKER
 
 from .findings import Edit, Fix, Range
 from .module import EFFECT_LIBS, ModuleReader
+from ..rules.stubs import EFFECT_ANSWERED_BY_STUB, EFFECT_WITHOUT_HANDLER, UNIMPLEMENTED_HANDLER_STUB
 
 __all__ = ["StubChecks"]
 
@@ -29,14 +30,14 @@ class StubChecks(ModuleReader):
         if handlers and all(h.is_stub for h in handlers):
             names = ", ".join(sorted({f"`{h.name}` ({h.path}:{h.line})" for h in handlers}))
             self.add(
-                "DM602",
+                EFFECT_ANSWERED_BY_STUB.code,
                 f"`{name}` is handled only by the unimplemented stub {names}: running this fails with "
                 "NotImplementedError until the stub is written",
                 call,
             )
         elif not handlers:
             self.add(
-                "DM603",
+                EFFECT_WITHOUT_HANDLER.code,
                 f"no `@handler` in the project handles `{name}`: the program stops here with an unhandled effect",
                 call,
                 fix=self._stub_fix(name),
@@ -68,7 +69,7 @@ class StubChecks(ModuleReader):
         if info is not None and info.is_stub:
             effects = ", ".join(f"`{e}`" for e in info.effects) or "its effects"
             self.add(
-                "DM601",
+                UNIMPLEMENTED_HANDLER_STUB.code,
                 f"handler stub `{fn.name}` for {effects} is not implemented: programs yielding it fail with "
                 f"NotImplementedError (write it, then delete the `{STUB_MARKER}` marker)",
                 self.def_name_range(fn),

@@ -17,6 +17,7 @@ import libcst as cst
 from .. import pinjected_names as pn
 from ..index import ValueSpec
 from ..state import FileState
+from ..rules.di import INJECTED_GENERATOR, STACKED_DECORATOR
 
 CONTEXT_MANAGER_DECORATORS = {"contextmanager", "asynccontextmanager"}
 
@@ -38,16 +39,16 @@ def blocker(state: FileState, node: cst.FunctionDef, index: int, kind: str, plai
     if index == 0:
         return None
     if kind != "injected":
-        return ("DM112", "decorator above `@instance`: pinjected hands it the instance's IProxy, which has no counterpart")
+        return (STACKED_DECORATOR.code, "decorator above `@instance`: pinjected hands it the instance's IProxy, which has no counterpart")
     from .plain_programs import PlainPrograms
 
     for deco in node.decorators[:index]:
         target = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
         dotted = pn.dotted_cst(target)
         if dotted is None or state.canonical(target) is not None:
-            return ("DM112", "decorator above the pinjected one that is pinjected's own API or not a name: port it by hand")
+            return (STACKED_DECORATOR.code, "decorator above the pinjected one that is pinjected's own API or not a name: port it by hand")
         if dotted.rpartition(".")[2] in CONTEXT_MANAGER_DECORATORS:
-            return ("DM101", None)
+            return (INJECTED_GENERATOR.code, None)
         head = dotted.split(".")[0]
         imported = state.facts.imports.get(head)
         origin = imported[0] if imported is not None else (head if "." in dotted and head not in plain_functions else None)
@@ -56,16 +57,16 @@ def blocker(state: FileState, node: cst.FunctionDef, index: int, kind: str, plai
             # A plain decorator of another package (``@beartype``) or of the standard library
             # (``@functools.lru_cache()``) is not written for pinjected's IProxy; decorator factories
             # (``@async_cached(cache)``) of pinjected-based packages are.
-            return ("DM112", f"decorator `{dotted}` of another package above the pinjected one: it would get the function's IProxy")
+            return (STACKED_DECORATOR.code, f"decorator `{dotted}` of another package above the pinjected one: it would get the function's IProxy")
         provider = state.index.resolve_ref(ValueSpec("ref", state.module, dotted))
         if provider is not None and not getattr(provider, "wrapped", False):
-            return ("DM112", f"injected function `{dotted}` applied as a decorator above the pinjected one: port it by hand")
+            return (STACKED_DECORATOR.code, f"injected function `{dotted}` applied as a decorator above the pinjected one: port it by hand")
         helper = plain_functions.get(dotted)
         if helper is not None:
             calls, blocked = PlainPrograms(state).pinjected_uses(helper)
             if blocked:
-                return ("DM112", f"decorator `{dotted}` stays pinjected (DM135), so it cannot take the migrated function")
+                return (STACKED_DECORATOR.code, f"decorator `{dotted}` stays pinjected (DM135), so it cannot take the migrated function")
             if not calls:
                 # A generic decorator (a ``functools.wraps`` logger) is not written for pinjected's IProxy.
-                return ("DM112", f"decorator `{dotted}` above the pinjected one uses none of pinjected's API: it would get the function's IProxy")
+                return (STACKED_DECORATOR.code, f"decorator `{dotted}` above the pinjected one uses none of pinjected's API: it would get the function's IProxy")
     return None

@@ -35,6 +35,7 @@ from .. import pinjected_names as pn
 from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
 from .design_values import DESIGN_NAMES, blocked_provider, rewrite_helper_designs, runtime_design
+from ..rules.di import DEPENDENCY_CYCLE, DEPENDS_ON_UNMIGRATED, ENTRY_POINT_IN_DESIGN, REEXPORTED_PINJECTED_API, SHARED_INSTANCE_IN_DESIGN, UNDISSOLVED_WITH_DESIGN, UNTRANSLATABLE_DESIGN
 
 OVERRIDES = "__doeff_overrides__"
 _REEXPORT_IMPORT = r"^[ \t]*from[ \t]+[\w.]+[ \t]+import\b[^\n]*\b(?:injected|instance|injected_instance|design|IProxy|Injected)\b"
@@ -61,7 +62,7 @@ class DesignTranslator:
         shared = [ref for ref, n in Counter(self.instances).items() if n > 1]
         if translated is not None and shared:
             module, name = shared[0]
-            self.problem = ("DM120", f"`{name}` ({module}) is bound to several keys: pinjected builds it once for all of them")
+            self.problem = (SHARED_INSTANCE_IN_DESIGN.code, f"`{name}` ({module}) is bound to several keys: pinjected builds it once for all of them")
             return None
         return translated
 
@@ -110,7 +111,7 @@ class DesignTranslator:
                 return cst.Call(node)
             if target is None and lifted_entry_point(state, dotted):
                 if state.target != "runtime":
-                    self.problem = ("DM121", f"design binds the entry point `{dotted}`, which is not a plain program after migration")
+                    self.problem = (ENTRY_POINT_IN_DESIGN.code, f"design binds the entry point `{dotted}`, which is not a plain program after migration")
                     return None
                 # A lifted ``@do`` function or a Program expression: ``as_program`` gives its program,
                 # which the env evaluates once, as pinjected resolves an IProxy bound in a design.
@@ -124,7 +125,7 @@ class DesignTranslator:
                         continue
                     if parts[i:] == ["proxy"]:
                         return self.value(node.value)  # ``.proxy`` is the provider itself (C13)
-                    self.problem = ("DM115", f"design binds `{dotted}`, an attribute of the provider `{'.'.join(parts[:i])}`: bind a program computing it by hand")
+                    self.problem = (UNTRANSLATABLE_DESIGN.code, f"design binds `{dotted}`, an attribute of the provider `{'.'.join(parts[:i])}`: bind a program computing it by hand")
                     return None
             return node
         if isinstance(node, cst.Call):
@@ -299,7 +300,7 @@ class Designs(MigrationTransformer):
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         # (Only module-level definitions get here: bodies are not visited.)
         if (self.state.module, updated_node.name.value) in self.state.index.cyclic_providers():
-            return self.state.flag(updated_node, "DM123")
+            return self.state.flag(updated_node, DEPENDENCY_CYCLE.code)
         return rewrite_helper_designs(self.state, updated_node)
 
     def alias(self, key_literal: cst.SimpleString) -> str:
@@ -335,7 +336,7 @@ class Designs(MigrationTransformer):
             # on (an entry point that was lifted since, a provider migrated since) may be gone.
             return updated_node
         if isinstance(stmt, cst.ImportFrom) and self.state.facts.reexported_api and self.borrows_api(stmt):
-            return self.state.flag(updated_node, "DM122")
+            return self.state.flag(updated_node, REEXPORTED_PINJECTED_API.code)
         if isinstance(stmt, (cst.Assign, cst.AnnAssign, cst.AugAssign)) and stmt.value is not None:
             target = _target_name(stmt)
             special = target in ("__design__", "__meta_design__")
@@ -350,12 +351,12 @@ class Designs(MigrationTransformer):
                     # is one too, unless the expression itself needs pinjected.
                     rewritten, why = runtime_design(self.state, stmt.value)
                     if rewritten is None:
-                        return self.state.flag(updated_node, "DM115", f"`{target}` is computed by code the codemod does not read ({why or 'it binds a provider left as pinjected'}): convert it to an env dict by hand")
+                        return self.state.flag(updated_node, UNTRANSLATABLE_DESIGN.code, f"`{target}` is computed by code the codemod does not read ({why or 'it binds a provider left as pinjected'}): convert it to an env dict by hand")
                     return updated_node.with_changes(body=[stmt.with_changes(value=rewritten)])
                 return updated_node
             if target in self.state.facts.runner_args:
                 return self.state.flag(
-                    updated_node, "DM115", f"design `{target}` is used by pinjected machinery that stays (flagged): kept as a Design"
+                    updated_node, UNTRANSLATABLE_DESIGN.code, f"design `{target}` is used by pinjected machinery that stays (flagged): kept as a Design"
                 )
             plan = self.meta_plan.get(id(original_node))
             if target == "__meta_design__":
@@ -371,14 +372,14 @@ class Designs(MigrationTransformer):
                 return self.flag_untranslated(updated_node)
             shared = self.shared_instance_in_env() if target == "__design__" else None
             if shared is not None:
-                return self.state.flag(updated_node, "DM120", f"`{shared}` is bound to several keys of this module's env (with the package designs): pinjected builds it once for all of them")
+                return self.state.flag(updated_node, SHARED_INSTANCE_IN_DESIGN.code, f"`{shared}` is bound to several keys of this module's env (with the package designs): pinjected builds it once for all of them")
             if plan == "over":
                 translated = cst.BinaryOperation(cst.Name("__design__"), cst.BitOr(), translated)
             if isinstance(stmt, cst.AugAssign):
                 # ``d += design(...)`` rebinds ``d`` to a new design; ``|=`` would update in place a dict
                 # that other names (``__design__ = d``, a ``with d:`` override) may share.
                 if not isinstance(stmt.operator, (cst.AddAssign, cst.BitOrAssign)):
-                    return self.state.flag(updated_node, "DM115")
+                    return self.state.flag(updated_node, UNTRANSLATABLE_DESIGN.code)
                 value = cst.BinaryOperation(stmt.target, cst.BitOr(), translated)
                 return updated_node.with_changes(body=[cst.Assign([cst.AssignTarget(stmt.target)], value, semicolon=stmt.semicolon)])
             new = stmt.with_changes(value=translated)
@@ -410,30 +411,30 @@ class Designs(MigrationTransformer):
             rewritten, why = runtime_design(self.state, value) if value is not None else (None, None)
             if rewritten is not None:
                 if isinstance(stmt, cst.AugAssign) and not isinstance(stmt.operator, (cst.AddAssign, cst.BitOrAssign)):
-                    return self.state.flag(line, "DM115")
+                    return self.state.flag(line, UNTRANSLATABLE_DESIGN.code)
                 # (``d += ...`` rebinds ``d``: a runtime Design's ``+=`` returns a new design, as in pinjected.)
                 return line.with_changes(body=[stmt.with_changes(value=rewritten)])
             blocked = blocked_provider(self.state, value) if value is not None else None
             if blocked:
-                return self.state.flag(line, "DM117", f"design binds `{blocked}`, which is left as pinjected (flagged): migrate it first")
+                return self.state.flag(line, DEPENDS_ON_UNMIGRATED.code, f"design binds `{blocked}`, which is left as pinjected (flagged): migrate it first")
             if why:
-                return self.state.flag(line, "DM115", f"design expression the codemod cannot migrate: {why}")
+                return self.state.flag(line, UNTRANSLATABLE_DESIGN.code, f"design expression the codemod cannot migrate: {why}")
         if self.translator.blocked:
             return self.state.flag(
-                line, "DM117", f"design binds `{self.translator.blocked}`, which is left as pinjected (flagged): migrate it first"
+                line, DEPENDS_ON_UNMIGRATED.code, f"design binds `{self.translator.blocked}`, which is left as pinjected (flagged): migrate it first"
             )
         if self.translator.problem:
             return self.state.flag(line, *self.translator.problem)
-        return self.state.flag(line, "DM115")
+        return self.state.flag(line, UNTRANSLATABLE_DESIGN.code)
 
     def runtime_form_keeps_meaning(self, node: cst.BaseExpression | None) -> bool:
         """Whether the design the translator refused means the same as a runtime design value. An
         ``@instance`` bound to several keys is shared by a runtime design only among its own
         ``design(...)`` calls, not with design variables already translated to dicts (DM120)."""
         problem = self.translator.problem
-        if node is None or (problem is not None and problem[0] not in ("DM115", "DM120")):
+        if node is None or (problem is not None and problem[0] not in (UNTRANSLATABLE_DESIGN.code, SHARED_INSTANCE_IN_DESIGN.code)):
             return False
-        if problem is not None and problem[0] == "DM120":
+        if problem is not None and problem[0] == SHARED_INSTANCE_IN_DESIGN.code:
             names = _plain_names(node)
             return not any(n in self.design_vars or imported_design(self.state, n) is not None for n in names)
         return True
@@ -487,13 +488,13 @@ class Designs(MigrationTransformer):
             return line  # already a runtime design (an earlier run)
         if not (isinstance(value, cst.Call) and self.state.canonical(value.func) in DESIGN_NAMES
                 and all(a.keyword is None or a.keyword.value != "default_design_paths" for a in value.args)):
-            return self.state.flag(line, "DM115", "`__meta_design__` with `default_design_paths=` configures pinjected's runner: port by hand")
+            return self.state.flag(line, UNTRANSLATABLE_DESIGN.code, "`__meta_design__` with `default_design_paths=` configures pinjected's runner: port by hand")
         rewritten, why = runtime_design(self.state, value)
         if rewritten is None:
             blocked = blocked_provider(self.state, value)
             if blocked:
-                return self.state.flag(line, "DM117", f"design binds `{blocked}`, which is left as pinjected (flagged): migrate it first")
-            return self.state.flag(line, "DM115", f"design expression the codemod cannot migrate: {why}")
+                return self.state.flag(line, DEPENDS_ON_UNMIGRATED.code, f"design binds `{blocked}`, which is left as pinjected (flagged): migrate it first")
+            return self.state.flag(line, UNTRANSLATABLE_DESIGN.code, f"design expression the codemod cannot migrate: {why}")
         self.meta_runtime = True
         if isinstance(stmt, cst.AnnAssign):
             return line.with_changes(body=[cst.Assign([cst.AssignTarget(stmt.target)], rewritten)])
@@ -673,11 +674,11 @@ class Designs(MigrationTransformer):
                     # Stays pinjected (entry_points leaves it, flagged or not): as a program it would
                     # run without the block's bindings.
                     state.unmigrated_entries.update(assigned & entries)
-                    return state.flag(updated_node, "DM118", DM118_ENTRY_MESSAGE)
+                    return state.flag(updated_node, UNDISSOLVED_WITH_DESIGN.code, DM118_ENTRY_MESSAGE)
                 return updated_node
 
         body = stmt.body.visit(_FlagEntries())
-        return self.state.flag(stmt.with_changes(body=body), "DM118", f"`with` block not dissolved ({reason}): its entry points would lose its bindings")
+        return self.state.flag(stmt.with_changes(body=body), UNDISSOLVED_WITH_DESIGN.code, f"`with` block not dissolved ({reason}): its entry points would lose its bindings")
 
 
 DM118_ENTRY_MESSAGE = "entry point inside a `with` block whose bindings are not migrated: move it out or migrate the block by hand"

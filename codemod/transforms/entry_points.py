@@ -26,9 +26,11 @@ from .. import pinjected_names as pn
 from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
 from .program_expressions import ExpressionLowering, NotAnExpression, primary as _primary
+from ..rules.di import UNDISSOLVED_WITH_DESIGN, UNTRANSLATABLE_IPROXY
+from ..rules.di_calls import INJECTED_ANNOTATED_PARAMETER
 
 # Refusals of the lifting that a Program expression (program_expressions.py) resolves at run time.
-_LOWERED_AS_EXPRESSION = frozenset({"DM108"})
+_LOWERED_AS_EXPRESSION = frozenset({UNTRANSLATABLE_IPROXY.code})
 _PASSED_AS_VALUE = "an injected function is passed as a value here: pinjected resolves it to a callable, a program is not one"
 _NO_DOEFF_EXPRESSIONS = (
     "IProxy expression with no doeff form: Program expressions (`expr`) and `as_program` run on the bundled "
@@ -39,7 +41,7 @@ _NO_DOEFF_EXPRESSIONS = (
 class Untranslatable(Exception):
     """The expression cannot be lifted faithfully: the statement is flagged (``code``, default DM108)."""
 
-    def __init__(self, code: str = "DM108", message: str | None = None) -> None:
+    def __init__(self, code: str = UNTRANSLATABLE_IPROXY.code, message: str | None = None) -> None:
         super().__init__(code, message)
         self.code = code
         self.message = message
@@ -156,7 +158,7 @@ class EntryPoints(MigrationTransformer):
             try:
                 args = [lowering.argument(a, as_proxy=True) for a in call.args]
             except NotAnExpression:
-                return self.state.flag(updated_node, "DM108", "decorator argument with no Program-expression counterpart: port it by hand")
+                return self.state.flag(updated_node, UNTRANSLATABLE_IPROXY.code, "decorator argument with no Program-expression counterpart: port it by hand")
             args = [a.with_changes(value=a.value.visit(_ExternalCalls(self))) for a in args]
             decorators[i] = deco.with_changes(decorator=call.with_changes(args=args))
         return updated_node.with_changes(decorators=decorators)
@@ -275,7 +277,7 @@ class EntryPoints(MigrationTransformer):
             return node if self.programs[node.value] == "program" else cst.Call(node)
         if isinstance(node, cst.Name) and self.imported_entry_point(node.value):
             if self.state.target != "runtime":
-                raise Untranslatable("DM108", _NO_DOEFF_EXPRESSIONS)
+                raise Untranslatable(UNTRANSLATABLE_IPROXY.code, _NO_DOEFF_EXPRESSIONS)
             # A program or a lifted @do function, depending on how the other module was rewritten.
             return cst.Call(cst.Name(self.state.need("as_program")), [cst.Arg(node)])
         if isinstance(node, cst.Call):
@@ -436,7 +438,7 @@ class EntryPoints(MigrationTransformer):
         ``__resolver__``). What is handed over unevaluated is its Program expression."""
         if unevaluated and (self.returns_injected(node) or self.has_leaf(node)):
             if self.state.target != "runtime":
-                raise Untranslatable("DM134")
+                raise Untranslatable(INJECTED_ANNOTATED_PARAMETER.code)
             try:
                 return ExpressionLowering(self).as_expr(node)
             except NotAnExpression:
@@ -587,7 +589,7 @@ class EntryPoints(MigrationTransformer):
             # program it would run without the block's bindings, silently.
             from .designs import DM118_ENTRY_MESSAGE
 
-            return self.left_as_is(updated_node, name, "DM118", DM118_ENTRY_MESSAGE)
+            return self.left_as_is(updated_node, name, UNDISSOLVED_WITH_DESIGN.code, DM118_ENTRY_MESSAGE)
         value = stmt.value
         if self.returns_injected(value):
             self.injected_names.add(name)
@@ -601,11 +603,11 @@ class EntryPoints(MigrationTransformer):
         )
         if left:
             return self.left_as_is(
-                updated_node, name, "DM108", f"entry point uses `{left[0]}`, which was left as pinjected: migrate it first"
+                updated_node, name, UNTRANSLATABLE_IPROXY.code, f"entry point uses `{left[0]}`, which was left as pinjected: migrate it first"
             )
         passed = self.passed_injected_functions(value)
         if passed and self.state.target != "runtime":
-            return self.left_as_is(updated_node, name, "DM108", _PASSED_AS_VALUE)
+            return self.left_as_is(updated_node, name, UNTRANSLATABLE_IPROXY.code, _PASSED_AS_VALUE)
         if not self.has_leaf(value) and not passed:
             # Annotated but built from plain values (a dict of programs, a value): only the annotation changes.
             return self.as_program(updated_node, stmt, name, value, register=False)
@@ -615,7 +617,7 @@ class EntryPoints(MigrationTransformer):
                 self.function_values.add(name)
                 # An injected function as a value is the callable with its dependencies bound
                 # (``bound_dependency``), which only the expression form builds.
-                raise Untranslatable("DM108", _PASSED_AS_VALUE)
+                raise Untranslatable(UNTRANSLATABLE_IPROXY.code, _PASSED_AS_VALUE)
             if isinstance(value, cst.Call) and isinstance(value.func, cst.Call) and pn.dotted_cst(value.func.func) == "injected_function":
                 return self.as_program(updated_node, stmt, name, value)  # already a program (runtime/classes.py)
             if isinstance(value, cst.Call) and not self.has_leaf_in_args(value):

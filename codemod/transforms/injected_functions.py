@@ -30,6 +30,8 @@ from ..state import FileState
 from . import MigrationTransformer, Transform, register
 from . import decorators_above
 from . import dependency_forms as forms
+from ..rules.di import CLASS_INJECTION, DEPENDENCY_DEFAULT, DEPENDS_ON_UNMIGRATED, EAGER_INSTANCE, INJECTED_GENERATOR, INSTANCE_STAR_PARAMS, NESTED_INJECTED, RESOLVER_SPECIAL, RUNNER_SPECIFIC, RUNTIME_ONLY_COUNTERPART, STACKED_DECORATOR, UNAWAITED_ASYNC_DEPENDENCY
+from ..rules.di_calls import AWAITED_SYNC_DEPENDENCY, EVENT_LOOP_API, GATHER_WITH_OPTIONS, STOP_ITERATION_ESCAPES
 
 _CONTEXT_MANAGER_DECORATORS = decorators_above.CONTEXT_MANAGER_DECORATORS
 _LOOP_BOUND = {"create_task", "ensure_future", "Lock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Queue"}
@@ -444,7 +446,7 @@ class InjectedFunctions(MigrationTransformer):
         self.depth -= 1
         if any(self.state.canonical(d) == pn.INJECTED for d in updated_node.decorators):
             # What is left here after classes.py: ``@injected("key")`` on a class, or ``--target doeff``.
-            return self.state.flag(updated_node, "DM103", CLASS_LEFT_AS_IS)
+            return self.state.flag(updated_node, CLASS_INJECTION.code, CLASS_LEFT_AS_IS)
         return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -464,13 +466,13 @@ class InjectedFunctions(MigrationTransformer):
             if self.analysis_only:
                 return updated_node
             if self.depth > 0 or not self.state.in_range(original_node):
-                return self.state.flag(updated_node, "DM109") if self.depth > 0 else updated_node
+                return self.state.flag(updated_node, RUNNER_SPECIFIC.code) if self.depth > 0 else updated_node
             from .pytest_tests import migrate_test
 
             return migrate_test(self, updated_node, index)
         if self.depth > 0:
             self.state.unmigrated.add(updated_node.name.value)
-            return self.state.flag(updated_node, "DM113")
+            return self.state.flag(updated_node, NESTED_INJECTED.code)
         if not self.state.in_range(original_node):
             return updated_node
         return self.migrate(updated_node, index, kind)
@@ -550,7 +552,7 @@ class InjectedFunctions(MigrationTransformer):
         if isinstance(deco, cst.Call) and (
             any(a.keyword is None or a.keyword.value not in ("protocol", "callable") for a in deco.args)
         ):
-            problems.append(("DM112", None))
+            problems.append((STACKED_DECORATOR.code, None))
         others = [d for i, d in enumerate(node.decorators) if i != index]
         # Decorators under the pinjected one keep pinjected's calling convention through the pass
         # form; decorators above an ``@injected`` one get its IProxy's counterpart (decoration.py).
@@ -561,14 +563,14 @@ class InjectedFunctions(MigrationTransformer):
         for other in others if not passable else ():
             dotted = pn.dotted_cst(other.decorator.func if isinstance(other.decorator, cst.Call) else other.decorator) or ""
             if dotted.rpartition(".")[2] in _CONTEXT_MANAGER_DECORATORS:
-                problems.append(("DM101", None))
+                problems.append((INJECTED_GENERATOR.code, None))
             else:
-                problems.append(("DM112", None))
+                problems.append((STACKED_DECORATOR.code, None))
         params = node.params
         if kind in ("instance", "pytest") and (isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None):
-            problems.append(("DM116", None))
+            problems.append((INSTANCE_STAR_PARAMS.code, None))
         if any(dep.key in pn.RESOLVER_SPECIAL_KEYS and dep.key != forms.RESOLVER_KEY for dep in deps):
-            problems.append(("DM111", None))
+            problems.append((RESOLVER_SPECIAL.code, None))
         # A runtime parameter annotated ``Injected`` gets its argument unevaluated in pinjected; the call
         # sites hand over its Program expression (entry_points.argument_of), which the body may resolve
         # with ``__resolver__[x]`` (runtime/resolver.py).
@@ -591,13 +593,13 @@ class InjectedFunctions(MigrationTransformer):
         # An async body of the pass or coroutine form runs as a coroutine on the runtime's loop.
         in_loop = form != "body" and node.asynchronous is not None
         if facts.event_loop_api is not None and not in_loop and not (kind == "instance" and facts.loop_bound):  # DM105 says it
-            problems.append(("DM132", f"`{facts.event_loop_api}` needs the running event loop, which a @do body does not run in: move it behind an effect handler"))
+            problems.append((EVENT_LOOP_API.code, f"`{facts.event_loop_api}` needs the running event loop, which a @do body does not run in: move it behind an effect handler"))
         if facts.stop_iteration:
-            problems.append(("DM133", None))
+            problems.append((STOP_ITERATION_ESCAPES.code, None))
         if facts.has_yield and form != "pass":
-            problems.append(("DM101", None))
+            problems.append((INJECTED_GENERATOR.code, None))
         if kind == "instance" and facts.loop_bound:
-            problems.append(("DM105", None))
+            problems.append((EAGER_INSTANCE.code, None))
         for dep in deps:
             if dep.kind == "value":
                 continue
@@ -605,17 +607,17 @@ class InjectedFunctions(MigrationTransformer):
                 dep.binding = "callable"
                 if dep.is_sync and dep.is_async and dep.local in facts.awaited_calls:
                     # The coroutine function bound for it would give a sync binding's awaitable unawaited.
-                    problems.append(("DM130", f"awaited dependency `{dep.local}` is an async function for some bindings and a sync one for others"))
+                    problems.append((AWAITED_SYNC_DEPENDENCY.code, f"awaited dependency `{dep.local}` is an async function for some bindings and a sync one for others"))
                 continue
             if dep.kind == "mixed":
                 dep.binding = "call"
                 continue
             if dep.local in facts.gather_with_options:
-                problems.append(("DM131", None))
+                problems.append((GATHER_WITH_OPTIONS.code, None))
             if dep.local in facts.gathered_calls and dep.is_sync:
-                problems.append(("DM130", f"sync injected dependency `{dep.local}` is gathered: its program returns what the function returns (an awaitable?), not the awaited value"))
+                problems.append((AWAITED_SYNC_DEPENDENCY.code, f"sync injected dependency `{dep.local}` is gathered: its program returns what the function returns (an awaitable?), not the awaited value"))
             elif dep.local in facts.awaited_calls and dep.is_sync and dep.is_async:
-                problems.append(("DM130", f"awaited dependency `{dep.local}` is an async function for some bindings and a sync one for others"))
+                problems.append((AWAITED_SYNC_DEPENDENCY.code, f"awaited dependency `{dep.local}` is an async function for some bindings and a sync one for others"))
             if dep.direct and dep.direct != dep.local and dep.direct in names_in(node.body):
                 dep.direct = None
         index = self.state.index
@@ -625,7 +627,7 @@ class InjectedFunctions(MigrationTransformer):
                 targets.append(index.instance_of_call(spec) if spec.kind == "call" else index.resolve_ref(spec))
             left = next((t for t in targets if index.is_unmigrated(t)), None)
             if left is not None:
-                problems.append(("DM117", f"dependency `{dep.local}` is provided by `{left.module}.{left.name}`, which is left as pinjected (flagged): migrate it first"))
+                problems.append((DEPENDS_ON_UNMIGRATED.code, f"dependency `{dep.local}` is provided by `{left.module}.{left.name}`, which is left as pinjected (flagged): migrate it first"))
         seen: set[str] = set()
         unique = []
         for code, message in problems:
@@ -649,7 +651,7 @@ class InjectedFunctions(MigrationTransformer):
             self.classify(dep)
         problems, form = self.blockers(node, index, kind, deps)
         if not problems and self.state.target != "runtime" and _runtime_only(form, deps, index):
-            problems = [("DM136", None)]
+            problems = [(RUNTIME_ONLY_COUNTERPART.code, None)]
         if problems:
             self.state.unmigrated.add(node.name.value)
             for code, message in problems:
@@ -678,12 +680,12 @@ class InjectedFunctions(MigrationTransformer):
             result = self._as_do_function(node, index, deps, form, registration)
         for dep in deps:
             if dep.param.default is not None:
-                result = state.flag(result, "DM106", f"dependency `{dep.local}` had a default, which pinjected never used; the key `{dep.key}` is still required")
+                result = state.flag(result, DEPENDENCY_DEFAULT.code, f"dependency `{dep.local}` had a default, which pinjected never used; the key `{dep.key}` is still required")
         scanner = _BodyScanner({dep.local: dep for dep in deps}, self.aio)
         node.body.visit(scanner)
         for dep in deps:
             if dep.kind != "value" and dep.is_async and dep.local in scanner.facts.discarded_calls and form != "pass":
-                result = state.flag(result, "DM110", f"async injected dependency `{dep.local}` is called without `await`: the call does nothing, as under pinjected; fix it consciously")
+                result = state.flag(result, UNAWAITED_ASYNC_DEPENDENCY.code, f"async injected dependency `{dep.local}` is called without `await`: the call does nothing, as under pinjected; fix it consciously")
         if kind == "instance":
             state.migrated_instances.append(node.name.value)
         return result
@@ -742,7 +744,7 @@ CLASS_LEFT_AS_IS = "`@injected` class left as it is: its constructor (`@class_bi
 
 # Notes on migrated functions, not reasons they were left: a dead dependency default, an unawaited
 # async dependency call kept as the no-op it was.
-_NOTES = {"DM106", "DM110"}
+_NOTES = {DEPENDENCY_DEFAULT.code, UNAWAITED_ASYNC_DEPENDENCY.code}
 _EARLIER_FLAG = re.compile(r"# doeff-migrate: (DM1\d\d): (.*)$")
 
 

@@ -22,6 +22,8 @@ from ..index import clean_definitions
 from ..state import FLAG_COMMENT
 from . import MigrationTransformer, Transform, register
 from .pinjected_utilities import retarget_utilities
+from ..rules.di import CLASS_INJECTION, DEPENDENCY_DEFAULT, RESOLVER_SPECIAL, RUNNER_SPECIFIC, UNAWAITED_ASYNC_DEPENDENCY
+from ..rules.di_calls import PINJECTED_API_IN_PLAIN_FUNCTION
 
 
 class Leftovers(MigrationTransformer):
@@ -67,7 +69,7 @@ class Leftovers(MigrationTransformer):
             used = self.pinjected_api_in(original_node.body)
             if used is not None:
                 return self.state.flag(
-                    updated_node, "DM135",
+                    updated_node, PINJECTED_API_IN_PLAIN_FUNCTION.code,
                     f"plain function builds pinjected objects (`{used}`) that now mix with @do programs: port it by hand",
                 )
         return updated_node
@@ -113,11 +115,11 @@ class Leftovers(MigrationTransformer):
                 dotted = pn.dotted_cst(call.func) or ""
                 head, _, attr = dotted.rpartition(".")
                 if canonical in pn.RUNNER_SPECIFIC or attr in ("to_graph", "to_resolver") and head in state.facts.design_vars:
-                    found.append("DM109")
+                    found.append(RUNNER_SPECIFIC.code)
                 elif canonical == pn.INJECTED and call.args and not isinstance(call.args[0].value, cst.SimpleString):
-                    found.append("DM103")
+                    found.append(CLASS_INJECTION.code)
                 elif state.names.canonical_of_dotted(head) == pn.INJECTED_CLASS and attr == "dynamic":
-                    found.append("DM111")
+                    found.append(RESOLVER_SPECIAL.code)
 
         node.visit(_Finder())
         return list(dict.fromkeys(found))
@@ -252,7 +254,7 @@ def _used_as_types(tree, names) -> bool:
 
 
 # Notes on migrated code (the function migrated; the comment only informs).
-_NOTES = ("DM106", "DM110")
+_NOTES = (DEPENDENCY_DEFAULT.code, UNAWAITED_ASYNC_DEPENDENCY.code)
 
 
 def _still_pinjected(state) -> bool:

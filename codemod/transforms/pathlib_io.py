@@ -12,6 +12,7 @@ import libcst as cst
 from .. import pathlib_calls as pc
 from . import EFFECTFUL_FILE, MigrationTransformer, Transform, register
 from .compute import ImportTable, is_effectful
+from ..rules.side_effects import DIRECT_FILE_IO
 
 __all__ = ["PathlibIo"]
 
@@ -60,7 +61,7 @@ class PathlibIo(MigrationTransformer):
         if found is None or not self.state.in_range(original_node):
             return updated_node
         spelled = cst.Module([]).code_for_node(found.func)
-        return self.state.flag(updated_node, "DM303", pc.MESSAGE.format(call=spelled))
+        return self.state.flag(updated_node, DIRECT_FILE_IO.code, pc.MESSAGE.format(call=spelled))
 
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:

@@ -30,6 +30,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
 from .designs import DesignTranslator
+from ..rules.di import RUNNER_SPECIFIC
 
 TESTING_MODULE = "doeff_migrate.runtime.testing"
 HELPER = "run_injected_test"
@@ -87,11 +88,11 @@ def migrate_test(transformer, node: cst.FunctionDef, index: int) -> cst.Function
     if isinstance(deco, cst.Call):
         args = list(deco.args)
         if len(args) > 1 or any(a.star or (a.keyword is not None and a.keyword.value != "override") for a in args):
-            return state.flag(node, "DM109", "`@injected_pytest` with arguments other than one override design: port this by hand")
+            return state.flag(node, RUNNER_SPECIFIC.code, "`@injected_pytest` with arguments other than one override design: port this by hand")
         if args:
             override = override_expression(args[0].value, state)
             if override is None:
-                return state.flag(node, "DM109", "the override of `@injected_pytest` is not a design the codemod can read: port this by hand")
+                return state.flag(node, RUNNER_SPECIFIC.code, "the override of `@injected_pytest` is not a design the codemod can read: port this by hand")
     name = node.name.value
     program_name = f"_{name}"
     above = list(node.decorators[:index])

@@ -25,6 +25,7 @@ from ..handler_stubs import HANDLER_MODULE, record_need
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
 from .effectful_code import ImportTable, is_effectful
+from ..rules.phases import DOEFF_RUN_NOT_WIRED, HANDLER_STACK_NOT_LITERAL, HANDLER_STACK_WITH_OWN_RECORDING
 
 # The bundled runtime's only: doeff's `run` takes no `handlers=` and cannot run the generated recorder.
 _RUN = {"doeff_migrate.runtime.run", "doeff_migrate.runtime.run.run"}
@@ -116,7 +117,7 @@ class RecordingTransformer(MigrationTransformer):
         if qualified in _WITH_HANDLERS:
             return self.wire_with_handlers(updated_node)
         if qualified in ("doeff.run", "doeff.with_handlers"):
-            self.note("DM403")
+            self.note(DOEFF_RUN_NOT_WIRED.code)
         return updated_node
 
     def note(self, code: str) -> None:
@@ -138,7 +139,7 @@ class RecordingTransformer(MigrationTransformer):
             if is_recording_inside(inner, self.imports) or (stack is not None and _mentions(stack, {HELPER})):
                 return call  # already wired
             if stack is not None and _mentions(stack, _RECORDERS):
-                self.note("DM402")
+                self.note(HANDLER_STACK_WITH_OWN_RECORDING.code)
                 return call
             rebuilt: cst.BaseExpression = recorder_inside(self.state, inner)
             for layer in reversed(layers):
@@ -168,12 +169,12 @@ class RecordingTransformer(MigrationTransformer):
         arg = call.args[index]
         value = arg.value
         if not isinstance(value, cst.List):
-            self.note("DM401")
+            self.note(HANDLER_STACK_NOT_LITERAL.code)
             return call
         if _mentions(value, {HELPER}):
             return call  # already wired
         if _mentions(value, _RECORDERS):
-            self.note("DM402")
+            self.note(HANDLER_STACK_WITH_OWN_RECORDING.code)
             return call
         self.helper()
         elements = list(value.elements)
