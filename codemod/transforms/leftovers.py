@@ -21,7 +21,7 @@ from ..imports import without_names
 from ..index import clean_definitions
 from ..state import FLAG_COMMENT
 from . import MigrationTransformer, Transform, register
-from .pinjected_utilities import retarget_utilities
+from .pinjected_utilities import name_uses, retarget_utilities
 from ..rules.di import CLASS_INJECTION, DEPENDENCY_DEFAULT, RESOLVER_SPECIAL, RUNNER_SPECIFIC, UNAWAITED_ASYNC_DEPENDENCY
 from ..rules.di_calls import PINJECTED_API_IN_PLAIN_FUNCTION
 
@@ -154,31 +154,8 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
     }
     if not types or not _used_as_types(state.ast_tree(), types):
         return module
-    as_api: set[str] = set()
-    as_type: set[str] = set()
-
-    class _Uses(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> bool:
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            return False
-
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            if isinstance(node.value, cst.Name) and node.value.value in types:
-                as_api.add(node.value.value)
-
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Name) and node.func.value in types:
-                as_api.add(node.func.value)
-
-        def visit_Name(self, node: cst.Name) -> None:
-            if node.value in types:
-                as_type.add(node.value)
-            names.add(node.value)
-
-    names: set[str] = set()
-    module.visit(_Uses())
+    as_api, names = name_uses(module, types)
+    as_type = names & set(types)
     moved = {local for local in as_type - as_api if pn.is_pinjected_module(state.names.origins.get(local, ""))}
     if not moved:
         return module

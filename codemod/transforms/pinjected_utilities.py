@@ -50,7 +50,7 @@ def retarget_utilities(state, module: cst.Module, pinjected_values_remain: bool)
     if state.target != "runtime" or (source is not None and not any(m in source for m in COUNTERPARTS)):
         return module
     type_locals = _imported_type_only_names(module)
-    kept_as_api = set(type_locals) if pinjected_values_remain else set(type_locals) - _names_used_as_types(module, type_locals)
+    kept_as_api = set(type_locals) if pinjected_values_remain else name_uses(module, type_locals)[0]
     return module.visit(_RetargetImports(frozenset(kept_as_api)))
 
 
@@ -86,9 +86,11 @@ def _imported_type_only_names(module: cst.Module) -> dict[str, str]:
     }
 
 
-def _names_used_as_types(module: cst.Module, names: dict[str, str]) -> set[str]:
-    """Those of ``names`` never used as pinjected's API: ``Name.attr``, ``Name(...)``, ``class C(Name)``."""
-    as_api: set[str] = set()
+def name_uses(module: cst.Module, names) -> tuple[set[str], set[str]]:
+    """``(api, seen)``: those of ``names`` used as pinjected's API (``Name.attr``, ``Name(...)``,
+    ``class C(Name)``), and every identifier of ``module`` outside its import statements."""
+    api: set[str] = set()
+    seen: set[str] = set()
 
     class _Uses(cst.CSTVisitor):
         def visit_Import(self, node: cst.Import) -> bool:
@@ -99,19 +101,22 @@ def _names_used_as_types(module: cst.Module, names: dict[str, str]) -> set[str]:
 
         def visit_Attribute(self, node: cst.Attribute) -> None:
             if isinstance(node.value, cst.Name) and node.value.value in names:
-                as_api.add(node.value.value)
+                api.add(node.value.value)
 
         def visit_Call(self, node: cst.Call) -> None:
             if isinstance(node.func, cst.Name) and node.func.value in names:
-                as_api.add(node.func.value)
+                api.add(node.func.value)
 
         def visit_ClassDef(self, node: cst.ClassDef) -> None:
             for base in node.bases:
                 if isinstance(base.value, cst.Name) and base.value.value in names:
-                    as_api.add(base.value.value)
+                    api.add(base.value.value)
+
+        def visit_Name(self, node: cst.Name) -> None:
+            seen.add(node.value)
 
     module.visit(_Uses())
-    return set(names) - as_api
+    return api, seen
 
 
 class _RetargetImports(cst.CSTTransformer):
