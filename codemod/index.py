@@ -62,6 +62,9 @@ class ValueSpec:
     kind: str
     module: str = ""
     ref: str = ""
+    inside: tuple[tuple[str, int, str], ...] = ()
+    """For a leaf of an entry point: the calls whose arguments hold it, ``(callee as written, positional index or
+    -1, keyword or "")``. pinjected does not resolve a leaf handed to a parameter annotated ``Injected``."""
 
 
 @dataclass
@@ -616,17 +619,26 @@ class _Collector:
         return ValueSpec("value")
 
     def leaves(self, node: ast.expr) -> list[ValueSpec]:
-        """Pinjected leaves of an IProxy expression, in source order."""
+        """Pinjected leaves of an IProxy expression, in source order, each with the calls whose arguments
+        hold it (``ValueSpec.inside``)."""
         found: list[ValueSpec] = []
+        inside: dict[int, tuple[tuple[str, int, str], ...]] = {}
         for sub in ast.walk(node):
+            where = inside.get(id(sub), ())
             if isinstance(sub, ast.Call):
                 spec = self.value_spec(sub)
                 if spec.kind == "alias":
-                    found.append(spec)
-                found += self.bind_leaves(sub)
+                    found.append(ValueSpec(spec.kind, spec.module, spec.ref, where))
+                found += [ValueSpec(leaf.kind, leaf.module, leaf.ref, where) for leaf in self.bind_leaves(sub)]
+                callee = pn.dotted_ast(sub.func)
+                if callee and (callee in self.facts.providers or callee.split(".")[0] in self.facts.imports):
+                    arguments = [(arg, i, "") for i, arg in enumerate(sub.args)] + [(kw.value, -1, kw.arg or "") for kw in sub.keywords]
+                    for arg, index, keyword in arguments:
+                        for part in ast.walk(arg):
+                            inside[id(part)] = (*where, (callee, index, keyword))
             dotted = pn.dotted_ast(sub) if isinstance(sub, (ast.Name, ast.Attribute)) else None
             if dotted and (dotted in self.facts.providers or dotted.split(".")[0] in self.facts.imports):
-                found.append(ValueSpec("ref", self.facts.module, dotted))
+                found.append(ValueSpec("ref", self.facts.module, dotted, where))
         return found
 
 
@@ -1297,6 +1309,8 @@ class ProjectIndex:
             order.append(key)
 
         for leaf in leaves:
+            if any(self.hands_over_unevaluated(module, call) for call in leaf.inside):
+                continue  # pinjected hands it to the callee unevaluated: nothing is built for it
             if leaf.kind == "alias":
                 visit_key(leaf.ref, ())
                 continue
@@ -1325,6 +1339,14 @@ class ProjectIndex:
         # the same event-loop hop, before any instance that waits for one of them.
         ranked = sorted(order, key=lambda k: (depth[k] + height(k), height(k), position[k]))
         return tuple(k for k in ranked if k not in pn.RESOLVER_SPECIAL_KEYS)
+
+    def hands_over_unevaluated(self, module: str, call: tuple[str, int, str]) -> bool:
+        """Whether the argument ``call`` names (``ValueSpec.inside``) goes to a parameter annotated ``Injected``."""
+        callee, index, keyword = call
+        target = self.resolve_ref(ValueSpec("ref", module, callee))
+        if target is None:
+            return False
+        return any((keyword == "" and index >= 0 and position == index) or (keyword and keyword == name) for position, name in target.unevaluated)
 
     def provider_height(self, provider: ProviderDef, module: str) -> int:
         """Longest dependency chain below ``provider`` (0: no dependencies), seen from ``module``."""

@@ -407,3 +407,35 @@ def test_eager_build_order_puts_leaves_before_their_dependants_on_ties():
     order = index.requires("app.main", "main")
     assert order.index("other") < order.index("mid_a") and order.index("leaf") < order.index("mid_a")
     assert order.index("mid_b") < order.index("top")
+
+
+def test_a_leaf_handed_to_a_parameter_annotated_injected_is_not_built_up_front():
+    """pinjected hands such an argument over unevaluated: the runner's eager build leaves it out, whether it
+    is given by position or by keyword, in this module's callee or an imported one."""
+    index = ProjectIndex.from_sources({"app/__init__.py": "", "app/lib.py": dedent("""\
+        from pinjected import Injected, injected
+
+        @injected
+        def describe(tokenizer, /, x: Injected, label="", y: Injected = None):
+            return x, label, y
+    """), "app/main.py": dedent("""\
+        from pinjected import IProxy, injected, instance
+        from app.lib import describe
+
+        @instance
+        def model():
+            return "m"
+
+        @instance
+        def vocab():
+            return "v"
+
+        @injected
+        def show(x):
+            return x
+
+        main: IProxy = describe(injected("model"), show(vocab), y=model)
+        both: IProxy = show(describe(injected("model"), injected("vocab")))
+    """)})
+    assert index.requires("app.main", "main") == ("tokenizer",)
+    assert set(index.requires("app.main", "both")) == {"tokenizer", "vocab"}

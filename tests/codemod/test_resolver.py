@@ -60,7 +60,7 @@ def test_resolver_dependency_and_an_injected_argument_handed_over_unevaluated():
         def by_key():
             return (yield stored(tgt=by_name("k"), name=(yield Ask("n"))))
 
-        __doeff_requires__ = {"by_key": ("k", "n")}
+        __doeff_requires__ = {"by_key": ("n",)}
         """,
     )
 

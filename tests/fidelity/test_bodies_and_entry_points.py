@@ -355,6 +355,27 @@ MIGRATED: dict[str, tuple[dict[str, str], list[str]]] = {
         main: IProxy = describe(injected("k"))
         __design__ = design(k=1)
         """}, ["app.main.main"]),
+    # ... and builds nothing for it: an instance handed over that way is not built before the call
+    # (nor at all, unless the function resolves it), by keyword as by position.
+    "unevaluated_argument_is_not_built": ({**INIT, "app/main.py": """        from pinjected import IProxy, Injected, design, injected, instance
+
+        @instance
+        def model():
+            print("model built")
+            return "m"
+
+        @instance
+        def tokenizer():
+            print("tokenizer built")
+            return "t"
+
+        @injected
+        def describe(tokenizer, /, x: Injected, label="", y: Injected = None):
+            print("describe runs", tokenizer)
+            return [type(x).__name__ in ("DelegatedVar", "Expr"), label, type(y).__name__ in ("DelegatedVar", "Expr")]
+
+        main: IProxy = describe(injected("model"), "first", y=model)
+        """}, ["app.main.main"]),
 }
 
 # name -> (files, {path: expected codes (a subset of the flags written)}, targets)
