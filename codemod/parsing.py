@@ -7,7 +7,7 @@ import ast
 import libcst as cst
 
 from .errors import MigrationError
-from .state import FLAG_PREFIX
+from .comments import FLAG_PREFIX
 
 __all__ = ["TOO_NESTED", "parse_guarded", "flags_to_first_statement"]
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 import libcst as cst
 
 from . import pinjected_names as pn
-from .comments import FLAG_COMMENT, FLAG_PREFIX, noqa_suppresses  # noqa: F401 (FLAG_COMMENT is imported from here too)
+from .comments import FLAG_PREFIX, noqa_suppresses
 from .index import ModuleFacts, ProjectIndex
 from .rules import get_rule
 
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from libcst.codemod import CodemodContext
 
 # LibCST's codemod machinery (``AddImportsVisitor``/``RemoveImportsVisitor``, which import its matchers: a third
-# of a second) is loaded by the methods that request imports: the language server imports this module for
-# ``noqa_suppresses`` alone.
+# of a second) is loaded by the methods that request imports, when a transform first needs one: importing this
+# module does not load it.
 
 RUNTIME_MODULE = "doeff_migrate.runtime"
 TARGET_MODULES = {"runtime": RUNTIME_MODULE, "doeff": "doeff"}

@@ -19,7 +19,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from .. import pinjected_names as pn
 from ..imports import without_names
 from ..index import clean_definitions
-from ..state import FLAG_COMMENT
+from ..comments import FLAG_COMMENT
 from . import MigrationTransformer, Transform, register
 from .pinjected_utilities import name_uses, retarget_utilities
 from ..rules.di import CLASS_INJECTION, DEPENDENCY_DEFAULT, RESOLVER_SPECIAL, RUNNER_SPECIFIC, UNAWAITED_ASYNC_DEPENDENCY

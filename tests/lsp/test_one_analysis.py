@@ -18,7 +18,7 @@ import pytest
 
 from doeff_migrate.codemod.api import MigrationError, ProjectIndex as CodemodIndex, migrate_source
 from doeff_migrate.codemod.pinjected_names import STAR_EXPORTS
-from doeff_migrate.codemod.state import noqa_suppresses
+from doeff_migrate.codemod.comments import noqa_suppresses
 from doeff_migrate.lsp.analysis import check
 from doeff_migrate.lsp.project import ProjectIndex
 from tests.fidelity.test_idempotency import PROJECTS
