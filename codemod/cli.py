@@ -550,9 +550,9 @@ def _plan_bridges(outcomes: list[Outcome], project_files: list[str], target: str
             )
         return []
     assert _JOB is not None
-    from .engine import _selector
+    from .config import rule_selector
 
-    flag_references = _selector(_JOB.select, _JOB.cli_ignore)(MIGRATED_FUNCTION_USED_AS_OBJECT.code)
+    flag_references = rule_selector(_JOB.select, _JOB.cli_ignore)(MIGRATED_FUNCTION_USED_AS_OBJECT.code)
     changes = plan_bridge_files(_INDEX, dict.fromkeys(project_files), texts, flag_references=flag_references)
     by_path = {str(Path(o.path).resolve()): o for o in outcomes if o.status == "changed"}
     separate = []

@@ -10,6 +10,7 @@ Unknown keys are an error (exit code 2), so a typo never silently changes what g
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,20 @@ else:  # pragma: no cover
 
 # ``extra-side-effects`` is read by the language server and the io phase's side-effect catalogue.
 KNOWN_KEYS = {"select", "ignore", "exclude", "target", "phases", "per-file-ignores", "extra-side-effects", "verify"}
+
+
+def rule_selector(select: Sequence[str] | None, ignore: Sequence[str] | None) -> Callable[[str], bool]:
+    """Whether a rule code is reported under ``select``/``ignore`` (codes or prefixes): ``select`` empty or one of
+    its prefixes matching, and no ``ignore`` prefix matching. One rule for the CLI, ``status`` and the editor."""
+    chosen = tuple(select or ())
+    skipped = tuple(ignore or ())
+
+    def selected(code: str) -> bool:
+        if chosen and not any(code.startswith(c) for c in chosen):
+            return False
+        return not any(code.startswith(c) for c in skipped)
+
+    return selected
 
 
 class ConfigError(Exception):

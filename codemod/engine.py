@@ -17,6 +17,7 @@ from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from . import pinjected_names as pn
+from .config import rule_selector
 from .decisions import ProviderAnalysis
 from .errors import MigrationError
 from .imports import apply_import_requests
@@ -51,18 +52,6 @@ class MigrationResult:
     """What the file needs in its package's generated handler module (``handler_stubs.EffectNeed``)."""
     facts: object = None
     """``ModuleFacts`` of ``code`` when it changed (``ProjectIndex.add_source(facts=)``)."""
-
-
-def _selector(select: Sequence[str] | None, ignore: Sequence[str] | None) -> Callable[[str], bool]:
-    chosen = tuple(select or ())
-    skipped = tuple(ignore or ())
-
-    def selected(code: str) -> bool:
-        if chosen and not any(code.startswith(c) for c in chosen):
-            return False
-        return not any(code.startswith(c) for c in skipped)
-
-    return selected
 
 
 def _range_filter(module: cst.Module, only_range: tuple[int, int] | None) -> Callable[[cst.CSTNode], bool]:
@@ -148,7 +137,7 @@ def _migrate(
         names=pn.from_cst(module),
         context=context,
         target=target,
-        selected=_selector(select, ignore),
+        selected=rule_selector(select, ignore),
         in_range=_range_filter(module, only_range),
         source=source,
         migrate=migrate_text,

@@ -108,7 +108,7 @@ def selected(findings: list[Finding], lines: list[str], config: Config) -> list[
 def suppressed(finding: Finding, lines: list[str]) -> bool:
     """``# noqa`` on the finding's first or last line, or on comment lines right above it (as the CLI reads
     the comments of the statement, including its leading comment lines). The comment is read as the codemod
-    reads it (``state.noqa_suppresses``): a bare ``# noqa`` or one naming the finding's code;
+    reads it (``comments.noqa_suppresses``): a bare ``# noqa`` or one naming the finding's code;
     ``# noqa: E501`` keeps DM findings."""
     candidates = {finding.range.start_line, finding.range.end_line}
     above = finding.range.start_line - 1

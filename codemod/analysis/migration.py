@@ -62,7 +62,8 @@ def migrate_in_editor(
     when the file is migrated whole, or a handler module it needs cannot be extended. Uses ``index`` and
     puts it back as it was (the index describes the files as they are).
     """
-    from doeff_migrate.codemod.engine import MigrationError, _selector, migrate_text
+    from doeff_migrate.codemod.config import rule_selector
+    from doeff_migrate.codemod.engine import MigrationError, migrate_text
     from doeff_migrate.codemod.handler_stubs import plan_handler_modules
 
     if plan.new_text is None:
@@ -96,7 +97,7 @@ def migrate_in_editor(
             return None  # the file would import names its handler module cannot get
         others.append(FileChange(str(change.path), change.old, change.new))
     if "di" in cli_phases(settings) and settings.target == "runtime":
-        text, bridge_changes = _with_bridges(path, source, text, facts, index, project_files, _selector(settings.select, settings.ignore)(MIGRATED_FUNCTION_USED_AS_OBJECT.code))
+        text, bridge_changes = _with_bridges(path, source, text, facts, index, project_files, rule_selector(settings.select, settings.ignore)(MIGRATED_FUNCTION_USED_AS_OBJECT.code))
         others += bridge_changes
     return Migration(text, tuple(others))
 

@@ -49,10 +49,8 @@ class Config:
     """The table as ``doeff-migrate`` reads it (target, phases, excludes): what its plan of a file follows."""
 
     def is_selected(self, code: str) -> bool:
-        """Whether diagnostics of ``code`` are reported (the CLI's rule: any ignore prefix wins)."""
-        if self.select and not any(code.startswith(p) for p in self.select):
-            return False
-        return not any(code.startswith(p) for p in self.ignore)
+        """Whether diagnostics of ``code`` are reported (the CLI's rule, ``config.rule_selector``)."""
+        return cli_config.rule_selector(self.select, self.ignore)(code)
 
     def for_path(self, path: str | Path) -> Config:
         """This config with the ``per-file-ignores`` that match ``path`` added to ``ignore``."""
