@@ -23,9 +23,7 @@ The analysis only parses the packages; nothing of them is imported or run.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +32,8 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+from doeff_migrate.codemod.behaviour import pinjected_imports_left
+from doeff_migrate.codemod.comments import FLAG_COMMENT
 from doeff_migrate.codemod.decorated import format_share
 from doeff_migrate.codemod.status import count_decorated
 
@@ -46,7 +46,8 @@ PACKAGES = {
 }
 
 PYTHON = sys.executable
-_FLAG = re.compile(r"#\s*doeff-migrate:\s*(DM\d{3})")
+WHEEL_CACHE = Path(tempfile.gettempdir()) / "doeff-migrate-bench-pypi"
+"""Where the wheels are downloaded once (the differential test of the language server reads them too)."""
 
 
 def download(package: str, version: str, cache: Path) -> Path:
@@ -64,14 +65,22 @@ def download(package: str, version: str, cache: Path) -> Path:
     return found[0]
 
 
-def unpack(wheel: Path, root: Path) -> None:
-    """The wheel's Python sources (not its metadata) in ``root``, committed in a fresh git repository."""
+def extract_sources(wheel: Path, root: Path) -> list[Path]:
+    """The wheel's Python sources (not its metadata), written under ``root``."""
+    written = []
     with zipfile.ZipFile(wheel) as archive:
         for name in archive.namelist():
             if name.endswith(".py") and ".dist-info/" not in name:
                 target = root / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(archive.read(name))
+                written.append(target)
+    return written
+
+
+def unpack(wheel: Path, root: Path) -> None:
+    """The wheel's Python sources in ``root``, committed in a fresh git repository."""
+    extract_sources(wheel, root)
     _git(root, "init", "-q")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "original")
@@ -96,33 +105,11 @@ def not_compiling(root: Path) -> list[str]:
     return bad
 
 
-def pinjected_imports(root: Path) -> dict[str, list[str]]:
-    """Per file (relative path), the pinjected modules it still imports after the migration: what keeps the
-    package needing pinjected installed (utilities used directly, flagged code)."""
-    found: dict[str, list[str]] = {}
-    for path in sorted(root.rglob("*.py")):
-        if ".git" in path.parts:
-            continue
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, ValueError):
-            continue
-        modules = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                modules |= {a.name for a in node.names if a.name.split(".")[0] == "pinjected"}
-            elif isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "pinjected":
-                modules.add(node.module)
-        if modules:
-            found[str(path.relative_to(root))] = sorted(modules)
-    return found
-
-
 def flags_by_code(root: Path) -> Counter:
     counts: Counter = Counter()
     for path in root.rglob("*.py"):
         if ".git" not in path.parts:
-            counts.update(_FLAG.findall(path.read_text(encoding="utf-8", errors="replace")))
+            counts.update(FLAG_COMMENT.findall(path.read_text(encoding="utf-8", errors="replace")))
     return counts
 
 
@@ -159,7 +146,8 @@ def measure_tree(root: Path) -> dict:
         "lost": [label.removeprefix(f"{root}/") for label in lost],
         "flags": dict(sorted(flags_by_code(root).items())),
         "not_compiling": not_compiling(root),
-        "pinjected_imports": pinjected_imports(root),
+        # The strict fidelity harness's test: what keeps the package needing pinjected installed.
+        "pinjected_imports": [str(p.relative_to(root)) for p in pinjected_imports_left(root) if ".git" not in p.parts],
         "first_run_exit": first,
         "idempotent": second == 0,
     }
@@ -182,7 +170,7 @@ def markdown(results: list[dict]) -> str:
             f"- {r['package']}: flags {flags}"
             + (f"; not compiling: {', '.join(r['not_compiling'])}" if r["not_compiling"] else "")
             + (f"; neither left nor migrated after: {', '.join(r['lost'])}" if r["lost"] else "")
-            + "".join(f"; `{f}` imports {', '.join(m)}" for f, m in r["pinjected_imports"].items())
+            + (f"; still importing pinjected: {', '.join(f'`{f}`' for f in r['pinjected_imports'])}" if r["pinjected_imports"] else "")
         )
     return "\n".join(lines)
 
@@ -190,7 +178,7 @@ def markdown(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "doeff-migrate-bench-pypi", help="wheel cache")
+    parser.add_argument("--cache", type=Path, default=WHEEL_CACHE, help="wheel cache")
     parser.add_argument("--keep", type=Path, default=None, help="keep the migrated copies in this directory")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-pypi-")) if args.keep is None else args.keep

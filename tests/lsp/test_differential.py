@@ -19,12 +19,10 @@ star-import project. Per file it checks:
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 import subprocess
-import sys
-import tempfile
 import textwrap
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -38,12 +36,16 @@ from tests.fidelity.test_idempotency import PROJECTS
 from .lsp_client import decided_diagnostics, lsp_session, open_document
 from .test_one_analysis import star_imported
 
-PYPI_PACKAGES = {  # the versions benchmarks/bench_pypi.py measures
-    "pinjected-openai": "0.4.34",
-    "pinjected-anthropic": "0.1.18",
-    "pinjected-wandb": "0.1.2",
-    "injected-utils": "0.1.32",
-}
+def _bench_pypi():
+    """``benchmarks/bench_pypi.py``: the pinned packages it measures, its wheel cache and download."""
+    spec = importlib.util.spec_from_file_location("bench_pypi", Path(__file__).resolve().parents[2] / "benchmarks" / "bench_pypi.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCH_PYPI = _bench_pypi()
+PYPI_PACKAGES = BENCH_PYPI.PACKAGES
 
 
 def disagreements(files: dict[str, str], silent: list[str] | None = None) -> tuple[list[str], int]:
@@ -171,36 +173,16 @@ def test_fixture_projects_editor_and_cli_agree(form: str):
 
 
 @pytest.fixture(scope="session")
-def pypi_packages(tmp_path_factory, pytestconfig) -> dict[str, dict[str, str]]:
-    """The real packages' Python sources (wheels downloaded once into pytest's cache; when the cache plugin is
-    off, as in ``scripts/test.sh``, into the directory ``benchmarks/bench_pypi.py`` uses)."""
-    if getattr(pytestconfig, "cache", None) is not None:
-        cache = Path(pytestconfig.cache.mkdir("pypi-wheels"))
-    else:
-        cache = Path(tempfile.gettempdir()) / "doeff-migrate-bench-pypi"
-        cache.mkdir(parents=True, exist_ok=True)
+def pypi_packages(tmp_path_factory) -> dict[str, dict[str, str]]:
+    """The real packages' Python sources (wheels downloaded once, where ``benchmarks/bench_pypi.py`` keeps them)."""
     out: dict[str, dict[str, str]] = {}
     for package, version in PYPI_PACKAGES.items():
-        stem = package.replace("-", "_")
-        wheels = sorted(cache.glob(f"{stem}-{version}-*.whl"))
-        if not wheels:
-            done = subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-q", "-d", str(cache), f"{package}=={version}"],
-                capture_output=True, text=True, timeout=300,
-            )
-            wheels = sorted(cache.glob(f"{stem}-{version}-*.whl"))
-            if not wheels:
-                pytest.skip(f"could not download {package}=={version} from PyPI: {done.stderr.strip()[-300:]}")
-        root = tmp_path_factory.mktemp(stem)
-        files = {}
-        with zipfile.ZipFile(wheels[0]) as archive:
-            for name in archive.namelist():
-                if name.endswith(".py") and ".dist-info/" not in name:
-                    target = root / name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(archive.read(name))
-                    files[str(target)] = target.read_text(encoding="utf-8")
-        out[package] = files
+        try:
+            wheel = BENCH_PYPI.download(package, version, BENCH_PYPI.WHEEL_CACHE)
+        except (subprocess.CalledProcessError, SystemExit) as exc:
+            pytest.skip(f"could not download {package}=={version} from PyPI: {exc}")
+        root = tmp_path_factory.mktemp(package.replace("-", "_"))
+        out[package] = {str(path): path.read_text(encoding="utf-8") for path in BENCH_PYPI.extract_sources(wheel, root)}
     return out
 
 
