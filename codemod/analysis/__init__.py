@@ -4,7 +4,7 @@
 runs the rule families, one module each:
 
 * ``remaining``: DM15x pinjected constructs left (``rules/remaining.py``),
-* ``side_effects``: DM2xx/DM3xx side effects in ``@do`` functions (``rules/side_effects.py``),
+* ``side_effects``: DM2xx/DM3xx side effects in ``@do`` functions (``rules/side_effects/``),
 * ``effect_code``: DM50x mistakes in effect code (``rules/effect_code.py``),
 * ``stubs``: DM60x handler stubs (``rules/stubs.py``),
 * ``flags``: ``# doeff-migrate: DM###`` comments the codemod left.

@@ -1,4 +1,4 @@
-"""DM2xx/DM3xx: side effects in ``@do`` functions (``rules/side_effects.py``): catalogued calls through
+"""DM2xx/DM3xx: side effects in ``@do`` functions (``rules/side_effects/``): catalogued calls through
 import aliases, and calls of plain helpers of the same module that perform one (DM311, at the call site)."""
 
 from __future__ import annotations

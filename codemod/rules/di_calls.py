@@ -5,9 +5,9 @@ else, or crash), so the codemod leaves it exactly as it was and writes ``# doeff
 above it (``# noqa: DM13x`` suppresses the flag). Codes DM130-DM149.
 """
 
-from . import TARGET_DOEFF as _TARGET_DOEFF, Invalid, Rule, Valid, register
-
-_NO_FIX = "No fix is offered: the construct is left exactly as it was, so behaviour cannot change."
+from . import TARGET_DOEFF as _TARGET_DOEFF
+from . import Invalid, Rule, Valid, register
+from .common import NO_FIX as _NO_FIX
 
 AWAITED_SYNC_DEPENDENCY = register(
     Rule(

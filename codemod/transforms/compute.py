@@ -26,7 +26,7 @@ processes have no thread form).
 ``asyncio.run(...)`` is left as it is and flagged (DM210): it blocks the whole program and cancels the tasks its
 coroutine leaves behind, which ``yield Await(coro)`` would not (other tasks would run in between, leftovers would
 keep running on the runtime's loop); other event-loop calls are flagged too.
-Everything else Ray-related in a ``@do`` function is flagged (rules in ``codemod/rules/phases.py``). Names are
+Everything else Ray-related in a ``@do`` function is flagged (rules in ``codemod/rules/phases/ray.py``). Names are
 resolved through the file's imports (``import ray as r``, ``from ray import get``); a name shadowed by a local
 of the function is not Ray's.
 

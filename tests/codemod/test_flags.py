@@ -1,4 +1,4 @@
-"""What cannot be migrated mechanically is left as it was and flagged (codemod/rules/di.py)."""
+"""What cannot be migrated mechanically is left as it was and flagged (codemod/rules/di/)."""
 
 from __future__ import annotations
 
