@@ -7,6 +7,28 @@ program; it runs when yielded. `@do` refuses `async def`; `Await` is the bridge 
 from __future__ import annotations
 
 from . import EDITOR, Invalid, Rule, Valid, register
+from .cases import DO_CALL_NOT_YIELDED
+
+_AWAIT_AND_ASYNC_IN_DO = """
+from doeff_migrate.runtime import do, handler, Ask, EffectBase
+
+@do
+def sub():
+    return 1
+
+@do
+def main(client):
+    page = await client.get('u')
+    x = yield from sub()
+    async with client:
+        pass
+    return page
+
+@do
+async def bad():
+    return 1
+"""
+"""``await``, ``yield from`` a program, ``async with`` and ``async def`` in ``@do`` functions."""
 
 DO_CALL_WITHOUT_YIELD = register(
     Rule(
@@ -38,21 +60,7 @@ DO_CALL_WITHOUT_YIELD = register(
                 """, path='mod.py'),
         ),
         invalid=(
-            Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-
-                @do
-                def save(x):
-                    return x
-
-                @do
-                def main():
-                    save(1)
-                    return 2
-
-                def plain():
-                    save(2)
-                """, path='mod.py', line=9),
+            Invalid(DO_CALL_NOT_YIELDED, path='mod.py', line=9),
         ),
     )
 )
@@ -74,42 +82,10 @@ AWAIT_IN_EFFECTFUL_CODE = register(
         fix="edit",
         reported_by=(EDITOR,),
         valid=(
-            Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-
-                @do
-                def save(x):
-                    return x
-
-                @do
-                def main():
-                    save(1)
-                    return 2
-
-                def plain():
-                    save(2)
-                """, path='mod.py'),
+            Valid(DO_CALL_NOT_YIELDED, path='mod.py'),
         ),
         invalid=(
-            Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-
-                @do
-                def sub():
-                    return 1
-
-                @do
-                def main(client):
-                    page = await client.get('u')
-                    x = yield from sub()
-                    async with client:
-                        pass
-                    return page
-
-                @do
-                async def bad():
-                    return 1
-                """, path='mod.py', line=9),
+            Invalid(_AWAIT_AND_ASYNC_IN_DO, path='mod.py', line=9),
         ),
     )
 )
@@ -126,42 +102,10 @@ ASYNC_DO_FUNCTION = register(
         phase="di",
         reported_by=(EDITOR,),
         valid=(
-            Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-
-                @do
-                def save(x):
-                    return x
-
-                @do
-                def main():
-                    save(1)
-                    return 2
-
-                def plain():
-                    save(2)
-                """, path='mod.py'),
+            Valid(DO_CALL_NOT_YIELDED, path='mod.py'),
         ),
         invalid=(
-            Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-
-                @do
-                def sub():
-                    return 1
-
-                @do
-                def main(client):
-                    page = await client.get('u')
-                    x = yield from sub()
-                    async with client:
-                        pass
-                    return page
-
-                @do
-                async def bad():
-                    return 1
-                """, path='mod.py', line=16),
+            Invalid(_AWAIT_AND_ASYNC_IN_DO, path='mod.py', line=16),
         ),
     )
 )
@@ -184,42 +128,10 @@ YIELD_FROM_PROGRAM = register(
         fix="edit",
         reported_by=(EDITOR,),
         valid=(
-            Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-
-                @do
-                def save(x):
-                    return x
-
-                @do
-                def main():
-                    save(1)
-                    return 2
-
-                def plain():
-                    save(2)
-                """, path='mod.py'),
+            Valid(DO_CALL_NOT_YIELDED, path='mod.py'),
         ),
         invalid=(
-            Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-
-                @do
-                def sub():
-                    return 1
-
-                @do
-                def main(client):
-                    page = await client.get('u')
-                    x = yield from sub()
-                    async with client:
-                        pass
-                    return page
-
-                @do
-                async def bad():
-                    return 1
-                """, path='mod.py', line=10),
+            Invalid(_AWAIT_AND_ASYNC_IN_DO, path='mod.py', line=10),
         ),
     )
 )

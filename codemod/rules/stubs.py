@@ -19,6 +19,33 @@ from . import EDITOR, Invalid, Rule, Valid, register
 STUB_MARKER = "# doeff-migrate: stub"
 """Marker comment of a generated, not yet implemented handler stub."""
 
+_PUBLISH = """
+from doeff_migrate.runtime import do, handler, Ask, EffectBase
+from dataclasses import dataclass
+
+@dataclass(frozen=True)
+class Upload(EffectBase[str]):
+    path: str
+
+@dataclass(frozen=True)
+class Fetch(EffectBase[str]):
+    url: str
+
+@handler
+def handle_upload(effect: Upload, k):
+    {comment}
+    raise NotImplementedError("write me")
+
+@do
+def publish(path):
+    url = yield Upload(path)
+    page = yield Fetch(url)
+    return page
+"""
+"""A program yielding two effects, one handled by ``handle_upload`` (a stub when ``comment`` is the marker)."""
+_PUBLISH_WITH_MARKER = _PUBLISH.format(comment=STUB_MARKER)
+_PUBLISH_WITHOUT_MARKER = _PUBLISH.format(comment="# implemented later")
+
 UNIMPLEMENTED_HANDLER_STUB = register(
     Rule(
         code="DM601",
@@ -43,54 +70,10 @@ UNIMPLEMENTED_HANDLER_STUB = register(
         phase="io",
         reported_by=(EDITOR,),
         valid=(
-            Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-                from dataclasses import dataclass
-
-                @dataclass(frozen=True)
-                class Upload(EffectBase[str]):
-                    path: str
-
-                @dataclass(frozen=True)
-                class Fetch(EffectBase[str]):
-                    url: str
-
-                @handler
-                def handle_upload(effect: Upload, k):
-                    # implemented later
-                    raise NotImplementedError("write me")
-
-                @do
-                def publish(path):
-                    url = yield Upload(path)
-                    page = yield Fetch(url)
-                    return page
-                """, path='mod.py'),
+            Valid(_PUBLISH_WITHOUT_MARKER, path='mod.py'),
         ),
         invalid=(
-            Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-                from dataclasses import dataclass
-
-                @dataclass(frozen=True)
-                class Upload(EffectBase[str]):
-                    path: str
-
-                @dataclass(frozen=True)
-                class Fetch(EffectBase[str]):
-                    url: str
-
-                @handler
-                def handle_upload(effect: Upload, k):
-                    # doeff-migrate: stub
-                    raise NotImplementedError("write me")
-
-                @do
-                def publish(path):
-                    url = yield Upload(path)
-                    page = yield Fetch(url)
-                    return page
-                """, path='mod.py', line=13),
+            Invalid(_PUBLISH_WITH_MARKER, path='mod.py', line=13),
         ),
     )
 )
@@ -107,54 +90,10 @@ EFFECT_ANSWERED_BY_STUB = register(
         phase="io",
         reported_by=(EDITOR,),
         valid=(
-            Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-                from dataclasses import dataclass
-
-                @dataclass(frozen=True)
-                class Upload(EffectBase[str]):
-                    path: str
-
-                @dataclass(frozen=True)
-                class Fetch(EffectBase[str]):
-                    url: str
-
-                @handler
-                def handle_upload(effect: Upload, k):
-                    # implemented later
-                    raise NotImplementedError("write me")
-
-                @do
-                def publish(path):
-                    url = yield Upload(path)
-                    page = yield Fetch(url)
-                    return page
-                """, path='mod.py'),
+            Valid(_PUBLISH_WITHOUT_MARKER, path='mod.py'),
         ),
         invalid=(
-            Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-                from dataclasses import dataclass
-
-                @dataclass(frozen=True)
-                class Upload(EffectBase[str]):
-                    path: str
-
-                @dataclass(frozen=True)
-                class Fetch(EffectBase[str]):
-                    url: str
-
-                @handler
-                def handle_upload(effect: Upload, k):
-                    # doeff-migrate: stub
-                    raise NotImplementedError("write me")
-
-                @do
-                def publish(path):
-                    url = yield Upload(path)
-                    page = yield Fetch(url)
-                    return page
-                """, path='mod.py', line=19),
+            Invalid(_PUBLISH_WITH_MARKER, path='mod.py', line=19),
         ),
     )
 )
@@ -213,29 +152,7 @@ EFFECT_WITHOUT_HANDLER = register(
                 """, path='mod.py'),
         ),
         invalid=(
-            Invalid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-                from dataclasses import dataclass
-
-                @dataclass(frozen=True)
-                class Upload(EffectBase[str]):
-                    path: str
-
-                @dataclass(frozen=True)
-                class Fetch(EffectBase[str]):
-                    url: str
-
-                @handler
-                def handle_upload(effect: Upload, k):
-                    # implemented later
-                    raise NotImplementedError("write me")
-
-                @do
-                def publish(path):
-                    url = yield Upload(path)
-                    page = yield Fetch(url)
-                    return page
-                """, path='mod.py', line=20),
+            Invalid(_PUBLISH_WITHOUT_MARKER, path='mod.py', line=20),
         ),
     )
 )

@@ -11,6 +11,37 @@ from __future__ import annotations
 from .. import Invalid, Rule, Valid, register
 from ..common import NO_FIX
 
+_CONTEXT_MANAGER_ABOVE_INJECTED = """
+from contextlib import contextmanager
+from pinjected import injected
+
+@contextmanager  # <-
+@injected
+def session(client, /, name):
+    yield client
+"""
+"""``@contextmanager`` stacked above an ``@injected`` generator."""
+
+_DECORATOR_ABOVE_INJECTED = """
+from beartype import beartype
+from pinjected import injected
+
+@beartype  # <-
+@injected
+def f(dep, /, x: int) -> int:
+    return dep + x
+"""
+"""A plain decorator stacked above ``@injected``."""
+
+_INSTANCE_WITH_STAR_ARGS = """
+from pinjected import instance
+
+@instance  # <-
+def pool(*workers):
+    return workers
+"""
+"""An ``@instance`` taking ``*workers``."""
+
 INJECTED_GENERATOR = register(
     Rule(
         code="DM101",
@@ -27,26 +58,10 @@ INJECTED_GENERATOR = register(
         fix_safety=NO_FIX,
         phase="di",
         valid=(
-            Valid("""
-                from beartype import beartype
-                from pinjected import injected
-
-                @beartype  # <-
-                @injected
-                def f(dep, /, x: int) -> int:
-                    return dep + x
-                """),
+            Valid(_DECORATOR_ABOVE_INJECTED),
         ),
         invalid=(
-            Invalid("""
-                from contextlib import contextmanager
-                from pinjected import injected
-
-                @contextmanager  # <-
-                @injected
-                def session(client, /, name):
-                    yield client
-                """, line=4),
+            Invalid(_CONTEXT_MANAGER_ABOVE_INJECTED, line=4),
         ),
     )
 )
@@ -103,13 +118,7 @@ EAGER_INSTANCE = register(
         fix_safety=NO_FIX,
         phase="di",
         valid=(
-            Valid("""
-                from pinjected import instance
-
-                @instance  # <-
-                def pool(*workers):
-                    return workers
-                """),
+            Valid(_INSTANCE_WITH_STAR_ARGS),
         ),
         invalid=(
             Invalid("""
@@ -147,26 +156,10 @@ STACKED_DECORATOR = register(
         fix_safety=NO_FIX,
         phase="di",
         valid=(
-            Valid("""
-                from contextlib import contextmanager
-                from pinjected import injected
-
-                @contextmanager  # <-
-                @injected
-                def session(client, /, name):
-                    yield client
-                """),
+            Valid(_CONTEXT_MANAGER_ABOVE_INJECTED),
         ),
         invalid=(
-            Invalid("""
-                from beartype import beartype
-                from pinjected import injected
-
-                @beartype  # <-
-                @injected
-                def f(dep, /, x: int) -> int:
-                    return dep + x
-                """, line=4),
+            Invalid(_DECORATOR_ABOVE_INJECTED, line=4),
         ),
     )
 )
@@ -229,13 +222,7 @@ INSTANCE_STAR_PARAMS = register(
                 """),
         ),
         invalid=(
-            Invalid("""
-                from pinjected import instance
-
-                @instance  # <-
-                def pool(*workers):
-                    return workers
-                """, line=3),
+            Invalid(_INSTANCE_WITH_STAR_ARGS, line=3),
         ),
     )
 )

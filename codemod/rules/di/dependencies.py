@@ -9,7 +9,25 @@ it; ``# noqa: DM1xx`` on the construct (or in the comments above it) suppresses 
 from __future__ import annotations
 
 from .. import TARGET_DOEFF, Invalid, Rule, Valid, register
+from ..cases import (
+    INJECTED_WITH_DUNDER_PARAMETER,
+    INJECTED_WITH_PLAIN_DEPENDENCIES,
+    SELF_DEPENDENT_PROVIDER,
+)
 from ..common import NO_FIX
+
+_PROVIDER_USED_BY_PROVIDER = """
+from pinjected import injected
+
+@injected
+def helper(step, /, xs):
+    return [step(x) for x in xs]
+
+@injected
+def step(n, /, x):
+    return x * n
+"""
+"""An ``@injected`` function that depends on another."""
 
 DEPENDENCY_DEFAULT = register(
     Rule(
@@ -27,13 +45,7 @@ DEPENDENCY_DEFAULT = register(
         phase="di",
         fix="migrate",
         valid=(
-            Valid("""
-                from pinjected import injected
-
-                @injected
-                def f(__tag, /, x):
-                    return __tag, x
-                """),
+            Valid(INJECTED_WITH_DUNDER_PARAMETER),
         ),
         invalid=(
             Invalid("""
@@ -101,13 +113,7 @@ UNAWAITED_ASYNC_DEPENDENCY = register(
         phase="di",
         fix="migrate",
         valid=(
-            Valid("""
-                from pinjected import injected
-
-                @injected
-                def f(a, /, _b, c):
-                    return a, _b, c
-                """),
+            Valid(INJECTED_WITH_PLAIN_DEPENDENCIES),
         ),
         invalid=(
             Invalid("""
@@ -179,22 +185,10 @@ DEPENDS_ON_UNMIGRATED = register(
         fix_safety=NO_FIX,
         phase="di",
         valid=(
-            Valid("""
-                from pinjected import injected
-
-                @injected
-                def f(a, /, _b, c):
-                    return a, _b, c
-                """),
+            Valid(INJECTED_WITH_PLAIN_DEPENDENCIES),
         ),
         invalid=(
-            Invalid("""
-                from pinjected import injected
-
-                @injected
-                def fact(fact, /, n):
-                    return 1 if n == 0 else n * fact(n - 1)
-                """, path='m.py', line=3),
+            Invalid(SELF_DEPENDENT_PROVIDER, path='m.py', line=3),
         ),
     )
 )
@@ -218,30 +212,10 @@ RUNTIME_ONLY_COUNTERPART = register(
         fix_safety=NO_FIX,
         phase="di",
         valid=(
-            Valid("""
-                from pinjected import injected
-
-                @injected
-                def helper(step, /, xs):
-                    return [step(x) for x in xs]
-
-                @injected
-                def step(n, /, x):
-                    return x * n
-                """),
+            Valid(_PROVIDER_USED_BY_PROVIDER),
         ),
         invalid=(
-            Invalid("""
-                from pinjected import injected
-
-                @injected
-                def helper(step, /, xs):
-                    return [step(x) for x in xs]
-
-                @injected
-                def step(n, /, x):
-                    return x * n
-                """, pyproject=TARGET_DOEFF, line=3),
+            Invalid(_PROVIDER_USED_BY_PROVIDER, pyproject=TARGET_DOEFF, line=3),
         ),
     )
 )

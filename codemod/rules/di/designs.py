@@ -9,6 +9,11 @@ it; ``# noqa: DM1xx`` on the construct (or in the comments above it) suppresses 
 from __future__ import annotations
 
 from .. import TARGET_DOEFF, Invalid, Rule, Valid, register
+from ..cases import (
+    INJECTED_WITH_DUNDER_PARAMETER,
+    INJECTED_WITH_PLAIN_DEPENDENCIES,
+    SELF_DEPENDENT_PROVIDER,
+)
 from ..common import NO_FIX
 
 UNTRANSLATABLE_IPROXY = register(
@@ -29,13 +34,7 @@ UNTRANSLATABLE_IPROXY = register(
         fix_safety=NO_FIX,
         phase="di",
         valid=(
-            Valid("""
-                from pinjected import injected
-
-                @injected
-                def fact(fact, /, n):
-                    return 1 if n == 0 else n * fact(n - 1)
-                """, path='m.py'),
+            Valid(SELF_DEPENDENT_PROVIDER, path='m.py'),
         ),
         invalid=(
             Invalid("""
@@ -226,13 +225,7 @@ REEXPORTED_PINJECTED_API = register(
         fix_safety=NO_FIX,
         phase="di",
         valid=(
-            Valid("""
-                from pinjected import injected
-
-                @injected
-                def f(__tag, /, x):
-                    return __tag, x
-                """),
+            Valid(INJECTED_WITH_DUNDER_PARAMETER),
         ),
         invalid=(
             Invalid("""
@@ -265,22 +258,10 @@ DEPENDENCY_CYCLE = register(
         fix_safety=NO_FIX,
         phase="di",
         valid=(
-            Valid("""
-                from pinjected import injected
-
-                @injected
-                def f(a, /, _b, c):
-                    return a, _b, c
-                """),
+            Valid(INJECTED_WITH_PLAIN_DEPENDENCIES),
         ),
         invalid=(
-            Invalid("""
-                from pinjected import injected
-
-                @injected
-                def fact(fact, /, n):
-                    return 1 if n == 0 else n * fact(n - 1)
-                """, path='m.py', line=3),
+            Invalid(SELF_DEPENDENT_PROVIDER, path='m.py', line=3),
         ),
     )
 )

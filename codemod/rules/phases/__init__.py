@@ -1,5 +1,5 @@
 """What the ``compute`` (DM2xx), ``io`` (DM3xx) and ``recording`` (DM4xx) phases leave as they were, and why:
-one module per family (``ray``, ``executors``, ``io``, ``recording``), each rule's text and cases beside it.
+one module per family (``ray``, ``executors``, ``io``, ``cache``, ``recording``), each rule's text and cases beside it.
 
 The language server's rules in ``side_effects`` (DM201, DM301-DM311) report a direct side effect inside
 a ``@do`` function; the codemod reuses those codes when it leaves such a call unchanged for the same
@@ -9,6 +9,7 @@ scheduling effects (``Spawn``/``Wait``/``Gather``) and the effects the io phase 
 
 from __future__ import annotations
 
+from .cache import CACHE_ON_EFFECTFUL_FUNCTION, EXPLICIT_CACHE_CALL
 from .executors import (
     EVENT_LOOP_IN_EFFECTFUL_CODE,
     EXECUTOR_IN_EFFECTFUL_CODE,
@@ -17,9 +18,7 @@ from .executors import (
     THREAD_POOL_WITH_OPTIONS,
 )
 from .io import (
-    CACHE_ON_EFFECTFUL_FUNCTION,
     DOEFF_CODE_KEEPS_IO,
-    EXPLICIT_CACHE_CALL,
     IO_CALL_NOT_MOVABLE,
     IO_HANDLE_IN_EFFECTFUL_CODE,
     IO_NAME_BOUND_SEVERAL_WAYS,

@@ -8,7 +8,19 @@ event loops) would change scheduling or deadlock once rewritten, so they keep a 
 from __future__ import annotations
 
 from .. import Invalid, Rule, Valid, register
+from ..cases import RAY_NAME_IS_A_PARAMETER
 from ..common import LEFT_AS_IS
+
+_THREAD_POOL_WITH_MAX_WORKERS = """
+from concurrent.futures import ThreadPoolExecutor
+from doeff_migrate.runtime import do
+
+@do
+def f(xs):
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        return list(ex.map(len, xs))
+"""
+"""A thread pool given ``max_workers`` in a ``@do`` function."""
 
 EXECUTOR_IN_EFFECTFUL_CODE = register(
     Rule(
@@ -33,15 +45,7 @@ EXECUTOR_IN_EFFECTFUL_CODE = register(
         fix_safety=LEFT_AS_IS + " Executors' shutdown and error semantics differ from tasks', so the rewrite is left to you.",
         phase="compute",
         valid=(
-            Valid("""
-                from concurrent.futures import ThreadPoolExecutor
-                from doeff_migrate.runtime import do
-
-                @do
-                def f(xs):
-                    with ThreadPoolExecutor(max_workers=1) as ex:
-                        return list(ex.map(len, xs))
-                """),
+            Valid(_THREAD_POOL_WITH_MAX_WORKERS),
         ),
         invalid=(
             Invalid("""
@@ -80,14 +84,7 @@ EVENT_LOOP_IN_EFFECTFUL_CODE = register(
         fix_safety=LEFT_AS_IS,
         phase="compute",
         valid=(
-            Valid("""
-                import ray
-                from doeff_migrate.runtime import do
-
-                @do
-                def f(ray, x):
-                    return ray.get(x)
-                """),
+            Valid(RAY_NAME_IS_A_PARAMETER),
         ),
         invalid=(
             Invalid("""
@@ -140,15 +137,7 @@ THREAD_POOL_WITH_OPTIONS = register(
                 """),
         ),
         invalid=(
-            Invalid("""
-                from concurrent.futures import ThreadPoolExecutor
-                from doeff_migrate.runtime import do
-
-                @do
-                def f(xs):
-                    with ThreadPoolExecutor(max_workers=1) as ex:
-                        return list(ex.map(len, xs))
-                """, line=6),
+            Invalid(_THREAD_POOL_WITH_MAX_WORKERS, line=6),
         ),
     )
 )
@@ -181,15 +170,7 @@ POOL_TASKS_USED_AFTER_BLOCK = register(
         fix_safety=LEFT_AS_IS,
         phase="compute",
         valid=(
-            Valid("""
-                from concurrent.futures import ThreadPoolExecutor
-                from doeff_migrate.runtime import do
-
-                @do
-                def f(xs):
-                    with ThreadPoolExecutor(max_workers=1) as ex:
-                        return list(ex.map(len, xs))
-                """),
+            Valid(_THREAD_POOL_WITH_MAX_WORKERS),
         ),
         invalid=(
             Invalid("""

@@ -1,9 +1,9 @@
-"""Rules of phase ``io``: the IO calls and caches it leaves as they were in a ``@do`` function, and why.
+"""Rules of phase ``io``: the IO calls it leaves as they were in a ``@do`` function, and why.
 
 The phase moves catalogued calls (``torch.load``, ``np.save``, ``requests.get``, API clients, ...) into the
 effects it declares; the language server's DM3xx rules (``side_effects``) report any such direct call, and
 these name the cases the codemod refuses to move (arguments it cannot move, handles, untraced clients,
-functools caches, doeff code).
+doeff code). Caches are in ``cache``.
 """
 
 from __future__ import annotations
@@ -11,90 +11,18 @@ from __future__ import annotations
 from .. import Invalid, Rule, Valid, register
 from ..common import LEFT_AS_IS
 
-CACHE_ON_EFFECTFUL_FUNCTION = register(
-    Rule(
-        code="DM312",
-        name="cache-decorator-on-effectful-function",
-        message="functools cache on a @do function caches the program object, not its result",
-        what="Reports `@functools.lru_cache` / `@functools.cache` / `@cached_property` stacked on a `@do` function.",
-        why=(
-            "Calling a `@do` function only builds a program; the cache hands out the same program and its "
-            "body runs again on every `yield` (its side effects too, and each caller gets a fresh result). "
-            "Caching results instead (`CacheGet`/`CachePut`) would run the body once and share one result "
-            "object between callers: fewer side effects and shared mutations the code never had. So the "
-            "codemod leaves the decorator as it is; decide which behaviour you want."
-        ),
-        example="@functools.cache\n@do\ndef embed(text):\n    ...",
-        use_instead=(
-            "@do\ndef embed(text):\n    try:\n        return (yield CacheGet((\"embed\", text)))\n    except KeyError:\n"
-            "        pass\n    value = ...\n    yield CachePut((\"embed\", text), value)\n    return value"
-        ),
-        fix_safety=LEFT_AS_IS,
-        phase="io",
-        valid=(
-            Valid("""
-                from doeff_migrate.runtime import do
+_NUMPY_AND_RAY_IN_DO = """
+import numpy as np
+import ray
+from doeff_migrate.runtime import do
 
-                @do
-                def f(x):
-                    return x
-                """),
-        ),
-        invalid=(
-            Invalid("""
-                import functools
-                from doeff_migrate.runtime import do
+@do
+def f(p, refs):
+    a = np.load(p)
+    return a, ray.get(refs)
+"""
+"""A ``@do`` function with an ``np.load`` and a ``ray.get`` of a parameter."""
 
-                @functools.cache
-                @do
-                def load(x):
-                    return [x]
-                """, path='pkg/mod.py', line=4),
-        ),
-    )
-)
-
-
-EXPLICIT_CACHE_CALL = register(
-    Rule(
-        code="DM313",
-        name="explicit-cache-call",
-        message="cache.get/cache.set on a cache object in effectful code",
-        what=(
-            "Reports `<cache>.get(key)`, `.set(key, value)` and `.put(...)` inside a `@do` function when the "
-            "object's name says it is a cache (`cache`, `*_cache`)."
-        ),
-        why=(
-            "A cache object's miss value, expiry and key encoding are its own, and `CacheGet` raises `KeyError` "
-            "on a miss where `cache.get` returns `None`: no rewrite keeps the behaviour without knowing the "
-            "object, so the call is flagged for you to move onto `CacheGet`/`CachePut` and a cache handler "
-            "(`memory_cache()`, `DiskCacheHandler(dir)`)."
-        ),
-        example="@do\ndef embed(text):\n    hit = cache.get(text)\n    ...",
-        use_instead="@do\ndef embed(text):\n    try:\n        hit = yield CacheGet(text)\n    except KeyError:\n        hit = None",
-        fix_safety=LEFT_AS_IS,
-        phase="io",
-        valid=(
-            Valid("""
-                from doeff_migrate.runtime import do
-
-                @do
-                def f(x):
-                    return x
-                """),
-        ),
-        invalid=(
-            Invalid("""
-                from doeff_migrate.runtime import do
-
-                @do
-                def f(embed_cache, text):
-                    hit = embed_cache.get(text)
-                    return hit
-                """, path='pkg/mod.py', line=5),
-        ),
-    )
-)
 
 
 IO_CALL_NOT_MOVABLE = register(
@@ -156,16 +84,7 @@ IO_HANDLE_IN_EFFECTFUL_CODE = register(
         fix_safety=LEFT_AS_IS,
         phase="io",
         valid=(
-            Valid("""
-                import numpy as np
-                import ray
-                from doeff_migrate.runtime import do
-
-                @do
-                def f(p, refs):
-                    a = np.load(p)
-                    return a, ray.get(refs)
-                """, path='pkg/mod.py'),
+            Valid(_NUMPY_AND_RAY_IN_DO, path='pkg/mod.py'),
         ),
         invalid=(
             Invalid("""
@@ -299,16 +218,7 @@ DOEFF_CODE_KEEPS_IO = register(
         fix_safety=LEFT_AS_IS,
         phase="io",
         valid=(
-            Valid("""
-                import numpy as np
-                import ray
-                from doeff_migrate.runtime import do
-
-                @do
-                def f(p, refs):
-                    a = np.load(p)
-                    return a, ray.get(refs)
-                """, path='pkg/mod.py'),
+            Valid(_NUMPY_AND_RAY_IN_DO, path='pkg/mod.py'),
         ),
         invalid=(
             Invalid("""

@@ -9,6 +9,7 @@ reports any direct Ray call; these name the more specific cases the codemod refu
 from __future__ import annotations
 
 from .. import Invalid, Rule, Valid, register
+from ..cases import RAY_NAME_IS_A_PARAMETER, RAY_TASK_OF_PLAIN_FUNCTION
 from ..common import LEFT_AS_IS
 
 RAY_ACTOR = register(
@@ -26,17 +27,7 @@ RAY_ACTOR = register(
         fix_safety=LEFT_AS_IS,
         phase="compute",
         valid=(
-            Valid("""
-                import ray
-                from doeff_migrate.runtime import do
-
-                def square(x):
-                    return x * x
-
-                @do
-                def f(x):
-                    return ray.get(ray.remote(square).remote(x))
-                """),
+            Valid(RAY_TASK_OF_PLAIN_FUNCTION),
         ),
         invalid=(
             Invalid("""
@@ -149,14 +140,7 @@ UNTRACED_OBJECT_REF = register(
         fix_safety=LEFT_AS_IS,
         phase="compute",
         valid=(
-            Valid("""
-                import ray
-                from doeff_migrate.runtime import do
-
-                @do
-                def f(ray, x):
-                    return ray.get(x)
-                """),
+            Valid(RAY_NAME_IS_A_PARAMETER),
         ),
         invalid=(
             Invalid("""
@@ -242,17 +226,7 @@ REMOTE_CALL_IN_EXPRESSION = register(
         fix_safety=LEFT_AS_IS,
         phase="compute",
         valid=(
-            Valid("""
-                import ray
-                from doeff_migrate.runtime import do
-
-                def square(x):
-                    return x * x
-
-                @do
-                def f(x):
-                    return ray.get(ray.remote(square).remote(x))
-                """),
+            Valid(RAY_TASK_OF_PLAIN_FUNCTION),
         ),
         invalid=(
             Invalid("""
@@ -287,14 +261,7 @@ REMOTE_CALL_ON_UNKNOWN_OBJECT = register(
         fix_safety=LEFT_AS_IS,
         phase="compute",
         valid=(
-            Valid("""
-                import ray
-                from doeff_migrate.runtime import do
-
-                @do
-                def f(ray, x):
-                    return ray.get(x)
-                """),
+            Valid(RAY_NAME_IS_A_PARAMETER),
         ),
         invalid=(
             Invalid("""
@@ -329,17 +296,7 @@ DOEFF_CODE_KEEPS_RAY = register(
         fix_safety=LEFT_AS_IS,
         phase="compute",
         valid=(
-            Valid("""
-                import ray
-                from doeff_migrate.runtime import do
-
-                def square(x):
-                    return x * x
-
-                @do
-                def f(x):
-                    return ray.get(ray.remote(square).remote(x))
-                """),
+            Valid(RAY_TASK_OF_PLAIN_FUNCTION),
         ),
         invalid=(
             Invalid("""

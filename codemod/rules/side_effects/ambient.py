@@ -5,6 +5,7 @@ output, calls the project declares side effects, and helpers that perform one, i
 from __future__ import annotations
 
 from .. import EDITOR, Invalid, Rule, Valid, register
+from ..cases import DO_CALL_NOT_YIELDED, NUMPY_LOAD_IN_DO
 from ..common import WHY_IO
 
 DIRECT_ENVIRON_ACCESS = register(
@@ -130,14 +131,7 @@ DIRECT_PRINT_CALL = register(
         phase="io",
         reported_by=(EDITOR,),
         valid=(
-            Valid("""
-                import numpy as np
-                from doeff_migrate.runtime import do
-
-                @do
-                def total():
-                    return float(np.load("w.npy").sum())
-                """, path='other/steps.py'),
+            Valid(NUMPY_LOAD_IN_DO, path='other/steps.py'),
         ),
         invalid=(
             Invalid("""
@@ -214,21 +208,7 @@ SIDE_EFFECT_VIA_HELPER = register(
         phase="io",
         reported_by=(EDITOR,),
         valid=(
-            Valid("""
-                from doeff_migrate.runtime import do, handler, Ask, EffectBase
-
-                @do
-                def save(x):
-                    return x
-
-                @do
-                def main():
-                    save(1)
-                    return 2
-
-                def plain():
-                    save(2)
-                """, path='mod.py'),
+            Valid(DO_CALL_NOT_YIELDED, path='mod.py'),
         ),
         invalid=(
             Invalid("""

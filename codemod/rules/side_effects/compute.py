@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .. import CODEMOD, EDITOR, Invalid, Rule, Valid, register
+from ..cases import RAY_TASK_OF_PLAIN_FUNCTION
 
 DIRECT_RAY_CALL = register(
     Rule(
@@ -26,17 +27,7 @@ DIRECT_RAY_CALL = register(
         fix="migrate",
         reported_by=(CODEMOD, EDITOR),
         valid=(
-            Valid("""
-                import ray
-                from doeff_migrate.runtime import do
-
-                def square(x):
-                    return x * x
-
-                @do
-                def f(x):
-                    return ray.get(ray.remote(square).remote(x))
-                """, surface=CODEMOD),
+            Valid(RAY_TASK_OF_PLAIN_FUNCTION, surface=CODEMOD),
             Valid("""
                 import ray
                 from doeff_migrate.runtime import do

@@ -5,7 +5,18 @@ paid API: metrics, checkpoints, files, HTTP, subprocesses, LLM clients.
 from __future__ import annotations
 
 from .. import CODEMOD, EDITOR, Invalid, Rule, Valid, register
+from ..cases import NUMPY_LOAD_IN_DO
 from ..common import WHY_IO
+
+_LLM_CALL_IN_DO = """
+import anthropic
+from doeff_migrate.runtime import do
+
+@do
+def ask(q):
+    return anthropic.complete(q)
+"""
+"""An LLM client call in a ``@do`` function."""
 
 DIRECT_METRICS_CALL = register(
     Rule(
@@ -77,24 +88,10 @@ DIRECT_CHECKPOINT_IO = register(
         fix="migrate",
         reported_by=(EDITOR,),
         valid=(
-            Valid("""
-                import anthropic
-                from doeff_migrate.runtime import do
-
-                @do
-                def ask(q):
-                    return anthropic.complete(q)
-                """, path='mod.py'),
+            Valid(_LLM_CALL_IN_DO, path='mod.py'),
         ),
         invalid=(
-            Invalid("""
-                import numpy as np
-                from doeff_migrate.runtime import do
-
-                @do
-                def total():
-                    return float(np.load("w.npy").sum())
-                """, path='other/steps.py', line=6),
+            Invalid(NUMPY_LOAD_IN_DO, path='other/steps.py', line=6),
         ),
     )
 )
@@ -277,24 +274,10 @@ DIRECT_LLM_CALL = register(
         phase="io",
         reported_by=(EDITOR,),
         valid=(
-            Valid("""
-                import numpy as np
-                from doeff_migrate.runtime import do
-
-                @do
-                def total():
-                    return float(np.load("w.npy").sum())
-                """, path='other/steps.py'),
+            Valid(NUMPY_LOAD_IN_DO, path='other/steps.py'),
         ),
         invalid=(
-            Invalid("""
-                import anthropic
-                from doeff_migrate.runtime import do
-
-                @do
-                def ask(q):
-                    return anthropic.complete(q)
-                """, path='mod.py', line=6),
+            Invalid(_LLM_CALL_IN_DO, path='mod.py', line=6),
         ),
     )
 )
