@@ -4,8 +4,8 @@ For every Python file under the paths (``.gitignore``-aware, as the codemod walk
 
 * **pinjected** — remaining pinjected constructs (``@injected``, ``@instance``, designs, combinators,
   IProxy entry points, ``@injected_pytest``: rules DM150-DM155),
-* **side effects** — direct side effects left in effectful (``@do``) code, by category (ray, metrics,
-  checkpoints, files, HTTP, ...: rules DM2xx/DM3xx),
+* **side effects** — direct side effects left in effectful (``@do``) code that ``doeff-migrate`` migrates or
+  flags, by category (ray, metrics, checkpoints, files, HTTP, ...: rules DM2xx/DM3xx),
 * **flags** — ``# doeff-migrate: DM###: ...`` comments the codemod left for a human, by rule code,
 * **stubs** — generated handler stubs nobody implemented yet (DM601),
 * **bridges** — calls of the runtime's pinjected bridges (``as_injected``, ``as_instance``,
@@ -14,7 +14,10 @@ For every Python file under the paths (``.gitignore``-aware, as the codemod walk
   ``end`` block, see ``codemod/bridges.py``; counted again as ``bridges_generated``, which a later
   ``doeff-migrate`` run removes by itself once no pinjected code needs them),
 
-and files that do not parse. Alongside, the **migrated share**: the pinjected-decorated definitions
+and files that do not parse. Side effects the codemod keeps as they are on purpose (prints, clocks, randomness,
+the environment, subprocesses, helpers: ``analysis.plan.HINT_CODES``, which the editor shows as hints with
+that decision) are **kept**, counted apart and not as work left: a file with only those is done, and
+``--fail-over`` does not count them. Alongside, the **migrated share**: the pinjected-decorated definitions
 left and those the codemod migrated (``codemod/decorated.py``; the same count as
 ``benchmarks/bench_pypi.py``, through :func:`count_decorated`). The findings are the language
 analysis's (``codemod.analysis.check``, what the language server reports); the files are only read and parsed, never imported or run.
@@ -37,6 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .analysis import Config, check
+from .analysis.plan import HINT_CODES
 from .decorated import DecoratedCount, decorated_in_module, format_share
 from .discovery import iter_python_files
 from .rules import all_rules
@@ -69,6 +73,9 @@ class FileStatus:
     """construct -> count (the rule name without ``remaining-``, e.g. ``injected-function``)."""
     side_effects: Counter = field(default_factory=Counter)
     """category -> count (e.g. ``metrics-call``)."""
+    kept: Counter = field(default_factory=Counter)
+    """category -> count of the side effects ``doeff-migrate`` keeps on purpose (e.g. ``print-call``): hints,
+    not work left, so not in :meth:`counts` nor :attr:`total`."""
     flags: Counter = field(default_factory=Counter)
     """rule code -> count of ``# doeff-migrate: DM###`` comments."""
     stubs: int = 0
@@ -195,6 +202,9 @@ def file_status(
             status.pinjected[rule.name.removeprefix("remaining-")] += 1
         elif finding.code == _STUB_CODE:
             status.stubs += 1
+        elif finding.code in HINT_CODES:
+            status.kept[_side_effect_category(rule)] += 1
+            continue  # the editor's hint: the migrated program runs it as the original did
         elif finding.code[:3] in ("DM2", "DM3"):
             status.side_effects[_side_effect_category(rule)] += 1
         else:
@@ -291,6 +301,8 @@ def summarize(files: list[FileStatus]) -> dict[str, Any]:
             "phases": {p: 0 for p in PHASES},
             "pinjected_by_rule": Counter(),
             "side_effects_by_category": Counter(),
+            "kept": 0,
+            "kept_by_category": Counter(),
             "flags_by_code": Counter(),
             "bridges_by_name": Counter(),
             "bridges_generated": 0,
@@ -310,6 +322,8 @@ def summarize(files: list[FileStatus]) -> dict[str, Any]:
                 bucket["phases"][phase] = bucket["phases"].get(phase, 0) + count
             bucket["pinjected_by_rule"].update(f.pinjected)
             bucket["side_effects_by_category"].update(f.side_effects)
+            bucket["kept"] += sum(f.kept.values())
+            bucket["kept_by_category"].update(f.kept)
             bucket["flags_by_code"].update(f.flags)
             bucket["bridges_by_name"].update(f.bridges)
             bucket["bridges_generated"] += f.generated_bridges
@@ -331,6 +345,8 @@ def summarize(files: list[FileStatus]) -> dict[str, Any]:
                 "total": f.total,
                 "pinjected_by_rule": dict(sorted(f.pinjected.items())),
                 "side_effects_by_category": dict(sorted(f.side_effects.items())),
+                "kept": sum(f.kept.values()),
+                "kept_by_category": dict(sorted(f.kept.items())),
                 "flags_by_code": dict(sorted(f.flags.items())),
                 "bridges_by_name": dict(sorted(f.bridges.items())),
                 "bridges_generated": f.generated_bridges,
@@ -347,6 +363,8 @@ def _breakdown(counter: dict[str, int]) -> str:
 
 
 _LABELS = {"side_effects": "side effects"}
+_KEPT_LABEL = "kept (hints)"
+"""Column and line label of the side effects the codemod keeps on purpose (not in the total)."""
 _PHASES_TITLE = "Per phase (di: pinjected, flags, bridges; compute: ray; io: side effects, stubs)"
 
 
@@ -374,10 +392,11 @@ def _tables(report: dict[str, Any]) -> list[Any]:
     for c in CATEGORIES:
         kinds.add_column(_LABELS.get(c, c), justify="right", footer=str(totals[c]))
     kinds.add_column("total", justify="right", footer=str(totals["total"]))
+    kinds.add_column(_KEPT_LABEL, justify="right", footer=str(totals["kept"]))
     kinds.add_column("migrated", justify="right", footer=_migrated_cell(totals), no_wrap=True)
     for name, b in rows:
         counts = (cell(b[c]) for c in CATEGORIES)
-        kinds.add_row(name, f"{b['files_done']}/{b['files']}", *counts, cell(b["total"]), _migrated_cell(b))
+        kinds.add_row(name, f"{b['files_done']}/{b['files']}", *counts, cell(b["total"]), str(b["kept"]), _migrated_cell(b))
 
     phases = Table(title=_PHASES_TITLE, show_footer=True)
     phases.add_column("package", footer="total", no_wrap=True)
@@ -392,21 +411,24 @@ def _tables(report: dict[str, Any]) -> list[Any]:
     details.add_column("side effects by category")
     details.add_column("flags by rule")
     details.add_column("bridges")
+    details.add_column(_KEPT_LABEL)
     for name, b in rows:
-        if b["total"] == 0:
+        if b["total"] == 0 and b["kept"] == 0:
             continue
         details.add_row(name, *_details(b))
     return [kinds, phases] + ([details] if details.row_count else [])
 
 
-def _details(bucket: dict[str, Any]) -> tuple[str, str, str, str]:
-    """Pinjected constructs, side effects, flags and bridges of one package, each as ``name n, ...``."""
+def _details(bucket: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    """Pinjected constructs, side effects, flags, bridges and kept side effects of one package, each as
+    ``name n, ...``."""
     generated = f" ({bucket['bridges_generated']} generated)" if bucket["bridges_generated"] else ""
     return (
         _breakdown(bucket["pinjected_by_rule"]),
         _breakdown(bucket["side_effects_by_category"]),
         _breakdown(bucket["flags_by_code"]),
         _breakdown(bucket["bridges_by_name"]) + generated,
+        _breakdown(bucket["kept_by_category"]),
     )
 
 
@@ -416,11 +438,14 @@ def _render_plain(report: dict[str, Any], console: Any) -> None:
 
     def block(title: str, b: dict[str, Any]) -> None:
         console.print(f"[bold]{title}[/bold]")
-        console.print(f"  files done {b['files_done']}/{b['files']}, left {b['total']}, migrated {_migrated_cell(b)}")
+        console.print(
+            f"  files done {b['files_done']}/{b['files']}, left {b['total']}, {_KEPT_LABEL} {b['kept']}, "
+            f"migrated {_migrated_cell(b)}"
+        )
         console.print("  " + ", ".join(f"{_LABELS.get(c, c)} {b[c]}" for c in CATEGORIES))
         console.print("  phases: " + ", ".join(f"{p} {b['phases'].get(p, 0)}" for p in PHASES))
-        if b["total"]:
-            names = ("pinjected constructs", "side effects by category", "flags by rule", "bridges")
+        if b["total"] or b["kept"]:
+            names = ("pinjected constructs", "side effects by category", "flags by rule", "bridges", _KEPT_LABEL)
             for name, text in zip(names, _details(b)):
                 if text != "-":
                     console.print(f"  {name}: {escape(text)}")

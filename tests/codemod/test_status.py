@@ -89,12 +89,14 @@ def test_counts_each_kind_of_remaining_work_per_package(tree: Path):
     assert core["pinjected"] == 3
     assert core["pinjected_by_rule"] == {"design": 1, "injected-function": 1, "instance-function": 1}
     billing = report["packages"]["shop.billing"]
-    assert billing["side_effects_by_category"] == {"metrics-call": 1, "print-call": 2}
+    assert billing["side_effects_by_category"] == {"metrics-call": 1}
+    assert billing["kept_by_category"] == {"print-call": 2}  # kept by the codemod on purpose: not work left
+    assert billing["kept"] == 2
     assert billing["flags_by_code"] == {"DM106": 1}  # the string is not a comment
     assert billing["stubs"] == 1
     assert billing["bridges_by_name"] == {"PinjectedEnv": 1, "as_injected": 1}
     assert billing["pinjected"] == 0
-    assert billing["total"] == 3 + 1 + 1 + 2
+    assert billing["total"] == 1 + 1 + 1 + 2
     assert (billing["files"], billing["files_done"]) == (3, 2)  # __init__.py and clean.py are done
     assert report["totals"]["total"] == core["total"] + billing["total"] + report["packages"]["shop"]["total"]
 
@@ -104,7 +106,7 @@ def test_phases_add_up_to_the_total(tree: Path):
     for bucket in [report["totals"], *report["packages"].values()]:
         assert sum(bucket["phases"].values()) == bucket["total"]
     billing = report["packages"]["shop.billing"]["phases"]
-    assert billing == {"di": 3, "compute": 0, "io": 4, "recording": 0}
+    assert billing == {"di": 3, "compute": 0, "io": 2, "recording": 0}
 
 
 def test_flag_comments_counted_once_even_though_the_language_server_reports_them_too():
@@ -180,7 +182,8 @@ def test_json_output_and_fail_over_ratchet(tree: Path, capsys: pytest.CaptureFix
     assert status_command([str(tree)], as_json=True, fail_over=None) == 0
     report = json.loads(capsys.readouterr().out)
     total = report["totals"]["total"]
-    assert total == 10 and report["over_limit"] is False
+    assert total == 8 and report["over_limit"] is False
+    assert report["totals"]["kept"] == 2
     assert status_command([str(tree)], as_json=True, fail_over=total) == 0
     assert json.loads(capsys.readouterr().out)["over_limit"] is False
     assert status_command([str(tree)], as_json=True, fail_over=total - 1) == 1
@@ -216,6 +219,7 @@ def test_pyproject_settings_exclude_paths_and_ignore_codes(tree: Path, capsys: p
     assert "shop.core" not in report["packages"]
     billing = report["packages"]["shop.billing"]
     assert billing["side_effects_by_category"] == {"metrics-call": 1}
+    assert billing["kept_by_category"] == {}  # DM309 ignored: not even a hint
     assert billing["flags_by_code"] == {}
     assert billing["total"] == 1 + 1 + 2  # metrics call, stub, bridges
 
@@ -239,15 +243,15 @@ def test_noqa_suppresses_a_finding(tmp_path: Path):
             return x
         """
     )
-    assert dict(file_status(source, "m.py", "pkg").side_effects) == {"print-call": 1}
+    assert dict(file_status(source, "m.py", "pkg").kept) == {"print-call": 1}
 
 
 def test_module_entry_point_parses_the_same_options(tree: Path, capsys: pytest.CaptureFixture):
     from doeff_migrate.codemod.status import main
 
-    assert main([str(tree), "--json", "--fail-over", "9"]) == 1
-    assert json.loads(capsys.readouterr().out)["totals"]["total"] == 10
-    assert main([str(tree), "--fail-over", "10"]) == 0
+    assert main([str(tree), "--json", "--fail-over", "7"]) == 1
+    assert json.loads(capsys.readouterr().out)["totals"]["total"] == 8
+    assert main([str(tree), "--fail-over", "8"]) == 0
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
@@ -423,19 +427,20 @@ def test_the_report_is_readable_at_80_columns(tree: Path):
     text = narrow.export_text()
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
     for expected in (
-        "shop.billing\n  files done 2/3, left 7, migrated 100% (1/1)",
-        "  pinjected 0, side effects 3, flags 1, stubs 1, bridges 2, unparsable 0",
-        "  phases: di 3, compute 0, io 4, recording 0",
-        "shop.core\n  files done 1/2, left 3, migrated 0% (0/2)",
-        "total\n  files done 4/6, left 10, migrated 33% (1/3)",
-        "side effects by category: print-call 2, metrics-call 1",
+        "shop.billing\n  files done 2/3, left 5, kept (hints) 2, migrated 100% (1/1)",
+        "  pinjected 0, side effects 1, flags 1, stubs 1, bridges 2, unparsable 0",
+        "  phases: di 3, compute 0, io 2, recording 0",
+        "shop.core\n  files done 1/2, left 3, kept (hints) 0, migrated 0% (0/2)",
+        "total\n  files done 4/6, left 8, kept (hints) 2, migrated 33% (1/3)",
+        "side effects by category: metrics-call 1",
+        "kept (hints): print-call 2",
     ):
         assert expected in text
     wide = Console(record=True, width=160)
     render(report, wide)
     text = wide.export_text()
     assert "…" not in text
-    assert "│ total        │        4/6 │         3 │            3 │     1 │     1 │       2 │          0 │    10 │  33% (1/3) │" in text
+    assert "│ total        │        4/6 │         3 │            1 │     1 │     1 │       2 │          0 │     8 │            2 │  33% (1/3) │" in text
 
 
 def test_every_form_the_codemod_writes_counts_as_migrated_under_the_same_name():
@@ -520,5 +525,5 @@ def test_status_through_a_pipe_prints_the_plain_layout(tree: Path):
     )
     assert done.returncode == 0, done.stderr
     assert "…" not in done.stdout and "\x1b[" not in done.stdout
-    assert "shop.billing\n  files done 2/3, left 7, migrated 100% (1/1)\n" in done.stdout
-    assert "total\n  files done 4/6, left 10, migrated 33% (1/3)\n" in done.stdout
+    assert "shop.billing\n  files done 2/3, left 5, kept (hints) 2, migrated 100% (1/1)\n" in done.stdout
+    assert "total\n  files done 4/6, left 8, kept (hints) 2, migrated 33% (1/3)\n" in done.stdout
