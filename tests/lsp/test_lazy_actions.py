@@ -43,18 +43,25 @@ async def test_the_list_is_lazy_and_a_change_is_not_blocked_by_a_resolve(tmp_pat
         listed = time.perf_counter() - started
         migrate = next(a for a in actions if a.title.startswith("DM150: Migrate"))
         assert migrate.edit is None and migrate.data["lines"]
-        assert listed < 1.0  # bench_lsp.py measures it (the budget is 50 ms); here: no codemod run in it
 
-        resolving = asyncio.ensure_future(lsp.code_action_resolve_async(migrate))
-        await asyncio.sleep(0.05)  # the resolve is on the server's worker thread now
+        # Sent at once, in this order: the server handles the resolve's message first, and its first step hands
+        # the codemod to the worker thread before the list request (a task created after it) is answered. So
+        # once the list is back, the resolve is running on version 1: no sleep to guess when that is.
+        resolving = asyncio.wrap_future(lsp.protocol.send_request(types.CODE_ACTION_RESOLVE, migrate))  # written now
+        resolve_sent = time.perf_counter()
+        await lsp.text_document_code_action_async(refactor_params(uri, line))
         change_document(lsp, uri, source.replace("    started = time.time()", "    started = time.time() + 1", 1), version=2)
-        sent = time.perf_counter()
         diagnostics = await diagnostics_for(lsp, uri, version=2)
-        waited = time.perf_counter() - sent
         resolved_first = resolving.done()
         stale = await resolving
-    assert diagnostics and waited < 1.0 and not resolved_first
+        one_codemod_run = time.perf_counter() - resolve_sent
+    # Not blocked: the change's diagnostics arrive while the resolve is still running (its response would come
+    # first, in order, if the change waited for it). Bounded by events, not by seconds.
+    assert diagnostics and not resolved_first
     assert stale.edit is None  # computed for version 1, which the change replaced
+    # No codemod run in the list: it takes less than the one run of the resolve, measured under the same load
+    # (bench_lsp.py measures the list itself; the budget is 50 ms).
+    assert listed < one_codemod_run
 
 
 async def test_a_resolve_gives_the_clis_edit_for_the_function(tmp_path: Path):

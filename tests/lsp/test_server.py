@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from doeff_migrate.codemod.analysis.settings import MAX_DEBOUNCE_MS
 from lsprotocol import types
 
 from .lsp_client import (
@@ -267,7 +268,9 @@ async def test_syntax_error_once_previous_diagnostics_kept(tmp_path: Path):
 
 
 async def test_debounce_drops_stale_versions(tmp_path: Path):
-    async with lsp_session(tmp_path) as lsp:
+    # The longest debounce the settings allow: the burst below must reach the server within one debounce
+    # window for its versions to be superseded, and a loaded machine can pause the client between writes.
+    async with lsp_session(tmp_path, init_options={"settings": {"debounceMs": MAX_DEBOUNCE_MS}}) as lsp:
         uri = open_document(lsp, tmp_path / "mod.py", FAMILIES)
         await decided_diagnostics(lsp, uri, version=1)  # later versions carry its decisions: no second publish
         before = len(lsp.published)
