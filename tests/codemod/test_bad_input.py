@@ -17,6 +17,8 @@ from doeff_migrate.codemod.api import ProjectIndex, migrate_source
 from doeff_migrate.codemod.cli import main
 from doeff_migrate.codemod.engine import MigrationError
 
+from .startup import wait_until_importing
+
 PINJECTED = "from pinjected import injected\n\n@injected\ndef f(dep, /, x):\n    return dep + x\n"
 MIGRATED = (
     "from doeff_migrate.runtime import Ask, do, function_binding\n\n"
@@ -144,6 +146,7 @@ def test_sigint_from_outside_never_leaves_a_half_written_file(tmp_path):
         [sys.executable, "-m", "doeff_migrate.codemod", str(tmp_path), "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    wait_until_importing(proc)  # then 1.5 s into its own start-up and run, whatever the machine's load
     time.sleep(1.5)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)

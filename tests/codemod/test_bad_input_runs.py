@@ -17,6 +17,8 @@ from doeff_migrate.codemod import cli, files
 from doeff_migrate.codemod.cli import main
 from doeff_migrate.codemod.files import project_lock
 
+from .startup import wait_until_importing
+
 PINJECTED = "from pinjected import injected\n\n@injected\ndef f(dep, /, x):\n    return dep + x\n"
 MIGRATED = (
     "from doeff_migrate.runtime import Ask, do, function_binding\n\n"
@@ -476,15 +478,17 @@ def test_the_dirty_check_never_runs_the_repositorys_fsmonitor(tmp_path, capsys):
     assert (repo / "m.py").read_text() == PINJECTED + "# uncommitted\n"
 
 
-@pytest.mark.parametrize("delay", [0.3, 0.6, 0.9])
+@pytest.mark.parametrize("delay", [0.0, 0.3, 0.6, 0.9])
 def test_ctrl_c_while_starting_exits_130_without_a_traceback(tmp_path, delay):
-    """Early interrupts land in imports (some in a C extension's own code), index building or parsing."""
+    """Early interrupts land in imports (some in a C extension's own code), index building or parsing:
+    ``delay`` seconds after the command's own start-up began (not the interpreter's, which no code catches)."""
     for i in range(100):
         (tmp_path / f"m{i}.py").write_text(PINJECTED.replace("def f", f"def f{i}"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "doeff_migrate.codemod", str(tmp_path), "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    wait_until_importing(proc)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -511,10 +515,10 @@ def _console_script(folder: Path) -> Path:
     return script
 
 
-@pytest.mark.parametrize("delay", [0.15, 0.4, 0.9])
+@pytest.mark.parametrize("delay", [0.0, 0.4, 0.9])
 def test_ctrl_c_while_the_console_script_starts_exits_130_without_a_traceback(tmp_path, delay):
     """The console script imports ``cli`` itself (not through ``__main__``): an interrupt while typer,
-    rich and LibCST load is one line and exit 130 there too."""
+    rich and LibCST load is one line and exit 130 there too (``delay`` seconds after those imports began)."""
     bin_dir, project = tmp_path / "bin", tmp_path / "project"
     bin_dir.mkdir()
     project.mkdir()
@@ -524,12 +528,13 @@ def test_ctrl_c_while_the_console_script_starts_exits_130_without_a_traceback(tm
     proc = subprocess.Popen(
         [sys.executable, str(script), str(project), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    wait_until_importing(proc)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode in (0, 130), err
     assert "Traceback" not in err
-    if delay < 0.2:  # still importing its modules (about a second): nothing was read yet
+    if delay == 0.0:  # at the start of its imports (a tenth of a second and more): nothing was read yet
         assert proc.returncode == 130 and err == "interrupted: no file was written\n"
     if proc.returncode == 130:
         assert "interrupted" in err
