@@ -416,7 +416,9 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
     assert len(workers) >= 4, "the run ended before its workers could be seen"
     proc.kill()
     proc.wait()
-    deadline = time.monotonic() + 10
+    # A worker seen above may still be importing its modules; it watches its parent only once they are loaded
+    # (then every PARENT_POLL_SECONDS), which a loaded machine can take seconds to reach: a generous bound.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.1)
     left = [w for w in workers if _alive(w)]
