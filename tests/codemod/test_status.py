@@ -1,4 +1,4 @@
-"""``doeff-migrate status`` (codemod/status.py) on small trees written to tmp_path."""
+"""``doeff-migrate status`` (codemod/status/) on small trees written to tmp_path."""
 
 from __future__ import annotations
 
