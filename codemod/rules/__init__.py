@@ -12,10 +12,12 @@ Code ranges:
   DM5xx  mistakes in effect code (language server)
   DM6xx  generated handler stubs
 
-Rules are declared in the sibling modules (one per family) with :func:`register`; they are found
-automatically, so no list is kept by hand. Each rule carries its own cases, as Fixit's rules do: ``valid``
-sources it must not fire on and ``invalid`` ones it fires on (at a given line); ``tests/codemod/test_rule_cases.py``
-runs them through every surface that reports the rule (``reported_by``).
+Rules are declared in the sibling modules, one per family, with :func:`register`; a phase with several
+families is a package (``di``, ``phases``, ``side_effects``) whose ``__init__`` imports its modules and
+re-exports their constants. They are found automatically, so no list is kept by hand. Each rule carries its
+own cases, as Fixit's rules do: ``valid`` sources it must not fire on and ``invalid`` ones it fires on (at a
+given line); ``tests/codemod/test_rule_cases.py`` runs them through every surface that reports the rule
+(``reported_by``). Texts several families share are in ``common``, case sources several rules share in ``cases``.
 """
 
 from __future__ import annotations
