@@ -13,11 +13,14 @@ Effects of the handlers, in short:
 * A syntax error is one DM001 diagnostic; the other diagnostics of the last version that parsed are kept
   when the line they point at is unchanged.
 * ``workspace/didChangeConfiguration`` re-checks every open document with the new settings.
+* ``initialize`` is answered by ``early_initialize`` while this module is still being imported; pygls then
+  handles that request as usual and its response (checked to be the same) is not sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from dataclasses import dataclass, field, replace
@@ -41,6 +44,7 @@ from doeff_migrate.codemod.analysis.settings import find_pyproject, load_pyproje
 from . import __version__
 from doeff_migrate.codemod.analysis.migration import FileChange, Migration
 
+from .early_initialize import EarlyAnswer, PrefixedStdin
 from .fixes import CONVERT_TITLE, apply_fixes, line_diff_edit, noqa_edit
 from .fixes import VERIFY_COMMAND, run_verify, verify_lens_at, verify_lenses, verify_message
 from .planner import Planner
@@ -100,6 +104,11 @@ class DoeffMigrateProtocol(LanguageServerProtocol):
     (``benchmarks/bench_lsp.py``). The callback pygls runs when a notification's future is done drops it.
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.answered_early: dict[int | str, dict[str, Any]] = {}
+        """Request id -> result of the ``initialize`` that ``early_initialize`` answered before pygls read it."""
+
     def structure_message(self, data: dict[str, Any]):
         """pygls' deserialisation, except that a request whose params do not fit its method is answered
         with an ``InvalidParams`` error: pygls only logs it, and the client waits for a response forever."""
@@ -118,15 +127,30 @@ class DoeffMigrateProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    def _send_response(self, msg_id, result=None, error=None) -> None:
+        """pygls' response, except to the ``initialize`` request ``early_initialize`` answered already (by id,
+        in :attr:`answered_early`): that one is only checked against what was sent."""
+        if msg_id in self.answered_early:
+            sent = self.answered_early.pop(msg_id)
+            if error is not None:
+                log.error("initialize failed after its early answer: %s", error)
+            elif json.loads(json.dumps(result, default=self._serialize_message)) != sent:
+                log.error("initialize: pygls' result differs from the early answer (lsp/initialize_result.json is stale)")
+            return
+        super()._send_response(msg_id, result, error)
+
     def _check_handler_result(self, future) -> None:
         try:
             super()._check_handler_result(future)
         finally:
-            # Only futures still running are in the map (a handful at most): a scan is cheap.
-            for msg_id, pending in list(self._request_futures.items()):
-                if pending is future:
-                    self._request_futures.pop(msg_id, None)
-                    break
+            # Only futures still running are in the map (a handful at most): a scan is cheap. A cancelled one
+            # stays: pygls cancels them while iterating the map (``shutdown``), or has removed it already
+            # (``$/cancelRequest``).
+            if not future.cancelled():
+                for msg_id, pending in list(self._request_futures.items()):
+                    if pending is future:
+                        self._request_futures.pop(msg_id, None)
+                        break
 
 
 class DoeffMigrateServer(LanguageServer):
@@ -944,19 +968,35 @@ async def verify_entry_point(ls: DoeffMigrateServer, *args: Any) -> dict:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve LSP over stdio (``python -m doeff_migrate.lsp`` / ``doeff-migrate-lsp``)."""
-    import argparse
+def serve(args, early: EarlyAnswer | None = None) -> int:
+    """Effect: serves LSP over stdio (``python -m doeff_migrate.lsp``, whose ``args`` these are). ``early``:
+    the first message, already read from stdin (and its ``initialize`` answered) by ``early_initialize``."""
+    import sys
 
-    parser = argparse.ArgumentParser(prog="doeff-migrate-lsp", description="doeff-migrate language server (stdio)")
-    parser.add_argument("--log-file", help="write the server's log to this file")
-    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    args = parser.parse_args(argv)
     if args.log_file:
         logging.basicConfig(filename=args.log_file, level=args.log_level)
     fix_malloc_mmap_threshold()
-    server.start_io()
+    stdin = sys.stdin.buffer
+    if early is not None:
+        stdin = PrefixedStdin(early.consumed, stdin)
+        if early.request_id is not None:
+            server.protocol.answered_early[early.request_id] = early.result
+    server.start_io(stdin=stdin)
     return 0
+
+
+def initialize_result_from_pygls(params: dict[str, Any]) -> dict[str, Any]:
+    """pygls' ``InitializeResult`` for ``params`` (JSON in, JSON out), computed by its own ``initialize``
+    handling with this server's features. Effect: initializes ``server`` with these params."""
+    protocol = server.protocol
+    steps = protocol.lsp_initialize(protocol._converter.structure(params, types.InitializeParams))
+    handler, handler_args, _ = next(steps)
+    handler(*handler_args)
+    try:
+        steps.send(None)
+    except StopIteration as done:
+        return json.loads(json.dumps(done.value, default=protocol._serialize_message))
+    raise RuntimeError("pygls' initialize handling asked for more than the user handler")
 
 
 def fix_malloc_mmap_threshold(threshold: int = 128 * 1024) -> bool:
