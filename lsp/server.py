@@ -20,6 +20,7 @@ Effects of the handlers, in short:
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import threading
@@ -86,9 +87,20 @@ class DocumentState:
     """Flags the last plan added where the analysis found nothing, with the text of their line."""
     planning: asyncio.Task | None = None
     json_cache: dict = field(default_factory=dict)
-    """Each published diagnostic's JSON by (finding, its lines' text, encoding): reused by the next publish."""
+    """Each published diagnostic's JSON text (before and after its version) by (finding, its lines' text,
+    encoding): reused by the next publish."""
     analysis: DocumentAnalysis = field(default_factory=DocumentAnalysis)
     """The document's analysis kept between edits (an edit in one function re-checks that function)."""
+
+
+class EncodedJSON(str):
+    """A message already written as ASCII JSON text (``json.dumps``' default escaping: its length in
+    characters is its length in bytes, as pygls' framing assumes)."""
+
+
+_VERSION_MARK = '"doeff-migrate:version"'
+"""Stands for the document version in a diagnostic's cached JSON text (the JSON of a string: a message
+containing it is escaped, so only the ``data.version`` value, written last, matches)."""
 
 
 _ANSWERED = object()
@@ -127,6 +139,27 @@ class DoeffMigrateProtocol(LanguageServerProtocol):
         if message is _ANSWERED:
             return
         super().handle_message(message)
+
+    def _send_data(self, data: Any) -> None:
+        """pygls' framing and error handling, for a message already written as JSON (:class:`EncodedJSON`)
+        too."""
+        if not isinstance(data, EncodedJSON):
+            super()._send_data(data)
+            return
+        if self.writer is None:
+            log.error("Unable to send data, no available transport!")
+            return
+        try:
+            header = f"Content-Length: {len(data)}\r\nContent-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+            written = self.writer.write((header + data).encode(self.CHARSET))
+            if inspect.isawaitable(written):
+                asyncio.ensure_future(written)
+        except BrokenPipeError:
+            log.exception("Error sending data. BrokenPipeError")
+            raise
+        except Exception as error:  # noqa: BLE001 - reported as pygls reports a failed send
+            log.exception("Error sending data")
+            self._server._report_server_error(error, JsonRpcInternalError)
 
     def _send_response(self, msg_id, result=None, error=None) -> None:
         """pygls' response, except to the ``initialize`` request ``early_initialize`` answered already (by id,
@@ -303,19 +336,24 @@ class DoeffMigrateServer(LanguageServer):
         lines, encoding = document.lines, self.workspace.position_encoding
         state = self.documents.setdefault(uri, DocumentState())
         previous, cache = state.json_cache, {}
+        written = json.dumps(version)
         diagnostics = []
         for finding in findings:
             key = (finding, _line(lines, finding.range.start_line), _line(lines, finding.range.end_line), encoding)
-            item = previous.get(key)
-            if item is None:
+            parts = previous.get(key)
+            if parts is None:
                 item = self.protocol._converter.unstructure(to_diagnostic(finding, lines, encoding, None))
-            cache[key] = item
-            diagnostics.append({**item, "data": {**item["data"], "version": version}})
+                item["data"] = {**item["data"], "version": _VERSION_MARK[1:-1]}
+                head, _, tail = json.dumps(item).rpartition(_VERSION_MARK)
+                parts = (head, tail)
+            cache[key] = parts
+            diagnostics.append(parts[0] + written + parts[1])
         state.json_cache = cache
-        params: dict[str, Any] = {"uri": uri, "diagnostics": diagnostics}
-        if version is not None:
-            params["version"] = version
-        self.protocol._send_data({"jsonrpc": "2.0", "method": types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, "params": params})
+        tail = f', "version": {written}' if version is not None else ""
+        self.protocol._send_data(EncodedJSON(
+            f'{{"jsonrpc": "2.0", "method": "{types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS}", "params": '
+            f'{{"uri": {json.dumps(uri)}, "diagnostics": [{", ".join(diagnostics)}]{tail}}}}}'
+        ))
 
     def to_diagnostics(self, uri: str, findings: list[Finding]) -> list[types.Diagnostic]:
         document = self.workspace.get_text_document(uri)

@@ -449,3 +449,17 @@ async def test_pull_diagnostics_for_a_document_that_is_not_open_is_an_empty_repo
             timeout=10,
         )
     assert report.kind == "full" and list(report.items) == []
+
+
+async def test_diagnostics_written_as_json_text_carry_their_version_and_any_text(tmp_path: Path):
+    """The publish is written as JSON text from each diagnostic's cached parts: non-ASCII names are escaped
+    (the framing counts characters as bytes) and every diagnostic carries the version it describes."""
+    source = "from pinjected import injected\n\n@injected\ndef 訓練(model, /, 手順):\n    return model(手順)\n"
+    async with lsp_session(tmp_path) as lsp:
+        uri = open_document(lsp, tmp_path / "mod.py", source)
+        first = await diagnostics_for(lsp, uri, version=1)
+        change_document(lsp, uri, source + "\n# 変更\n", version=2)
+        second = await diagnostics_for(lsp, uri, version=2)
+    assert any("`訓練`" in d.message for d in first)
+    assert [d.data["version"] for d in first] == [1] * len(first) and [d.data["version"] for d in second] == [2] * len(second)
+    assert [d.message for d in first] == [d.message for d in second]
