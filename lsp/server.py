@@ -86,6 +86,8 @@ class DocumentState:
     plan_only: list[tuple[Finding, str]] = field(default_factory=list)
     """Flags the last plan added where the analysis found nothing, with the text of their line."""
     planning: asyncio.Task | None = None
+    carried_memo: dict = field(default_factory=dict)
+    """``analysis.plan.carried``'s results for the current decisions (an edit re-states only what changed)."""
     json_cache: dict = field(default_factory=dict)
     """Each published diagnostic's JSON text (before and after its version) by (finding, its lines' text,
     encoding): reused by the next publish."""
@@ -278,10 +280,12 @@ class DoeffMigrateServer(LanguageServer):
         plan = self.planner.cached_plan(path, source)
         if plan is None:
             kept = [f for f, text in state.plan_only if _line(lines, f.range.start_line).strip() == text]
-            return sorted(carried(findings, state.decisions, lines) + kept, key=lambda f: (f.range.start_line, f.range.start_col, f.code))
+            now = carried(findings, state.decisions, lines, state.carried_memo)
+            return sorted(now + kept, key=lambda f: (f.range.start_line, f.range.start_col, f.code))
         findings = decided(findings, plan, lines)
         ours = {(f.code, f.range.start_line) for f in findings if f.code.startswith(DECIDED_PREFIXES)}
         state.decisions = {decision_key(f, lines): f for f in findings if f.code.startswith(DECIDED_PREFIXES)}
+        state.carried_memo = {}  # results for the previous decisions
         state.plan_only = [
             (f, _line(lines, f.range.start_line).strip()) for f in findings if (f.code, f.range.start_line) in ours
             and f.message.startswith("doeff-migrate leaves this")

@@ -220,20 +220,38 @@ def decision_key(finding: Finding, lines: list[str]) -> tuple[str, str, str]:
     return finding.code, finding.message.split(";")[0], line.strip()
 
 
-def carried(findings: list[Finding], decisions: dict[tuple[str, str, str], Finding], lines: list[str]) -> list[Finding]:
+def carried(
+    findings: list[Finding], decisions: dict[tuple[str, str, str], Finding], lines: list[str], memo: dict | None = None
+) -> list[Finding]:
     """``findings`` of a text not planned yet: each construct keeps the decision of the last plan when its
     line is unchanged; a construct the plan has not seen claims nothing (no message of what the CLI does,
-    no "Migrate" until its plan says so)."""
+    no "Migrate" until its plan says so).
+
+    ``memo``: the results of the last call with the same ``decisions``, by finding (its identity: an edit
+    re-analyses one function, the others' findings are the same objects) and its line; refilled here."""
     out = []
+    previous = dict(memo) if memo is not None else {}
+    if memo is not None:
+        memo.clear()
     for finding in findings:
-        if not finding.code.startswith(DECIDED_PREFIXES) or is_flag_comment(finding, lines):
-            out.append(finding)
-            continue
-        known = decisions.get(decision_key(finding, lines))
-        if known is not None and known.migrate_lines is not None:
-            out.append(replace(finding, message=known.message))
-        elif known is not None:
-            out.append(replace(finding, message=known.message, migrate_lines=None, migrate_title=None, migrate_phase=None))
+        line = lines[finding.range.start_line] if 0 <= finding.range.start_line < len(lines) else ""
+        known = previous.get(id(finding))
+        if known is not None and known[0] is finding and known[1] == line:
+            result = known[2]
         else:
-            out.append(replace(finding, migrate_lines=None, migrate_title=None, migrate_phase=None))
+            result = _carried(finding, decisions, lines)
+        if memo is not None:
+            memo[id(finding)] = (finding, line, result)
+        out.append(result)
     return out
+
+
+def _carried(finding: Finding, decisions: dict[tuple[str, str, str], Finding], lines: list[str]) -> Finding:
+    if not finding.code.startswith(DECIDED_PREFIXES) or is_flag_comment(finding, lines):
+        return finding
+    known = decisions.get(decision_key(finding, lines))
+    if known is not None and known.migrate_lines is not None:
+        return replace(finding, message=known.message)
+    if known is not None:
+        return replace(finding, message=known.message, migrate_lines=None, migrate_title=None, migrate_phase=None)
+    return replace(finding, migrate_lines=None, migrate_title=None, migrate_phase=None)

@@ -189,6 +189,23 @@ def test_decisions_carry_over_an_edit_elsewhere_and_unknown_constructs_claim_not
     assert fresh.message == "`@injected` function `fresh` is not migrated yet" and fresh.migrate_lines is None
 
 
+def test_carried_decisions_are_reused_for_the_same_findings_and_lines_only():
+    findings, _ = decided_findings(STAR)
+    lines = STAR.splitlines()
+    decisions = {decision_key(f, lines): f for f in findings}
+    raw = check(STAR, "m.py")
+    memo: dict = {}
+    first = carried(raw, decisions, lines, memo)
+    assert first == carried(raw, decisions, lines)  # the memo changes nothing of the result
+    again = carried(raw, decisions, lines, memo)
+    assert all(a is b for a, b in zip(first, again))  # the same findings on the same lines: reused
+    edited = STAR.replace("@injected\ndef train", "@injected  # edited\ndef train")
+    moved = carried(raw, decisions, edited.splitlines(), memo)  # its line changed: decided again
+    train = next(f for f in moved if f.code == "DM150")
+    assert train.migrate_lines is None and not train.message.endswith("phase `di`)")
+    assert len(memo) == len(raw)  # only the last call's findings are kept
+
+
 # -- the "Migrate" edits are the CLI's -------------------------------------------------------------------------
 
 
