@@ -12,7 +12,7 @@ response to that request is dropped (``server.DoeffMigrateProtocol``), after a c
 A first message that is not an ``initialize`` request whose params have the expected shape is not
 answered here: pygls reads it as usual (and answers a malformed one with its error).
 ``tests/lsp/test_early_initialize.py`` checks the file against pygls' answer for several clients;
-``python -m doeff_migrate.lsp.early_initialize --write`` rewrites it from the server's features.
+``server.write_initialize_result()`` rewrites it from the server's features.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from typing import Any, BinaryIO
 
 __all__ = ["RESULT_FILE", "EarlyAnswer", "PrefixedStdin", "answer_initialize", "position_encoding", "initialize_result"]
@@ -181,20 +180,3 @@ class PrefixedStdin:
         if len(data) < size:
             data += self._stream.read(size - len(data))
         return data
-
-
-def write_result_file() -> None:
-    """Effect: rewrites ``initialize_result.json`` from the server's registered features (pygls' answer to a
-    client that states no capabilities)."""
-    from .server import initialize_result_from_pygls
-
-    result = initialize_result_from_pygls({"processId": None, "rootUri": None, "capabilities": {}})
-    result["capabilities"].pop("positionEncoding", None)
-    with open(RESULT_FILE, "w", encoding="utf-8") as file:
-        file.write(json.dumps(result, indent=2) + "\n")
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["--write"]:
-        raise SystemExit("usage: python -m doeff_migrate.lsp.early_initialize --write")
-    write_result_file()

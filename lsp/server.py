@@ -46,7 +46,7 @@ from doeff_migrate.codemod.analysis.settings import find_pyproject, load_pyproje
 from . import __version__
 from doeff_migrate.codemod.analysis.migration import FileChange, Migration
 
-from .early_initialize import EarlyAnswer, PrefixedStdin
+from .early_initialize import RESULT_FILE, EarlyAnswer, PrefixedStdin
 from .fixes import CONVERT_TITLE, apply_fixes, line_diff_edit, noqa_edit
 from .fixes import VERIFY_COMMAND, run_verify, verify_lens_at, verify_lenses, verify_message
 from .planner import Planner
@@ -1034,6 +1034,15 @@ def serve(args, early: EarlyAnswer | None = None) -> int:
             server.protocol.answered_early[early.request_id] = early.result
     server.start_io(stdin=stdin)
     return 0
+
+
+def write_initialize_result() -> None:
+    """Effect: rewrites ``lsp/initialize_result.json`` (what ``early_initialize`` answers) from the server's
+    registered features: pygls' answer to a client that states no capabilities, without the encoding."""
+    result = initialize_result_from_pygls({"processId": None, "rootUri": None, "capabilities": {}})
+    result["capabilities"].pop("positionEncoding", None)
+    with open(RESULT_FILE, "w", encoding="utf-8") as file:
+        file.write(json.dumps(result, indent=2) + "\n")
 
 
 def initialize_result_from_pygls(params: dict[str, Any]) -> dict[str, Any]:
