@@ -17,13 +17,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .findings import Finding, Range
+from ..rules.remaining import REMAINING_DESIGN, REMAINING_INJECTED_COMBINATOR, REMAINING_IPROXY_ENTRY_POINT
 from ..rules.side_effects import SIDE_EFFECT_VIA_HELPER
 
 if TYPE_CHECKING:
     from doeff_migrate.codemod.config import Settings
     from doeff_migrate.codemod.index import ProjectIndex
 
-__all__ = ["FilePlan", "plan_file", "decided", "carried", "decision_key", "DECIDED_PREFIXES", "HINT_CODES", "cli_phases", "FLAG_LINE", "is_flag_comment"]
+__all__ = ["FilePlan", "plan_file", "decided", "carried", "decision_key", "DECIDED_PREFIXES", "HINT_CODES", "WHOLE_FILE_CODES", "cli_phases", "FLAG_LINE", "is_flag_comment"]
 
 DECIDED_PREFIXES = ("DM15", "DM2", "DM3")
 """Codes of the constructs the codemod migrates or flags: their findings carry its decision."""
@@ -125,6 +126,11 @@ def rewritten_lines(old: str, new: str) -> frozenset[int]:
 
 _DI = "doeff-migrate migrates it (phase `{phase}`)"
 
+WHOLE_FILE_CODES = frozenset({REMAINING_DESIGN.code, REMAINING_INJECTED_COMBINATOR.code, REMAINING_IPROXY_ENTRY_POINT.code})
+"""Constructs the codemod rewrites only with the whole file: a run on some lines (``only_range``, the editor's
+"Migrate" of one construct) runs the di phase's function transform alone (``engine.migrate_text``), not the
+designs and entry-points transforms. The editor offers "Migrate this file" for them, no per-construct edit."""
+
 
 def decided(findings: list[Finding], plan: FilePlan, lines: list[str]) -> list[Finding]:
     """``findings`` with the CLI's decision stated on each construct it handles, and a finding for each
@@ -176,6 +182,9 @@ def _with_decision(finding: Finding, plan: FilePlan, first: int, last: int, flag
     if plan.rewrites(first, last):
         phase = finding.migrate_phase or "di"
         said = _DI.format(phase=phase) + (f", and flags what it leaves ({reasons})" if reasons else "")
+        if finding.code in WHOLE_FILE_CODES:
+            return replace(finding, message=f"{head}; {said} when it migrates the file",
+                           migrate_lines=None, migrate_title=None, migrate_phase=None)
         return replace(finding, message=f"{head}; {said}", migrate_lines=finding.migrate_lines or (first + 1, last + 1))
     if flags:
         said = f"doeff-migrate leaves it as it is and flags it ({reasons})"

@@ -60,8 +60,13 @@ def test_messages_state_what_the_cli_does_migrate_or_flag():
     base = by_line(findings, "DM152")[11]
     assert "doeff-migrate leaves it as it is and flags it (DM109:" in base.message
     assert "migrates it" not in base.message and base.migrate_lines is None
+    # A design the CLI converts, with the file only (a run on its lines does not): no per-construct Migrate.
     overrides = by_line(findings, "DM152")[12]
-    assert "doeff-migrate migrates it" in overrides.message and overrides.migrate_lines == (13, 13)
+    assert overrides.message.endswith("doeff-migrate migrates it (phase `di`) when it migrates the file")
+    assert overrides.migrate_lines is None
+    plan = plan_file(STAR, "m.py", settings=Settings())
+    index = ProjectIndex.from_sources({"m.py": STAR})
+    assert migrate_in_editor(STAR, "m.py", index=index, settings=Settings(), plan=plan, lines=(13, 13)) is None
     assert not [f for f in findings if f.code == "DM109"]  # the flag is stated on the construct, not twice
 
 
