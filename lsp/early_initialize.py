@@ -22,7 +22,7 @@ import os
 import re
 from typing import Any, BinaryIO
 
-__all__ = ["RESULT_FILE", "EarlyAnswer", "PrefixedStdin", "answer_initialize", "position_encoding", "initialize_result"]
+__all__ = ["RESULT_FILE", "EarlyAnswer", "PrefixedStdin", "answer_initialize", "position_encoding", "initialize_result", "well_formed"]
 
 RESULT_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "initialize_result.json")
 """The server's ``InitializeResult`` for a client that states no position encoding (UTF-16)."""
