@@ -27,7 +27,9 @@ client; the debounce is set to 0 through ``initializationOptions`` so that no wa
   and the ratio; for ours also the CPU of the codemod's plan that runs once typing pauses (off the event loop);
 * code actions: the list at a not-yet-migrated function (no codemod run in it) and the ``codeAction/resolve``
   that runs the codemod for its "Migrate" edit;
-* cold start on a generated ``--project-files`` project: spawn -> initialize result, and -> index ready.
+* cold start on a generated ``--project-files`` project: spawn -> initialize result, -> the diagnostics of a
+  module opened right after ``initialized``, and -> index ready; the first start (no stored project facts)
+  and the median of the later ones (``--starts``).
 
 Targets: ready <= 500 ms, didChange -> diagnostics <= 50 ms of server time, memory stable; CPU per edit
 <= 10 ms on a 2,050-line file, code-action list <= 50 ms, cold start of a 100-file project <= 300 ms.
@@ -489,18 +491,37 @@ def make_project(root: Path, files: int) -> None:
 
 
 async def measure_cold_init(root: Path, files: int, starts: int) -> dict[str, float]:
-    """A fresh server on a ``files``-module project: spawn -> initialize result, and -> the index's "indexed"."""
+    """A fresh server on a ``files``-module project, ``starts`` times: spawn -> initialize result, -> the first
+    diagnostics of a module opened right after ``initialized``, and -> the index's "indexed". The first start
+    finds no stored project facts (``.doeff-migrate-cache/lsp-facts.json``); the later ones reuse them."""
     make_project(root, files)
-    ready, indexed = [], []
+    opened = root / "proj" / "mod_0.py"
+    text = opened.read_text()
+    runs: list[tuple[float, float, float]] = []
     for _ in range(starts):
         bench = BenchClient()
         spawned = time.perf_counter()
         await bench.start(root)
-        ready.append((time.perf_counter() - spawned) * 1000)
+        ready = time.perf_counter()
+        bench.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=opened.as_uri(), language_id="python", version=1, text=text))
+        )
+        await bench.wait((opened.as_uri(), 1))
+        diagnosed = time.perf_counter()
         await bench.wait(("index", None))
-        indexed.append((time.perf_counter() - spawned) * 1000)
+        indexed = time.perf_counter()
+        runs.append(((ready - spawned) * 1000, (diagnosed - spawned) * 1000, (indexed - spawned) * 1000))
         await bench.stop()
-    return {"files": files, "spawn_to_ready_ms_median": statistics.median(ready), "spawn_to_indexed_ms_median": statistics.median(indexed)}
+    first, later = runs[0], runs[1:] or runs
+    return {
+        "files": files,
+        "first_start_spawn_to_ready_ms": first[0],
+        "first_start_spawn_to_diagnostics_ms": first[1],
+        "first_start_spawn_to_indexed_ms": first[2],
+        "spawn_to_ready_ms_median": statistics.median(r[0] for r in later),
+        "spawn_to_diagnostics_ms_median": statistics.median(r[1] for r in later),
+        "spawn_to_indexed_ms_median": statistics.median(r[2] for r in later),
+    }
 
 
 def measure_in_process(source: str, runs: int) -> dict[str, float]:
@@ -604,8 +625,12 @@ def render(result: dict) -> str:
     rows += side_by_side_rows(result["side_by_side"]) + [
         ("code-action list at a function (median / max)", f"{actions['list_ms_median']:.1f} / {actions['list_ms_max']:.1f} ms", "≤ 50 ms"),
         ("codeAction/resolve of its Migrate (codemod run)", "n/a" if actions["resolve_ms"] is None else f"{actions['resolve_ms']:.0f} ms", "—"),
-        (f"cold start, {cold['files']}-file project: spawn -> initialize result (median)", f"{cold['spawn_to_ready_ms_median']:.0f} ms", "≤ 300 ms"),
-        (f"cold start, {cold['files']}-file project: spawn -> index ready (median)", f"{cold['spawn_to_indexed_ms_median']:.0f} ms", "—"),
+        (f"cold start, {cold['files']}-file project: spawn -> initialize result (median; first start)",
+         f"{cold['spawn_to_ready_ms_median']:.0f} ms; {cold['first_start_spawn_to_ready_ms']:.0f} ms", "≤ 300 ms"),
+        (f"cold start, {cold['files']}-file project: spawn -> diagnostics of a module opened at once (median; first start)",
+         f"{cold['spawn_to_diagnostics_ms_median']:.0f} ms; {cold['first_start_spawn_to_diagnostics_ms']:.0f} ms", "—"),
+        (f"cold start, {cold['files']}-file project: spawn -> index ready (median, stored facts; first start)",
+         f"{cold['spawn_to_indexed_ms_median']:.0f} ms; {cold['first_start_spawn_to_indexed_ms']:.0f} ms", "—"),
     ]
     lines = ["| measure | value | target |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]

@@ -166,6 +166,12 @@ def _migrate(
         if assumed is not None and transform.name == "injected_functions" and not state.unmigrated <= assumed:
             index.forget_assumption()
             raise _WrongAssumption
+    if only_range is not None and state.migrated_instances:
+        # The lines' instances and tests get their ``__doeff_requires__`` entries, which the entry-points
+        # transform (not run for a range) writes for the whole file.
+        from .transforms.entry_points import with_requires
+
+        tree = with_requires(tree, state)
     # Code generation is the most expensive step after parsing: once per top-level statement (the
     # import edits replace a few statements; the others' code is reused).
     codegen = _StatementCode()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
@@ -64,12 +65,19 @@ class Planner:
         )
 
     # -- from the event loop ---------------------------------------------------------------------------------
-    def set_project(self, files: list[str]) -> None:
-        """The project's Python files (as ``doeff-migrate`` walks them); its index is built next, on the worker."""
+    def set_project(self, list_files: Callable[[], list[str]], after: threading.Event | None = None) -> None:
+        """The project's Python files (as ``doeff-migrate`` walks them, listed by ``list_files``): listed and
+        indexed next on the worker, before any plan asked for later; once ``after`` is set, when given (the
+        server's own scan goes first rather than sharing the interpreter with this build)."""
 
         def reset() -> None:
-            self._files, self._index, self._texts, self._plans = files, None, {}, {}
-            self._ensure_index()
+            if after is not None:
+                after.wait()
+            try:
+                self._files, self._index, self._texts, self._plans = list_files(), None, {}, {}
+                self._ensure_index()
+            except Exception:  # noqa: BLE001 - plans then use what the index holds; the server stays up
+                log.exception("building the codemod's project index failed")
 
         self._executor.submit(reset)
 

@@ -13,11 +13,15 @@ Effects of the handlers, in short:
 * A syntax error is one DM001 diagnostic; the other diagnostics of the last version that parsed are kept
   when the line they point at is unchanged.
 * ``workspace/didChangeConfiguration`` re-checks every open document with the new settings.
+* ``initialize`` is answered by ``early_initialize`` while this module is still being imported; pygls then
+  handles that request as usual and its response (checked to be the same) is not sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import json
 import logging
 import threading
 from dataclasses import dataclass, field, replace
@@ -34,6 +38,7 @@ from doeff_migrate.codemod.rules import get_rule
 
 from doeff_migrate.codemod.analysis import SEVERITY, Analysis, Config, ConfigError, Edit, Finding, ProjectFacts, Range, analyze
 from doeff_migrate.codemod.discovery import iter_python_files
+from doeff_migrate.codemod.analysis.facts_cache import FactsCache
 from doeff_migrate.codemod.analysis.incremental import DocumentAnalysis
 from doeff_migrate.codemod.analysis.plan import DECIDED_PREFIXES, carried, decided, decision_key
 from doeff_migrate.codemod.analysis.settings import find_pyproject, load_pyproject_config
@@ -41,6 +46,7 @@ from doeff_migrate.codemod.analysis.settings import find_pyproject, load_pyproje
 from . import __version__
 from doeff_migrate.codemod.analysis.migration import FileChange, Migration
 
+from .early_initialize import RESULT_FILE, EarlyAnswer, PrefixedStdin
 from .fixes import CONVERT_TITLE, apply_fixes, line_diff_edit, noqa_edit
 from .fixes import VERIFY_COMMAND, run_verify, verify_lens_at, verify_lenses, verify_message
 from .planner import Planner
@@ -80,10 +86,23 @@ class DocumentState:
     plan_only: list[tuple[Finding, str]] = field(default_factory=list)
     """Flags the last plan added where the analysis found nothing, with the text of their line."""
     planning: asyncio.Task | None = None
+    carried_memo: dict = field(default_factory=dict)
+    """``analysis.plan.carried``'s results for the current decisions (an edit re-states only what changed)."""
     json_cache: dict = field(default_factory=dict)
-    """Each published diagnostic's JSON by (finding, its lines' text, encoding): reused by the next publish."""
+    """Each published diagnostic's JSON text (before and after its version) by (finding, its lines' text,
+    encoding): reused by the next publish."""
     analysis: DocumentAnalysis = field(default_factory=DocumentAnalysis)
     """The document's analysis kept between edits (an edit in one function re-checks that function)."""
+
+
+class EncodedJSON(str):
+    """A message already written as ASCII JSON text (``json.dumps``' default escaping: its length in
+    characters is its length in bytes, as pygls' framing assumes)."""
+
+
+_VERSION_MARK = '"doeff-migrate:version"'
+"""Stands for the document version in a diagnostic's cached JSON text (the JSON of a string: a message
+containing it is escaped, so only the ``data.version`` value, written last, matches)."""
 
 
 _ANSWERED = object()
@@ -99,6 +118,11 @@ class DoeffMigrateProtocol(LanguageServerProtocol):
     ``Future`` (with its ``Condition``, callbacks, generator and params) behind, ~3 KiB of RSS per edit
     (``benchmarks/bench_lsp.py``). The callback pygls runs when a notification's future is done drops it.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.answered_early: dict[int | str, dict[str, Any]] = {}
+        """Request id -> result of the ``initialize`` that ``early_initialize`` answered before pygls read it."""
 
     def structure_message(self, data: dict[str, Any]):
         """pygls' deserialisation, except that a request whose params do not fit its method is answered
@@ -118,15 +142,51 @@ class DoeffMigrateProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    def _send_data(self, data: Any) -> None:
+        """pygls' framing and error handling, for a message already written as JSON (:class:`EncodedJSON`)
+        too."""
+        if not isinstance(data, EncodedJSON):
+            super()._send_data(data)
+            return
+        if self.writer is None:
+            log.error("Unable to send data, no available transport!")
+            return
+        try:
+            header = f"Content-Length: {len(data)}\r\nContent-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+            written = self.writer.write((header + data).encode(self.CHARSET))
+            if inspect.isawaitable(written):
+                asyncio.ensure_future(written)
+        except BrokenPipeError:
+            log.exception("Error sending data. BrokenPipeError")
+            raise
+        except Exception as error:  # noqa: BLE001 - reported as pygls reports a failed send
+            log.exception("Error sending data")
+            self._server._report_server_error(error, JsonRpcInternalError)
+
+    def _send_response(self, msg_id, result=None, error=None) -> None:
+        """pygls' response, except to the ``initialize`` request ``early_initialize`` answered already (by id,
+        in :attr:`answered_early`): that one is only checked against what was sent."""
+        if msg_id in self.answered_early:
+            sent = self.answered_early.pop(msg_id)
+            if error is not None:
+                log.error("initialize failed after its early answer: %s", error)
+            elif json.loads(json.dumps(result, default=self._serialize_message)) != sent:
+                log.error("initialize: pygls' result differs from the early answer (lsp/initialize_result.json is stale)")
+            return
+        super()._send_response(msg_id, result, error)
+
     def _check_handler_result(self, future) -> None:
         try:
             super()._check_handler_result(future)
         finally:
-            # Only futures still running are in the map (a handful at most): a scan is cheap.
-            for msg_id, pending in list(self._request_futures.items()):
-                if pending is future:
-                    self._request_futures.pop(msg_id, None)
-                    break
+            # Only futures still running are in the map (a handful at most): a scan is cheap. A cancelled one
+            # stays: pygls cancels them while iterating the map (``shutdown``), or has removed it already
+            # (``$/cancelRequest``).
+            if not future.cancelled():
+                for msg_id, pending in list(self._request_futures.items()):
+                    if pending is future:
+                        self._request_futures.pop(msg_id, None)
+                        break
 
 
 class DoeffMigrateServer(LanguageServer):
@@ -220,10 +280,12 @@ class DoeffMigrateServer(LanguageServer):
         plan = self.planner.cached_plan(path, source)
         if plan is None:
             kept = [f for f, text in state.plan_only if _line(lines, f.range.start_line).strip() == text]
-            return sorted(carried(findings, state.decisions, lines) + kept, key=lambda f: (f.range.start_line, f.range.start_col, f.code))
+            now = carried(findings, state.decisions, lines, state.carried_memo)
+            return sorted(now + kept, key=lambda f: (f.range.start_line, f.range.start_col, f.code))
         findings = decided(findings, plan, lines)
         ours = {(f.code, f.range.start_line) for f in findings if f.code.startswith(DECIDED_PREFIXES)}
         state.decisions = {decision_key(f, lines): f for f in findings if f.code.startswith(DECIDED_PREFIXES)}
+        state.carried_memo = {}  # results for the previous decisions
         state.plan_only = [
             (f, _line(lines, f.range.start_line).strip()) for f in findings if (f.code, f.range.start_line) in ours
             and f.message.startswith("doeff-migrate leaves this")
@@ -278,19 +340,24 @@ class DoeffMigrateServer(LanguageServer):
         lines, encoding = document.lines, self.workspace.position_encoding
         state = self.documents.setdefault(uri, DocumentState())
         previous, cache = state.json_cache, {}
+        written = json.dumps(version)
         diagnostics = []
         for finding in findings:
             key = (finding, _line(lines, finding.range.start_line), _line(lines, finding.range.end_line), encoding)
-            item = previous.get(key)
-            if item is None:
+            parts = previous.get(key)
+            if parts is None:
                 item = self.protocol._converter.unstructure(to_diagnostic(finding, lines, encoding, None))
-            cache[key] = item
-            diagnostics.append({**item, "data": {**item["data"], "version": version}})
+                item["data"] = {**item["data"], "version": _VERSION_MARK[1:-1]}
+                head, _, tail = json.dumps(item).rpartition(_VERSION_MARK)
+                parts = (head, tail)
+            cache[key] = parts
+            diagnostics.append(parts[0] + written + parts[1])
         state.json_cache = cache
-        params: dict[str, Any] = {"uri": uri, "diagnostics": diagnostics}
-        if version is not None:
-            params["version"] = version
-        self.protocol._send_data({"jsonrpc": "2.0", "method": types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, "params": params})
+        tail = f', "version": {written}' if version is not None else ""
+        self.protocol._send_data(EncodedJSON(
+            f'{{"jsonrpc": "2.0", "method": "{types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS}", "params": '
+            f'{{"uri": {json.dumps(uri)}, "diagnostics": [{", ".join(diagnostics)}]{tail}}}}}'
+        ))
 
     def to_diagnostics(self, uri: str, findings: list[Finding]) -> list[types.Diagnostic]:
         document = self.workspace.get_text_document(uri)
@@ -519,14 +586,22 @@ class DoeffMigrateServer(LanguageServer):
             # configuration cache and away from the client connection.
             return analyze(source, path, Config()).facts
 
+        # Submitted before any plan a didOpen asks for: the codemod's worker builds its index first, once the
+        # scan below is done (both are CPU-bound in one interpreter: in turn, the facts are in sooner).
+        scanned = threading.Event()
+        self.planner.set_project(lambda: [str(f) for f in iter_python_files(roots, excludes)], after=scanned)
+        stored = FactsCache(roots[0])
+
         def scan() -> None:
             try:
-                self.planner.set_project([str(f) for f in iter_python_files(roots, excludes)])
-                parsed = self.project.scan(read_facts)
+                parsed = self.project.scan(stored.reader(read_facts))
+                stored.save()
             except Exception:  # noqa: BLE001 - a scan failure must not take the server down
                 log.exception("project scan failed")
                 return
-            log.info("indexed %d files", parsed)
+            finally:
+                scanned.set()
+            log.info("indexed %d files (%d facts from the cache)", parsed, stored.hits)
             loop.call_soon_threadsafe(self.index_ready, parsed)
 
         threading.Thread(target=scan, name="doeff-migrate-index", daemon=True).start()
@@ -944,19 +1019,44 @@ async def verify_entry_point(ls: DoeffMigrateServer, *args: Any) -> dict:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve LSP over stdio (``python -m doeff_migrate.lsp`` / ``doeff-migrate-lsp``)."""
-    import argparse
+def serve(args, early: EarlyAnswer | None = None) -> int:
+    """Effect: serves LSP over stdio (``python -m doeff_migrate.lsp``, whose ``args`` these are). ``early``:
+    the first message, already read from stdin (and its ``initialize`` answered) by ``early_initialize``."""
+    import sys
 
-    parser = argparse.ArgumentParser(prog="doeff-migrate-lsp", description="doeff-migrate language server (stdio)")
-    parser.add_argument("--log-file", help="write the server's log to this file")
-    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    args = parser.parse_args(argv)
     if args.log_file:
         logging.basicConfig(filename=args.log_file, level=args.log_level)
     fix_malloc_mmap_threshold()
-    server.start_io()
+    stdin = sys.stdin.buffer
+    if early is not None:
+        stdin = PrefixedStdin(early.consumed, stdin)
+        if early.request_id is not None:
+            server.protocol.answered_early[early.request_id] = early.result
+    server.start_io(stdin=stdin)
     return 0
+
+
+def write_initialize_result() -> None:
+    """Effect: rewrites ``lsp/initialize_result.json`` (what ``early_initialize`` answers) from the server's
+    registered features: pygls' answer to a client that states no capabilities, without the encoding."""
+    result = initialize_result_from_pygls({"processId": None, "rootUri": None, "capabilities": {}})
+    result["capabilities"].pop("positionEncoding", None)
+    with open(RESULT_FILE, "w", encoding="utf-8") as file:
+        file.write(json.dumps(result, indent=2) + "\n")
+
+
+def initialize_result_from_pygls(params: dict[str, Any]) -> dict[str, Any]:
+    """pygls' ``InitializeResult`` for ``params`` (JSON in, JSON out), computed by its own ``initialize``
+    handling with this server's features. Effect: initializes ``server`` with these params."""
+    protocol = server.protocol
+    steps = protocol.lsp_initialize(protocol._converter.structure(params, types.InitializeParams))
+    handler, handler_args, _ = next(steps)
+    handler(*handler_args)
+    try:
+        steps.send(None)
+    except StopIteration as done:
+        return json.loads(json.dumps(done.value, default=protocol._serialize_message))
+    raise RuntimeError("pygls' initialize handling asked for more than the user handler")
 
 
 def fix_malloc_mmap_threshold(threshold: int = 128 * 1024) -> bool:

@@ -98,9 +98,23 @@ def analyze(source: str, path: str, config: Config | None = None, project: Proje
     return Analysis(selected(findings, lines, config), checker.facts, checker=checker, raw=findings)
 
 
-def selected(findings: list[Finding], lines: list[str], config: Config) -> list[Finding]:
-    """``findings`` the configuration selects and no ``# noqa`` suppresses, in source order."""
-    kept = [f for f in findings if config.is_selected(f.code) and not suppressed(f, lines)]
+def selected(findings: list[Finding], lines: list[str], config: Config, memo: dict | None = None) -> list[Finding]:
+    """``findings`` the configuration selects and no ``# noqa`` suppresses, in source order.
+
+    ``memo``: the verdicts of the last call with the same ``config``, by finding (its identity), for a caller
+    that knows the lines around a finding it passes again are unchanged (``incremental``); refilled here."""
+    if memo is None:
+        kept = [f for f in findings if config.is_selected(f.code) and not suppressed(f, lines)]
+    else:
+        previous = dict(memo)
+        memo.clear()
+        kept = []
+        for f in findings:
+            known = previous.get(id(f))
+            keep = known[1] if known is not None and known[0] is f else config.is_selected(f.code) and not suppressed(f, lines)
+            memo[id(f)] = (f, keep)
+            if keep:
+                kept.append(f)
     kept.sort(key=lambda f: (f.range.start_line, f.range.start_col, f.code))
     return kept
 

@@ -12,7 +12,7 @@ the whole analysis. ``tests/lsp/test_incremental.py`` compares the two on every 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from . import Analysis, Checker, analyze, selected
 from .facts import FileFacts, ProjectFacts
@@ -31,6 +31,9 @@ class _Snapshot:
     facts: FileFacts
     spans: list[tuple[int, int]]
     """0-based first and last line of each top-level statement in the current text (decorators included)."""
+    selection: dict = field(default_factory=dict)
+    """``analysis.selected``'s verdicts by finding: a splice leaves the lines around the findings it keeps as
+    they were (an edit of the lines between functions is a whole analysis)."""
 
 
 class DocumentAnalysis:
@@ -65,7 +68,7 @@ class DocumentAnalysis:
         while prefix < limit and old[prefix] == new[prefix]:
             prefix += 1
         if prefix == len(old) == len(new):
-            return Analysis(selected(snap.raw, new, config), snap.facts, checker=snap.checker, raw=snap.raw)
+            return Analysis(selected(snap.raw, new, config, snap.selection), snap.facts, checker=snap.checker, raw=snap.raw)
         suffix = 0
         while suffix < limit - prefix and old[-1 - suffix] == new[-1 - suffix]:
             suffix += 1
@@ -132,7 +135,12 @@ class DocumentAnalysis:
         checker.findings = []
         snap.lines, snap.raw = new, raw
         snap.spans = [s if i < index else ((first, new_last) if i == index else (s[0] + delta, s[1] + delta)) for i, s in enumerate(snap.spans)]
-        return Analysis(selected(raw, new, config), snap.facts, checker=checker, raw=raw)
+        if index + 1 < len(snap.spans):
+            # The next statement's findings read the comment lines above them, which may now end inside the
+            # edited function (its last line turned into a comment): their verdicts are made again.
+            below = snap.spans[index + 1][1]
+            snap.selection = {k: v for k, v in snap.selection.items() if not new_last < v[0].range.start_line <= below}
+        return Analysis(selected(raw, new, config, snap.selection), snap.facts, checker=checker, raw=raw)
 
 
 def _first_line(statement: ast.stmt) -> int:

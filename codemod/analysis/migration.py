@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from doeff_migrate.codemod.config import Settings
     from doeff_migrate.codemod.index import ProjectIndex
 
-__all__ = ["FileChange", "Migration", "migrate_in_editor", "same_as_cli"]
+__all__ = ["FileChange", "Migration", "migrate_in_editor", "same_as_cli", "same_statements_as_cli"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,9 @@ def migrate_in_editor(
             )
         except (MigrationError, ValueError, RecursionError):
             return None
-        if not result.changed or not same_as_cli(source, result.code, plan.new_text, lines):
+        if not result.changed or not (
+            same_as_cli(source, result.code, plan.new_text, lines) or same_statements_as_cli(source, result.code, plan.new_text)
+        ):
             return None
         text, effects, facts = result.code, result.effects, result.facts
     if effects is None:  # the whole file: the plan's run, repeated for its handler needs and facts
@@ -134,7 +136,11 @@ def same_as_cli(source: str, ranged: str, whole: str, lines: tuple[int, int]) ->
 
     def hunks(new: str) -> set[tuple[int, int, str]]:
         found = set()
-        new_lines = [line for line in new.splitlines(keepends=True) if line in kept or not FLAG_LINE.match(line)]
+        table = _requires_lines(new)
+        new_lines = [
+            line for number, line in enumerate(new.splitlines(keepends=True))
+            if number not in table and (line in kept or not FLAG_LINE.match(line))
+        ]
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new_lines, autojunk=False).get_opcodes():
             if tag == "equal" or i1 > last or max(i2, i1 + 1) <= first:
                 continue
@@ -145,7 +151,80 @@ def same_as_cli(source: str, ranged: str, whole: str, lines: tuple[int, int]) ->
         return found
 
     mine = hunks(ranged)
-    return bool(mine) and mine <= hunks(whole)
+    return bool(mine) and mine <= hunks(whole) and _same_entries(source, ranged, whole)
+
+
+def _requires_lines(text: str) -> set[int]:
+    """0-based lines of the module's ``__doeff_requires__`` table and the blank lines above it (compared by
+    entries, not lines: the table is written at the end of the file, next to whatever was rewritten there)."""
+    import ast
+
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError):
+        return set()
+    lines = text.splitlines()
+    found: set[int] = set()
+    for stmt in body:
+        if _is_requires(stmt):
+            first = stmt.lineno - 1
+            while first > 0 and not lines[first - 1].strip():  # with the blank lines written above it
+                first -= 1
+            found.update(range(first, stmt.end_lineno or stmt.lineno))
+    return found
+
+
+def _is_requires(stmt) -> bool:
+    import ast
+
+    return (
+        isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+        and stmt.targets[0].id == "__doeff_requires__" and isinstance(stmt.value, ast.Dict)
+    )
+
+
+def _same_entries(source: str, ranged: str, whole: str) -> bool:
+    """Every ``__doeff_requires__`` entry ``ranged`` writes or changes is the one ``whole`` has."""
+    try:
+        old, mine, cli = (_statements(text)[1] for text in (source, ranged, whole))
+    except (SyntaxError, ValueError):
+        return False
+    return all(cli.get(key) == value for key, value in mine.items() if old.get(key) != value)
+
+
+def same_statements_as_cli(source: str, ranged: str, whole: str) -> bool:
+    """Whether every module-level statement ``ranged`` (the codemod on some lines) writes anew is, character
+    for character, one of ``whole`` (the CLI's run on the file), and every ``__doeff_requires__`` entry it
+    writes is the CLI's. Imports are not compared (the lines' own, as :func:`same_as_cli`).
+
+    Where a construct becomes several statements (an ``@injected_pytest`` test: its ``@do`` program and the
+    plain test running it) and its neighbours are rewritten too, the line diffs of the two runs group the
+    rewrites differently although the statements are the same: this compares the statements themselves."""
+    try:
+        old, mine, cli = (_statements(text) for text in (source, ranged, whole))
+    except (SyntaxError, ValueError):
+        return False
+    written = mine[0] - old[0]
+    return bool(written) and written <= cli[0] and _same_entries(source, ranged, whole)
+
+
+def _statements(text: str) -> tuple[set[str], dict]:
+    """(text of each module-level statement but imports and ``__doeff_requires__``, from its first decorator
+    to its last line; the ``__doeff_requires__`` table)."""
+    import ast
+
+    lines = text.splitlines(keepends=True)
+    found: set[str] = set()
+    requires: dict = {}
+    for stmt in ast.parse(text).body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            continue
+        if _is_requires(stmt):
+            requires = ast.literal_eval(stmt.value)
+            continue
+        first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
+        found.add("".join(lines[first - 1 : stmt.end_lineno]))
+    return found, requires
 
 
 def _disk_text(path: str) -> str | None:

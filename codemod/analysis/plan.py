@@ -17,13 +17,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .findings import Finding, Range
+from ..rules.remaining import REMAINING_DESIGN, REMAINING_INJECTED_COMBINATOR, REMAINING_IPROXY_ENTRY_POINT
 from ..rules.side_effects import SIDE_EFFECT_VIA_HELPER
 
 if TYPE_CHECKING:
     from doeff_migrate.codemod.config import Settings
     from doeff_migrate.codemod.index import ProjectIndex
 
-__all__ = ["FilePlan", "plan_file", "decided", "carried", "decision_key", "DECIDED_PREFIXES", "HINT_CODES", "cli_phases", "FLAG_LINE", "is_flag_comment"]
+__all__ = ["FilePlan", "plan_file", "decided", "carried", "decision_key", "DECIDED_PREFIXES", "HINT_CODES", "WHOLE_FILE_CODES", "cli_phases", "FLAG_LINE", "is_flag_comment"]
 
 DECIDED_PREFIXES = ("DM15", "DM2", "DM3")
 """Codes of the constructs the codemod migrates or flags: their findings carry its decision."""
@@ -125,6 +126,11 @@ def rewritten_lines(old: str, new: str) -> frozenset[int]:
 
 _DI = "doeff-migrate migrates it (phase `{phase}`)"
 
+WHOLE_FILE_CODES = frozenset({REMAINING_DESIGN.code, REMAINING_INJECTED_COMBINATOR.code, REMAINING_IPROXY_ENTRY_POINT.code})
+"""Constructs the codemod rewrites only with the whole file: a run on some lines (``only_range``, the editor's
+"Migrate" of one construct) runs the di phase's function transform alone (``engine.migrate_text``), not the
+designs and entry-points transforms. The editor offers "Migrate this file" for them, no per-construct edit."""
+
 
 def decided(findings: list[Finding], plan: FilePlan, lines: list[str]) -> list[Finding]:
     """``findings`` with the CLI's decision stated on each construct it handles, and a finding for each
@@ -176,6 +182,9 @@ def _with_decision(finding: Finding, plan: FilePlan, first: int, last: int, flag
     if plan.rewrites(first, last):
         phase = finding.migrate_phase or "di"
         said = _DI.format(phase=phase) + (f", and flags what it leaves ({reasons})" if reasons else "")
+        if finding.code in WHOLE_FILE_CODES:
+            return replace(finding, message=f"{head}; {said} when it migrates the file",
+                           migrate_lines=None, migrate_title=None, migrate_phase=None)
         return replace(finding, message=f"{head}; {said}", migrate_lines=finding.migrate_lines or (first + 1, last + 1))
     if flags:
         said = f"doeff-migrate leaves it as it is and flags it ({reasons})"
@@ -220,20 +229,38 @@ def decision_key(finding: Finding, lines: list[str]) -> tuple[str, str, str]:
     return finding.code, finding.message.split(";")[0], line.strip()
 
 
-def carried(findings: list[Finding], decisions: dict[tuple[str, str, str], Finding], lines: list[str]) -> list[Finding]:
+def carried(
+    findings: list[Finding], decisions: dict[tuple[str, str, str], Finding], lines: list[str], memo: dict | None = None
+) -> list[Finding]:
     """``findings`` of a text not planned yet: each construct keeps the decision of the last plan when its
     line is unchanged; a construct the plan has not seen claims nothing (no message of what the CLI does,
-    no "Migrate" until its plan says so)."""
+    no "Migrate" until its plan says so).
+
+    ``memo``: the results of the last call with the same ``decisions``, by finding (its identity: an edit
+    re-analyses one function, the others' findings are the same objects) and its line; refilled here."""
     out = []
+    previous = dict(memo) if memo is not None else {}
+    if memo is not None:
+        memo.clear()
     for finding in findings:
-        if not finding.code.startswith(DECIDED_PREFIXES) or is_flag_comment(finding, lines):
-            out.append(finding)
-            continue
-        known = decisions.get(decision_key(finding, lines))
-        if known is not None and known.migrate_lines is not None:
-            out.append(replace(finding, message=known.message))
-        elif known is not None:
-            out.append(replace(finding, message=known.message, migrate_lines=None, migrate_title=None, migrate_phase=None))
+        line = lines[finding.range.start_line] if 0 <= finding.range.start_line < len(lines) else ""
+        known = previous.get(id(finding))
+        if known is not None and known[0] is finding and known[1] == line:
+            result = known[2]
         else:
-            out.append(replace(finding, migrate_lines=None, migrate_title=None, migrate_phase=None))
+            result = _carried(finding, decisions, lines)
+        if memo is not None:
+            memo[id(finding)] = (finding, line, result)
+        out.append(result)
     return out
+
+
+def _carried(finding: Finding, decisions: dict[tuple[str, str, str], Finding], lines: list[str]) -> Finding:
+    if not finding.code.startswith(DECIDED_PREFIXES) or is_flag_comment(finding, lines):
+        return finding
+    known = decisions.get(decision_key(finding, lines))
+    if known is not None and known.migrate_lines is not None:
+        return replace(finding, message=known.message)
+    if known is not None:
+        return replace(finding, message=known.message, migrate_lines=None, migrate_title=None, migrate_phase=None)
+    return replace(finding, migrate_lines=None, migrate_title=None, migrate_phase=None)

@@ -779,6 +779,12 @@ class EntryPoints(MigrationTransformer):
         return updated_node.with_changes(body=[*body, requires])
 
 
+def with_requires(tree: cst.Module, state) -> cst.Module:
+    """``tree`` with the ``__doeff_requires__`` entries of the instances and tests this run migrated
+    (``state.migrated_instances``), written and merged as the transform writes them at the end of a file."""
+    return EntryPoints(state).leave_Module(tree, tree)
+
+
 def _requires_dict(stmt: cst.CSTNode) -> cst.Dict | None:
     if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
         assign = stmt.body[0]

@@ -67,6 +67,28 @@ async def wait_for_index(lsp: LanguageClient, timeout: float = 30.0) -> None:
     await asyncio.wait_for(wait(), timeout)
 
 
+async def wait_for_shown(lsp: LanguageClient, condition, timeout: float = 30.0) -> None:
+    """Until a ``window/showMessage`` the server sent satisfies ``condition`` (already sent, or the next ones)."""
+
+    async def wait() -> None:
+        while not any(condition(m) for m in lsp.messages):
+            await lsp.wait_for_notification(types.WINDOW_SHOW_MESSAGE)
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+async def wait_for_planned(lsp: LanguageClient, uri: str, version: int, timeout: float = 60.0) -> None:
+    """Until the server says the diagnostics of ``version`` carry the codemod's decisions: the last thing it
+    sends for that version (push diagnostics, or a pull client's refresh, come before)."""
+    said = f"doeff-migrate: planned {uri} version {version}"
+
+    async def wait() -> None:
+        while not any(m.message == said for m in lsp.log_messages):
+            await lsp.wait_for_notification(types.WINDOW_LOG_MESSAGE)
+
+    await asyncio.wait_for(wait(), timeout)
+
+
 def open_document(lsp: LanguageClient, path: Path, text: str, version: int = 1) -> str:
     path.write_text(text)
     uri = path.as_uri()
@@ -105,13 +127,7 @@ async def diagnostics_for(lsp: LanguageClient, uri: str, version: int | None = N
 async def decided_diagnostics(lsp: LanguageClient, uri: str, version: int, timeout: float = 60.0) -> list[types.Diagnostic]:
     """The diagnostics of ``version`` once they carry the codemod's decisions (the server logs
     "planned <uri> version <n>" right after publishing them)."""
-    said = f"doeff-migrate: planned {uri} version {version}"
-
-    async def wait() -> None:
-        while not any(m.message == said for m in lsp.log_messages):
-            await lsp.wait_for_notification(types.WINDOW_LOG_MESSAGE)
-
-    await asyncio.wait_for(wait(), timeout)
+    await wait_for_planned(lsp, uri, version, timeout)
     return await diagnostics_for(lsp, uri, version=version)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from lsprotocol import types  # noqa: E402
 
-from .lsp_client import change_document, codes, diagnostics_for, lsp_session, open_document, publish_after  # noqa: E402
+from .lsp_client import change_document, codes, diagnostics_for, lsp_session, open_document, publish_after, wait_for_planned, wait_for_shown  # noqa: E402
 from .test_server import FAMILIES  # noqa: E402
 
 
@@ -59,7 +59,7 @@ async def test_the_server_reports_an_unknown_code_and_keeps_running_with_the_val
     async with lsp_session(tmp_path) as lsp:
         uri = open_document(lsp, tmp_path / "mod.py", FAMILIES)
         first = await diagnostics_for(lsp, uri, version=1)
-        await asyncio.sleep(0.1)
+        await wait_for_planned(lsp, uri, 1)  # after every message the opened text causes
         from_pyproject = _errors(lsp)
         # A client setting naming only unknown codes: reported too, and every rule is reported, not none.
         count = len(lsp.published)
@@ -68,7 +68,7 @@ async def test_the_server_reports_an_unknown_code_and_keeps_running_with_the_val
         count = len(lsp.published)
         change_document(lsp, uri, FAMILIES + "\n", 2)
         third = await publish_after(lsp, count, uri)  # still serving
-        await asyncio.sleep(0.1)
+        await wait_for_shown(lsp, lambda m: "client setting 'select'" in m.message)
         errors = _errors(lsp)
     assert codes(first) == ["DM301"]
     assert len(from_pyproject) == 1

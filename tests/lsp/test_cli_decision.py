@@ -60,8 +60,13 @@ def test_messages_state_what_the_cli_does_migrate_or_flag():
     base = by_line(findings, "DM152")[11]
     assert "doeff-migrate leaves it as it is and flags it (DM109:" in base.message
     assert "migrates it" not in base.message and base.migrate_lines is None
+    # A design the CLI converts, with the file only (a run on its lines does not): no per-construct Migrate.
     overrides = by_line(findings, "DM152")[12]
-    assert "doeff-migrate migrates it" in overrides.message and overrides.migrate_lines == (13, 13)
+    assert overrides.message.endswith("doeff-migrate migrates it (phase `di`) when it migrates the file")
+    assert overrides.migrate_lines is None
+    plan = plan_file(STAR, "m.py", settings=Settings())
+    index = ProjectIndex.from_sources({"m.py": STAR})
+    assert migrate_in_editor(STAR, "m.py", index=index, settings=Settings(), plan=plan, lines=(13, 13)) is None
     assert not [f for f in findings if f.code == "DM109"]  # the flag is stated on the construct, not twice
 
 
@@ -187,6 +192,23 @@ def test_decisions_carry_over_an_edit_elsewhere_and_unknown_constructs_claim_not
     assert train.message.endswith("doeff-migrate migrates it (phase `di`)") and train.migrate_lines == (8, 10)
     fresh = next(f for f in now if "`fresh`" in f.message)
     assert fresh.message == "`@injected` function `fresh` is not migrated yet" and fresh.migrate_lines is None
+
+
+def test_carried_decisions_are_reused_for_the_same_findings_and_lines_only():
+    findings, _ = decided_findings(STAR)
+    lines = STAR.splitlines()
+    decisions = {decision_key(f, lines): f for f in findings}
+    raw = check(STAR, "m.py")
+    memo: dict = {}
+    first = carried(raw, decisions, lines, memo)
+    assert first == carried(raw, decisions, lines)  # the memo changes nothing of the result
+    again = carried(raw, decisions, lines, memo)
+    assert all(a is b for a, b in zip(first, again))  # the same findings on the same lines: reused
+    edited = STAR.replace("@injected\ndef train", "@injected  # edited\ndef train")
+    moved = carried(raw, decisions, edited.splitlines(), memo)  # its line changed: decided again
+    train = next(f for f in moved if f.code == "DM150")
+    assert train.migrate_lines is None and not train.message.endswith("phase `di`)")
+    assert len(memo) == len(raw)  # only the last call's findings are kept
 
 
 # -- the "Migrate" edits are the CLI's -------------------------------------------------------------------------

@@ -36,7 +36,9 @@ def test_notification_futures_are_dropped_once_handled():
 
         for n in range(5):
             ls.protocol._handle_notification("doeff-migrate/test-notification", {"n": n})
-        await asyncio.sleep(0.05)
+        running = list(ls.protocol._request_futures.values())
+        # pygls' done callback (registered first) has run once each handler's task is done.
+        await asyncio.gather(*running)
         return len(handled), len(ls.protocol._request_futures)
 
     assert asyncio.run(pending_after_notifications(protocol_fix=False)) == (5, 5)  # pygls alone: all kept

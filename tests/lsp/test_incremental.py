@@ -79,3 +79,19 @@ def test_edits_of_fixture_modules_match_the_whole_analysis():
                 count, _ = check_same(textwrap.dedent(text), path)
                 total += count
     assert total > 200
+
+
+def test_a_noqa_left_by_the_last_line_of_a_function_reaches_the_next_ones_findings():
+    """The findings a splice keeps reuse their ``select``/``# noqa`` verdicts, except those of the statement
+    after the edited function: the comment lines above them may now end inside it."""
+    head = "from pinjected import injected\nfrom doeff_migrate.runtime import do\n\n@do\ndef f(x):\n    y = x\n    return y\n"
+    tail = "@injected\ndef g(m, /):\n    return m\n"
+    config = Config()
+    document = DocumentAnalysis()
+    original = head + tail
+    commented = original.replace("    return y\n", "    # noqa: DM150\n")
+    assert [f.code for f in analyze(commented, "m.py", config, None).findings] == []  # the comment reaches g
+    for text in (original, commented, original):
+        got = document.analyze(text, "m.py", config, None)
+        assert got.findings == analyze(text, "m.py", config, None).findings, text
+    assert document.spliced == 2

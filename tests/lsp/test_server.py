@@ -21,6 +21,8 @@ from .lsp_client import (
     lsp_session,
     open_document,
     publish_after,
+    wait_for_planned,
+    wait_for_shown,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -200,7 +202,7 @@ async def test_pull_diagnostics_when_the_client_supports_them(tmp_path: Path):
         again = await lsp.text_document_diagnostic_async(
             types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri), previous_result_id=report.result_id)
         )
-        await asyncio.sleep(0.3)
+        await wait_for_planned(lsp, uri, 1)  # after everything the server does for the opened text
     assert report.kind == "full" and codes(report.items) == ["DM150", "DM301", "DM504", "DM601", "DM602"]
     assert again.kind == "unchanged"
     assert lsp.published == []  # no push diagnostics for a pull client
@@ -241,7 +243,8 @@ async def test_bad_pyproject_is_reported_and_defaults_are_used(tmp_path: Path):
     async with lsp_session(tmp_path) as lsp:
         uri = open_document(lsp, tmp_path / "mod.py", FAMILIES)
         diagnostics = await diagnostics_for(lsp, uri, version=1)
-        await asyncio.sleep(0.1)
+        await wait_for_shown(lsp, lambda m: m.type == types.MessageType.Error)
+        await wait_for_planned(lsp, uri, 1)  # a second error message would have come by now
     assert "DM301" in codes(diagnostics)
     errors = [m for m in lsp.messages if m.type == types.MessageType.Error]
     assert len(errors) == 1 and "'E501' is not a rule code" in errors[0].message and "pyproject.toml" in errors[0].message
@@ -277,9 +280,9 @@ async def test_debounce_drops_stale_versions(tmp_path: Path):
         for version in range(2, 12):
             change_document(lsp, uri, FAMILIES + f"\n# edit {version}\n", version=version)
         last = await diagnostics_for(lsp, uri, version=11)
-        await asyncio.sleep(0.4)
+        await wait_for_planned(lsp, uri, 11)  # the last thing the server does for the burst
     burst = lsp.published[before:]
-    assert [p.version for p in burst] == [11]  # one check for the burst, none for superseded versions
+    assert burst[0].version == 11 and {p.version for p in burst} == {11}  # none for superseded versions
     assert codes(last) == ["DM150", "DM301", "DM504", "DM601", "DM602"]
 
 
@@ -449,3 +452,17 @@ async def test_pull_diagnostics_for_a_document_that_is_not_open_is_an_empty_repo
             timeout=10,
         )
     assert report.kind == "full" and list(report.items) == []
+
+
+async def test_diagnostics_written_as_json_text_carry_their_version_and_any_text(tmp_path: Path):
+    """The publish is written as JSON text from each diagnostic's cached parts: non-ASCII names are escaped
+    (the framing counts characters as bytes) and every diagnostic carries the version it describes."""
+    source = "from pinjected import injected\n\n@injected\ndef 訓練(model, /, 手順):\n    return model(手順)\n"
+    async with lsp_session(tmp_path) as lsp:
+        uri = open_document(lsp, tmp_path / "mod.py", source)
+        first = await diagnostics_for(lsp, uri, version=1)
+        change_document(lsp, uri, source + "\n# 変更\n", version=2)
+        second = await diagnostics_for(lsp, uri, version=2)
+    assert any("`訓練`" in d.message for d in first)
+    assert [d.data["version"] for d in first] == [1] * len(first) and [d.data["version"] for d in second] == [2] * len(second)
+    assert [d.message for d in first] == [d.message for d in second]
