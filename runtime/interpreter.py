@@ -73,7 +73,6 @@ from .scheduler import (  # noqa: F401 - re-exported: handlers, recording and br
 )
 from .stack import (  # noqa: F401 - handlers_between: re-exported
     BOTTOM_TYPES,
-    STATE_HANDLE,
     Boundary,
     Continuation,
     Returned,
@@ -124,7 +123,7 @@ class _Run(Segment):
     __slots__ = ("seg", "task", "sched")
     __init__ = object.__init__  # filled in by drive(): no Python __init__ call
     # A root has no parent and no handler, ever: class attributes instead of four stores per run().
-    parent = handler = handle = None
+    parent = handler = handle = state_store = None
     types = BOTTOM_TYPES
 
 
@@ -166,14 +165,16 @@ def drive(program: Any) -> Any:
     run.task = MAIN_TASK
     run.sched = None
     try:
-        if program._kind == K_CALL:
-            gen = program()
-            try:
-                y = gen.send(None)
-            except StopIteration as stop:
-                return stop.value  # a program that performs nothing costs no interpreter set-up
-            run.frames.append(gen)
-            return _drive(run, run, y, MAIN_TASK, None)
+        if program._kind == K_CALL:  # first step here: a program that performs nothing costs no loop set-up
+            runners = current.runners
+            runner = runners.pop() if runners else new_runner()
+            yielded = runner.send(program())
+            if type(yielded) is Returned:
+                runners.append(runner)
+                value, yielded.value = yielded.value, None
+                return value
+            run.frames.append(runner)
+            return _drive(run, run, yielded, MAIN_TASK, None)
         return _drive(run, run, program, MAIN_TASK, None)
     except RunFinished as finished:
         outcome = finished.args[0]  # raised below, outside this handler, so its own context stays
@@ -365,20 +366,13 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
     """The loop (see the module docstring). ``boundary``: see ``run_reentrant``."""
     value, exc, runners = None, None, _current.runners
     while True:
-        try:  # dispatch: answer ``yielded`` with ``value`` or ``exc`` and pick the segment to send into
-            kind = yielded._kind
-        except AttributeError:
-            kind = K_OTHER
+        kind = getattr(yielded, "_kind", K_OTHER)  # dispatch: answer ``yielded``, pick the segment to send into
         if kind == K_EFFECT:
             holder = seg  # the innermost segment whose handler takes it (the bottom one takes all)
             while not isinstance(yielded, holder.types):
                 holder = holder.parent
             handle = holder.handle
-            if handle is STATE_HANDLE and type(yielded) is _Get:  # state(): answered here, as doeff's VM does
-                value = holder.handler.store.get(yielded.key)
-            elif handle is STATE_HANDLE and type(yielded) is _Put:
-                holder.handler.store[yielded.key], value = yielded.value, None
-            elif handle is None:  # a generator handler, or the bottom segment
+            if handle is None:  # a generator handler, or the bottom segment
                 seg, task, value, exc, yielded = _to_generator_handler(run, yielded, seg, holder, task, boundary)
                 if yielded is not None:
                     continue
@@ -389,35 +383,42 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
                         seg, task, value, exc = _native_redirect(run, yielded, seg, holder, value, task, boundary)
                 except BaseException as err:
                     exc = err
-        elif kind == K_CALL:  # a sub-program runs in a runner (stack.new_runner) pushed for it
+        elif kind == K_CALL:  # a sub-program runs in a runner (stack.new_runner), pushed unless it returned at once
             runner = runners.pop() if runners else new_runner()
             try:
                 yielded = runner.send(yielded())
-                seg.frames.append(runner)
-                continue  # to dispatch what it yielded (``Returned`` when it returned at once)
+                if type(yielded) is not Returned:
+                    seg.frames.append(runner)
+                    continue  # to dispatch what it yielded
+                value, yielded.value = yielded.value, None
+                runners.append(runner)
             except BaseException as err:
                 exc = err
         elif kind == K_RETURNED:  # the program of the runner on top of ``seg`` returned
             value, yielded.value = yielded.value, None
             runners.append(seg.frames.pop())
-        elif K_RESUME <= kind <= K_TRANSFER_THROW:  # from a handler body past its first step
-            seg, value, exc = _resume(yielded, kind, seg)
         else:
             seg, task, value, exc, yielded = _control(run, kind, yielded, seg, task, boundary)
             if yielded is not None:
                 continue
         while True:  # send: the answer goes into the top frame; finished frames and segments unwind
-            frames = seg.frames
-            if frames:
-                frame, run.seg = frames[-1], seg  # published for re-entrant calls and perform_site_location
+            if seg.frames:
+                frame, run.seg = seg.frames[-1], seg  # published for re-entrant calls and perform_site_location
                 try:
                     yielded = frame.send(value) if exc is None else frame.throw(exc)
-                    exc = None
-                    break
                 except StopIteration as stop:
                     value, exc = stop.value, None
                 except BaseException as err:
                     value, exc = None, err
+                else:  # state()'s own Get/Put of a str key are answered here without a dispatch, as doeff's VM does
+                    store, exc = seg.state_store, None
+                    if store is not None and type(yielded) is _Get and type(yielded.key) is str:
+                        value = store.get(yielded.key)
+                    elif store is not None and type(yielded) is _Put and type(yielded.key) is str:
+                        store[yielded.key], value = yielded.value, None
+                    else:
+                        break
+                    continue  # to send the answer
             seg, task, value, exc = _unwind(run, seg, task, value, exc, boundary)
             if seg is None:  # the main program ended, or this loop's re-entrant call
                 return _outcome(value, exc)
@@ -611,9 +612,12 @@ def _at_site(run: _Run, r: AtSite, s: Segment, seg: Segment) -> Segment:
 
 
 def _control(run: _Run, kind: int, yielded: Any, seg: Segment, task: Any, boundary: Any) -> tuple:
-    """Everything yielded that is not an effect, a sub-program call or a ``Resume``/``Transfer``:
-    ``(seg, task, value, exc, next)``; ``next`` is None when answered, else the next thing for the
-    loop to dispatch from ``seg``."""
+    """Everything yielded that is not an effect or a sub-program call (a ``Resume``/``Transfer`` from a
+    handler body past its first step, ``Pass``, ``WithHandler``, ...): ``(seg, task, value, exc, next)``;
+    ``next`` is None when answered, else the next thing for the loop to dispatch from ``seg``."""
+    if K_RESUME <= kind <= K_TRANSFER_THROW:
+        seg, value, exc = _resume(yielded, kind, seg)
+        return seg, task, value, exc, None
     if kind == K_BOUNDARY and yielded is boundary:  # this loop's re-entrant call ended (the boundary holds its outcome)
         return _LOOP_ENDED, task, None, None, None
     frame = seg.frames[-1] if seg.frames else None  # the frame that yielded ``yielded``, usually
