@@ -30,6 +30,7 @@ from . import effects as E
 from .handlers import Installer
 from .metrics import MissingDependencyError
 from .program import Call, Transfer, do
+from .scheduler import complete_future
 
 RAY_TASK_OPTIONS = frozenset({
     "num_cpus", "num_gpus", "memory", "resources", "accelerator_type", "max_retries",
@@ -249,6 +250,11 @@ class RayHandler(Installer):
         # A migrated Ray task fails with Ray's own error, as ``ray.get`` raised it in the original code.
         task_error = self.ray.exceptions.RayTaskError if direct is None else ()
 
+        sched = getattr(promise, "scheduler", None)
+        if sched is not None:  # the built-in scheduler's promise: its collector gets every pending ref in one wait
+            sched.collector(_RayCollector).add(self.ray, ref, promise.future, task_error)
+            return (yield Transfer(k, promise.future))
+
         def deliver(done: Any) -> None:
             try:
                 value = done.result()
@@ -261,6 +267,59 @@ class RayHandler(Installer):
 
         ref.future().add_done_callback(deliver)
         return (yield Transfer(k, promise.future))
+
+
+class _RayCollector:
+    """The Ray tasks a run waits for, collected by its scheduler (``Scheduler.collector``): one
+    ``ray.wait`` over all of them, then one ``ray.get`` of all that are ready, on the run's thread.
+    Ray shut down meanwhile (``ray.shutdown()`` with tasks still running): each waiting program gets
+    a ``RayNotStartedError`` at its ``Wait`` instead of its result."""
+
+    def __init__(self) -> None:
+        self.ray: Any = None
+        self.waiting: dict = {}  # ObjectRef -> (future, the Ray error type to unwrap)
+
+    @property
+    def pending(self) -> int:
+        return len(self.waiting)
+
+    def add(self, ray: Any, ref: Any, future: Any, task_error: Any) -> None:
+        self.ray = ray
+        self.waiting[ref] = (future, task_error)
+
+    def collect(self, sched: Any, timeout: float) -> int:
+        ray = self.ray
+        refs = list(self.waiting)
+        if not ray.is_initialized():
+            lost = RayNotStartedError("ray.shutdown() ran while this Ray task was running: its result is lost")
+            return self._settle(sched, [(ref, None, lost) for ref in refs])
+        try:
+            ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
+            if not ready:
+                return 0
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+        except Exception as err:  # noqa: BLE001 - Ray itself failed: every waiting program hears of it
+            return self._settle(sched, [(ref, None, err) for ref in refs])
+        try:
+            return self._settle(sched, [(ref, value, None) for ref, value in zip(ready, ray.get(ready))])
+        except Exception:  # noqa: BLE001 - one of them failed: each gets its own outcome
+            return self._settle(sched, [self._outcome(ref) for ref in ready])
+
+    def _outcome(self, ref: Any) -> tuple:
+        task_error = self.waiting[ref][1]
+        try:
+            return ref, self.ray.get(ref), None
+        except task_error as err:
+            return ref, None, _original_error(err)
+        except Exception as err:  # noqa: BLE001 - delivered to the waiting program
+            return ref, None, err
+
+    def _settle(self, sched: Any, outcomes: list) -> int:
+        for ref, value, error in outcomes:
+            future = self.waiting.pop(ref)[0]
+            sched.pending_external -= 1
+            complete_future(future, value, error)
+        return len(outcomes)
 
 
 def _original_error(err: Any) -> BaseException:

@@ -66,13 +66,17 @@ MAIN_TASK = Task(0, ())
 
 
 class ExternalPromise:
-    """Completed from any thread with ``complete(value)`` or ``fail(exc)``; wait on ``.future``."""
+    """Completed from any thread with ``complete(value)`` or ``fail(exc)``; wait on ``.future``.
 
-    __slots__ = ("future", "_inbox")
+    ``scheduler``: the run's scheduler, for a handler that has the promise completed by a
+    collector of that scheduler instead (``Scheduler.collector``), on the run's thread."""
 
-    def __init__(self, future: Future, inbox: "queue.SimpleQueue") -> None:
+    __slots__ = ("future", "_inbox", "scheduler")
+
+    def __init__(self, future: Future, inbox: "queue.SimpleQueue", scheduler: "Scheduler | None" = None) -> None:
         self.future = future
         self._inbox = inbox
+        self.scheduler = scheduler
 
     def complete(self, value: Any) -> None:
         self._inbox.put((self.future, value, None))
@@ -164,6 +168,12 @@ class SpawnRequest:
         sched.ready.append((child, top, None, None))
 
 
+COLLECT_ALONE_S = 0.05
+"""How long a collector waits at a time when only its work is outstanding."""
+COLLECT_BESIDE_S = 0.002
+"""... and when other outside work (``Await``, ``RunInThread``, external promises) may arrive in the inbox."""
+
+
 class Scheduler:
     """Run queue and wake-ups of one ``run``; created on the first scheduling effect."""
 
@@ -177,6 +187,7 @@ class Scheduler:
         self.parked: dict = {}  # task -> the segment it last parked at (for the end-of-run unwinding)
         self.in_flight: set = set()  # concurrent futures of Await/RunInThread work, cancelled at the end
         self.finishing: "tuple | None" = None  # the main program's (value, error) once it has ended
+        self.collectors: dict = {}  # collector type -> its instance (see collector())
 
     def new_task(self, spawner: Any) -> Task:
         """A task spawned by ``spawner``, named by its path (see ``Task``)."""
@@ -309,6 +320,35 @@ class Scheduler:
 
         cf.add_done_callback(done)
 
+    def collector(self, kind: Callable[[], Any]) -> Any:
+        """This run's collector of type ``kind`` (created on first use): an object with ``pending``
+        (how many of this run's external futures it will complete) and ``collect(sched, timeout)``,
+        which waits up to ``timeout`` seconds for some of them, completes those (``complete_future``,
+        one less ``pending_external`` each) and returns how many. It is polled here, on the run's
+        thread, when no task is ready: one wait covers all its outstanding work, and nothing waits
+        inside the library on a thread of its own (for Ray, such a thread inside ``ray.wait`` when
+        ``ray.shutdown()`` runs ends the process)."""
+        found = self.collectors.get(kind)
+        if found is None:
+            found = self.collectors[kind] = kind()
+        return found
+
+    def _collect_or_receive(self) -> Any:
+        """The next inbox item, or None once a collector has completed futures."""
+        inbox = self.inbox
+        while True:
+            if not inbox.empty():
+                return inbox.get()
+            waiting = [c for c in self.collectors.values() if c.pending]
+            if not waiting:
+                return inbox.get()
+            # Only collectors' work outstanding: wait in them longer (an inbox item from another
+            # thread, a SpawnRequest, is then picked up within COLLECT_ALONE_S).
+            alone = sum(c.pending for c in waiting) >= self.pending_external
+            timeout = (COLLECT_ALONE_S if alone else COLLECT_BESIDE_S) / len(waiting)
+            if sum(c.collect(self, timeout) for c in waiting):
+                return None
+
     def next_ready(self) -> tuple:
         while True:
             if self.ready:
@@ -320,7 +360,9 @@ class Scheduler:
                     "every task is waiting and nothing outside the runtime can wake one "
                     "(a Wait on a task that waits on it, or on a future nobody completes)"
                 )
-            item = self.inbox.get()
+            item = self._collect_or_receive() if self.collectors else self.inbox.get()
+            if item is None:  # a collector completed futures itself
+                continue
             if type(item) is not tuple:
                 item.start(self)  # a program handed over from another thread (SpawnRequest)
                 continue
@@ -396,7 +438,7 @@ def _race(sched: Scheduler, y: Any, task: Any, seg: Segment) -> "tuple | None":
 
 
 def _create_external_promise(sched: Scheduler, y: Any, task: Any, seg: Segment) -> tuple:
-    return (ExternalPromise(sched.external(), sched.inbox), None)
+    return (ExternalPromise(sched.external(), sched.inbox, sched), None)
 
 
 def _await(sched: Scheduler, y: Any, task: Any, seg: Segment) -> "tuple | None":
