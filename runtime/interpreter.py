@@ -157,16 +157,16 @@ def perform_site_location() -> str:
 
 def drive(program: Any) -> Any:
     """Run ``program`` to completion on a fresh interpreter; return its value or raise."""
-    current = _current
-    outer_run = current.run  # a run nested in another's step has a main program of its own
-    run = current.run = _Run()
+    state = _current.__dict__  # this thread's attributes: one thread-local lookup, then dict operations
+    outer_run = state.get("run")  # a run nested in another's step has a main program of its own
+    run = state["run"] = _Run()
     run.frames = []
     run.seg = run
     run.task = MAIN_TASK
     run.sched = None
     try:
         if program._kind == K_CALL:  # first step here: a program that performs nothing costs no loop set-up
-            runners = current.runners
+            runners = state["runners"]
             runner = runners.pop() if runners else new_runner()
             yielded = runner.send(program())
             if type(yielded) is Returned:
@@ -181,7 +181,7 @@ def drive(program: Any) -> Any:
     except BaseException as err:
         raise err.with_traceback(_program_frames_only(err.__traceback__))
     finally:
-        current.run = outer_run
+        state["run"] = outer_run
         run.seg = None  # it points back into the run's own chain: no cycle is left for the GC
     value, error = outcome
     if error is not None:
