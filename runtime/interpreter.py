@@ -406,19 +406,19 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
                 frame, run.seg = seg.frames[-1], seg  # published for re-entrant calls and perform_site_location
                 try:
                     yielded = frame.send(value) if exc is None else frame.throw(exc)
+                    store, exc = seg.state_store, None
+                    # state()'s own Get/Put of a str key (which cannot fail) are answered here, as doeff's VM does
+                    while store is not None and (type(yielded) is _Get or type(yielded) is _Put) and type(yielded.key) is str:
+                        if type(yielded) is _Get:
+                            yielded = frame.send(store.get(yielded.key))
+                        else:
+                            store[yielded.key] = yielded.value
+                            yielded = frame.send(None)
+                    break
                 except StopIteration as stop:
                     value, exc = stop.value, None
                 except BaseException as err:
                     value, exc = None, err
-                else:  # state()'s own Get/Put of a str key are answered here without a dispatch, as doeff's VM does
-                    store, exc = seg.state_store, None
-                    if store is not None and type(yielded) is _Get and type(yielded.key) is str:
-                        value = store.get(yielded.key)
-                    elif store is not None and type(yielded) is _Put and type(yielded.key) is str:
-                        store[yielded.key], value = yielded.value, None
-                    else:
-                        break
-                    continue  # to send the answer
             seg, task, value, exc = _unwind(run, seg, task, value, exc, boundary)
             if seg is None:  # the main program ended, or this loop's re-entrant call
                 return _outcome(value, exc)
