@@ -366,7 +366,10 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
     """The loop (see the module docstring). ``boundary``: see ``run_reentrant``."""
     value, exc, runners = None, None, _current.runners
     while True:
-        kind = getattr(yielded, "_kind", K_OTHER)  # dispatch: answer ``yielded``, pick the segment to send into
+        try:  # dispatch: answer ``yielded`` with ``value`` or ``exc`` and pick the segment to send into
+            kind = yielded._kind
+        except AttributeError:
+            kind = K_OTHER
         if kind == K_EFFECT:
             holder = seg  # the innermost segment whose handler takes it (the bottom one takes all)
             while not isinstance(yielded, holder.types):
@@ -383,15 +386,12 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
                         seg, task, value, exc = _native_redirect(run, yielded, seg, holder, value, task, boundary)
                 except BaseException as err:
                     exc = err
-        elif kind == K_CALL:  # a sub-program runs in a runner (stack.new_runner), pushed unless it returned at once
+        elif kind == K_CALL:  # a sub-program runs in a runner (stack.new_runner) pushed for it
             runner = runners.pop() if runners else new_runner()
             try:
                 yielded = runner.send(yielded())
-                if type(yielded) is not Returned:
-                    seg.frames.append(runner)
-                    continue  # to dispatch what it yielded
-                value, yielded.value = yielded.value, None
-                runners.append(runner)
+                seg.frames.append(runner)
+                continue  # to dispatch what it yielded (``Returned`` when it returned at once)
             except BaseException as err:
                 exc = err
         elif kind == K_RETURNED:  # the program of the runner on top of ``seg`` returned
