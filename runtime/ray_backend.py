@@ -13,6 +13,9 @@ handlers. ``Spawn`` answers a future that ``Wait``/``Gather``/``Race`` accept; a
 raised at the ``Wait`` as the original exception type. Ray options given to ``Spawn`` (``num_cpus``,
 ``num_gpus``, ``memory``, ``resources``, ...) go to the Ray task; anything else is refused.
 
+A task still running when ``ray.shutdown()`` runs has lost its result: its ``Wait`` raises
+``RayNotStartedError`` (the run's scheduler checks for that while it waits), rather than waiting forever.
+
 ``ray_task(f, **options)(*args)`` is what the ``compute`` phase spawns for a migrated ``f.remote(*args)``: a
 program that runs ``f`` as a real Ray task (auto-starting Ray as ``.remote`` did) and answers its value, so the
 task keeps Ray's semantics: the arguments are copied when the task is created (a task that mutates them or
@@ -249,11 +252,9 @@ class RayHandler(Installer):
         ref = self.submit(effect) if direct is None else self.submit_direct(effect, direct)
         # A migrated Ray task fails with Ray's own error, as ``ray.get`` raised it in the original code.
         task_error = self.ray.exceptions.RayTaskError if direct is None else ()
-
         sched = getattr(promise, "scheduler", None)
-        if sched is not None:  # the built-in scheduler's promise: its collector gets every pending ref in one wait
-            sched.collector(_RayCollector).add(self.ray, ref, promise.future, task_error)
-            return (yield Transfer(k, promise.future))
+        if sched is not None:  # the built-in scheduler's promise: lost if Ray is shut down before the task ends
+            sched.watch(_RayShutdownWatch).add(self.ray, promise.future)
 
         def deliver(done: Any) -> None:
             try:
@@ -269,57 +270,47 @@ class RayHandler(Installer):
         return (yield Transfer(k, promise.future))
 
 
-class _RayCollector:
-    """The Ray tasks a run waits for, collected by its scheduler (``Scheduler.collector``): one
-    ``ray.wait`` over all of them, then one ``ray.get`` of all that are ready, on the run's thread.
-    Ray shut down meanwhile (``ray.shutdown()`` with tasks still running): each waiting program gets
-    a ``RayNotStartedError`` at its ``Wait`` instead of its result."""
+class _RayShutdownWatch:
+    """The futures of a run's Ray tasks, checked by its scheduler while it waits (``Scheduler.watch``):
+    once ``ray.shutdown()`` has run, Ray calls back for none of them, so each waiting program gets a
+    ``RayNotStartedError`` at its ``Wait`` instead of waiting forever. Results still arrive through
+    Ray's per-task callback: measured against one ``ray.wait`` over every pending task, polled by the
+    scheduler, the callbacks were as fast or faster (``benchmarks/README.md``)."""
 
     def __init__(self) -> None:
         self.ray: Any = None
-        self.waiting: dict = {}  # ObjectRef -> (future, the Ray error type to unwrap)
+        self.job: Any = None  # the Ray session the tasks were submitted in (_ray_session)
+        self.futures: list = []
+        self.prune_at = 64  # the finished futures (and the results they hold) are dropped as the list grows
 
     @property
     def pending(self) -> int:
-        return len(self.waiting)
+        return len(self.futures)
 
-    def add(self, ray: Any, ref: Any, future: Any, task_error: Any) -> None:
-        self.ray = ray
-        self.waiting[ref] = (future, task_error)
+    def add(self, ray: Any, future: Any) -> None:
+        if self.ray is None:
+            self.ray, self.job = ray, _ray_session(ray)
+        self.futures.append(future)
+        if len(self.futures) >= self.prune_at:
+            self.futures = [f for f in self.futures if not f.done]
+            self.prune_at = 2 * len(self.futures) + 64
 
-    def collect(self, sched: Any, timeout: float) -> int:
+    def check(self, sched: Any) -> int:
+        self.futures = [f for f in self.futures if not f.done]
         ray = self.ray
-        refs = list(self.waiting)
-        if not ray.is_initialized():
-            lost = RayNotStartedError("ray.shutdown() ran while this Ray task was running: its result is lost")
-            return self._settle(sched, [(ref, None, lost) for ref in refs])
-        try:
-            ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
-            if not ready:
-                return 0
-            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
-        except Exception as err:  # noqa: BLE001 - Ray itself failed: every waiting program hears of it
-            return self._settle(sched, [(ref, None, err) for ref in refs])
-        try:
-            return self._settle(sched, [(ref, value, None) for ref, value in zip(ready, ray.get(ready))])
-        except Exception:  # noqa: BLE001 - one of them failed: each gets its own outcome
-            return self._settle(sched, [self._outcome(ref) for ref in ready])
-
-    def _outcome(self, ref: Any) -> tuple:
-        task_error = self.waiting[ref][1]
-        try:
-            return ref, self.ray.get(ref), None
-        except task_error as err:
-            return ref, None, _original_error(err)
-        except Exception as err:  # noqa: BLE001 - delivered to the waiting program
-            return ref, None, err
-
-    def _settle(self, sched: Any, outcomes: list) -> int:
-        for ref, value, error in outcomes:
-            future = self.waiting.pop(ref)[0]
+        if not self.futures or (ray.is_initialized() and _ray_session(ray) == self.job):
+            return 0  # still waiting for Ray's callbacks (a restarted Ray is another session: its callbacks never come)
+        lost, self.futures = self.futures, []
+        for future in lost:
             sched.pending_external -= 1
-            complete_future(future, value, error)
-        return len(outcomes)
+            complete_future(future, None, RayNotStartedError("ray.shutdown() ran while this Ray task was running: its result is lost"))
+        return len(lost)
+
+
+def _ray_session(ray: Any) -> tuple:
+    """Which Ray session this driver is in: a new local Ray has a new node, a new connection a new job."""
+    context = ray.get_runtime_context()
+    return context.get_job_id(), context.get_node_id()
 
 
 def _original_error(err: Any) -> BaseException:

@@ -68,8 +68,8 @@ MAIN_TASK = Task(0, ())
 class ExternalPromise:
     """Completed from any thread with ``complete(value)`` or ``fail(exc)``; wait on ``.future``.
 
-    ``scheduler``: the run's scheduler, for a handler that has the promise completed by a
-    collector of that scheduler instead (``Scheduler.collector``), on the run's thread."""
+    ``scheduler``: the run's scheduler, for a handler that has it watch the promise
+    (``Scheduler.watch``)."""
 
     __slots__ = ("future", "_inbox", "scheduler")
 
@@ -168,10 +168,8 @@ class SpawnRequest:
         sched.ready.append((child, top, None, None))
 
 
-COLLECT_ALONE_S = 0.05
-"""How long a collector waits at a time when only its work is outstanding."""
-COLLECT_BESIDE_S = 0.002
-"""... and when other outside work (``Await``, ``RunInThread``, external promises) may arrive in the inbox."""
+WATCH_INTERVAL_S = 0.1
+"""How often a run that waits for outside work checks its watches (``Scheduler.watch``)."""
 
 
 class Scheduler:
@@ -187,7 +185,7 @@ class Scheduler:
         self.parked: dict = {}  # task -> the segment it last parked at (for the end-of-run unwinding)
         self.in_flight: set = set()  # concurrent futures of Await/RunInThread work, cancelled at the end
         self.finishing: "tuple | None" = None  # the main program's (value, error) once it has ended
-        self.collectors: dict = {}  # collector type -> its instance (see collector())
+        self.watches: dict = {}  # watch type -> its instance (see watch())
 
     def new_task(self, spawner: Any) -> Task:
         """A task spawned by ``spawner``, named by its path (see ``Task``)."""
@@ -320,33 +318,29 @@ class Scheduler:
 
         cf.add_done_callback(done)
 
-    def collector(self, kind: Callable[[], Any]) -> Any:
-        """This run's collector of type ``kind`` (created on first use): an object with ``pending``
-        (how many of this run's external futures it will complete) and ``collect(sched, timeout)``,
-        which waits up to ``timeout`` seconds for some of them, completes those (``complete_future``,
-        one less ``pending_external`` each) and returns how many. It is polled here, on the run's
-        thread, when no task is ready: one wait covers all its outstanding work, and nothing waits
-        inside the library on a thread of its own (for Ray, such a thread inside ``ray.wait`` when
-        ``ray.shutdown()`` runs ends the process)."""
-        found = self.collectors.get(kind)
+    def watch(self, kind: Callable[[], Any]) -> Any:
+        """This run's watch of type ``kind`` (created on first use): an object with ``pending`` (how
+        many of this run's external futures it watches) and ``check(sched)``, which completes the
+        watched futures that can no longer complete normally (``complete_future``, one less
+        ``pending_external`` each) and returns how many. While this run waits for outside work, its
+        watches are checked every ``WATCH_INTERVAL_S``, on the run's thread: for Ray, a task whose
+        result ``ray.shutdown()`` has lost would otherwise be waited for forever."""
+        found = self.watches.get(kind)
         if found is None:
-            found = self.collectors[kind] = kind()
+            found = self.watches[kind] = kind()
         return found
 
-    def _collect_or_receive(self) -> Any:
-        """The next inbox item, or None once a collector has completed futures."""
-        inbox = self.inbox
+    def _receive(self) -> Any:
+        """The next inbox item, or None once a watch has completed futures itself."""
         while True:
-            if not inbox.empty():
-                return inbox.get()
-            waiting = [c for c in self.collectors.values() if c.pending]
-            if not waiting:
-                return inbox.get()
-            # Only collectors' work outstanding: wait in them longer (an inbox item from another
-            # thread, a SpawnRequest, is then picked up within COLLECT_ALONE_S).
-            alone = sum(c.pending for c in waiting) >= self.pending_external
-            timeout = (COLLECT_ALONE_S if alone else COLLECT_BESIDE_S) / len(waiting)
-            if sum(c.collect(self, timeout) for c in waiting):
+            watching = [w for w in self.watches.values() if w.pending]
+            if not watching:
+                return self.inbox.get()
+            try:
+                return self.inbox.get(timeout=WATCH_INTERVAL_S)
+            except queue.Empty:
+                pass
+            if sum(w.check(self) for w in watching):
                 return None
 
     def next_ready(self) -> tuple:
@@ -360,15 +354,16 @@ class Scheduler:
                     "every task is waiting and nothing outside the runtime can wake one "
                     "(a Wait on a task that waits on it, or on a future nobody completes)"
                 )
-            item = self._collect_or_receive() if self.collectors else self.inbox.get()
-            if item is None:  # a collector completed futures itself
+            item = self._receive() if self.watches else self.inbox.get()
+            if item is None:  # a watch completed futures itself
                 continue
             if type(item) is not tuple:
                 item.start(self)  # a program handed over from another thread (SpawnRequest)
                 continue
             fut, value, error = item
-            self.pending_external -= 1
-            complete_future(fut, value, error)
+            if not fut.done:  # completed twice (a watch gave up on it first, or its promise was completed again)
+                self.pending_external -= 1
+                complete_future(fut, value, error)
 
 
 # --- the scheduling effects: each answers ``(value, exc)`` now, or ``None`` when the task parked ----

@@ -136,8 +136,7 @@ def test_ray_not_started_says_how_to_start_it():
 
 
 def test_tasks_finishing_together_each_get_their_own_value_or_error():
-    # The run's collector takes every finished task in one ray.wait/ray.get; a failure among
-    # them still reaches only its own Wait, with its own type.
+    # A failure among tasks finishing together reaches only its own Wait, with its own type.
     @do
     def main():
         tasks = [(yield Spawn(P.plus_one(1))), (yield Spawn(P.fail_remote("second"))), (yield Spawn(P.plus_one(3)))]
@@ -166,19 +165,25 @@ def test_ray_shutdown_while_a_task_runs_raises_at_its_wait_and_the_process_lives
             return "finished"
 
         @do
-        def main():
+        def main(restart):
             task = yield Spawn(slow())
             ray.shutdown()
+            if restart:  # a new Ray session: the old one's task still never calls back
+                ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
             try:
                 return (yield Wait(task))
             except RayNotStartedError as err:
                 return f"lost: {err}"
 
         ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-        print("RESULT:", run(main(), handlers=[RayHandler()]), flush=True)
+        print("RESULT:", run(main(False), handlers=[RayHandler()]), flush=True)
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+        print("RESTARTED:", run(main(True), handlers=[RayHandler()]), flush=True)
+        ray.shutdown()
         print("AFTER: alive", flush=True)
     """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "RESULT: lost: ray.shutdown() ran while this Ray task was running" in proc.stdout
+    assert "RESTARTED: lost: ray.shutdown() ran while this Ray task was running" in proc.stdout
     assert "AFTER: alive" in proc.stdout
