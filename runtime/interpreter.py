@@ -397,6 +397,8 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
         elif kind == K_RETURNED:  # the program of the runner on top of ``seg`` returned
             value, yielded.value = yielded.value, None
             runners.append(seg.frames.pop())
+        elif K_RESUME <= kind <= K_TRANSFER_THROW:  # from a handler body past its first step
+            seg, value, exc = _resume(yielded, kind, seg)
         else:
             seg, task, value, exc, yielded = _control(run, kind, yielded, seg, task, boundary)
             if yielded is not None:
@@ -406,14 +408,11 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
                 frame, run.seg = seg.frames[-1], seg  # published for re-entrant calls and perform_site_location
                 try:
                     yielded = frame.send(value) if exc is None else frame.throw(exc)
-                    store, exc = seg.state_store, None
-                    # state()'s own Get/Put of a str key (which cannot fail) are answered here, as doeff's VM does
+                    store, exc = seg.state_store, None  # state()'s own Get/Put of a str key: answered here, as doeff's VM does
                     while store is not None and (type(yielded) is _Get or type(yielded) is _Put) and type(yielded.key) is str:
-                        if type(yielded) is _Get:
-                            yielded = frame.send(store.get(yielded.key))
-                        else:
+                        if type(yielded) is _Put:
                             store[yielded.key] = yielded.value
-                            yielded = frame.send(None)
+                        yielded = frame.send(store.get(yielded.key) if type(yielded) is _Get else None)
                     break
                 except StopIteration as stop:
                     value, exc = stop.value, None
@@ -612,12 +611,9 @@ def _at_site(run: _Run, r: AtSite, s: Segment, seg: Segment) -> Segment:
 
 
 def _control(run: _Run, kind: int, yielded: Any, seg: Segment, task: Any, boundary: Any) -> tuple:
-    """Everything yielded that is not an effect or a sub-program call (a ``Resume``/``Transfer`` from a
-    handler body past its first step, ``Pass``, ``WithHandler``, ...): ``(seg, task, value, exc, next)``;
-    ``next`` is None when answered, else the next thing for the loop to dispatch from ``seg``."""
-    if K_RESUME <= kind <= K_TRANSFER_THROW:
-        seg, value, exc = _resume(yielded, kind, seg)
-        return seg, task, value, exc, None
+    """Everything yielded that is not an effect, a sub-program call or a ``Resume``/``Transfer``:
+    ``(seg, task, value, exc, next)``; ``next`` is None when answered, else the next thing for the
+    loop to dispatch from ``seg``."""
     if kind == K_BOUNDARY and yielded is boundary:  # this loop's re-entrant call ended (the boundary holds its outcome)
         return _LOOP_ENDED, task, None, None, None
     frame = seg.frames[-1] if seg.frames else None  # the frame that yielded ``yielded``, usually
