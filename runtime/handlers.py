@@ -374,6 +374,9 @@ class _SharedCache:
 _MISS = object()
 
 
+_Ask = E.Ask  # read on every Ask: a module global, not an attribute of the effects module
+
+
 class _LazyEnv(NativeHandler):
     """Env whose Program-valued entries are evaluated on first use and cached (doeff's ``lazy_ask``).
 
@@ -410,7 +413,7 @@ class _LazyEnv(NativeHandler):
         return _LazyEnv(self.env, self.strict, self.name, False)
 
     def handle(self, effect: Any, segment: Segment) -> Any:
-        if type(effect) is E.Ask or isinstance(effect, E.Ask):
+        if type(effect) is _Ask or isinstance(effect, _Ask):
             key = effect.key
             shared = self.shared
             if shared.building:

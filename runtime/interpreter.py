@@ -73,7 +73,6 @@ from .scheduler import (  # noqa: F401 - re-exported: handlers, recording and br
 )
 from .stack import (  # noqa: F401 - handlers_between: re-exported
     BOTTOM_TYPES,
-    STATE_HANDLE,
     Boundary,
     Continuation,
     Returned,
@@ -124,7 +123,7 @@ class _Run(Segment):
     __slots__ = ("seg", "task", "sched")
     __init__ = object.__init__  # filled in by drive(): no Python __init__ call
     # A root has no parent and no handler, ever: class attributes instead of four stores per run().
-    parent = handler = handle = None
+    parent = handler = handle = state_store = None
     types = BOTTOM_TYPES
 
 
@@ -158,29 +157,31 @@ def perform_site_location() -> str:
 
 def drive(program: Any) -> Any:
     """Run ``program`` to completion on a fresh interpreter; return its value or raise."""
-    current = _current
-    outer_run = current.run  # a run nested in another's step has a main program of its own
-    run = current.run = _Run()
+    state = _current.__dict__  # this thread's attributes: one thread-local lookup, then dict operations
+    outer_run = state.get("run")  # a run nested in another's step has a main program of its own
+    run = state["run"] = _Run()
     run.frames = []
     run.seg = run
     run.task = MAIN_TASK
     run.sched = None
     try:
-        if program._kind == K_CALL:
-            gen = program()
-            try:
-                y = gen.send(None)
-            except StopIteration as stop:
-                return stop.value  # a program that performs nothing costs no interpreter set-up
-            run.frames.append(gen)
-            return _drive(run, run, y, MAIN_TASK, None)
+        if program._kind == K_CALL:  # first step here: a program that performs nothing costs no loop set-up
+            runners = state["runners"]
+            runner = runners.pop() if runners else new_runner()
+            yielded = runner.send(program())
+            if type(yielded) is Returned:
+                runners.append(runner)
+                value, yielded.value = yielded.value, None
+                return value
+            run.frames.append(runner)
+            return _drive(run, run, yielded, MAIN_TASK, None)
         return _drive(run, run, program, MAIN_TASK, None)
     except RunFinished as finished:
         outcome = finished.args[0]  # raised below, outside this handler, so its own context stays
     except BaseException as err:
         raise err.with_traceback(_program_frames_only(err.__traceback__))
     finally:
-        current.run = outer_run
+        state["run"] = outer_run
         run.seg = None  # it points back into the run's own chain: no cycle is left for the GC
     value, error = outcome
     if error is not None:
@@ -374,11 +375,7 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
             while not isinstance(yielded, holder.types):
                 holder = holder.parent
             handle = holder.handle
-            if handle is STATE_HANDLE and type(yielded) is _Get:  # state(): answered here, as doeff's VM does
-                value = holder.handler.store.get(yielded.key)
-            elif handle is STATE_HANDLE and type(yielded) is _Put:
-                holder.handler.store[yielded.key], value = yielded.value, None
-            elif handle is None:  # a generator handler, or the bottom segment
+            if handle is None:  # a generator handler, or the bottom segment
                 seg, task, value, exc, yielded = _to_generator_handler(run, yielded, seg, holder, task, boundary)
                 if yielded is not None:
                     continue
@@ -407,12 +404,15 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
             if yielded is not None:
                 continue
         while True:  # send: the answer goes into the top frame; finished frames and segments unwind
-            frames = seg.frames
-            if frames:
-                frame, run.seg = frames[-1], seg  # published for re-entrant calls and perform_site_location
+            if seg.frames:
+                frame, run.seg = seg.frames[-1], seg  # published for re-entrant calls and perform_site_location
                 try:
                     yielded = frame.send(value) if exc is None else frame.throw(exc)
-                    exc = None
+                    store, exc = seg.state_store, None  # state()'s own Get/Put of a str key: answered here, as doeff's VM does
+                    while store is not None and (type(yielded) is _Get or type(yielded) is _Put) and type(yielded.key) is str:
+                        if type(yielded) is _Put:
+                            store[yielded.key] = yielded.value
+                        yielded = frame.send(store.get(yielded.key) if type(yielded) is _Get else None)
                     break
                 except StopIteration as stop:
                     value, exc = stop.value, None

@@ -13,6 +13,9 @@ handlers. ``Spawn`` answers a future that ``Wait``/``Gather``/``Race`` accept; a
 raised at the ``Wait`` as the original exception type. Ray options given to ``Spawn`` (``num_cpus``,
 ``num_gpus``, ``memory``, ``resources``, ...) go to the Ray task; anything else is refused.
 
+A task still running when ``ray.shutdown()`` runs has lost its result: its ``Wait`` raises
+``RayNotStartedError`` (the run's scheduler checks for that while it waits), rather than waiting forever.
+
 ``ray_task(f, **options)(*args)`` is what the ``compute`` phase spawns for a migrated ``f.remote(*args)``: a
 program that runs ``f`` as a real Ray task (auto-starting Ray as ``.remote`` did) and answers its value, so the
 task keeps Ray's semantics: the arguments are copied when the task is created (a task that mutates them or
@@ -30,6 +33,7 @@ from . import effects as E
 from .handlers import Installer
 from .metrics import MissingDependencyError
 from .program import Call, Transfer, do
+from .scheduler import complete_future
 
 RAY_TASK_OPTIONS = frozenset({
     "num_cpus", "num_gpus", "memory", "resources", "accelerator_type", "max_retries",
@@ -248,6 +252,9 @@ class RayHandler(Installer):
         ref = self.submit(effect) if direct is None else self.submit_direct(effect, direct)
         # A migrated Ray task fails with Ray's own error, as ``ray.get`` raised it in the original code.
         task_error = self.ray.exceptions.RayTaskError if direct is None else ()
+        sched = getattr(promise, "scheduler", None)
+        if sched is not None:  # the built-in scheduler's promise: lost if Ray is shut down before the task ends
+            sched.watch(_RayShutdownWatch).add(self.ray, promise.future)
 
         def deliver(done: Any) -> None:
             try:
@@ -261,6 +268,49 @@ class RayHandler(Installer):
 
         ref.future().add_done_callback(deliver)
         return (yield Transfer(k, promise.future))
+
+
+class _RayShutdownWatch:
+    """The futures of a run's Ray tasks, checked by its scheduler while it waits (``Scheduler.watch``):
+    once ``ray.shutdown()`` has run, Ray calls back for none of them, so each waiting program gets a
+    ``RayNotStartedError`` at its ``Wait`` instead of waiting forever. Results still arrive through
+    Ray's per-task callback: measured against one ``ray.wait`` over every pending task, polled by the
+    scheduler, the callbacks were as fast or faster (``benchmarks/README.md``)."""
+
+    def __init__(self) -> None:
+        self.ray: Any = None
+        self.job: Any = None  # the Ray session the tasks were submitted in (_ray_session)
+        self.futures: list = []
+        self.prune_at = 64  # the finished futures (and the results they hold) are dropped as the list grows
+
+    @property
+    def pending(self) -> int:
+        return len(self.futures)
+
+    def add(self, ray: Any, future: Any) -> None:
+        if self.ray is None:
+            self.ray, self.job = ray, _ray_session(ray)
+        self.futures.append(future)
+        if len(self.futures) >= self.prune_at:
+            self.futures = [f for f in self.futures if not f.done]
+            self.prune_at = 2 * len(self.futures) + 64
+
+    def check(self, sched: Any) -> int:
+        self.futures = [f for f in self.futures if not f.done]
+        ray = self.ray
+        if not self.futures or (ray.is_initialized() and _ray_session(ray) == self.job):
+            return 0  # still waiting for Ray's callbacks (a restarted Ray is another session: its callbacks never come)
+        lost, self.futures = self.futures, []
+        for future in lost:
+            sched.pending_external -= 1
+            complete_future(future, None, RayNotStartedError("ray.shutdown() ran while this Ray task was running: its result is lost"))
+        return len(lost)
+
+
+def _ray_session(ray: Any) -> tuple:
+    """Which Ray session this driver is in: a new local Ray has a new node, a new connection a new job."""
+    context = ray.get_runtime_context()
+    return context.get_job_id(), context.get_node_id()
 
 
 def _original_error(err: Any) -> BaseException:

@@ -66,13 +66,17 @@ MAIN_TASK = Task(0, ())
 
 
 class ExternalPromise:
-    """Completed from any thread with ``complete(value)`` or ``fail(exc)``; wait on ``.future``."""
+    """Completed from any thread with ``complete(value)`` or ``fail(exc)``; wait on ``.future``.
 
-    __slots__ = ("future", "_inbox")
+    ``scheduler``: the run's scheduler, for a handler that has it watch the promise
+    (``Scheduler.watch``)."""
 
-    def __init__(self, future: Future, inbox: "queue.SimpleQueue") -> None:
+    __slots__ = ("future", "_inbox", "scheduler")
+
+    def __init__(self, future: Future, inbox: "queue.SimpleQueue", scheduler: "Scheduler | None" = None) -> None:
         self.future = future
         self._inbox = inbox
+        self.scheduler = scheduler
 
     def complete(self, value: Any) -> None:
         self._inbox.put((self.future, value, None))
@@ -164,6 +168,10 @@ class SpawnRequest:
         sched.ready.append((child, top, None, None))
 
 
+WATCH_INTERVAL_S = 0.1
+"""How often a run that waits for outside work checks its watches (``Scheduler.watch``)."""
+
+
 class Scheduler:
     """Run queue and wake-ups of one ``run``; created on the first scheduling effect."""
 
@@ -177,6 +185,7 @@ class Scheduler:
         self.parked: dict = {}  # task -> the segment it last parked at (for the end-of-run unwinding)
         self.in_flight: set = set()  # concurrent futures of Await/RunInThread work, cancelled at the end
         self.finishing: "tuple | None" = None  # the main program's (value, error) once it has ended
+        self.watches: dict = {}  # watch type -> its instance (see watch())
 
     def new_task(self, spawner: Any) -> Task:
         """A task spawned by ``spawner``, named by its path (see ``Task``)."""
@@ -309,6 +318,31 @@ class Scheduler:
 
         cf.add_done_callback(done)
 
+    def watch(self, kind: Callable[[], Any]) -> Any:
+        """This run's watch of type ``kind`` (created on first use): an object with ``pending`` (how
+        many of this run's external futures it watches) and ``check(sched)``, which completes the
+        watched futures that can no longer complete normally (``complete_future``, one less
+        ``pending_external`` each) and returns how many. While this run waits for outside work, its
+        watches are checked every ``WATCH_INTERVAL_S``, on the run's thread: for Ray, a task whose
+        result ``ray.shutdown()`` has lost would otherwise be waited for forever."""
+        found = self.watches.get(kind)
+        if found is None:
+            found = self.watches[kind] = kind()
+        return found
+
+    def _receive(self) -> Any:
+        """The next inbox item, or None once a watch has completed futures itself."""
+        while True:
+            watching = [w for w in self.watches.values() if w.pending]
+            if not watching:
+                return self.inbox.get()
+            try:
+                return self.inbox.get(timeout=WATCH_INTERVAL_S)
+            except queue.Empty:
+                pass
+            if sum(w.check(self) for w in watching):
+                return None
+
     def next_ready(self) -> tuple:
         while True:
             if self.ready:
@@ -320,13 +354,16 @@ class Scheduler:
                     "every task is waiting and nothing outside the runtime can wake one "
                     "(a Wait on a task that waits on it, or on a future nobody completes)"
                 )
-            item = self.inbox.get()
+            item = self._receive() if self.watches else self.inbox.get()
+            if item is None:  # a watch completed futures itself
+                continue
             if type(item) is not tuple:
                 item.start(self)  # a program handed over from another thread (SpawnRequest)
                 continue
             fut, value, error = item
-            self.pending_external -= 1
-            complete_future(fut, value, error)
+            if not fut.done:  # completed twice (a watch gave up on it first, or its promise was completed again)
+                self.pending_external -= 1
+                complete_future(fut, value, error)
 
 
 # --- the scheduling effects: each answers ``(value, exc)`` now, or ``None`` when the task parked ----
@@ -396,7 +433,7 @@ def _race(sched: Scheduler, y: Any, task: Any, seg: Segment) -> "tuple | None":
 
 
 def _create_external_promise(sched: Scheduler, y: Any, task: Any, seg: Segment) -> tuple:
-    return (ExternalPromise(sched.external(), sched.inbox), None)
+    return (ExternalPromise(sched.external(), sched.inbox, sched), None)
 
 
 def _await(sched: Scheduler, y: Any, task: Any, seg: Segment) -> "tuple | None":

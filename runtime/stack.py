@@ -13,12 +13,8 @@ from __future__ import annotations
 import collections
 from typing import Any
 
+from .effects import Get, Put
 from .program import K_BOUNDARY, K_RETURNED
-
-
-def STATE_HANDLE(effect: Any, segment: "Segment") -> Any:  # noqa: N802 - a marker, compared by identity
-    """Marks a ``state()`` segment, whose exact ``Get``/``Put`` the interpreter answers itself."""
-    return segment.handler.handle(effect, segment)
 
 
 BOTTOM_TYPES = object
@@ -26,9 +22,17 @@ BOTTOM_TYPES = object
 every effect, so the handler search always ends there; having no handler, it hands what reaches it
 to the scheduler (or raises ``UnhandledEffect``)."""
 
+_A_GET = Get(None)
+_A_PUT = Put(None, None)
+
 
 class Segment:
-    __slots__ = ("frames", "parent", "handler", "types", "handle")
+    """``state_store``: the dict of the native ``state()`` handler that is the nearest handler taking
+    an exact ``Get`` and ``Put`` from this segment (None when another handler, or none, comes first);
+    the loop answers those effects from it without a handler search. A segment's parent and
+    handler never change, so it is worked out once, here."""
+
+    __slots__ = ("frames", "parent", "handler", "types", "handle", "state_store")
 
     def __init__(self, parent: "Segment | None", handler: Any = None) -> None:
         self.frames: list = []
@@ -37,13 +41,17 @@ class Segment:
         if handler is None:
             self.types = ()  # takes no effect: the handler search passes it by
             self.handle = None
+            self.state_store = None if parent is None else parent.state_store
         else:
-            self.types = handler.types
+            types = self.types = handler.types
             # Bound once here rather than on every effect: natives answer through it.
+            self.handle = handler.handle if handler.native else None
             if getattr(handler, "answered_inline", False):
-                self.handle = STATE_HANDLE
+                self.state_store = handler.store
+            elif isinstance(_A_GET, types) or isinstance(_A_PUT, types):
+                self.state_store = None
             else:
-                self.handle = handler.handle if handler.native else None
+                self.state_store = None if parent is None else parent.state_store
 
 
 class Returned:

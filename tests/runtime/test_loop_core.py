@@ -362,3 +362,85 @@ def test_a_handler_body_whose_first_step_yields_none_gets_the_bad_yield_error_th
         return (yield Ping())
 
     assert "may only yield effects or programs" in run(confused(program()))
+
+
+# --- state()'s Get/Put answered in the send step (Segment.state_store) ---------------------------
+
+
+def test_get_and_put_of_any_key_under_state_answer_as_the_state_handler_does():
+    from doeff_migrate.runtime import Get, Put, state
+
+    @do
+    def inner():
+        yield Put(("pair", 1), "tuple key")
+        yield Put(7, "int key")
+        yield Put("x", (yield Get("x")) + 1)
+        return (yield Get("x")), (yield Get(("pair", 1))), (yield Get(7)), (yield Get("never put"))
+
+    @do
+    def outer():
+        yield Put("x", 40)
+        first = yield inner()
+        return first, (yield Get("x"))
+
+    assert run(state()(outer())) == ((41, "tuple key", "int key", None), 41)
+
+
+def test_an_unhashable_state_key_raises_at_the_yield_where_the_program_can_catch_it():
+    from doeff_migrate.runtime import Get, Put, state
+
+    @do
+    def program():
+        caught = []
+        for effect in (Get([1]), Put({}, 1)):
+            try:
+                yield effect
+            except TypeError as err:
+                caught.append(str(err))
+        return caught
+
+    assert run(state()(program())) == ["unhashable type: 'list'", "unhashable type: 'dict'"]
+
+
+def test_a_handler_between_the_program_and_state_sees_the_get_and_put_it_takes():
+    from doeff_migrate.runtime import Get, Pass, Put, state
+
+    seen = []
+
+    @handler
+    def spy_puts(effect: Put, k):
+        seen.append(("put", effect.key, effect.value))
+        yield Pass(effect, k)
+
+    @handler
+    def fixed_gets(effect: Get, k):
+        seen.append(("get", effect.key))
+        return (yield Resume(k, 100))
+
+    @do
+    def program():
+        yield Put("x", 1)
+        return (yield Get("x"))
+
+    assert run(state()(spy_puts(program()))) == 1
+    assert seen == [("put", "x", 1)]
+    seen.clear()
+    assert run(state()(fixed_gets(program()))) == 100
+    assert seen == [("get", "x")]
+
+
+def test_a_re_entrant_call_and_a_spawned_task_read_the_state_of_their_run():
+    from doeff_migrate.runtime import Gather, Get, Put, Spawn, state
+
+    @do
+    def read():
+        return (yield Get("x"))
+
+    @do
+    def program():
+        yield Put("x", 5)
+        task = yield Spawn(read())
+        spawned = (yield Gather(task))[0]
+        return interpreter.run_reentrant(read()), spawned
+
+    assert run(state()(program())) == (5, 5)

@@ -133,3 +133,57 @@ def test_ray_not_started_says_how_to_start_it():
     assert "ERROR:" in proc.stdout and "ray.init()" in proc.stdout and "RayHandler(init=True)" in proc.stdout
     assert "STARTED: 1" in proc.stdout, proc.stderr[-2000:]
     assert RayNotStartedError.__mro__[1] is RuntimeError
+
+
+def test_tasks_finishing_together_each_get_their_own_value_or_error():
+    # A failure among tasks finishing together reaches only its own Wait, with its own type.
+    @do
+    def main():
+        tasks = [(yield Spawn(P.plus_one(1))), (yield Spawn(P.fail_remote("second"))), (yield Spawn(P.plus_one(3)))]
+        outcomes = []
+        for t in tasks:
+            try:
+                outcomes.append((yield Wait(t)))
+            except ValueError as err:
+                outcomes.append(f"ValueError: {err}")
+        return outcomes
+
+    assert run(main(), handlers=[RayHandler()]) == [2, "ValueError: second", 4]
+
+
+def test_ray_shutdown_while_a_task_runs_raises_at_its_wait_and_the_process_lives_on():
+    code = textwrap.dedent("""
+        import os, time
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        import ray
+        from doeff_migrate.runtime import Spawn, Wait, do, run
+        from doeff_migrate.runtime.ray_backend import RayHandler, RayNotStartedError
+
+        @do
+        def slow():
+            time.sleep(3.0)
+            return "finished"
+
+        @do
+        def main(restart):
+            task = yield Spawn(slow())
+            ray.shutdown()
+            if restart:  # a new Ray session: the old one's task still never calls back
+                ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+            try:
+                return (yield Wait(task))
+            except RayNotStartedError as err:
+                return f"lost: {err}"
+
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+        print("RESULT:", run(main(False), handlers=[RayHandler()]), flush=True)
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+        print("RESTARTED:", run(main(True), handlers=[RayHandler()]), flush=True)
+        ray.shutdown()
+        print("AFTER: alive", flush=True)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "RESULT: lost: ray.shutdown() ran while this Ray task was running" in proc.stdout
+    assert "RESTARTED: lost: ray.shutdown() ran while this Ray task was running" in proc.stdout
+    assert "AFTER: alive" in proc.stdout
