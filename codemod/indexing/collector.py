@@ -76,6 +76,8 @@ class Collector(ProviderReader, DesignReader):
         for node in walk_breadth_first(self.searched_statements()):
             if isinstance(node, ast.Call):
                 canonical = self.canonical(node.func)
+                if canonical == pn.INJECTED:
+                    self.facts.class_injection = True
                 if canonical == pn.DESIGN:
                     for kw in node.keywords:
                         if kw.arg is not None:
@@ -97,7 +99,11 @@ class Collector(ProviderReader, DesignReader):
                             parts.append(node.func.value)  # type: ignore[attr-defined]
                         for part in parts:
                             self.facts.runner_args |= {n.id for n in ast.walk(part) if isinstance(n, ast.Name)}
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and id(node) not in top_level:
+            elif isinstance(node, ast.ClassDef) and any(
+                self.canonical(d.func if isinstance(d, ast.Call) else d) == pn.INJECTED for d in node.decorator_list
+            ):
+                self.facts.class_injection = True
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and id(node) not in top_level:
                 if any(self.canonical(d) is not None for d in node.decorator_list):
                     self.facts.nested_decorated = True
 

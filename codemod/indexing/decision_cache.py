@@ -64,25 +64,6 @@ class DecisionCache:
             found |= set(facts.providers)
         return found
 
-    def assume_unmigrated(self, module: str, source: str) -> set[str] | None:
-        """Start migrating ``module`` (whose ``source`` is what was indexed) assuming that only its surely
-        unmigrated providers stay pinjected; returns them, or ``None`` when its answer is known already
-        (or ``source`` is not what the index read).
-
-        :meth:`unmigrated_providers` would first run the transforms' analysis over the whole module; the
-        migration runs the same analysis itself. If it leaves no other provider pinjected, the assumption
-        was the fixpoint (what the analysis would have found); otherwise :meth:`forget_assumption`, and
-        the module is migrated again."""
-        if module in self._unmigrated or self.sources.get(module, ("", None))[1] != source or "pinjected" not in source:
-            return None
-        assumed = self._surely_unmigrated(module)
-        self._unmigrated[module] = set(assumed)
-        return assumed
-
-    def forget_assumption(self) -> None:
-        """Answers given while an assumption of :meth:`assume_unmigrated` held may be wrong: forget all."""
-        self._unmigrated = {}
-
     def is_unmigrated(self, provider: ProviderDef | None) -> bool:
         """A provider that stays pinjected: nothing migrated may ask for it, call it or bind it."""
         return provider is not None and provider.name in self.unmigrated_providers(provider.module)

@@ -71,6 +71,9 @@ class ModuleFacts:
     """Names passed to pinjected machinery the codemod leaves as is (``AsyncResolver(d)``)."""
     nested_decorated: bool = False
     """A pinjected-decorated function or class inside a function or class body (DM113)."""
+    class_injection: bool = False
+    """A class decorated with pinjected's ``injected`` or a call of ``injected`` (``injected(C)``) anywhere in
+    the file: what ``transforms/classes.py`` rewrites (without either, its pass changes nothing)."""
     leftover_calls: bool = False
     """Calls of runner machinery, ``injected(Class)`` or ``Injected.dynamic`` (flagged by ``leftovers``)."""
     lifted_entry_points: set[str] = field(default_factory=set)

@@ -14,6 +14,7 @@ import os
 import libcst as cst
 
 from .. import pinjected_names as pn
+from ..errors import MigrationError
 from ..handler_stubs import HANDLER_MODULE, handler_module_for
 from . import clause_matches
 from .effectful_code import ImportTable
@@ -172,7 +173,7 @@ def _does_io(path: str, migrate_text) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     answer = _yields_generated_effects(text)
-    if not answer and _may_yield_effects(text, path):
+    if not answer and may_yield_effects(text, path):
         token = PROBING.set(True)
         try:
             # With ``di`` too: in a full run the sibling's @injected functions become @do ones first.
@@ -186,7 +187,7 @@ def _does_io(path: str, migrate_text) -> bool:
     return answer
 
 
-def _may_yield_effects(text: str, path: str) -> bool:
+def may_yield_effects(text: str, path: str) -> bool:
     """Whether the io phase can find anything to rewrite in a probed module: its pre-filter without the clause
     for imports of sibling modules (those only wire the module's own entry points, which a probe skips). A
     module matching none of the other clauses is not migrated to be probed."""
