@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import re
 
 from .. import pinjected_names as pn
 from .ast_helpers import asked_key, is_literal, walk_breadth_first
@@ -14,6 +15,8 @@ from .word_lines import clean_definitions, word_lines
 
 RUNNER_ATTRIBUTES = ("to_graph", "to_resolver", "dynamic")
 """Attributes of pinjected objects whose use is runner machinery (``d.to_graph()``, ``Injected.dynamic``)."""
+_LONE_CR = re.compile("\r(?!\n)")
+
 
 def resolve_relative(module: str, is_package: bool, level: int, target: str | None) -> str:
     parts = module.split(".")
@@ -114,7 +117,7 @@ class Collector(ProviderReader, DesignReader):
         Walking every node of a module with ``ast.walk`` was most of the index's time; the others are skipped
         (a breadth-first walk of the rest meets the same nodes in the same order)."""
         body = self.tree.body
-        if self.source is None:
+        if self.source is None or _LONE_CR.search(self.source):  # (``ast`` ends lines there too; ``word_lines`` does not)
             return body
         lines = word_lines(self.source, {*self.names.names, *(m.split(".")[0] for m in self.names.modules), *RUNNER_ATTRIBUTES})
         searched = []
