@@ -77,8 +77,15 @@ def _add_with_libcst(module: cst.Module, context: CodemodContext) -> cst.Module:
         isinstance(small, (cst.Import, cst.ImportFrom)) for small in body[end].body
     ):
         end += 1
-    head = AddImportsVisitor(context).transform_module(module.with_changes(body=body[: end + 1]))
-    return head.with_changes(body=[*head.body, *body[end + 1 :]])
+    if end >= len(body):
+        return AddImportsVisitor(context).transform_module(module)
+    # Of the statement after the imports only its leading lines are read (and maybe given a blank line): a
+    # ``pass`` stands in for it, so that a long class or function there is not walked either.
+    after = body[end]
+    stand_in = cst.SimpleStatementLine([cst.Pass()], leading_lines=after.leading_lines)
+    head = AddImportsVisitor(context).transform_module(module.with_changes(body=[*body[:end], stand_in]))
+    *edited, stood_in = head.body
+    return head.with_changes(body=[*edited, after.with_changes(leading_lines=stood_in.leading_lines), *body[end + 1 :]])
 
 
 def _used_names(code: str) -> set[str]:

@@ -14,6 +14,7 @@ import os
 import libcst as cst
 
 from .. import pinjected_names as pn
+from ..cst_walk import nodes
 from ..errors import MigrationError
 from ..handler_stubs import HANDLER_MODULE, handler_module_for
 from . import clause_matches
@@ -122,18 +123,23 @@ def _find_in_ancestors(directory: str, dotted: str, package: str) -> str | None:
 
 def entry_calls(module: cst.Module, imports: ImportTable) -> list[cst.Call]:
     """Calls that build programs an entry point runs: at module level, and in plain functions when the module
-    calls the runtime's ``run`` itself."""
-    found = [c for stmt in module.body if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) for c in calls_in(stmt)]
+    calls the runtime's ``run`` itself (in no particular order)."""
+    found = [c for stmt in module.body if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) for c in _calls(stmt)]
     # (Walking the whole module is skipped when no import can name the runtime's ``run``.)
     if not any(_RUN.startswith(f"{target}.") or target == _RUN for name, target in imports.names.items() if name not in imports.ambiguous):
         return found
-    everywhere = calls_in(module)
+    everywhere = _calls(module)
     if any(imports.qualify(c.func) == _RUN for c in everywhere):
         found = everywhere
     return found
 
 
 _RUN = "doeff_migrate.runtime.run"
+
+
+def _calls(node: cst.CSTNode) -> list[cst.Call]:
+    """The calls in ``node``, in no particular order (what :func:`entry_calls` gives is read as a set)."""
+    return [n for n in nodes(node) if isinstance(n, cst.Call)]
 
 
 def calls_in(node: cst.CSTNode) -> list[cst.Call]:

@@ -184,3 +184,44 @@ def test_io_bodies_are_walked_only_where_io_can_be(source, walks):
     transformer = IoTransformer(state)
     transformer.visit_Module(cst.parse_module(source))
     assert transformer.bodies is walks
+
+
+def test_fast_walk_meets_the_nodes_a_visitor_meets():
+    from doeff_migrate.codemod.cst_walk import nodes
+
+    module = cst.parse_module(dedent(
+        """
+        import os
+        from pinjected.di.expr_util import Expr
+
+        @deco(arg=lambda x: x if x else -x)
+        async def f(a: int = 1, *args, b, **kw) -> Expr:
+            async with open(a) as h, g() as (i, j):
+                [k async for k in h if k]
+            return {m: n for m, n in kw.items()} | {**kw}
+
+        class C(Expr, metaclass=M):
+            x: int = 0
+            def g(self):
+                global os
+                try:
+                    pass
+                except (A, B) as e:
+                    raise e from None
+                del self.x[1:2, ...]
+        """
+    ))
+    seen: list[int] = []
+    skipped: list[int] = []
+
+    class _All(cst.CSTVisitor):
+        def on_visit(self, node):
+            seen.append(id(node))
+            if isinstance(node, cst.ImportFrom):
+                skipped.append(id(node))
+                return False
+            return True
+
+    module.visit(_All())
+    assert sorted(id(n) for n in nodes(module, skip=(cst.ImportFrom,))) == sorted(seen)
+    assert skipped
