@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import ast
 import bisect
-import re
 
 from .. import pinjected_names as pn
 from .ast_helpers import asked_key, is_literal, walk_breadth_first
 from .design_facts import MIGRATED_BUILDERS, DesignReader
 from .facts import ModuleFacts, ValueSpec, top_functions
 from .provider_facts import ProviderReader
-from .word_lines import clean_definitions, word_lines
+from .word_lines import LONE_CR, definitions, word_lines
 
 RUNNER_ATTRIBUTES = ("to_graph", "to_resolver", "dynamic")
 """Attributes of pinjected objects whose use is runner machinery (``d.to_graph()``, ``Injected.dynamic``)."""
-_LONE_CR = re.compile("\r(?!\n)")
 
 
 def resolve_relative(module: str, is_package: bool, level: int, target: str | None) -> str:
@@ -74,7 +72,7 @@ class Collector(ProviderReader, DesignReader):
         self.constructed_classes()
         self.facts.top_functions = top_functions(self.tree, self.facts.imports)
         if self.source is not None:
-            self.facts.clean_definitions = clean_definitions(self.source, self.tree, self.names)
+            self.facts.clean_definitions, self.facts.mentioning_functions = definitions(self.source, self.tree, self.names)
         top_level = {id(n) for n in self.tree.body}
         for node in walk_breadth_first(self.searched_statements()):
             if isinstance(node, ast.Call):
@@ -117,7 +115,7 @@ class Collector(ProviderReader, DesignReader):
         Walking every node of a module with ``ast.walk`` was most of the index's time; the others are skipped
         (a breadth-first walk of the rest meets the same nodes in the same order)."""
         body = self.tree.body
-        if self.source is None or _LONE_CR.search(self.source):  # (``ast`` ends lines there too; ``word_lines`` does not)
+        if self.source is None or LONE_CR.search(self.source):
             return body
         lines = word_lines(self.source, {*self.names.names, *(m.split(".")[0] for m in self.names.modules), *RUNNER_ATTRIBUTES})
         searched = []

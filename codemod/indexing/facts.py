@@ -84,6 +84,9 @@ class ModuleFacts:
     clean_definitions: tuple[frozenset[str], frozenset[str]] | None = None
     """Names of the functions / classes whose every definition never mentions a local pinjected name
     inside its body (:func:`clean_definitions`; ``transforms/leftovers.py`` skips them)."""
+    mentioning_functions: frozenset[str] | None = None
+    """Names of the functions some definition of which mentions a local pinjected name inside its body
+    (``None``: not known); the others are the clean ones."""
     top_functions: list[tuple[str, str | None, int]] | None = None
     """``(name, kind of its bridge decorator, line)`` of the module-level functions (:func:`top_functions`)."""
     reexported_api: bool = False

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from .. import pinjected_names as pn
 
 _NEWLINE = re.compile("\n")
+LONE_CR = re.compile("\r(?!\n)")
+"""A line end ``ast`` counts (a carriage return alone) that :func:`word_lines` does not: its line numbers differ there."""
 
 
 def word_lines(source: str, words: Iterable[str]) -> list[int]:
@@ -23,9 +25,17 @@ def clean_definitions(source: str, tree: ast.Module, names: pn.PinjectedNames) -
     """``(functions, classes)``: names whose every definition in ``source`` never mentions a local pinjected
     name (or module alias) inside its body (a function) or anywhere (a class): nothing in them can build
     an IProxy. Matched by name, so a name defined twice is clean only if both definitions are."""
+    return definitions(source, tree, names)[0]
+
+
+def definitions(
+    source: str, tree: ast.Module, names: pn.PinjectedNames,
+) -> tuple[tuple[frozenset[str], frozenset[str]], frozenset[str] | None]:
+    """:func:`clean_definitions`, and the names of the functions some definition of which does mention one
+    (``None``: not known, every function may)."""
     words = set(names.names) | {m.split(".")[0] for m in names.modules}
-    if not words:
-        return frozenset(), frozenset()
+    if not words or LONE_CR.search(source):
+        return (frozenset(), frozenset()), None
     lines = word_lines(source, words)
 
     def mentions(first: int, last: int) -> bool:
@@ -49,7 +59,8 @@ def clean_definitions(source: str, tree: ast.Module, names: pn.PinjectedNames) -
                     visit(block)
 
     visit(tree.body)
-    return (
+    clean = (
         frozenset(name for name, clean in functions.items() if clean),
         frozenset(name for name, clean in classes.items() if clean),
     )
+    return clean, frozenset(name for name, clean in functions.items() if not clean)

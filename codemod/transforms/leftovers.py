@@ -20,7 +20,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from .. import pinjected_names as pn
 from ..imports import without_names
 from ..index import clean_definitions
-from ..indexing.word_lines import word_lines
+from ..indexing.word_lines import LONE_CR, word_lines
 from ..comments import FLAG_COMMENT
 from . import MigrationTransformer, Transform, register
 from .pinjected_utilities import name_uses, retarget_utilities
@@ -223,7 +223,7 @@ def _used_as_types(tree, names, source: str = "") -> bool:
     if tree is None:
         return True
     statements = tree.body
-    if source and "\r" not in source:  # (``ast`` also ends lines at a lone carriage return; ``word_lines`` does not)
+    if source and not LONE_CR.search(source):
         lines = word_lines(source, names)
         statements = [stmt for stmt in statements if _shows_any(stmt, lines)]
     skipped: set[int] = set()

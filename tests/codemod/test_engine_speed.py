@@ -101,7 +101,7 @@ def _migrate_forcing(source: str, path: str, forced: bool) -> engine.MigrationRe
             object.__setattr__(t, "needed", saved[t.name])
 
 
-CLASS_CASES = [
+SKIP_CASES = [
     # no class injection: the classes pass is skipped
     """
     from pinjected import injected, instance
@@ -145,10 +145,30 @@ CLASS_CASES = [
 
     loaded = pj.injected(load)("x.txt")
     """,
+    # no function body names pinjected's API: the plain-programs pass is skipped
+    """
+    from pinjected import Injected, injected
+
+    def helper(x):
+        return x + 1
+
+    @injected
+    def f(dep, /, x):
+        return helper(x)
+
+    both = Injected.mzip(Injected.by_name("a"), Injected.by_name("b"))
+    """,
+    # a plain function building an Injected value: the pass runs and translates it
+    """
+    from pinjected import Injected
+
+    def both(a, b):
+        return Injected.mzip(Injected.by_name(a), Injected.by_name(b))
+    """,
 ]
 
 
-@pytest.mark.parametrize("source", CLASS_CASES)
+@pytest.mark.parametrize("source", SKIP_CASES)
 def test_a_skipped_pass_changes_nothing(source):
     source = dedent(source)
     obeyed = _migrate_forcing(source, "pkg_mod.py", forced=False)
@@ -225,3 +245,12 @@ def test_fast_walk_meets_the_nodes_a_visitor_meets():
     module.visit(_All())
     assert sorted(id(n) for n in nodes(module, skip=(cst.ImportFrom,))) == sorted(seen)
     assert skipped
+
+
+def test_functions_mentioning_pinjected_fact():
+    source = "from pinjected import Injected\n\ndef clean(x):\n    return x\n\ndef builds(k):\n    return Injected.by_name(k)\n"
+    index = ProjectIndex.from_sources({"m.py": source, "cr.py": source.replace("\n", "\r")})
+    assert index.modules["m"].mentioning_functions == frozenset({"builds"})
+    assert index.modules["m"].clean_definitions[0] == frozenset({"clean"})
+    # A lone carriage return ends a line for ``ast``, not for the text search: nothing is known there.
+    assert index.modules["cr"].mentioning_functions is None
