@@ -50,9 +50,11 @@ def names_in(node: cst.CSTNode) -> set[str]:
     return set(name_counts(node))
 
 
-def nodes(node: cst.CSTNode, skip: tuple[type, ...] = ()) -> list[cst.CSTNode]:
+def nodes(node: cst.CSTNode, skip: tuple[type, ...] = (), only: dict[type, tuple[str, ...]] | None = None) -> list[cst.CSTNode]:
     """Every node in ``node`` (itself included), without the subtrees below nodes of the types ``skip`` (which
-    are included). Not in a visitor's order: for readers that collect sets or ask whether any node matches."""
+    are included); below a node whose type is in ``only``, just the subtrees of the fields it names (a visitor
+    returning ``False`` after visiting those itself). Not in a visitor's order: for readers that collect sets or
+    ask whether any node matches."""
     found: list[cst.CSTNode] = []
     stack: list[cst.CSTNode] = [node]
     pop, push, keep = stack.pop, stack.append, found.append
@@ -62,7 +64,8 @@ def nodes(node: cst.CSTNode, skip: tuple[type, ...] = ()) -> list[cst.CSTNode]:
         keep(current)
         if skip and isinstance(current, skip):
             continue
-        for field in _fields(type(current)):
+        fields = only.get(type(current)) if only else None
+        for field in fields if fields is not None else _fields(type(current)):
             value = getattr(current, field)
             if isinstance(value, node_type):
                 push(value)

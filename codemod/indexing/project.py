@@ -29,6 +29,7 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
         self._unmigrated: dict[str, set[str]] = {}
         self._cyclic: set[tuple[str, str]] | None = None
         self._tree: tuple[str, str, object] | None = None
+        """(module, source, LibCST tree) of the file being migrated (``remember_tree``)."""
         self._keep_trees = False
         self.analysis = None
         """What decides which providers of a module stay pinjected (``decisions.ProviderAnalysis``: it runs the
@@ -36,7 +37,6 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
         self._ast_trees: dict[str, tuple[str, ast.Module]] = {}
         """Module -> (source, ``ast`` tree) of the sources added after the index was built (the run's
         rewrites), for :meth:`ast_tree` (the bridge planning reads them again)."""
-        """(module, source, LibCST tree) of the file being migrated (``remember_tree``)."""
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

@@ -254,3 +254,11 @@ def test_functions_mentioning_pinjected_fact():
     assert index.modules["m"].clean_definitions[0] == frozenset({"clean"})
     # A lone carriage return ends a line for ``ast``, not for the text search: nothing is known there.
     assert index.modules["cr"].mentioning_functions is None
+
+
+def test_fast_walk_follows_only_the_named_fields():
+    from doeff_migrate.codemod.cst_walk import nodes
+
+    expr = cst.parse_expression("a.b(c, lambda d: e)")
+    names = {n.value for n in nodes(expr, skip=(cst.Lambda,), only={cst.Attribute: ("value",)}) if isinstance(n, cst.Name)}
+    assert names == {"a", "c"}  # not the attribute's name, nor what is inside the lambda
