@@ -12,7 +12,7 @@ import dataclasses
 
 import libcst as cst
 
-__all__ = ["name_counts", "names_in"]
+__all__ = ["name_counts", "names_in", "nodes"]
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -48,3 +48,29 @@ def name_counts(node: cst.CSTNode) -> dict[str, int]:
 def names_in(node: cst.CSTNode) -> set[str]:
     """The identifiers of the ``Name`` nodes in ``node``."""
     return set(name_counts(node))
+
+
+def nodes(node: cst.CSTNode, skip: tuple[type, ...] = (), only: dict[type, tuple[str, ...]] | None = None) -> list[cst.CSTNode]:
+    """Every node in ``node`` (itself included), without the subtrees below nodes of the types ``skip`` (which
+    are included); below a node whose type is in ``only``, just the subtrees of the fields it names (a visitor
+    returning ``False`` after visiting those itself). Not in a visitor's order: for readers that collect sets or
+    ask whether any node matches."""
+    found: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = [node]
+    pop, push, keep = stack.pop, stack.append, found.append
+    node_type = cst.CSTNode
+    while stack:
+        current = pop()
+        keep(current)
+        if skip and isinstance(current, skip):
+            continue
+        fields = only.get(type(current)) if only else None
+        for field in fields if fields is not None else _fields(type(current)):
+            value = getattr(current, field)
+            if isinstance(value, node_type):
+                push(value)
+            elif type(value) in (list, tuple):
+                for item in value:
+                    if isinstance(item, node_type):
+                        push(item)
+    return found

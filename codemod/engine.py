@@ -67,10 +67,6 @@ def _range_filter(module: cst.Module, only_range: tuple[int, int] | None) -> Cal
     return in_range
 
 
-class _WrongAssumption(Exception):
-    """The migration left a provider pinjected that ``ProjectIndex.assume_unmigrated`` assumed migrated."""
-
-
 def migrate_text(
     source: str,
     *,
@@ -83,25 +79,6 @@ def migrate_text(
     ignore: Sequence[str] | None = None,
 ) -> MigrationResult:
     """Migrate ``source``; raises :class:`MigrationError` when it is not valid Python."""
-    options = dict(path=path, phases=phases, target=target, index=index, only_range=only_range, select=select, ignore=ignore)
-    try:
-        return _migrate(source, assume=True, **options)  # type: ignore[arg-type]
-    except _WrongAssumption:
-        return _migrate(source, assume=False, **options)  # type: ignore[arg-type]
-
-
-def _migrate(
-    source: str,
-    *,
-    path: str,
-    phases: Sequence[str] | None,
-    target: str,
-    index: ProjectIndex | None,
-    only_range: tuple[int, int] | None,
-    select: Sequence[str] | None,
-    ignore: Sequence[str] | None,
-    assume: bool,
-) -> MigrationResult:
     if target not in ("runtime", "doeff"):
         raise ValueError(f"unknown target {target!r} (expected 'runtime' or 'doeff')")
     wanted = tuple(phases or PHASES)
@@ -125,9 +102,9 @@ def _migrate(
         raise MigrationError("the file could not be parsed by Python's own parser")
     # The index decides which providers of this module stay pinjected from the same tree (no second parse).
     index.remember_tree(facts.module, source, module)
-    # (injected_functions decides it like the index would: over the whole file, before any other transform)
-    assume = assume and only_range is None and transforms[0].name == "injected_functions"
-    assumed = index.assume_unmigrated(facts.module, source) if assume else None
+    if dict.get(index.modules, facts.module) is facts and index.sources.get(facts.module, ("", None))[1] == source:
+        # The index's facts are of this very text: a family they show has nothing to do here is not run.
+        transforms = [t for t in transforms if t.needed is None or t.needed(facts)]
     context = CodemodContext(filename=path, full_module_name=facts.module)
     state = FileState(
         path=path,
@@ -154,18 +131,11 @@ def _migrate(
         try:
             tree = tree.visit(transformer(state))
         except (RecursionError, MigrationError):
-            if assumed is not None:
-                index.forget_assumption()
             raise
         except Exception as exc:  # a bug in a transform fails this file only, never the whole run
-            if assumed is not None:
-                index.forget_assumption()
             raise MigrationError(
                 f"internal error in the {transform.name} transform ({type(exc).__name__}: {exc}); nothing was changed"
             ) from exc
-        if assumed is not None and transform.name == "injected_functions" and not state.unmigrated <= assumed:
-            index.forget_assumption()
-            raise _WrongAssumption
     if only_range is not None and state.migrated_instances:
         # The lines' instances and tests get their ``__doeff_requires__`` entries, which the entry-points
         # transform (not run for a range) writes for the whole file.

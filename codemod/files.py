@@ -142,18 +142,21 @@ def dirty_files(paths: list[Path]) -> list[Path]:
     if not paths:
         return []
     by_repo: dict[Path, list[Path]] = {}
+    repo_of: dict[Path, Path | None] = {}  # folder -> its checkout's top (one ``git`` run per folder, not per file)
     for path in paths:
         folder = path.resolve().parent
-        try:
-            top = subprocess.run(
-                [*_SAFE_GIT, "-C", str(folder), "rev-parse", "--show-toplevel"],
-                capture_output=True, text=True, check=False, env=_git_env(),
-            )
-        except OSError:
-            return []
-        if top.returncode != 0:
-            continue
-        by_repo.setdefault(Path(top.stdout.strip()), []).append(path.resolve())
+        if folder not in repo_of:
+            try:
+                top = subprocess.run(
+                    [*_SAFE_GIT, "-C", str(folder), "rev-parse", "--show-toplevel"],
+                    capture_output=True, text=True, check=False, env=_git_env(),
+                )
+            except OSError:
+                return []
+            repo_of[folder] = Path(top.stdout.strip()) if top.returncode == 0 else None
+        repo = repo_of[folder]
+        if repo is not None:
+            by_repo.setdefault(repo, []).append(path.resolve())
     dirty: list[Path] = []
     for repo, files in by_repo.items():
         status = subprocess.run(

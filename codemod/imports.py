@@ -43,7 +43,7 @@ def apply_import_requests(module: cst.Module, context: CodemodContext, code: str
         if adds:
             # LibCST writes a repeated aliased request twice (``Ask as _dm_Ask, Ask as _dm_Ask``).
             context.scratch[AddImportsVisitor.CONTEXT_KEY] = list(dict.fromkeys(adds))
-            module = AddImportsVisitor(context).transform_module(module)
+            module = _add_with_libcst(module, context)
         if removes and simple_removes:
             # Unused pinjected imports go as in the simple case: LibCST's remover copies the tree and runs
             # its scope analysis, which was most of the time of a file that needs an aliased import. (Like
@@ -62,6 +62,30 @@ def apply_import_requests(module: cst.Module, context: CodemodContext, code: str
                 names.append(item.obj_name)  # type: ignore[arg-type]
         module = _add(module, wanted)
     return module
+
+
+def _add_with_libcst(module: cst.Module, context: CodemodContext) -> cst.Module:
+    """LibCST's ``AddImportsVisitor`` over the statements it reads and edits, the rest appended unchanged.
+
+    It reads the imports at the top of the module (after a docstring), merges into those, inserts after them
+    and gives the first statement after them a blank line; a statement further down is never looked at. Run
+    over the whole module it walked, and first copied, every node (most of the time of a file that needs an
+    aliased import)."""
+    body = list(module.body)
+    end = 1  # the first statement (a docstring or an import), the import block after it, and the statement after that
+    while end < len(body) and isinstance(body[end], cst.SimpleStatementLine) and any(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in body[end].body
+    ):
+        end += 1
+    if end >= len(body):
+        return AddImportsVisitor(context).transform_module(module)
+    # Of the statement after the imports only its leading lines are read (and maybe given a blank line): a
+    # ``pass`` stands in for it, so that a long class or function there is not walked either.
+    after = body[end]
+    stand_in = cst.SimpleStatementLine([cst.Pass()], leading_lines=after.leading_lines)
+    head = AddImportsVisitor(context).transform_module(module.with_changes(body=[*body[:end], stand_in]))
+    *edited, stood_in = head.body
+    return head.with_changes(body=[*edited, after.with_changes(leading_lines=stood_in.leading_lines), *body[end + 1 :]])
 
 
 def _used_names(code: str) -> set[str]:

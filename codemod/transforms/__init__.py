@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
 
 if TYPE_CHECKING:
+    from ..indexing.facts import ModuleFacts
     from .base import MigrationTransformer
 
 __all__ = [
@@ -84,6 +85,10 @@ class Transform:
     """
     extra_prefilter: Callable[[str | None], tuple[Clause, ...]] | None = None
     """More clauses that depend on the file's project (its ``[tool.doeff-migrate]`` settings), by path."""
+    needed: Callable[[ModuleFacts], bool] | None = None
+    """A check on the project index's facts of the file (read from the same text): ``False`` when the pass
+    would change and flag nothing there, so the engine does not run it. Like a pre-filter clause, a necessary
+    condition only; ``None``: always run."""
 
     @property
     def name(self) -> str:

@@ -171,5 +171,6 @@ transform = register(
         order=5,
         transformer=ClassInjection,
         description="`injected(C)` / `@injected` classes -> `class_constructor(C)` / `@class_binding` (key `new_C`)",
+        needed=lambda facts: facts.class_injection,
     )
 )

@@ -23,6 +23,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
+from ..cst_walk import nodes
 from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
 from .program_expressions import ExpressionLowering, NotAnExpression, primary as _primary
@@ -31,6 +32,8 @@ from ..rules.di_calls import INJECTED_ANNOTATED_PARAMETER
 
 # Refusals of the lifting that a Program expression (program_expressions.py) resolves at run time.
 _LOWERED_AS_EXPRESSION = frozenset({UNTRANSLATABLE_IPROXY.code})
+_ATTRIBUTE_VALUE = {cst.Attribute: ("value",)}
+"""Below an attribute (``x.attr``) only its value is searched (``has_leaf``)."""
 _PASSED_AS_VALUE = "an injected function is passed as a value here: pinjected resolves it to a callable, a program is not one"
 _NO_DOEFF_EXPRESSIONS = (
     "IProxy expression with no doeff form: Program expressions (`expr`) and `as_program` run on the bundled "
@@ -210,56 +213,32 @@ class EntryPoints(MigrationTransformer):
 
     def uses_pinjected(self, node: cst.CSTNode) -> bool:
         """Whether ``node`` refers to a pinjected provider or API (not only to already migrated bindings)."""
-        outer = self
-        found = False
-
-        class _Finder(cst.CSTVisitor):
-            def _check(self, n: cst.BaseExpression) -> None:
-                nonlocal found
-                target = outer.provider(n)
-                if target is not None and not getattr(target, "migrated", False):
-                    found = True
-                elif outer.state.canonical(n) in (pn.INJECTED, pn.INJECTED_CLASS):
-                    found = True
-                elif isinstance(n, cst.Name) and (n.value in outer.programs or outer.imported_entry_point(n.value)):
-                    found = True
-
-            def visit_Name(self, n: cst.Name) -> None:
-                self._check(n)
-
-            def visit_Attribute(self, n: cst.Attribute) -> None:
-                self._check(n)
-
-        node.visit(_Finder())
-        return found
+        for n in nodes(node):
+            if not isinstance(n, (cst.Name, cst.Attribute)):
+                continue
+            target = self.provider(n)
+            if target is not None and not getattr(target, "migrated", False):
+                return True
+            if self.state.canonical(n) in (pn.INJECTED, pn.INJECTED_CLASS):
+                return True
+            if isinstance(n, cst.Name) and (n.value in self.programs or self.imported_entry_point(n.value)):
+                return True
+        return False
 
     def has_leaf(self, node: cst.CSTNode) -> bool:
-        """Whether ``node`` contains a pinjected computation (so it is an IProxy, not a value)."""
-        found = False
-        outer = self
-
-        class _Finder(cst.CSTVisitor):
-            def visit_Call(self, n: cst.Call) -> None:
-                nonlocal found
-                target = outer.provider(n.func)
-                by_name = outer.state.canonical(n.func) == pn.INJECTED and _single_string(n)
-                if target is not None or by_name or outer.injected_class_call(n) not in (None, "dynamic"):
-                    found = True
-
-            def visit_Name(self, n: cst.Name) -> None:
-                nonlocal found
-                if outer.is_leaf(n):
-                    found = True
-
-            def visit_Lambda(self, n: cst.Lambda) -> bool:
-                return False
-
-            def visit_Attribute(self, n: cst.Attribute) -> bool:
-                n.value.visit(self)
-                return False
-
-        node.visit(_Finder())
-        return found
+        """Whether ``node`` contains a pinjected computation (so it is an IProxy, not a value): a lambda's
+        body does not count, nor the name of an attribute (``x.attr``)."""
+        for n in nodes(node, skip=(cst.Lambda,), only=_ATTRIBUTE_VALUE):
+            if isinstance(n, cst.Call):
+                if self.provider(n.func) is not None:
+                    return True
+                if self.state.canonical(n.func) == pn.INJECTED and _single_string(n):
+                    return True
+                if self.injected_class_call(n) not in (None, "dynamic"):
+                    return True
+            elif isinstance(n, cst.Name) and self.is_leaf(n):
+                return True
+        return False
 
     def is_leaf(self, node: cst.BaseExpression) -> bool:
         """A node the entry point must ``yield``: an ``@instance``, or a migrated entry point of this module or another."""

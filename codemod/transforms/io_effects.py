@@ -45,7 +45,7 @@ from .effectful_code import ImportTable, is_doeff_code, is_effectful, module_bou
 from .io_body import BodyRewriter
 from .io_catalogue import PREFILTER, catalogue_for, extra_prefilter
 from .io_clients import is_constructor
-from .io_siblings import PROBING, entry_calls, project_imports, siblings_do_io
+from .io_siblings import PROBING, entry_calls, may_yield_effects, project_imports, siblings_do_io
 from .io_wiring import RunWiring, before_main_block
 
 _CACHE_DECORATORS = {"functools.lru_cache", "functools.cache", "functools.cached_property"}
@@ -84,9 +84,20 @@ class IoTransformer(MigrationTransformer):
         self.entry_callables = set(self.do_functions)
         self.module_functions = {id(s) for s in node.body if isinstance(s, cst.FunctionDef)}
         self.handler_modules: set[str] = set()  # handler modules (dotted) of the packages whose programs run here
+        # A file that matched the pre-filter only for its imports of sibling modules has no IO of its own to move
+        # or flag (every IO call needs a catalogued import, ``open`` or a cache; ``cache`` may span lines): only
+        # its entry points are wired (``leave_Module``), and function bodies are not walked.
+        source = self.state.source
+        self.bodies = not source or "cache" in source.lower() or may_yield_effects(source, self.state.path)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return self.bodies
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return self.bodies
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
-        if not is_effectful(original_node, self.imports):
+        if not self.bodies or not is_effectful(original_node, self.imports):
             return updated_node
         if is_doeff_code(original_node, self.imports, self.state):
             return self.left_for_doeff(updated_node)

@@ -14,6 +14,8 @@ import os
 import libcst as cst
 
 from .. import pinjected_names as pn
+from ..cst_walk import nodes
+from ..errors import MigrationError
 from ..handler_stubs import HANDLER_MODULE, handler_module_for
 from . import clause_matches
 from .effectful_code import ImportTable
@@ -121,18 +123,23 @@ def _find_in_ancestors(directory: str, dotted: str, package: str) -> str | None:
 
 def entry_calls(module: cst.Module, imports: ImportTable) -> list[cst.Call]:
     """Calls that build programs an entry point runs: at module level, and in plain functions when the module
-    calls the runtime's ``run`` itself."""
-    found = [c for stmt in module.body if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) for c in calls_in(stmt)]
+    calls the runtime's ``run`` itself (in no particular order)."""
+    found = [c for stmt in module.body if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) for c in _calls(stmt)]
     # (Walking the whole module is skipped when no import can name the runtime's ``run``.)
     if not any(_RUN.startswith(f"{target}.") or target == _RUN for name, target in imports.names.items() if name not in imports.ambiguous):
         return found
-    everywhere = calls_in(module)
+    everywhere = _calls(module)
     if any(imports.qualify(c.func) == _RUN for c in everywhere):
         found = everywhere
     return found
 
 
 _RUN = "doeff_migrate.runtime.run"
+
+
+def _calls(node: cst.CSTNode) -> list[cst.Call]:
+    """The calls in ``node``, in no particular order (what :func:`entry_calls` gives is read as a set)."""
+    return [n for n in nodes(node) if isinstance(n, cst.Call)]
 
 
 def calls_in(node: cst.CSTNode) -> list[cst.Call]:
@@ -172,7 +179,7 @@ def _does_io(path: str, migrate_text) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     answer = _yields_generated_effects(text)
-    if not answer and _may_yield_effects(text, path):
+    if not answer and may_yield_effects(text, path):
         token = PROBING.set(True)
         try:
             # With ``di`` too: in a full run the sibling's @injected functions become @do ones first.
@@ -186,7 +193,7 @@ def _does_io(path: str, migrate_text) -> bool:
     return answer
 
 
-def _may_yield_effects(text: str, path: str) -> bool:
+def may_yield_effects(text: str, path: str) -> bool:
     """Whether the io phase can find anything to rewrite in a probed module: its pre-filter without the clause
     for imports of sibling modules (those only wire the module's own entry points, which a probe skips). A
     module matching none of the other clauses is not migrated to be probed."""

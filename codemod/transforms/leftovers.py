@@ -12,6 +12,7 @@ pinjected objects to migrated programs.
 from __future__ import annotations
 
 import ast
+import bisect
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
@@ -19,6 +20,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from .. import pinjected_names as pn
 from ..imports import without_names
 from ..index import clean_definitions
+from ..indexing.word_lines import LONE_CR, word_lines
 from ..comments import FLAG_COMMENT
 from . import MigrationTransformer, Transform, register
 from .pinjected_utilities import name_uses, retarget_utilities
@@ -152,7 +154,7 @@ def retarget_type_names(state, module: cst.Module) -> cst.Module:
         for local, canonical in state.names.names.items()
         if canonical in (pn.INJECTED_CLASS, pn.IPROXY) or canonical in PROXY_TYPE_NAMES or canonical in TYPE_ALIASES
     }
-    if not types or not _used_as_types(state.ast_tree(), types):
+    if not types or not _used_as_types(state.ast_tree(), types, state.source):
         return module
     as_api, names = name_uses(module, types)
     as_type = names & set(types)
@@ -212,22 +214,36 @@ def without_unused_star(state, module: cst.Module) -> cst.Module:
     return module.with_changes(body=body)
 
 
-def _used_as_types(tree, names) -> bool:
+def _used_as_types(tree, names, source: str = "") -> bool:
     """Whether the source uses one of ``names`` other than as pinjected's API (``Injected.pure``,
     ``IProxy(...)``) or as the annotation of a module-level entry point (rewritten to ``Program``):
-    a cheap ``ast`` test that spares most modules the walk over the rewritten tree."""
+    a cheap ``ast`` test that spares most modules the walk over the rewritten tree. Only the top-level
+    statements with one of ``names`` on one of their lines (``source``: the text ``tree`` was parsed from)
+    are walked: a name is a node on a line that shows it."""
     if tree is None:
         return True
+    statements = tree.body
+    if source and not LONE_CR.search(source):
+        lines = word_lines(source, names)
+        statements = [stmt for stmt in statements if _shows_any(stmt, lines)]
     skipped: set[int] = set()
-    for node in tree.body:
+    for node in statements:
         if isinstance(node, ast.AnnAssign):
             skipped.update(id(n) for n in ast.walk(node.annotation))
-    for node in ast.walk(tree):
+    nodes = [n for stmt in statements for n in ast.walk(stmt)]
+    for node in nodes:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             skipped.add(id(node.value))
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             skipped.add(id(node.func))
-    return any(isinstance(node, ast.Name) and node.id in names and id(node) not in skipped for node in ast.walk(tree))
+    return any(isinstance(node, ast.Name) and node.id in names and id(node) not in skipped for node in nodes)
+
+
+def _shows_any(stmt: ast.stmt, lines: list[int]) -> bool:
+    """Whether one of the sorted line numbers ``lines`` falls within ``stmt`` (its decorators included)."""
+    first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
+    at = bisect.bisect_left(lines, first)
+    return at < len(lines) and lines[at] <= (stmt.end_lineno or stmt.lineno)
 
 
 # Notes on migrated code (the function migrated; the comment only informs).

@@ -19,6 +19,7 @@ from __future__ import annotations
 import libcst as cst
 
 from .. import pinjected_names as pn
+from ..cst_walk import nodes
 from ..imports import without_names
 
 COMPAT_MODULE = "doeff_migrate.runtime.compat"
@@ -65,15 +66,11 @@ def _local(alias: cst.ImportAlias) -> str:
 
 def _imports_in(module: cst.Module):
     found: list[tuple[str, cst.ImportAlias]] = []
-
-    class _Imports(cst.CSTVisitor):
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+    for node in nodes(module, skip=(cst.ImportFrom,)):
+        if isinstance(node, cst.ImportFrom):
             name = pn.dotted_cst(node.module) if node.module is not None and not node.relative else None
             if name in COUNTERPARTS and not isinstance(node.names, cst.ImportStar):
                 found.extend((name, alias) for alias in node.names)
-            return False
-
-    module.visit(_Imports())
     return found
 
 
@@ -91,31 +88,19 @@ def name_uses(module: cst.Module, names) -> tuple[set[str], set[str]]:
     ``class C(Name)``), and every identifier of ``module`` outside its import statements."""
     api: set[str] = set()
     seen: set[str] = set()
-
-    class _Uses(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> bool:
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            return False
-
-        def visit_Attribute(self, node: cst.Attribute) -> None:
+    for node in nodes(module, skip=(cst.Import, cst.ImportFrom)):
+        if isinstance(node, cst.Name):
+            seen.add(node.value)
+        elif isinstance(node, cst.Attribute):
             if isinstance(node.value, cst.Name) and node.value.value in names:
                 api.add(node.value.value)
-
-        def visit_Call(self, node: cst.Call) -> None:
+        elif isinstance(node, cst.Call):
             if isinstance(node.func, cst.Name) and node.func.value in names:
                 api.add(node.func.value)
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        elif isinstance(node, cst.ClassDef):
             for base in node.bases:
                 if isinstance(base.value, cst.Name) and base.value.value in names:
                     api.add(base.value.value)
-
-        def visit_Name(self, node: cst.Name) -> None:
-            seen.add(node.value)
-
-    module.visit(_Uses())
     return api, seen
 
 

@@ -320,5 +320,7 @@ transform = register(
         order=35,
         transformer=PlainPrograms,
         description="plain functions building Injected values build the runtime's programs instead",
+        # Only functions whose body names pinjected's API are translated (a clean one is not even walked).
+        needed=lambda facts: facts.mentioning_functions is None or bool(facts.mentioning_functions),
     )
 )

@@ -1,0 +1,1 @@
+"""The parts of the project index (``codemod/index.py`` is their public face)."""

@@ -1,0 +1,69 @@
+"""Which providers stay pinjected, per module, cached on the index."""
+
+from __future__ import annotations
+
+from .facts import ProviderDef
+
+
+class DecisionCache:
+    """Part of :class:`project.ProjectIndex`: the cached migrate/refuse answers per module."""
+
+    def cyclic_providers(self) -> set[tuple[str, str]]:
+        """``(module, name)`` of providers on a dependency cycle (``def fact(fact, /, n)``): pinjected
+        fails to resolve them ("cycle detected"), a migrated ``@do`` would recurse and succeed (DM129).
+
+        Only edges parsing is sure of: a key with one provider that no design rebinds."""
+        if self._cyclic is None:
+            graph: dict[str, tuple[str, ...]] = {}
+            for key, providers in self._tables()[0].items():
+                if len(providers) == 1 and not self.is_rebound(key):
+                    graph[key] = providers[0].deps
+            on_cycle: set[str] = set()
+            for start in graph:
+                stack, seen = [start], set()
+                while stack:
+                    key = stack.pop()
+                    for dep in graph.get(key, ()):
+                        if dep == start:
+                            on_cycle.add(start)
+                        elif dep not in seen:
+                            seen.add(dep)
+                            stack.append(dep)
+            self._cyclic = {(self.providers_for_key(k)[0].module, self.providers_for_key(k)[0].name) for k in on_cycle}
+        return self._cyclic
+
+    def unmigrated_providers(self, module: str) -> set[str]:
+        """Names of the providers of ``module`` the codemod leaves as pinjected (flagged), cached.
+
+        While a module is being decided its own providers count as migrated (breaks import cycles).
+        """
+        if module not in self._unmigrated:
+            self._unmigrated[module] = self._surely_unmigrated(module)
+            if module in self.sources:
+                analysis = self.analysis
+                if analysis is None:
+                    raise RuntimeError("ProjectIndex.analysis is not set: decisions.ProviderAnalysis answers this (the engine sets it)")
+                path, source = self.sources[module]
+                remembered = self._tree
+                if remembered is not None and remembered[0] == module and remembered[1] == source and "pinjected" in source:
+                    tree = remembered[2]
+                else:
+                    tree = analysis.tree(source)
+                for _ in range(10):  # to a fixpoint: a provider depending on one flagged in this pass
+                    found = analysis.unmigrated(source, path, self, tree) if tree is not None else set()
+                    if found <= self._unmigrated[module]:
+                        break
+                    self._unmigrated[module] = self._unmigrated[module] | found
+        return self._unmigrated[module]
+
+    def _surely_unmigrated(self, module: str) -> set[str]:
+        """Providers pinjected itself cannot resolve or that the transforms cannot see: they stay pinjected."""
+        facts = self.modules.get(module)
+        found = {name for mod, name in self.cyclic_providers() if mod == module}
+        if facts is not None and facts.reexported_api:
+            found |= set(facts.providers)
+        return found
+
+    def is_unmigrated(self, provider: ProviderDef | None) -> bool:
+        """A provider that stays pinjected: nothing migrated may ask for it, call it or bind it."""
+        return provider is not None and provider.name in self.unmigrated_providers(provider.module)
