@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["SideEffect", "CATEGORIES", "DEFAULT_CATALOGUE", "Catalogue", "CatalogueError"]
+__all__ = ["SideEffect", "CATEGORIES", "IO_CATEGORIES", "KEPT_CATEGORIES", "DEFAULT_CATALOGUE", "Catalogue", "CatalogueError"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,13 @@ CATEGORIES: dict[str, str] = {
     "custom": "io",
     "llm": "io",
 }
+
+KEPT_CATEGORIES = frozenset({"process", "environment", "clock", "random", "console"})
+"""Categories the io phase keeps as they are by design: the migrated program runs them as the original did.
+The editor shows them as hints and ``status`` counts them as kept, not as work left."""
+
+IO_CATEGORIES = frozenset(c for c, phase in CATEGORIES.items() if phase == "io") - KEPT_CATEGORIES
+"""Categories the io phase rewrites into effects or flags."""
 
 
 def _entries(category: str, becomes: str, *calls: str, access: bool = False) -> list[SideEffect]:

@@ -35,10 +35,10 @@ FLAG_LINE = re.compile(r"^\s*#\s*doeff-migrate:\s*DM\d{3}\b")
 
 def _hint_codes() -> frozenset[str]:
     from doeff_migrate.codemod.rules.side_effects import CATEGORY_RULES
+    from doeff_migrate.codemod.side_effects import KEPT_CATEGORIES
 
-    # The io phase rewrites or flags calls of the other categories; these it keeps as they are by design
-    # (the migrated program runs them as the original did), and helpers called from ``@do`` are not rewritten.
-    return frozenset({CATEGORY_RULES[c].code for c in ("process", "environment", "clock", "random", "console")} | {SIDE_EFFECT_VIA_HELPER.code})
+    # Helpers called from ``@do`` are not rewritten either.
+    return frozenset({CATEGORY_RULES[c].code for c in KEPT_CATEGORIES} | {SIDE_EFFECT_VIA_HELPER.code})
 
 
 HINT_CODES = _hint_codes()

@@ -19,9 +19,8 @@ from ..rules.phases import (
     NPZ_LOAD_NOT_MOVABLE,
 )
 from ..rules.side_effects import CATEGORY_RULES, DIRECT_FILE_IO
-from ..side_effects import MovableCall
+from ..side_effects import IO_CATEGORIES, MovableCall
 from .effectful_code import bare_yields, local_names
-from .io_catalogue import FLAGGED_CATEGORIES, IO_CATEGORIES
 from .io_clients import ClientCalls, camel, is_constructor
 from .io_files import WholeFileBlocks, with_handles_only
 from .io_metrics import MetricsCalls
@@ -166,7 +165,7 @@ class BodyRewriter(MetricsCalls, MovableCalls, ClientCalls, WholeFileBlocks, cst
             return self.moved_call(MovableCall(qualified, camel(qualified.split(".")), None), updated_node)
         if qualified in _HANDLE_OPENERS:
             self.note(IO_HANDLE_IN_EFFECTFUL_CODE.code, f"`{qualified}(...)` left as it is: the handle it opens is read and written by the code after it")
-        elif entry.category in FLAGGED_CATEGORIES and not (entry.category == "llm" and is_constructor(qualified)):
+        elif entry.category in IO_CATEGORIES and not (entry.category == "llm" and is_constructor(qualified)):
             rule = CATEGORY_RULES[entry.category]
             self.note(rule.code, f"`{qualified}(...)` left as it is: {rule.message.lower()}; it becomes {entry.becomes}")
         return updated_node

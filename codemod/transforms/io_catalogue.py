@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import os
 
-from ..side_effects import Catalogue, CatalogueError
+from ..side_effects import IO_CATEGORIES, Catalogue, CatalogueError
 from . import EFFECTFUL_FILE, imports_any
 
-FLAGGED_CATEGORIES = {"metrics", "checkpoint", "file", "http", "llm", "custom"}
-IO_CATEGORIES = FLAGGED_CATEGORIES
 CATALOGUE = Catalogue.default()
 _PYPROJECTS: dict[str, object] = {}
 _CATALOGUES: dict[tuple[str, float], Catalogue] = {}
@@ -71,4 +69,4 @@ def extra_prefilter(path: str | None) -> tuple:
     catalogue = catalogue_for(path)
     if catalogue is CATALOGUE:
         return ()
-    return ((EFFECTFUL_FILE, imports_any(catalogue.roots_of(set(IO_CATEGORIES)))),)
+    return ((EFFECTFUL_FILE, imports_any(catalogue.roots_of(IO_CATEGORIES))),)
