@@ -13,6 +13,11 @@ interpreter is from bare Python. Targets: Ask/Tell/Get-Put at ≤ 0.25× doeff; 
 Resume/Transfer, non-tail Resume and nested @do call at ≤ 0.8×; sequential sub-program calls and
 run() fixed cost at ≤ 1.0×. The re-entrant call (a dependency callable) has no doeff counterpart;
 doeff's column yields the same program instead, for scale.
+
+The floor column (Ask, Tell, Get/Put, nested, sequential, run()): the same program object, built with
+the runtime's names, run by the smallest pure-Python driver that does the work the runtime's API
+requires (``runtime_floor.py``), timed in the same rounds. A target under the floor's ratio to doeff
+is out of reach for any interpreter written in Python on these objects.
 """
 
 # No `from __future__ import annotations`: handler annotations must stay evaluable objects, since
