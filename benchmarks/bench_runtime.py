@@ -13,6 +13,11 @@ interpreter is from bare Python. Targets: Ask/Tell/Get-Put at ≤ 0.25× doeff; 
 Resume/Transfer, non-tail Resume and nested @do call at ≤ 0.8×; sequential sub-program calls and
 run() fixed cost at ≤ 1.0×. The re-entrant call (a dependency callable) has no doeff counterpart;
 doeff's column yields the same program instead, for scale.
+
+The floor column (Ask, Tell, Get/Put, nested, sequential, run()): the same program object, built with
+the runtime's names, run by the smallest pure-Python driver that does the work the runtime's API
+requires (``runtime_floor.py``), timed in the same rounds. A target under the floor's ratio to doeff
+is out of reach for any interpreter written in Python on these objects.
 """
 
 # No `from __future__ import annotations`: handler annotations must stay evaluable objects, since
@@ -30,6 +35,8 @@ import warnings
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable
+
+import runtime_floor
 
 NAMES = (
     "do", "run", "EffectBase", "handler", "Resume", "Transfer",
@@ -61,7 +68,7 @@ def load_backend(name: str) -> SimpleNamespace:
 # --- cases: each builder returns (zero-argument callable running the case once, operation count)
 
 
-def ask_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+def ask_program(api: Any, n: int) -> Any:
     @api.do
     def ask_loop(count):
         acc = 0
@@ -69,7 +76,12 @@ def ask_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
             acc += yield api.Ask("x")
         return acc
 
-    return (lambda: api.run(api.reader(env={"x": 1})(ask_loop(n)))), n
+    return ask_loop(n)
+
+
+def ask_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    program = ask_program(api, n)
+    return (lambda: api.run(api.reader(env={"x": 1})(program))), n
 
 
 def ask_in_sub_program_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
@@ -90,17 +102,22 @@ def ask_in_sub_program_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
     return (lambda: api.run(api.reader(env={"x": 1})(main(n)))), n
 
 
-def tell_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+def tell_program(api: Any, n: int) -> Any:
     @api.do
     def tell_loop(count):
         for i in range(count):
             yield api.Tell(i)
         return count
 
-    return (lambda: api.run(api.state()(api.writer(tell_loop(n))))), n
+    return tell_loop(n)
 
 
-def get_put_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+def tell_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    program = tell_program(api, n)
+    return (lambda: api.run(api.state()(api.writer(program)))), n
+
+
+def get_put_program(api: Any, n: int) -> Any:
     @api.do
     def counter_loop(count):
         for _ in range(count):
@@ -108,8 +125,13 @@ def get_put_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
             yield api.Put("x", value + 1)
         return (yield api.Get("x"))
 
+    return counter_loop(n)
+
+
+def get_put_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    program = get_put_program(api, n)
     # Two effects per iteration: the time is reported per effect.
-    return (lambda: api.run(api.state(initial={"x": 0})(counter_loop(n)))), 2 * n
+    return (lambda: api.run(api.state(initial={"x": 0})(program))), 2 * n
 
 
 def ping_program(api: Any, n: int) -> Any:
@@ -172,17 +194,22 @@ def post_processing_resume_case(api: Any, n: int) -> tuple[Callable[[], Any], in
     return (lambda: api.run(answer(program))), n
 
 
-def nested_case(api: Any, depth: int) -> tuple[Callable[[], Any], int]:
+def nested_program(api: Any, depth: int) -> Any:
     @api.do
     def nested(d):
         if d == 0:
             return 0
         return (yield nested(d - 1)) + 1
 
-    return (lambda: api.run(nested(depth))), depth
+    return nested(depth)
 
 
-def sequential_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+def nested_case(api: Any, depth: int) -> tuple[Callable[[], Any], int]:
+    program = nested_program(api, depth)
+    return (lambda: api.run(program)), depth
+
+
+def sequential_program(api: Any, n: int) -> Any:
     @api.do
     def leaf():
         return 1
@@ -195,7 +222,12 @@ def sequential_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
             acc += yield leaf()
         return acc
 
-    return (lambda: api.run(calls(n))), n
+    return calls(n)
+
+
+def sequential_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    program = sequential_program(api, n)
+    return (lambda: api.run(program)), n
 
 
 def reentrant_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
@@ -227,17 +259,22 @@ def reentrant_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
     return (lambda: api.run(api.reader(env={"x": 1})(calls(n)))), n
 
 
-def run_fixed_cost_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+def trivial_program(api: Any) -> Any:
     @api.do
     def leaf():
         return 1
         yield
 
-    program = leaf()
+    return leaf()
+
+
+def run_fixed_cost_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    program = trivial_program(api)
 
     def many_runs():
         for _ in range(n):
-            api.run(program)
+            result = api.run(program)
+        return result
 
     return many_runs, n
 
@@ -258,6 +295,47 @@ def gather_case(api: Any, n: int) -> tuple[Callable[[], Any], int]:
     return (lambda: api.run(api.scheduled(spawn_all(n)))), n
 
 
+# --- floor builders: the same program, built with the runtime's names, run by a minimal driver
+# (runtime_floor.py says what the drivers do and leave out)
+
+
+def ask_floor(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    program = ask_program(api, n)
+    return (lambda: runtime_floor.drive_reader(program, {"x": 1})), n
+
+
+def tell_floor(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    program = tell_program(api, n)
+    return (lambda: runtime_floor.drive_writer(program, [])), n
+
+
+def get_put_floor(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    program = get_put_program(api, n)
+    return (lambda: runtime_floor.drive_state(program, {"x": 0}, api.Get)), 2 * n
+
+
+def nested_floor(api: Any, depth: int) -> tuple[Callable[[], Any], int]:
+    program = nested_program(api, depth)
+    return (lambda: runtime_floor.drive_calls(program)), depth
+
+
+def sequential_floor(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    program = sequential_program(api, n)
+    return (lambda: runtime_floor.drive_calls(program)), n
+
+
+def run_fixed_floor(api: Any, n: int) -> tuple[Callable[[], Any], int]:
+    program = trivial_program(api)
+    drive_calls = runtime_floor.drive_calls
+
+    def many_runs():
+        for _ in range(n):
+            result = drive_calls(program)
+        return result
+
+    return many_runs, n
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -265,21 +343,22 @@ class Case:
     build: Callable[[Any, int], tuple[Callable[[], Any], int]]
     size: int
     target: float | None  # ceiling for runtime/doeff, from issue 3
+    floor: Callable[[Any, int], tuple[Callable[[], Any], int]] | None = None
 
 
 CASES = (
-    Case("ask", "`Ask` dispatch (`reader`)", ask_case, 100_000, 0.25),
+    Case("ask", "`Ask` dispatch (`reader`)", ask_case, 100_000, 0.25, ask_floor),
     Case("ask_in_sub", "`Ask` dispatch inside a sub-program", ask_in_sub_program_case, 100_000, None),
-    Case("tell", "`Tell` (`state()(writer(...))`)", tell_case, 100_000, 0.25),
-    Case("get_put", "`Get`/`Put` (`state`), per effect", get_put_case, 50_000, 0.25),
+    Case("tell", "`Tell` (`state()(writer(...))`)", tell_case, 100_000, 0.25, tell_floor),
+    Case("get_put", "`Get`/`Put` (`state`), per effect", get_put_case, 50_000, 0.25, get_put_floor),
     Case("resume", "custom `@handler` answering with `Resume`", resume_case, 100_000, 0.8),
     Case("transfer", "custom `@handler` answering with `Transfer`", transfer_case, 100_000, 0.8),
     Case("non_tail_resume", "non-tail `r = yield Resume(k, v); return r`", non_tail_resume_case, 100_000, 0.8),
     Case("post_resume", "non-tail resume using its value (`r = yield Resume(k, v); return r + 1`)", post_processing_resume_case, 100_000, None),
-    Case("nested", "nested `@do` call chain (ops = depth; per level)", nested_case, 1_000, 0.8),
-    Case("sequential", "sequential sub-program calls (`acc += yield leaf()`)", sequential_case, 100_000, 1.0),
+    Case("nested", "nested `@do` call chain (ops = depth; per level)", nested_case, 1_000, 0.8, nested_floor),
+    Case("sequential", "sequential sub-program calls (`acc += yield leaf()`)", sequential_case, 100_000, 1.0, sequential_floor),
     Case("reentrant", "re-entrant call of a one-`Ask` program (doeff: `yield` it)", reentrant_case, 30_000, None),
-    Case("run_fixed", "`run()` fixed cost, trivial program", run_fixed_cost_case, 10_000, 1.0),
+    Case("run_fixed", "`run()` fixed cost, trivial program", run_fixed_cost_case, 10_000, 1.0, run_fixed_floor),
     Case("gather", "`Spawn` + `Gather` of many tasks (per task)", gather_case, 1_000, None),
 )
 
@@ -358,12 +437,14 @@ def measure(repeats: int, scale: float, only: set[str] | None) -> dict[str, Any]
             continue
         size = max(1, int(case.size * scale))
         runs = {backend: case.build(api, size) for backend, api in backends.items()}
+        if case.floor is not None:
+            runs["floor"] = case.floor(backends["runtime"], size)
         # The plain-call baseline is timed in the same rounds, so "× plain call" compares like with like.
         runs["plain_call"] = plain_call_baseline(max(1, int(PLAIN_CALLS * scale)))
         timings = time_per_op(runs, repeats)
         ops = runs["runtime"][1]
         ratio = timings["runtime"] / timings["doeff"]
-        cases[case.name] = {
+        row = cases[case.name] = {
             "label": case.label,
             "ops": ops,
             "doeff_us": timings["doeff"],
@@ -374,6 +455,15 @@ def measure(repeats: int, scale: float, only: set[str] | None) -> dict[str, Any]
             "target_runtime_over_doeff": case.target,
             "meets_target": None if case.target is None else ratio <= case.target,
         }
+        if "floor" in timings:
+            floor_ratio = timings["floor"] / timings["doeff"]
+            row.update({
+                "floor_us": timings["floor"],
+                "floor_over_doeff": floor_ratio,
+                "runtime_over_floor": timings["runtime"] / timings["floor"],
+                # A target below the floor is out of reach for any interpreter of these Python objects.
+                "target_below_floor": None if case.target is None else case.target < floor_ratio,
+            })
     return {
         "meta": {
             "python": platform.python_version(),
@@ -389,23 +479,32 @@ def measure(repeats: int, scale: float, only: set[str] | None) -> dict[str, Any]
 
 def markdown_table(report: dict[str, Any]) -> str:
     lines = [
-        "| case | ops | doeff µs/op | runtime µs/op | runtime/doeff | target | runtime/plain call (≤ 20×) |",
-        "|---|---:|---:|---:|---:|---|---:|",
+        "| case | ops | doeff µs/op | runtime µs/op | runtime/doeff | target "
+        "| floor µs/op | floor/doeff | runtime/floor | runtime/plain call (≤ 20×) |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for row in report["cases"].values():
         target = row["target_runtime_over_doeff"]
         verdict = "—" if target is None else f"≤ {target}× {'met' if row['meets_target'] else 'MISSED'}"
+        if "floor_us" in row:
+            if row["target_below_floor"]:
+                verdict += ", below floor"
+            floor = f"{row['floor_us']:.3f} | {row['floor_over_doeff']:.2f}× | {row['runtime_over_floor']:.2f}×"
+        else:
+            floor = " | | "
         lines.append(
             f"| {row['label']} | {row['ops']:,} | {row['doeff_us']:.3f} | {row['runtime_us']:.3f} "
-            f"| {row['runtime_over_doeff']:.2f}× | {verdict} | {row['runtime_over_plain_call']:.1f}× |"
+            f"| {row['runtime_over_doeff']:.2f}× | {verdict} | {floor} | {row['runtime_over_plain_call']:.1f}× |"
         )
     for row in report["baselines"].values():
-        lines.append(f"| {row['label']} | {row['ops']:,} | | {row['us_per_op']:.3f} | | | |")
+        lines.append(f"| {row['label']} | {row['ops']:,} | | {row['us_per_op']:.3f} | | | | | | |")
     meta = report["meta"]
     lines.append("")
     lines.append(
         f"CPython {meta['python']} ({meta['machine']}), doeff {meta['doeff']}; "
-        f"median of {meta['repeats']} runs after one warm-up, scale {meta['scale']}."
+        f"median of {meta['repeats']} runs after one warm-up, scale {meta['scale']}. "
+        "floor: a minimal pure-Python driver of the same runtime objects (benchmarks/runtime_floor.py); "
+        "\"below floor\": the target is under the floor's ratio."
     )
     return "\n".join(lines)
 

@@ -409,10 +409,10 @@ def _drive(run: _Run, seg: Segment, yielded: Any, task: Any, boundary: "Boundary
                 try:
                     yielded = frame.send(value) if exc is None else frame.throw(exc)
                     store, exc = seg.state_store, None  # state()'s own Get/Put of a str key: answered here, as doeff's VM does
-                    while store is not None and (type(yielded) is _Get or type(yielded) is _Put) and type(yielded.key) is str:
-                        if type(yielded) is _Put:
+                    while store is not None and ((cls := type(yielded)) is _Get or cls is _Put) and type(yielded.key) is str:
+                        if cls is _Put:
                             store[yielded.key] = yielded.value
-                        yielded = frame.send(store.get(yielded.key) if type(yielded) is _Get else None)
+                        yielded = frame.send(None if cls is _Put else store.get(yielded.key))
                     break
                 except StopIteration as stop:
                     value, exc = stop.value, None
