@@ -49,12 +49,28 @@ class DecisionCache:
                     tree = remembered[2]
                 else:
                     tree = analysis.tree(source)
+                decided = None
                 for _ in range(10):  # to a fixpoint: a provider depending on one flagged in this pass
-                    found = analysis.unmigrated(source, path, self, tree) if tree is not None else set()
+                    decided = analysis.decide(source, path, self, tree) if tree is not None else None
+                    found = decided.unmigrated if decided is not None else set()
                     if found <= self._unmigrated[module]:
                         break
                     self._unmigrated[module] = self._unmigrated[module] | found
+                    decided = None  # taken with a set of unmigrated providers that is not the final one
+                if decided is not None and tree is not None and remembered is not None and tree is remembered[2]:
+                    # The di pass over this tree reuses them (``module_decisions``): the last pass ran with
+                    # the final answer, the one the di pass gets.
+                    self._decided = (module, decided)
         return self._unmigrated[module]
+
+    def module_decisions(self, module: str):
+        """The decisions (``provider_decisions.ModuleDecisions``) taken over the tree the engine is migrating
+        (``remember_tree``) for ``module``, or ``None``."""
+        decided = getattr(self, "_decided", None)
+        remembered = self._tree
+        if decided is None or decided[0] != module or remembered is None or remembered[0] != module:
+            return None
+        return decided[1]
 
     def _surely_unmigrated(self, module: str) -> set[str]:
         """Providers pinjected itself cannot resolve or that the transforms cannot see: they stay pinjected."""

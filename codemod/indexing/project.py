@@ -42,6 +42,7 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
         state = dict(self.__dict__)
         state["_tree"] = None  # a parse of one file, not a fact about the project
         state["_ast_trees"] = {}
+        state.pop("_decided", None)  # decisions over that parse (decision_cache.module_decisions)
         return state
 
     def ast_tree(self, module: str, source: str) -> ast.Module | None:
