@@ -45,10 +45,8 @@ class DecisionCache:
                     raise RuntimeError("ProjectIndex.analysis is not set: decisions.ProviderAnalysis answers this (the engine sets it)")
                 path, source = self.sources[module]
                 remembered = self._tree
-                if remembered is not None and remembered[0] == module and remembered[1] == source and "pinjected" in source:
-                    tree = remembered[2]
-                else:
-                    tree = analysis.tree(source)
+                fresh = not (remembered is not None and remembered[0] == module and remembered[1] == source and "pinjected" in source)
+                tree = analysis.tree(source) if fresh else remembered[2]
                 decided = None
                 for _ in range(10):  # to a fixpoint: a provider depending on one flagged in this pass
                     decided = analysis.decide(source, path, self, tree) if tree is not None else None
@@ -57,11 +55,37 @@ class DecisionCache:
                         break
                     self._unmigrated[module] = self._unmigrated[module] | found
                     decided = None  # taken with a set of unmigrated providers that is not the final one
-                if decided is not None and tree is not None and remembered is not None and tree is remembered[2]:
-                    # The di pass over this tree reuses them (``module_decisions``): the last pass ran with
-                    # the final answer, the one the di pass gets.
-                    self._decided = (module, decided)
+                # The di pass over this tree reuses them (``module_decisions``): the last pass ran with
+                # the final answer, the one the di pass gets.
+                if not fresh:
+                    if decided is not None:
+                        self._decided = (module, decided)
+                elif tree is not None:
+                    self._keep_parse(module, source, tree, decided)
         return self._unmigrated[module]
+
+    _KEPT_PARSES = 32
+    """Parses of modules decided before the engine migrates them, kept for it (``take_tree``); a bound,
+    since a worker decides modules that other workers migrate."""
+
+    def _keep_parse(self, module: str, source: str, tree: object, decided: object) -> None:
+        kept = self.__dict__.setdefault("_parses", {})
+        kept.pop(module, None)
+        kept[module] = (source, tree, decided)
+        while len(kept) > self._KEPT_PARSES:
+            del kept[next(iter(kept))]
+
+    def take_tree(self, path: str, source: str):
+        """The parse of ``source`` (the file at ``path``) the decisions were taken over, for the engine to
+        migrate (no second parse; the ``di`` pass then reuses the decisions), or ``None``."""
+        facts = self.facts_for(path)
+        kept = self.__dict__.get("_parses")
+        entry = kept.pop(facts.module, None) if kept and facts is not None else None
+        if entry is None or entry[0] != source:
+            return None
+        if entry[2] is not None:
+            self._decided = (facts.module, entry[2])
+        return entry[1]
 
     def module_decisions(self, module: str):
         """The decisions (``provider_decisions.ModuleDecisions``) taken over the tree the engine is migrating

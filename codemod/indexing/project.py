@@ -43,6 +43,7 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
         state["_tree"] = None  # a parse of one file, not a fact about the project
         state["_ast_trees"] = {}
         state.pop("_decided", None)  # decisions over that parse (decision_cache.module_decisions)
+        state.pop("_parses", None)  # parses kept for the engine (decision_cache.take_tree)
         return state
 
     def ast_tree(self, module: str, source: str) -> ast.Module | None:
