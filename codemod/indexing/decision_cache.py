@@ -45,24 +45,40 @@ class DecisionCache:
                     raise RuntimeError("ProjectIndex.analysis is not set: decisions.ProviderAnalysis answers this (the engine sets it)")
                 path, source = self.sources[module]
                 remembered = self._tree
+                # Decisions taken while another module is being decided saw that module's partial answer;
+                # the di pass would see its final one: only an outermost decision is kept for reuse.
+                deciding = self.__dict__.setdefault("_deciding", [])
+                outermost = not deciding
+                deciding.append(module)
                 fresh = not (remembered is not None and remembered[0] == module and remembered[1] == source and "pinjected" in source)
                 tree = analysis.tree(source) if fresh else remembered[2]
-                decided = None
-                for _ in range(10):  # to a fixpoint: a provider depending on one flagged in this pass
-                    decided = analysis.decide(source, path, self, tree) if tree is not None else None
-                    found = decided.unmigrated if decided is not None else set()
-                    if found <= self._unmigrated[module]:
-                        break
-                    self._unmigrated[module] = self._unmigrated[module] | found
-                    decided = None  # taken with a set of unmigrated providers that is not the final one
-                # The di pass over this tree reuses them (``module_decisions``): the last pass ran with
-                # the final answer, the one the di pass gets.
+                try:
+                    decided = self._decide_to_fixpoint(module, path, source, tree)
+                finally:
+                    deciding.pop()
+                if not outermost:
+                    decided = None
+                # The di pass over this tree reuses them (``module_decisions``).
                 if not fresh:
                     if decided is not None:
                         self._decided = (module, decided)
                 elif tree is not None:
                     self._keep_parse(module, source, tree, decided)
         return self._unmigrated[module]
+
+    def _decide_to_fixpoint(self, module: str, path: str, source: str, tree: object):
+        """Decide ``module`` until no new provider is found unmigrated; the last round's decisions (taken with
+        the final answer), or ``None`` (no tree, or no fixpoint within the bound)."""
+        analysis = self.analysis
+        decided = None
+        for _ in range(10):  # to a fixpoint: a provider depending on one flagged in this pass
+            decided = analysis.decide(source, path, self, tree) if tree is not None else None
+            found = decided.unmigrated if decided is not None else set()
+            if found <= self._unmigrated[module]:
+                break
+            self._unmigrated[module] = self._unmigrated[module] | found
+            decided = None  # taken with a set of unmigrated providers that is not the final one
+        return decided
 
     _KEPT_PARSES = 32
     """Parses of modules decided before the engine migrates them, kept for it (``take_tree``); a bound,

@@ -91,3 +91,39 @@ def test_the_di_pass_reuses_the_decisions_taken_over_the_tree_it_rewrites():
     fresh = migrate_text(source, path=path, index=uncached)
     assert result.code == fresh.code
     assert "yield use(z)" in result.code and "@do" in result.code
+
+
+def test_a_module_decided_inside_another_ones_decision_keeps_its_parse_but_not_its_decisions():
+    # Deciding ``a`` asks about ``b``'s provider: ``b`` is decided meanwhile, seeing ``a``'s partial answer,
+    # which the di pass of ``b`` would not see; so only ``a``'s decisions are kept for reuse.
+    from doeff_migrate.codemod.decisions import ProviderAnalysis
+
+    a = dedent(
+        '''
+        from pinjected import injected
+
+
+        @injected
+        def use(helper, /, x):
+            return helper(x)
+        '''
+    )
+    b = dedent(
+        '''
+        from pinjected import injected
+
+
+        @injected
+        def helper(x):
+            return x + 1
+        '''
+    )
+    index = ProjectIndex.from_sources({"pkg/a.py": a, "pkg/b.py": b})
+    index.analysis = ProviderAnalysis
+    assert index.unmigrated_providers("pkg.a") == set()
+    for path, source, module, kept in (("pkg/b.py", b, "pkg.b", False), ("pkg/a.py", a, "pkg.a", True)):
+        tree = index.take_tree(path, source)
+        assert tree is not None and tree.code == source
+        index.remember_tree(module, source, tree)
+        assert (index.module_decisions(module) is not None) is kept
+        assert index.take_tree(path, source) is None  # a kept parse is handed out once
