@@ -3,7 +3,8 @@
 A call site may only ``yield`` a provider that migrates, so transforms ask the index about providers of other
 modules (``ProjectIndex.is_unmigrated``). The index caches the answers per module and reaches the analysis through
 :class:`ProviderAnalysis` (``ProjectIndex.analysis``, set by the engine): the index itself depends on no transform.
-The analysis runs ``InjectedFunctions`` in analysis mode (decisions only, nothing rewritten) over the module.
+The decisions themselves are :mod:`.provider_decisions` (no transform is involved); the ``di`` pass reuses
+those taken over the tree it rewrites.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from . import pinjected_names as pn
 from .errors import MigrationError
 from .index import ProjectIndex
 from .parsing import flags_to_first_statement, parse_guarded
+from .provider_decisions import ModuleDecisions, decide_providers
 from .state import FileState
-from .transforms.injected_functions import InjectedFunctions
 
-__all__ = ["ProviderAnalysis", "analysis_tree", "unmigrated_providers"]
+__all__ = ["ProviderAnalysis", "analysis_tree", "module_decisions", "unmigrated_providers"]
 
 
 def analysis_tree(source: str) -> cst.Module | None:
@@ -31,8 +32,8 @@ def analysis_tree(source: str) -> cst.Module | None:
         return None
 
 
-def unmigrated_providers(source: str, path: str, index: ProjectIndex, module: cst.Module | None = None) -> set[str]:
-    """Decorated functions of ``source`` that the ``di`` phase leaves as pinjected (flagged).
+def module_decisions(source: str, path: str, index: ProjectIndex, module: cst.Module | None = None) -> ModuleDecisions | None:
+    """The ``di`` decisions over ``source`` (``None``: nothing to decide).
 
     ``module``: ``source`` already parsed (:func:`analysis_tree`; the tree the engine is migrating):
     parsing is the most expensive part of this question.
@@ -40,22 +41,24 @@ def unmigrated_providers(source: str, path: str, index: ProjectIndex, module: cs
     if module is None:
         module = analysis_tree(source)
     if module is None:
-        return set()
+        return None
     facts = index.facts_for(path)
     if facts is None:
-        return set()
+        return None
     state = FileState(
         path=path, module=facts.module, index=index, facts=facts, names=pn.from_cst(module),
         context=CodemodContext(filename=path, full_module_name=facts.module),
     )
-    # Only the decisions are wanted: the bodies of the providers that migrate are not rewritten.
-    analysis = InjectedFunctions(state)
-    analysis.analysis_only = True
     try:
-        module.visit(analysis)
+        return decide_providers(module, state)
     except RecursionError:
-        return set()
-    return set(state.unmigrated)
+        return None
+
+
+def unmigrated_providers(source: str, path: str, index: ProjectIndex, module: cst.Module | None = None) -> set[str]:
+    """Decorated functions of ``source`` that the ``di`` phase leaves as pinjected (flagged)."""
+    decided = module_decisions(source, path, index, module)
+    return set(decided.unmigrated) if decided is not None else set()
 
 
 class ProviderAnalysis:
@@ -63,4 +66,5 @@ class ProviderAnalysis:
     carries it by reference)."""
 
     tree = staticmethod(analysis_tree)
+    decide = staticmethod(module_decisions)
     unmigrated = staticmethod(unmigrated_providers)

@@ -90,8 +90,10 @@ def migrate_text(
     transforms = [t for t in all_transforms() if t.phase in wanted and t.wants(source, path)]
     if not transforms:
         return MigrationResult(source, False, [])
-    module = parse_guarded(source, path)
-    module = flags_to_first_statement(module)
+    # A module the index already decided (another file asked about its providers) was parsed then.
+    module = index.take_tree(path, source) if index is not None else None
+    if module is None:
+        module = flags_to_first_statement(parse_guarded(source, path))
     if index is None:
         index = ProjectIndex.from_sources({path: source})
     if index.analysis is None:

@@ -122,3 +122,36 @@ def test_no_import_cycle_in_codemod_runtime_and_lsp():
     graph = import_graph()
     assert {"doeff_migrate.runtime.runner", "doeff_migrate.lsp.server", "doeff_migrate.codemod.analysis"} <= set(graph)
     assert cycles(graph) == []
+
+
+def _transform_modules() -> set[str]:
+    """Modules of ``codemod.transforms`` that define a transform (``register(Transform(...))``), and the base."""
+    found = {"doeff_migrate.codemod.transforms.base"}
+    for name, path in _modules().items():
+        if name.startswith("doeff_migrate.codemod.transforms.") and "register(" in path.read_text(encoding="utf-8"):
+            found.add(name)
+    return found
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, stack = set(), [start]
+    while stack:
+        for target in graph.get(stack.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+@pytest.mark.parametrize("module", ["provider_decisions", "body_scan", "decisions", "indexing.decision_cache"])
+def test_the_di_decisions_depend_on_no_transform(module):
+    """The migrate/refuse decisions read the index and the tree; the transforms follow them, never the reverse."""
+    graph = import_graph()
+    # The one way left: whether a module's own decorator above ``@injected`` stays pinjected is the
+    # plain-programs transform's scan of it (``PlainPrograms.pinjected_uses``), imported where it is asked.
+    graph["doeff_migrate.codemod.transforms.decorators_above"].discard("doeff_migrate.codemod.transforms.plain_programs")
+    transforms = _transform_modules()
+    assert "doeff_migrate.codemod.transforms.injected_functions" in transforms
+    reached = _reachable(graph, f"doeff_migrate.codemod.{module}")
+    assert "doeff_migrate.codemod.pinjected_names" in reached or module == "indexing.decision_cache"
+    assert reached & transforms == set()

@@ -45,16 +45,72 @@ class DecisionCache:
                     raise RuntimeError("ProjectIndex.analysis is not set: decisions.ProviderAnalysis answers this (the engine sets it)")
                 path, source = self.sources[module]
                 remembered = self._tree
-                if remembered is not None and remembered[0] == module and remembered[1] == source and "pinjected" in source:
-                    tree = remembered[2]
-                else:
-                    tree = analysis.tree(source)
-                for _ in range(10):  # to a fixpoint: a provider depending on one flagged in this pass
-                    found = analysis.unmigrated(source, path, self, tree) if tree is not None else set()
-                    if found <= self._unmigrated[module]:
-                        break
-                    self._unmigrated[module] = self._unmigrated[module] | found
+                # Decisions taken while another module is being decided saw that module's partial answer;
+                # the di pass would see its final one: only an outermost decision is kept for reuse.
+                deciding = self.__dict__.setdefault("_deciding", [])
+                outermost = not deciding
+                deciding.append(module)
+                fresh = not (remembered is not None and remembered[0] == module and remembered[1] == source and "pinjected" in source)
+                tree = analysis.tree(source) if fresh else remembered[2]
+                try:
+                    decided = self._decide_to_fixpoint(module, path, source, tree)
+                finally:
+                    deciding.pop()
+                if not outermost:
+                    decided = None
+                # The di pass over this tree reuses them (``module_decisions``).
+                if not fresh:
+                    if decided is not None:
+                        self._decided = (module, decided)
+                elif tree is not None:
+                    self._keep_parse(module, source, tree, decided)
         return self._unmigrated[module]
+
+    def _decide_to_fixpoint(self, module: str, path: str, source: str, tree: object):
+        """Decide ``module`` until no new provider is found unmigrated; the last round's decisions (taken with
+        the final answer), or ``None`` (no tree, or no fixpoint within the bound)."""
+        analysis = self.analysis
+        decided = None
+        for _ in range(10):  # to a fixpoint: a provider depending on one flagged in this pass
+            decided = analysis.decide(source, path, self, tree) if tree is not None else None
+            found = decided.unmigrated if decided is not None else set()
+            if found <= self._unmigrated[module]:
+                break
+            self._unmigrated[module] = self._unmigrated[module] | found
+            decided = None  # taken with a set of unmigrated providers that is not the final one
+        return decided
+
+    _KEPT_PARSES = 32
+    """Parses of modules decided before the engine migrates them, kept for it (``take_tree``); a bound,
+    since a worker decides modules that other workers migrate."""
+
+    def _keep_parse(self, module: str, source: str, tree: object, decided: object) -> None:
+        kept = self.__dict__.setdefault("_parses", {})
+        kept.pop(module, None)
+        kept[module] = (source, tree, decided)
+        while len(kept) > self._KEPT_PARSES:
+            del kept[next(iter(kept))]
+
+    def take_tree(self, path: str, source: str):
+        """The parse of ``source`` (the file at ``path``) the decisions were taken over, for the engine to
+        migrate (no second parse; the ``di`` pass then reuses the decisions), or ``None``."""
+        facts = self.facts_for(path)
+        kept = self.__dict__.get("_parses")
+        entry = kept.pop(facts.module, None) if kept and facts is not None else None
+        if entry is None or entry[0] != source:
+            return None
+        if entry[2] is not None:
+            self._decided = (facts.module, entry[2])
+        return entry[1]
+
+    def module_decisions(self, module: str):
+        """The decisions (``provider_decisions.ModuleDecisions``) taken over the tree the engine is migrating
+        (``remember_tree``) for ``module``, or ``None``."""
+        decided = getattr(self, "_decided", None)
+        remembered = self._tree
+        if decided is None or decided[0] != module or remembered is None or remembered[0] != module:
+            return None
+        return decided[1]
 
     def _surely_unmigrated(self, module: str) -> set[str]:
         """Providers pinjected itself cannot resolve or that the transforms cannot see: they stay pinjected."""

@@ -32,8 +32,8 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
         """(module, source, LibCST tree) of the file being migrated (``remember_tree``)."""
         self._keep_trees = False
         self.analysis = None
-        """What decides which providers of a module stay pinjected (``decisions.ProviderAnalysis``: it runs the
-        ``di`` transform's analysis, which this module must not depend on)."""
+        """What decides which providers of a module stay pinjected (``decisions.ProviderAnalysis``: it takes the
+        ``di`` decisions of ``provider_decisions.py``, which this module must not depend on)."""
         self._ast_trees: dict[str, tuple[str, ast.Module]] = {}
         """Module -> (source, ``ast`` tree) of the sources added after the index was built (the run's
         rewrites), for :meth:`ast_tree` (the bridge planning reads them again)."""
@@ -42,6 +42,8 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
         state = dict(self.__dict__)
         state["_tree"] = None  # a parse of one file, not a fact about the project
         state["_ast_trees"] = {}
+        state.pop("_decided", None)  # decisions over that parse (decision_cache.module_decisions)
+        state.pop("_parses", None)  # parses kept for the engine (decision_cache.take_tree)
         return state
 
     def ast_tree(self, module: str, source: str) -> ast.Module | None:

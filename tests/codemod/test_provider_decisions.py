@@ -1,0 +1,129 @@
+"""The di phase's migrate/refuse decisions (``codemod/provider_decisions.py``), and their reuse by the di pass."""
+
+from __future__ import annotations
+
+from textwrap import dedent
+
+from doeff_migrate.codemod.api import ProjectIndex
+from doeff_migrate.codemod.decisions import module_decisions
+from doeff_migrate.codemod.engine import migrate_text
+from doeff_migrate.codemod.rules.di import INSTANCE_STAR_PARAMS
+
+SOURCE = dedent(
+    '''
+    from pinjected import injected, instance
+
+
+    @injected
+    def fetch(client, /, x):
+        return client(x)
+
+
+    @injected
+    def numbers(limit, /):
+        yield from range(limit)
+
+
+    @instance
+    def pool(*args):
+        return list(args)
+
+
+    def outer():
+        @injected
+        def inner(dep, /):
+            return dep
+
+        return inner
+    '''
+)
+
+
+def _decided(source: str, path: str = "pkg/mod.py"):
+    index = ProjectIndex.from_sources({path: source})
+    return index, module_decisions(source, path, index)
+
+
+def test_decisions_give_form_and_blockers_per_function_and_the_names_left_pinjected():
+    _, decided = _decided(SOURCE)
+    by_name = {d.node.name.value: d for d in decided.by_node.values()}
+    assert set(by_name) == {"fetch", "numbers", "pool"}  # the nested one is refused before any decision
+    assert (by_name["fetch"].problems, by_name["fetch"].form) == ([], "body")
+    assert [dep.key for dep in by_name["fetch"].deps] == ["client"]
+    assert (by_name["numbers"].problems, by_name["numbers"].form) == ([], "pass")  # a generator keeps its body
+    assert [code for code, _ in by_name["pool"].problems] == [INSTANCE_STAR_PARAMS.code]
+    assert decided.unmigrated == {"pool", "inner"}
+
+
+def test_the_di_pass_reuses_the_decisions_taken_over_the_tree_it_rewrites():
+    # ``use`` asks whether ``base`` (same module) stays pinjected: the index decides the whole module then,
+    # over the tree the engine migrates; ``last`` is decided there and not again.
+    source = dedent(
+        '''
+        from pinjected import injected
+
+
+        @injected
+        def base(x):
+            return x
+
+
+        @injected
+        def use(base, /, y):
+            return base(y)
+
+
+        @injected
+        def last(use, /, z):
+            return use(z)
+        '''
+    )
+    path = "pkg/chain.py"
+    index = ProjectIndex.from_sources({path: source})
+    result = migrate_text(source, path=path, index=index)
+    decided = index.module_decisions("pkg.chain")
+    assert decided is not None
+    left = {d.node.name.value for d in decided.by_node.values()}
+    assert "last" not in left and "base" in left  # ``last`` was taken; ``base`` was migrated before the question
+    # The same text migrated with the reuse turned off: every function decided afresh by the di pass.
+    uncached = ProjectIndex.from_sources({path: source})
+    uncached.module_decisions = lambda module: None
+    fresh = migrate_text(source, path=path, index=uncached)
+    assert result.code == fresh.code
+    assert "yield use(z)" in result.code and "@do" in result.code
+
+
+def test_a_module_decided_inside_another_ones_decision_keeps_its_parse_but_not_its_decisions():
+    # Deciding ``a`` asks about ``b``'s provider: ``b`` is decided meanwhile, seeing ``a``'s partial answer,
+    # which the di pass of ``b`` would not see; so only ``a``'s decisions are kept for reuse.
+    from doeff_migrate.codemod.decisions import ProviderAnalysis
+
+    a = dedent(
+        '''
+        from pinjected import injected
+
+
+        @injected
+        def use(helper, /, x):
+            return helper(x)
+        '''
+    )
+    b = dedent(
+        '''
+        from pinjected import injected
+
+
+        @injected
+        def helper(x):
+            return x + 1
+        '''
+    )
+    index = ProjectIndex.from_sources({"pkg/a.py": a, "pkg/b.py": b})
+    index.analysis = ProviderAnalysis
+    assert index.unmigrated_providers("pkg.a") == set()
+    for path, source, module, kept in (("pkg/b.py", b, "pkg.b", False), ("pkg/a.py", a, "pkg.a", True)):
+        tree = index.take_tree(path, source)
+        assert tree is not None and tree.code == source
+        index.remember_tree(module, source, tree)
+        assert (index.module_decisions(module) is not None) is kept
+        assert index.take_tree(path, source) is None  # a kept parse is handed out once
