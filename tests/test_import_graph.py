@@ -147,9 +147,6 @@ def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 def test_the_di_decisions_depend_on_no_transform(module):
     """The migrate/refuse decisions read the index and the tree; the transforms follow them, never the reverse."""
     graph = import_graph()
-    # The one way left: whether a module's own decorator above ``@injected`` stays pinjected is the
-    # plain-programs transform's scan of it (``PlainPrograms.pinjected_uses``), imported where it is asked.
-    graph["doeff_migrate.codemod.transforms.decorators_above"].discard("doeff_migrate.codemod.transforms.plain_programs")
     transforms = _transform_modules()
     assert "doeff_migrate.codemod.transforms.injected_functions" in transforms
     reached = _reachable(graph, f"doeff_migrate.codemod.{module}")

@@ -18,6 +18,7 @@ from .. import pinjected_names as pn
 from ..index import ValueSpec
 from ..state import FileState
 from ..rules.di import INJECTED_GENERATOR, STACKED_DECORATOR
+from .pinjected_uses import PinjectedUses
 
 CONTEXT_MANAGER_DECORATORS = {"contextmanager", "asynccontextmanager"}
 
@@ -40,8 +41,6 @@ def blocker(state: FileState, node: cst.FunctionDef, index: int, kind: str, plai
         return None
     if kind != "injected":
         return (STACKED_DECORATOR.code, "decorator above `@instance`: pinjected hands it the instance's IProxy, which has no counterpart")
-    from .plain_programs import PlainPrograms
-
     for deco in node.decorators[:index]:
         target = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
         dotted = pn.dotted_cst(target)
@@ -63,7 +62,7 @@ def blocker(state: FileState, node: cst.FunctionDef, index: int, kind: str, plai
             return (STACKED_DECORATOR.code, f"injected function `{dotted}` applied as a decorator above the pinjected one: port it by hand")
         helper = plain_functions.get(dotted)
         if helper is not None:
-            calls, blocked = PlainPrograms(state).pinjected_uses(helper)
+            calls, blocked = PinjectedUses(state).scan(helper)
             if blocked:
                 return (STACKED_DECORATOR.code, f"decorator `{dotted}` stays pinjected (DM135), so it cannot take the migrated function")
             if not calls:

@@ -24,6 +24,7 @@ from ..indexing.word_lines import LONE_CR, word_lines
 from ..comments import FLAG_COMMENT
 from . import MigrationTransformer, Transform, register
 from .pinjected_utilities import name_uses, retarget_utilities
+from .pinjected_uses import PROXY_TYPE_NAMES, TYPE_ALIASES
 from ..rules.di import CLASS_INJECTION, DEPENDENCY_DEFAULT, RESOLVER_SPECIAL, RUNNER_SPECIFIC, UNAWAITED_ASYNC_DEPENDENCY
 from ..rules.di_calls import PINJECTED_API_IN_PLAIN_FUNCTION
 
@@ -135,11 +136,6 @@ class Leftovers(MigrationTransformer):
 
 
 PINJECTED_TYPES_MODULE = "doeff_migrate.runtime.pinjected_types"
-# pinjected's classes of IProxy objects (pinjected/di/proxiable.py, di/injected.py on 0.2.252): as types
-# they name an IProxy, whose counterpart is a runtime program (``IProxy`` of pinjected_types).
-PROXY_TYPE_NAMES = frozenset({"DelegatedVar", "PartialInjectedFunction"})
-# pinjected's type aliases with a counterpart of the same name in the runtime's pinjected_types.
-TYPE_ALIASES = frozenset({"Providable"})
 
 
 def retarget_type_names(state, module: cst.Module) -> cst.Module:

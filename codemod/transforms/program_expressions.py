@@ -22,6 +22,7 @@ from __future__ import annotations
 import libcst as cst
 
 from .. import pinjected_names as pn
+from .pinjected_uses import PinjectedUses
 
 # The forms lowered as a whole; anything else (containers, comprehensions) is searched for them.
 _FORMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.BinaryOperation, cst.Comparison, cst.UnaryOperation)
@@ -191,8 +192,6 @@ class ExpressionLowering:
         """Whether the plain callable ``func`` (or the factory ``func`` calls, ``deco(cache)``) takes the
         counterparts of pinjected's values: a function of another package (migrated with it), or one of
         this module whose pinjected code is translated (plain_programs.py)."""
-        from .plain_programs import PlainPrograms
-
         head = func.func if isinstance(func, cst.Call) else func
         dotted = pn.dotted_cst(head)
         if dotted is None or self.state.canonical(head) is not None:
@@ -200,7 +199,7 @@ class ExpressionLowering:
         if self.external(head):
             return True
         defined = self.entry.plain_functions.get(dotted)
-        return defined is not None and not PlainPrograms(self.state).pinjected_uses(defined)[1]
+        return defined is not None and not PinjectedUses(self.state).scan(defined)[1]
 
     def no_function_for_plain_callee(self, node: cst.Call) -> None:
         """A plain callee (a decorator applied by hand, ``async_cached(cache)(Injected.partial(f))``) given
