@@ -1,6 +1,6 @@
 """Design expressions that are not literal become runtime design values (``runtime/designs.py``).
 
-The static form (an env dict literal, ``designs.DesignTranslator``) is kept where the expression is a
+The static form (an env dict literal, ``design_translation.DesignTranslator``) is kept where the expression is a
 literal ``design(k=v)`` combination. Anything else pinjected computes at run time (``design(**PROFILE)``,
 a helper returning ``design(...)``, ``providers(...)``/``classes(...)``/``instances(...)``,
 ``injected("cfg")["key"]``, ``Injected.bind(...)``, ``__meta_design__`` the codemod cannot merge) keeps
