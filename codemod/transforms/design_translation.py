@@ -22,7 +22,7 @@ class DesignTranslator:
     """Turns design expressions into env-dict expressions; ``None`` means "not statically readable"."""
 
     def __init__(self, transformer: MigrationTransformer, design_vars: set[str]) -> None:
-        self.t = transformer
+        self.transformer = transformer
         self.state = transformer.state
         self.design_vars = design_vars
         self.blocked: str | None = None
@@ -110,7 +110,7 @@ class DesignTranslator:
             head, _, attr = func.rpartition(".")
             is_injected_class = state.names.canonical_of_dotted(head) == pn.INJECTED_CLASS
             if (state.canonical(node.func) == pn.INJECTED or (is_injected_class and attr == "by_name")) and _single_string(node):
-                return cst.Call(cst.Name(self.t.alias(node.args[0].value)))
+                return cst.Call(cst.Name(self.transformer.alias(node.args[0].value)))
             if is_injected_class and attr == "pure" and len(node.args) == 1 and not node.args[0].keyword:
                 return node.args[0].value
             if is_injected_class or state.canonical(node.func) is not None:
