@@ -9,7 +9,7 @@ import libcst as cst
 if TYPE_CHECKING:
     from ..state import FileState
 
-__all__ = ["MigrationTransformer"]
+__all__ = ["MigrationTransformer", "single_string"]
 
 
 class MigrationTransformer(cst.CSTTransformer):
@@ -18,3 +18,8 @@ class MigrationTransformer(cst.CSTTransformer):
     def __init__(self, state: FileState) -> None:
         super().__init__()
         self.state = state
+
+
+def single_string(call: cst.Call) -> bool:
+    """Whether ``call`` takes one positional argument, a string literal: ``injected("key")``, ``by_name("key")``."""
+    return len(call.args) == 1 and call.args[0].keyword is None and isinstance(call.args[0].value, cst.SimpleString)

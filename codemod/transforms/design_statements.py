@@ -6,6 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from .. import pinjected_names as pn
+from ..cst_walk import names_in
 from ..rules.di import (
     DEPENDS_ON_UNMIGRATED,
     REEXPORTED_PINJECTED_API,
@@ -17,7 +18,6 @@ from .design_translation import (
     imported_design,
     is_env_dict,
     mentions_pinjected,
-    plain_names,
 )
 from .design_values import DESIGN_NAMES, blocked_provider, runtime_design
 
@@ -153,7 +153,7 @@ def runtime_form_keeps_meaning(designs, node: cst.BaseExpression | None) -> bool
     if node is None or (problem is not None and problem[0] not in (UNTRANSLATABLE_DESIGN.code, SHARED_INSTANCE_IN_DESIGN.code)):
         return False
     if problem is not None and problem[0] == SHARED_INSTANCE_IN_DESIGN.code:
-        names = plain_names(node)
+        names = names_in(node)
         return not any(n in designs.design_vars or imported_design(designs.state, n) is not None for n in names)
     return True
 

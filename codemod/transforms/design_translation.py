@@ -9,6 +9,7 @@ from collections import Counter
 import libcst as cst
 
 from .. import pinjected_names as pn
+from ..cst_walk import names_in
 from ..index import ValueSpec
 from ..rules.di import (
     ENTRY_POINT_IN_DESIGN,
@@ -16,6 +17,7 @@ from ..rules.di import (
     UNTRANSLATABLE_DESIGN,
 )
 from . import MigrationTransformer
+from .base import single_string
 
 
 class DesignTranslator:
@@ -69,7 +71,7 @@ class DesignTranslator:
             return node  # a design variable of another module: an env dict there too
         if isinstance(node, cst.Dict) and all(isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString) for e in node.elements):
             # An already migrated env dict (combined with a design variable): kept as it is.
-            if not any(n in state.names.names or n in state.names.modules for n in plain_names(node)):
+            if not any(n in state.names.names or n in state.names.modules for n in names_in(node)):
                 return node
         return None
 
@@ -109,7 +111,7 @@ class DesignTranslator:
             func = pn.dotted_cst(node.func) or ""
             head, _, attr = func.rpartition(".")
             is_injected_class = state.names.canonical_of_dotted(head) == pn.INJECTED_CLASS
-            if (state.canonical(node.func) == pn.INJECTED or (is_injected_class and attr == "by_name")) and _single_string(node):
+            if (state.canonical(node.func) == pn.INJECTED or (is_injected_class and attr == "by_name")) and single_string(node):
                 return cst.Call(cst.Name(self.transformer.alias(node.args[0].value)))
             if is_injected_class and attr == "pure" and len(node.args) == 1 and not node.args[0].keyword:
                 return node.args[0].value
@@ -167,21 +169,6 @@ def is_env_dict(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
         return all(isinstance(side, cst.Name) or is_env_dict(side) for side in (node.left, node.right))
     return False
-
-
-def plain_names(node: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
-
-    class _Names(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(n.value)
-
-    node.visit(_Names())
-    return found
-
-
-def _single_string(node: cst.Call) -> bool:
-    return len(node.args) == 1 and node.args[0].keyword is None and isinstance(node.args[0].value, cst.SimpleString)
 
 
 def mentions_pinjected(node: cst.CSTNode, state) -> bool:

@@ -13,7 +13,8 @@ import json
 import libcst as cst
 
 from .. import pinjected_names as pn
-from .entry_point_leaves import provider, single_string
+from .base import single_string
+from .entry_point_leaves import provider
 from .entry_point_lifting import Untranslatable, apply, capture, program_of, value_of, yield_
 
 

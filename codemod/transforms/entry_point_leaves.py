@@ -12,6 +12,7 @@ import libcst as cst
 from .. import pinjected_names as pn
 from ..cst_walk import nodes
 from ..index import ValueSpec
+from .base import single_string
 
 _ATTRIBUTE_VALUE = {cst.Attribute: ("value",)}
 """Below an attribute (``x.attr``) only its value is searched (``has_leaf``)."""
@@ -151,16 +152,3 @@ def is_program(entry, annotation: cst.BaseExpression) -> bool:
     return origin.startswith("doeff_migrate.runtime") or origin == "doeff"
 
 
-def names(node: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
-
-    class _Names(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(n.value)
-
-    node.visit(_Names())
-    return found
-
-
-def single_string(node: cst.Call) -> bool:
-    return len(node.args) == 1 and node.args[0].keyword is None and isinstance(node.args[0].value, cst.SimpleString)

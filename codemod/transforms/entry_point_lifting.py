@@ -13,7 +13,9 @@ import libcst as cst
 from .. import pinjected_names as pn
 from ..rules.di import UNTRANSLATABLE_IPROXY
 from ..rules.di_calls import INJECTED_ANNOTATED_PARAMETER
-from .entry_point_leaves import has_leaf, imported_entry_point, injected_class_call, is_leaf, names, provider, returns_injected, single_string
+from ..cst_walk import names_in
+from .base import single_string
+from .entry_point_leaves import has_leaf, imported_entry_point, injected_class_call, is_leaf, provider, returns_injected
 from .program_expressions import ExpressionLowering, NotAnExpression, primary as _primary
 
 NO_DOEFF_EXPRESSIONS = (
@@ -101,7 +103,7 @@ def program_of(entry, node: cst.BaseExpression) -> cst.BaseExpression:
 
 def fresh_name(entry, base: str) -> str:
     if entry.module_names is None:
-        entry.module_names = names(entry.module_node) if entry.module_node is not None else set()
+        entry.module_names = names_in(entry.module_node) if entry.module_node is not None else set()
     name, n = base, 1
     while name in entry.module_names:
         n += 1

@@ -31,7 +31,7 @@ from . import entry_point_combinators as combinators
 from . import entry_point_leaves as leaves
 from . import entry_point_lifting as lifting
 from .entry_point_decorators import with_lowered_decorator_arguments
-from .entry_point_leaves import names as _names
+from ..cst_walk import names_in
 from .entry_point_lifting import NO_DOEFF_EXPRESSIONS as _NO_DOEFF_EXPRESSIONS, Untranslatable
 from .entry_point_requires import with_requires_written
 from .program_expressions import ExpressionLowering, NotAnExpression
@@ -160,7 +160,7 @@ class EntryPoints(MigrationTransformer):
         self.prelude, self.captured, self.yielded = [], [], {}
         self.entry = name
         index = self.state.index
-        names = _names(value)
+        names = names_in(value)
         left = sorted(
             n for n in names
             if n in self.state.unmigrated or index.is_unmigrated(index.resolve_ref(ValueSpec("ref", self.state.module, n)))
