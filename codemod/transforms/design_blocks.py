@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
+from ..cst_walk import nodes
 from ..rules.di import UNDISSOLVED_WITH_DESIGN
 from .design_statements import (
     is_design_expr,
@@ -210,21 +211,11 @@ def flag_block(designs, stmt: cst.With, reason: str) -> cst.With:
 
 
 def _names_outside_lambdas(node: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
+    """The names ``node`` reads, outside lambdas (read later) and without attribute names."""
+    return {n.value for n in nodes(node, skip=(cst.Lambda,), only=_ATTRIBUTE_HEAD) if type(n) is cst.Name}
 
-    class _Names(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(n.value)
 
-        def visit_Lambda(self, n: cst.Lambda) -> bool:
-            return False
-
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-    node.visit(_Names())
-    return found
+_ATTRIBUTE_HEAD = {cst.Attribute: ("value",)}
 
 
 def _assigned_in_order(block: cst.CSTNode) -> list[str]:

@@ -22,6 +22,7 @@ from ..imports import without_names
 from ..index import clean_definitions
 from ..indexing.word_lines import LONE_CR, word_lines
 from ..comments import FLAG_COMMENT
+from .. import cst_walk
 from . import MigrationTransformer, Transform, register
 from .pinjected_utilities import name_uses, retarget_utilities
 from .pinjected_uses import PROXY_TYPE_NAMES, TYPE_ALIASES
@@ -184,19 +185,7 @@ def without_unused_star(state, module: cst.Module) -> cst.Module:
     code to the bridges (DM161) and to a run where pinjected is not installed."""
     if state.target != "runtime" or not state.names.star or _still_pinjected(state):
         return module
-    names: set[str] = set()
-
-    class _Names(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> bool:
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            return False
-
-        def visit_Name(self, node: cst.Name) -> None:
-            names.add(node.value)
-
-    module.visit(_Names())
+    names = {n.value for n in cst_walk.nodes(module, skip=(cst.Import, cst.ImportFrom)) if type(n) is cst.Name}
     if names & set(pn.STAR_EXPORTS):
         return module
     body = [
