@@ -44,6 +44,7 @@ from .program import (
     K_OTHER,
     K_PASS,
     K_PURE,
+    K_REDIRECT,
     K_RESUME,
     K_RETURNED,
     K_TRANSFER,
@@ -112,6 +113,21 @@ class AtSite:
     @classmethod
     def outside(cls, body: Any) -> "AtSite":
         return cls(None, body)
+
+
+class Redirect:
+    """Yielded by a handler body running on the segment below ``holder``'s: answer ``effect`` as the
+    native handler of ``holder`` left it when it answered ``answer`` (``PASS`` or ``AtSite``), as if the
+    body had performed ``effect`` and that handler had answered so. For a handler that has already
+    called an outer native handler itself (the recorder) and must not call it a second time."""
+
+    __slots__ = ("effect", "holder", "answer")
+    _kind = K_REDIRECT
+
+    def __init__(self, effect: Any, holder: Segment, answer: Any) -> None:
+        self.effect = effect
+        self.holder = holder
+        self.answer = answer
 
 
 class _Run(Segment):
@@ -268,6 +284,7 @@ def run_reentrant(program: Any, name: "str | None" = None, bound_to: "_Run | Non
     boundary = Boundary()
     seg = Segment(caller_seg)
     seg.frames.append(boundary)
+    run.seg = seg  # the call's first effect is performed from it, before any send publishes it
     try:
         _drive(run, seg, program, task, boundary)
     except _BoundaryReached:
@@ -639,6 +656,8 @@ def _control(run: _Run, kind: int, yielded: Any, seg: Segment, task: Any, bounda
         _drop_body(seg.frames, continuation)
         run.seg = continuation.top
         return (*_native_redirect(run, yielded.effect, continuation.top, continuation.hseg, PASS, task, boundary), None)
+    if kind == K_REDIRECT:
+        return (*_native_redirect(run, yielded.effect, seg, yielded.holder, yielded.answer, task, boundary), None)
     if kind == K_BOUNDARY:
         # Another loop's re-entrant call, ended while this deeper loop runs: it is picked up once
         # this loop returns; meanwhile run the other tasks.

@@ -6,17 +6,18 @@ import datetime
 import json
 import os
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterable
 
 from .. import effects as E
 from ..handlers import Installer, _check_program
-from ..interpreter import Future, _current, current_task
+from ..interpreter import PASS, AtSite, Future, Redirect, _current, current_task
 from ..program import Pass, Program, Transfer, WithHandler, do
 from ..stack import RUNNER_CODE, handlers_answering
 from .blobs import BlobStore
 from .encoding import (
-    _ADDRESS, _EFFECT_PARTS, _ESC, _NO_SITE, _ONE_FIELD_PARTS, _SITE_JSON, _SITE_PARTS, FORMAT_VERSION, _effect_name_json, _effect_parts, _encode_json,
+    _ADDRESS, _ESC, _NO_SITE, _ONE_FIELD_PARTS, _SITE_JSON, _SITE_PARTS, FORMAT_VERSION, _effect_name_json, _effect_parts, _encode_json,
     _fields_json, _json_text, _NotStorable, _one_field_parts, _site, _site_parts, describe_fields, encode_value, type_name,
 )
 from .errors import RecordingError, RecordingExistsError
@@ -84,8 +85,7 @@ class _RecordingSession:
         self.path = path
         self.blobs = BlobStore(str(path) + ".blobs")
         self.types = owner.types
-        self.counters: dict = {}
-        self._task_json: dict = {}
+        self._tasks: dict = {}  # task path -> [next sequence number, '{"task":<path>,"seq":']
         self.count = 0
         self.closed = False
         header = {
@@ -121,9 +121,7 @@ class _RecordingSession:
                     f"--record-exclude {_excluded_name(type(effect))}"
                 ) from None
             # Built as text from cached parts: this line is written once per recorded effect.
-            task = self._task_json.get(path)
-            if task is None:
-                task = self._task_json[path] = '{"task":' + "".join(_encode_json(list(path), 0)) + ',"seq":'
+            task = (self._tasks.get(path) or self._task(path))[1]
             at_json = _SITE_JSON.get(at)
             if at_json is None:
                 at_json = _SITE_JSON[at] = _ESC(at)
@@ -148,56 +146,114 @@ class _RecordingSession:
         finally:
             self.file.close()
 
-    def body(self, effect: Any, k: Any):
-        """The recording handler: re-perform outward, record the answer, answer the program.
+    def observe(self, effect: Any, holder: Any) -> Any:
+        """The recorder as a native handler (``holder``: its segment): ask the next outer handler
+        taking ``effect`` in place, record its answer, answer the program with it. No handler body
+        runs, so a recorded effect costs one native call and one line more than an unrecorded one.
 
-        This runs once per recorded effect, so the common case (an answer, not a Spawn or Await) is
-        written out inline: the line is assembled from text cached per task, effect type and site."""
-        if _OPEN_SESSIONS[0] > 1 and _answering_for_a_recording(k):
-            return (yield Pass(effect, k))
+        The common case (a native handler outside answering with a value or raising) is done here,
+        written out inline since it runs once per recorded effect. The rest goes to the generator
+        body, ``body``: a generator handler or nothing outside, a Spawn or an Await, another
+        recording open (whose effects this one may have to leave out), and a native answer that is
+        ``PASS`` or ``AtSite``, which the body takes on from where the native handler left it
+        (``Redirect``), so that handler is not asked twice."""
         te = type(effect)
         slow = _SLOW_PATH.get(te)
         if slow is None:
             slow = _SLOW_PATH[te] = issubclass(te, (E.Spawn, E.Await))
-        if slow:
-            return (yield from self._body_spawn_or_await(effect, k))
-        path = _current.run.task.path
-        counters = self.counters
-        seq = counters.get(path, 0)
-        counters[path] = seq + 1
-        frames = k.top.frames
+        outer = answering = holder.parent
+        while not isinstance(effect, answering.types):
+            answering = answering.parent
+        handle = answering.handle
+        if slow or handle is None or _OPEN_SESSIONS[0] > 1:
+            return AtSite.outside(partial(self.body, effect))
+        run = _current.run
+        site_seg = run.seg  # the perform site's segment (published before the step that performed it)
+        run.seg = outer  # what the outer handler runs (a re-entrant call) is performed outside this recorder, as from a body
+        try:
+            value = handle(effect, answering)
+        except Exception as err:
+            run.seg = site_seg
+            path, seq, site = self._next_record(run, site_seg)
+            self.record(path, seq, effect, site[0], None, err)
+            raise
+        run.seg = site_seg
+        if value is PASS or type(value) is AtSite:
+            return AtSite.outside(partial(self.body, effect, first=Redirect(effect, answering, value)))
+        t = type(value)
+        one = _ONE_FIELD_PARTS.get(te)
+        if one is None:
+            one = _one_field_parts(te, effect)
+        if (t is not int and t is not str) or not one or type(field := one[1](effect)) is not int or self.closed:
+            self._record_answer(*self._next_record(run, site_seg), effect, te, value)
+            return value
+        # The usual small user effect (one int field) answered with an int or a str.
+        path = run.task.path
+        task = self._tasks.get(path)
+        if task is None:
+            task = self._task(path)
+        seq = task[0]
+        task[0] = seq + 1
+        frames = site_seg.frames
+        site = None
         if frames:
             gen = frames[-1]
             if gen.gi_code is RUNNER_CODE:  # a sub-program: the program its runner runs performed it
                 gen = gen.gi_yieldfrom
             frame = gen.gi_frame
-            site = _SITE_PARTS.get((id(frame.f_code), frame.f_lasti)) if frame is not None else None
-            if site is None or site[2] is not frame.f_code:
+            if frame is not None and (site := _SITE_PARTS.get((id(frame.f_code), frame.f_lasti))) is not None and site[2] is not frame.f_code:
+                site = None
+            if site is None:
                 site = _site_parts(gen)
         else:
             site = _NO_SITE
+        answer = value if t is int else _ESC(value)  # an int formats as its JSON text
+        self.file.write(f"{task[1]}{seq}{one[0]}{field}}}{site[1]}{answer}}}\n".encode())
+        self.count += 1
+        return value
+
+    def _task(self, path: tuple) -> list:
+        """``[next sequence number, the line's text up to it]`` of the task at ``path``."""
+        task = self._tasks[path] = [0, '{"task":' + "".join(_encode_json(list(path), 0)) + ',"seq":']
+        return task
+
+    def _next_record(self, run: Any, site_seg: Any) -> tuple:
+        """``(task path, sequence number, site parts)`` of the next record, performed from ``site_seg``."""
+        path = run.task.path
+        task = self._tasks.get(path)
+        if task is None:
+            task = self._task(path)
+        seq = task[0]
+        task[0] = seq + 1
+        frames = site_seg.frames
+        return path, seq, _site_parts(frames[-1]) if frames else _NO_SITE
+
+    def _record_answer(self, path: tuple, seq: int, site: tuple, effect: Any, te: type, value: Any) -> None:
+        """Write the record of ``effect`` answered with ``value``: an int or str answer as text
+        assembled from parts cached per task, effect type and site."""
+        t = type(value)
+        if (t is not int and t is not str) or self.closed:
+            self.record(path, seq, effect, site[0], value, None)
+            return
+        answer = value if t is int else _ESC(value)  # an int formats as its JSON text
+        self.file.write(f"{self._tasks[path][1]}{seq}{_effect_parts(te)}{_fields_json(effect)}{site[1]}{answer}}}\n".encode())
+        self.count += 1
+
+    def body(self, effect: Any, k: Any, first: Any = None):
+        """The recording handler as a generator body: perform the effect outward (or go on with
+        ``first``, a ``Redirect``), record the answer, answer the program."""
+        if _OPEN_SESSIONS[0] > 1 and _answering_for_a_recording(k):
+            return (yield Pass(effect, k))
+        te = type(effect)
+        if _SLOW_PATH[te]:
+            return (yield from self._body_spawn_or_await(effect, k))
+        path, seq, site = self._next_record(_current.run, k.top)
         try:
-            value = yield effect
+            value = yield (effect if first is None else first)
         except Exception as err:
             self.record(path, seq, effect, site[0], None, err)
             raise
-        t = type(value)
-        if (t is int or t is str) and not self.closed:
-            answer = value if t is int else _ESC(value)  # an int formats as its JSON text
-            task = self._task_json.get(path)
-            if task is None:
-                task = self._task_json[path] = '{"task":' + "".join(_encode_json(list(path), 0)) + ',"seq":'
-            one = _ONE_FIELD_PARTS.get(te)
-            if one is None:
-                one = _one_field_parts(te, effect)
-            if one and type(field := one[1](effect)) is int:  # the usual small user effect
-                line = f"{task}{seq}{one[0]}{field}}}{site[1]}{answer}}}\n"
-            else:
-                line = f"{task}{seq}{_EFFECT_PARTS.get(te) or _effect_parts(te)}{_fields_json(effect)}{site[1]}{answer}}}\n"
-            self.file.write(line.encode())
-            self.count += 1
-        else:
-            self.record(path, seq, effect, site[0], value, None)
+        self._record_answer(path, seq, site, effect, te, value)
         return (yield Transfer(k, value))
 
     def _body_spawn_or_await(self, effect: Any, k: Any):
@@ -208,9 +264,9 @@ class _RecordingSession:
                 # keeps this recorder (its own effects are recorded under its task path).
                 return (yield Pass(effect, k))
         path = current_task().path
-        counters = self.counters
-        seq = counters.get(path, 0)
-        counters[path] = seq + 1
+        task = self._tasks.get(path) or self._task(path)
+        seq = task[0]
+        task[0] = seq + 1
         frames = k.top.frames
         at = _site(frames[-1]) if frames else ""
         # An awaited coroutine is described by its arguments, which only a coroutine not yet run still has.
@@ -282,7 +338,7 @@ def _encode_error(error: BaseException, blobs: BlobStore) -> dict:
 @do
 def _recording_session(owner: RecordingHandler, program: Program):
     session = owner.open_session(program)
-    handler_obj = _SessionHandler(owner.name, owner.types, session.body)
+    handler_obj = _SessionHandler(owner.name, owner.types, session.observe)
     try:
         value = yield WithHandler(handler_obj, program)
     except BaseException:

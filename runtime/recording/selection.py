@@ -96,11 +96,11 @@ def _outer_spawn_handler(k: Any) -> bool:
 
 
 class _SessionHandler(Installer):
-    """The per-run generator handler a recording session installs."""
+    """The per-run native handler a recording session installs (``handle``: the session's ``observe``)."""
 
-    native = False
+    native = True
 
-    def __init__(self, name: str, types: Any, fn: Any) -> None:
+    def __init__(self, name: str, types: Any, handle: Any) -> None:
         self.name = name
         self.types = types
-        self.fn = fn
+        self.handle = handle
