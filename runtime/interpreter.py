@@ -115,6 +115,12 @@ class AtSite:
         return cls(None, body)
 
 
+AS_GENERATOR = AtSite(None)
+"""Returned by the ``handle`` of a native handler that also has a generator body ``fn(effect, k)``
+(the recorder): answer this effect with that body, as a ``@handler`` would. An ``AtSite``, so the
+loop hands it on with no check of its own."""
+
+
 class Redirect:
     """Yielded by a handler body running on the segment below ``holder``'s: answer ``effect`` as the
     native handler of ``holder`` left it when it answered ``answer`` (``PASS`` or ``AtSite``), as if the
@@ -498,7 +504,7 @@ def _native_redirect(
     run: _Run, yielded: Any, seg: Segment, holder: Segment, answer: Any, task: Any, boundary: Any
 ) -> tuple:
     """A native handler of ``holder`` answered ``y`` with ``PASS`` (the next outer handler answers)
-    or ``AtSite`` (a program runs for the answer). ``(seg, task, value, exc)`` to go on with."""
+    or ``AtSite`` (a program runs for the answer), or ``AS_GENERATOR``. ``(seg, task, value, exc)`` to go on with."""
     while answer is PASS:
         holder = holder.parent
         while not isinstance(yielded, holder.types):
@@ -510,6 +516,8 @@ def _native_redirect(
             answer = handle(yielded, holder)
         except BaseException as err:
             return seg, task, None, err
+    if answer is AS_GENERATOR:  # the body's first step is sent by the loop
+        return _to_generator_handler(run, yielded, seg, holder, task, boundary, False)[:4]
     if type(answer) is AtSite:
         return _at_site(run, answer, holder, seg), task, None, None
     return seg, task, answer, None

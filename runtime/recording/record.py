@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from .. import effects as E
 from ..handlers import Installer, _check_program
-from ..interpreter import PASS, AtSite, Future, Redirect, _current, current_task
+from ..interpreter import AS_GENERATOR, PASS, AtSite, Future, Redirect, _current, current_task
 from ..program import Pass, Program, Transfer, WithHandler, do
 from ..stack import RUNNER_CODE, handlers_answering
 from .blobs import BlobStore
@@ -151,8 +151,8 @@ class _RecordingSession:
         taking ``effect`` in place, record its answer, answer the program with it. No handler body
         runs, so a recorded effect costs one native call and one line more than an unrecorded one.
 
-        The common case (a native handler outside answering with a value or raising) is done here,
-        written out inline since it runs once per recorded effect. The rest goes to the generator
+        The common case (a native handler outside answering with a value or raising) is done here.
+        The rest goes to the generator
         body, ``body``: a generator handler or nothing outside, a Spawn or an Await, another
         recording open (whose effects this one may have to leave out), and a native answer that is
         ``PASS`` or ``AtSite``, which the body takes on from where the native handler left it
@@ -166,7 +166,7 @@ class _RecordingSession:
             answering = answering.parent
         handle = answering.handle
         if slow or handle is None or _OPEN_SESSIONS[0] > 1:
-            return AtSite.outside(partial(self.body, effect))
+            return AS_GENERATOR
         run = _current.run
         site_seg = run.seg  # the perform site's segment (published before the step that performed it)
         run.seg = outer  # what the outer handler runs (a re-entrant call) is performed outside this recorder, as from a body
@@ -174,86 +174,77 @@ class _RecordingSession:
             value = handle(effect, answering)
         except Exception as err:
             run.seg = site_seg
-            path, seq, site = self._next_record(run, site_seg)
-            self.record(path, seq, effect, site[0], None, err)
+            self._failed(run.task.path, site_seg, effect, err)
             raise
         run.seg = site_seg
         if value is PASS or type(value) is AtSite:
             return AtSite.outside(partial(self.body, effect, first=Redirect(effect, answering, value)))
-        t = type(value)
-        one = _ONE_FIELD_PARTS.get(te)
-        if one is None:
-            one = _one_field_parts(te, effect)
-        if (t is not int and t is not str) or not one or type(field := one[1](effect)) is not int or self.closed:
-            self._record_answer(*self._next_record(run, site_seg), effect, te, value)
-            return value
-        # The usual small user effect (one int field) answered with an int or a str.
-        path = run.task.path
+        self._answered(run.task.path, site_seg, effect, value)
+        return value
+
+    def _answered(self, path: tuple, site_seg: Any, effect: Any, value: Any) -> None:
+        """Record ``effect``, performed by task ``path`` from the top frame of ``site_seg``, as
+        answered with ``value``. This runs once per recorded effect, so the usual case (an int or
+        str answer) is written out inline: the line is assembled from text cached per task, effect
+        type and perform site."""
         task = self._tasks.get(path)
         if task is None:
             task = self._task(path)
         seq = task[0]
         task[0] = seq + 1
         frames = site_seg.frames
-        site = None
         if frames:
             gen = frames[-1]
             if gen.gi_code is RUNNER_CODE:  # a sub-program: the program its runner runs performed it
                 gen = gen.gi_yieldfrom
             frame = gen.gi_frame
-            if frame is not None and (site := _SITE_PARTS.get((id(frame.f_code), frame.f_lasti))) is not None and site[2] is not frame.f_code:
-                site = None
-            if site is None:
+            site = _SITE_PARTS.get((id(frame.f_code), frame.f_lasti)) if frame is not None else None
+            if site is None or site[2] is not frame.f_code:
                 site = _site_parts(gen)
         else:
             site = _NO_SITE
+        t = type(value)
+        if (t is not int and t is not str) or self.closed:
+            self.record(path, seq, effect, site[0], value, None)
+            return
         answer = value if t is int else _ESC(value)  # an int formats as its JSON text
-        self.file.write(f"{task[1]}{seq}{one[0]}{field}}}{site[1]}{answer}}}\n".encode())
+        te = type(effect)
+        one = _ONE_FIELD_PARTS.get(te)
+        if one is None:
+            one = _one_field_parts(te, effect)
+        if one and type(field := one[1](effect)) is int:  # the usual small user effect
+            line = f"{task[1]}{seq}{one[0]}{field}}}{site[1]}{answer}}}\n"
+        else:
+            line = f"{task[1]}{seq}{_effect_parts(te)}{_fields_json(effect)}{site[1]}{answer}}}\n"
+        self.file.write(line.encode())
         self.count += 1
-        return value
 
     def _task(self, path: tuple) -> list:
         """``[next sequence number, the line's text up to it]`` of the task at ``path``."""
         task = self._tasks[path] = [0, '{"task":' + "".join(_encode_json(list(path), 0)) + ',"seq":']
         return task
 
-    def _next_record(self, run: Any, site_seg: Any) -> tuple:
-        """``(task path, sequence number, site parts)`` of the next record, performed from ``site_seg``."""
-        path = run.task.path
-        task = self._tasks.get(path)
-        if task is None:
-            task = self._task(path)
+    def _failed(self, path: tuple, site_seg: Any, effect: Any, error: BaseException) -> None:
+        """Record ``effect``, performed by task ``path`` from the top frame of ``site_seg``, as raising ``error``."""
+        task = self._tasks.get(path) or self._task(path)
         seq = task[0]
         task[0] = seq + 1
-        frames = site_seg.frames
-        return path, seq, _site_parts(frames[-1]) if frames else _NO_SITE
-
-    def _record_answer(self, path: tuple, seq: int, site: tuple, effect: Any, te: type, value: Any) -> None:
-        """Write the record of ``effect`` answered with ``value``: an int or str answer as text
-        assembled from parts cached per task, effect type and site."""
-        t = type(value)
-        if (t is not int and t is not str) or self.closed:
-            self.record(path, seq, effect, site[0], value, None)
-            return
-        answer = value if t is int else _ESC(value)  # an int formats as its JSON text
-        self.file.write(f"{self._tasks[path][1]}{seq}{_effect_parts(te)}{_fields_json(effect)}{site[1]}{answer}}}\n".encode())
-        self.count += 1
+        self.record(path, seq, effect, _site(site_seg.frames[-1]) if site_seg.frames else "", None, error)
 
     def body(self, effect: Any, k: Any, first: Any = None):
         """The recording handler as a generator body: perform the effect outward (or go on with
         ``first``, a ``Redirect``), record the answer, answer the program."""
         if _OPEN_SESSIONS[0] > 1 and _answering_for_a_recording(k):
             return (yield Pass(effect, k))
-        te = type(effect)
-        if _SLOW_PATH[te]:
+        if _SLOW_PATH[type(effect)]:
             return (yield from self._body_spawn_or_await(effect, k))
-        path, seq, site = self._next_record(_current.run, k.top)
+        path = _current.run.task.path
         try:
             value = yield (effect if first is None else first)
         except Exception as err:
-            self.record(path, seq, effect, site[0], None, err)
+            self._failed(path, k.top, effect, err)
             raise
-        self._record_answer(path, seq, site, effect, te, value)
+        self._answered(path, k.top, effect, value)
         return (yield Transfer(k, value))
 
     def _body_spawn_or_await(self, effect: Any, k: Any):
@@ -338,7 +329,7 @@ def _encode_error(error: BaseException, blobs: BlobStore) -> dict:
 @do
 def _recording_session(owner: RecordingHandler, program: Program):
     session = owner.open_session(program)
-    handler_obj = _SessionHandler(owner.name, owner.types, session.observe)
+    handler_obj = _SessionHandler(owner.name, owner.types, session.observe, session.body)
     try:
         value = yield WithHandler(handler_obj, program)
     except BaseException:

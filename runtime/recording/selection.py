@@ -96,11 +96,13 @@ def _outer_spawn_handler(k: Any) -> bool:
 
 
 class _SessionHandler(Installer):
-    """The per-run native handler a recording session installs (``handle``: the session's ``observe``)."""
+    """The per-run native handler a recording session installs: ``handle`` (the session's
+    ``observe``) answers in place or hands the effect to the generator body ``fn``."""
 
     native = True
 
-    def __init__(self, name: str, types: Any, handle: Any) -> None:
+    def __init__(self, name: str, types: Any, handle: Any, fn: Any) -> None:
         self.name = name
         self.types = types
         self.handle = handle
+        self.fn = fn
