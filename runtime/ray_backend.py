@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Mapping
 from . import effects as E
 from .handlers import Installer
 from .metrics import MissingDependencyError
-from .program import Call, Transfer, do
+from .program import Call, PlainCall, Transfer, do
 from .scheduler import complete_future
 
 RAY_TASK_OPTIONS = frozenset({
@@ -156,6 +156,43 @@ def _run_on_worker(program: Any, stack: Any, env: Any) -> Any:
     return run(program, handlers=_handler_list(stack), env=env)
 
 
+def _plain_call(program: Any, object_ref: type) -> tuple | None:
+    """``(do function, args, kwargs)`` of a ``@do`` call that can be submitted as a task of its own
+    (``_spawn_remote``), else None. Not when an argument is an ``ObjectRef``: Ray would hand the task
+    the object's value where the program was given the reference."""
+    if type(program) is not Call and type(program) is not PlainCall:
+        return None
+    args, kwargs = program.args, program.keywords
+    for arg in args:
+        if isinstance(arg, object_ref):
+            return None
+    for arg in kwargs.values():
+        if isinstance(arg, object_ref):
+            return None
+    return program.function, args, kwargs
+
+
+_SPAWN_REMOTES: dict = {}
+
+
+def _spawn_remote(function: Any, with_stack: bool) -> Any:
+    """The Ray remote function running calls of the ``@do`` function ``function`` on a worker, made once
+    per function: Ray ships a remote function's code once, and each task then carries only the call's
+    arguments (and the worker stack and env, ``with_stack``), not a pickled program."""
+    key = (function, with_stack)
+    remote = _SPAWN_REMOTES.get(key)
+    if remote is None:
+        if with_stack:
+            def run_spawned(stack: Any, env: Any, *args: Any, **kwargs: Any) -> Any:
+                return _run_on_worker(function(*args, **kwargs), stack, env)
+        else:
+            def run_spawned(*args: Any, **kwargs: Any) -> Any:
+                return _run_on_worker(function(*args, **kwargs), None, None)
+        run_spawned.__name__ = run_spawned.__qualname__ = getattr(function, "__name__", "spawned_program")
+        remote = _SPAWN_REMOTES[key] = import_ray().remote(run_spawned)
+    return remote
+
+
 def _handler_list(stack: Any) -> list:
     if stack is None:
         return []
@@ -232,8 +269,17 @@ class RayHandler(Installer):
                 env = ray.put(self.worker_env) if self.worker_env else None
                 self._job_shared = (job, stack, env)
             self._shared = self._job_shared
+        program, (_, stack, env) = effect.program, self._shared
+        call = _plain_call(program, ray.ObjectRef)
+        if call is not None:  # the function is shipped once, the call's arguments as the task's own
+            function, args, kwargs = call
+            remote = _spawn_remote(function, stack is not None or env is not None)
+            remote = remote.options(**options) if options else remote
+            if stack is None and env is None:
+                return remote.remote(*args, **kwargs)
+            return remote.remote(stack, env, *args, **kwargs)
         remote = self._remote.options(**options) if options else self._remote
-        return remote.remote(effect.program, self._shared[1], self._shared[2])
+        return remote.remote(program, stack, env)
 
     def submit_direct(self, effect: E.Spawn, direct: tuple) -> Any:
         """A migrated Ray task (``ray_task(f)(...)``): submitted as itself, with the Spawn's options on top."""

@@ -65,3 +65,15 @@ def fetch_two(prefix):
     a = yield Fetch(prefix + "a")
     b = yield Fetch(prefix + "b")
     return a + b
+
+
+@do
+def describe_arguments(first, *rest, scale=1, **options):
+    """What a spawned call's arguments arrive as on the worker (an ObjectRef stays a reference)."""
+    return type(first).__name__, [x * scale for x in rest], sorted(options.items())
+
+
+@do
+def plain_times(x, factor=2):
+    """A ``@do`` function without ``yield``: its call is a ``PlainCall``."""
+    return x * factor

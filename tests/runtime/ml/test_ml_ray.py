@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from doeff_migrate.runtime import Spawn, Wait, do, run
+from doeff_migrate.runtime import Gather, Spawn, Wait, do, run
 from doeff_migrate.runtime.ray_backend import RayHandler, RayNotStartedError
 from doeff_migrate.runtime.recording import RecordingHandler, load_recording
 
@@ -114,7 +114,7 @@ def test_ray_spawns_are_recorded_and_replay_without_ray(tmp_path):
 
 def test_ray_not_started_says_how_to_start_it():
     code = textwrap.dedent("""
-        from doeff_migrate.runtime import Spawn, Wait, do, run
+        from doeff_migrate.runtime import Gather, Spawn, Wait, do, run
         from doeff_migrate.runtime.ray_backend import RayHandler, RayNotStartedError
         from doeff_migrate.runtime.effects import Spawn
 
@@ -156,7 +156,7 @@ def test_ray_shutdown_while_a_task_runs_raises_at_its_wait_and_the_process_lives
         import os, time
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         import ray
-        from doeff_migrate.runtime import Spawn, Wait, do, run
+        from doeff_migrate.runtime import Gather, Spawn, Wait, do, run
         from doeff_migrate.runtime.ray_backend import RayHandler, RayNotStartedError
 
         @do
@@ -187,3 +187,48 @@ def test_ray_shutdown_while_a_task_runs_raises_at_its_wait_and_the_process_lives
     assert "RESULT: lost: ray.shutdown() ran while this Ray task was running" in proc.stdout
     assert "RESTARTED: lost: ray.shutdown() ran while this Ray task was running" in proc.stdout
     assert "AFTER: alive" in proc.stdout
+
+
+def test_a_spawned_call_keeps_its_arguments_as_the_program_got_them():
+    """A ``@do`` call is shipped as its function (once) and its arguments: positional, star and keyword
+    arguments arrive as given, and an ``ObjectRef`` argument stays a reference, as inside the program."""
+    ref = ray.put(41)
+
+    @do
+    def main():
+        programs = [
+            (P.describe_arguments(1, 2, 3, scale=10, tag="x"), {}),
+            (P.describe_arguments(ref, 5), {}),
+            (P.plain_times(4, factor=3), {}),
+            (P.describe_arguments("s", 1), {"num_cpus": 0.5}),
+        ]
+        tasks = []
+        for program, options in programs:
+            tasks.append((yield Spawn(program, **options)))
+        return (yield Gather(*tasks))
+
+    assert run(main(), handlers=[RayHandler()]) == [
+        ("int", [20, 30], [("tag", "x")]),
+        ("ObjectRef", [5], []),
+        12,
+        ("str", [1], []),
+    ]
+    with_stack = run(main(), handlers=[RayHandler([P.SquareHandler()], worker_env={"unused": 1})])
+    assert with_stack[0] == ("int", [20, 30], [("tag", "x")]) and with_stack[2] == 12
+
+
+def test_a_local_do_function_is_shipped_by_value():
+    offset = 100
+
+    @do
+    def local(x):
+        return x + offset
+
+    @do
+    def main():
+        tasks = []
+        for i in range(3):
+            tasks.append((yield Spawn(local(i))))
+        return (yield Gather(*tasks))
+
+    assert run(main(), handlers=[RayHandler()]) == [100, 101, 102]
