@@ -24,6 +24,8 @@ from .errors import RecordingError, RecordingExistsError
 from .fingerprint import program_fingerprint
 from .selection import RecordedTypes, _outer_spawn_handler, _SessionHandler
 
+_os_write = os.write  # each line in one unbuffered system call (see _RecordingSession._write)
+
 
 class RecordingHandler(Installer):
     """Records every world-touching effect the handlers outside it answer, as JSON Lines.
@@ -82,6 +84,7 @@ class _RecordingSession:
                 f"refusing to overwrite the existing recording {path}: pass overwrite=True "
                 "(--overwrite on the command line) or choose another path"
             ) from None
+        self.fd = self.file.fileno()  # lines go out through os.write: one system call, no io layers
         self.path = path
         self.blobs = BlobStore(str(path) + ".blobs")
         self.types = owner.types
@@ -101,7 +104,7 @@ class _RecordingSession:
 
     def _write(self, obj: dict) -> None:
         # One unbuffered write per line: a killed run leaves every finished line on disk.
-        self.file.write(("".join(_encode_json(obj, 0)) + "\n").encode())
+        _os_write(self.fd, ("".join(_encode_json(obj, 0)) + "\n").encode())
 
     def record(
         self, path: tuple, seq: int, effect: Any, at: str, value: Any, error: BaseException | None, fields: str | None = None,
@@ -128,7 +131,7 @@ class _RecordingSession:
             line = '%s%d,"effect":%s,"fields":%s,"at":%s,"answer":%s}\n' % (
                 task, seq, _effect_name_json(type(effect)), fields or _fields_json(effect), at_json, answer,
             )
-            self.file.write(line.encode())
+            _os_write(self.fd, line.encode())
         else:
             rec = {"task": path, "seq": seq, "effect": type_name(type(effect)), "fields": json.loads(fields) if fields else describe_fields(effect), "at": at}
             rec["error"] = _encode_error(error, self.blobs)
@@ -216,7 +219,7 @@ class _RecordingSession:
             line = f"{task[1]}{seq}{one[0]}{field}}}{site[1]}{answer}}}\n"
         else:
             line = f"{task[1]}{seq}{_effect_parts(te)}{_fields_json(effect)}{site[1]}{answer}}}\n"
-        self.file.write(line.encode())
+        _os_write(self.fd, line.encode())
         self.count += 1
 
     def _task(self, path: tuple) -> list:
