@@ -204,3 +204,12 @@ def test_a_killed_run_answered_natively_leaves_every_finished_line(tmp_path):
     assert proc.returncode == -9, proc.stderr
     rec = load_recording(path)
     assert [r.answer for r in rec.records] == [i * 2 for i in range(500)] and not rec.finished and not rec.torn_last_line
+
+
+@pytest.mark.parametrize("outer", ["native", "generator"])
+def test_an_effect_passed_on_to_the_recorder_by_a_native_handler_inside_it(tmp_path, outer):
+    passing = Counting("pass")
+    answering = Counting("value") if outer == "native" else generator_fetch
+    value = run(three_fetches(), handlers=[passing, RecordingHandler(tmp_path / "r.jsonl"), answering])
+    assert value == ([0, 2, 4] if outer == "native" else [0, 3, 6]) and passing.calls == 3
+    assert [r[4] for r in records_of(tmp_path / "r.jsonl")] == value
