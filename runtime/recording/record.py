@@ -185,16 +185,17 @@ class _RecordingSession:
         self._answered(run.task.path, site_seg, effect, value)
         return value
 
-    def _answered(self, path: tuple, site_seg: Any, effect: Any, value: Any) -> None:
+    def _answered(self, path: tuple, site_seg: Any, effect: Any, value: Any, seq: int | None = None) -> None:
         """Record ``effect``, performed by task ``path`` from the top frame of ``site_seg``, as
-        answered with ``value``. This runs once per recorded effect, so the usual case (an int or
-        str answer) is written out inline: the line is assembled from text cached per task, effect
-        type and perform site."""
+        answered with ``value``; ``seq``: its sequence number, when taken already (``_take_seq``).
+        This runs once per recorded effect, so the usual case (an int or str answer) is written out
+        inline: the line is assembled from text cached per task, effect type and perform site."""
         task = self._tasks.get(path)
         if task is None:
             task = self._task(path)
-        seq = task[0]
-        task[0] = seq + 1
+        if seq is None:
+            seq = task[0]
+            task[0] = seq + 1
         frames = site_seg.frames
         if frames:
             gen = frames[-1]
@@ -227,12 +228,17 @@ class _RecordingSession:
         task = self._tasks[path] = [0, '{"task":' + "".join(_encode_json(list(path), 0)) + ',"seq":']
         return task
 
-    def _failed(self, path: tuple, site_seg: Any, effect: Any, error: BaseException) -> None:
-        """Record ``effect``, performed by task ``path`` from the top frame of ``site_seg``, as raising ``error``."""
+    def _take_seq(self, path: tuple) -> int:
+        """The next sequence number of the task at ``path``."""
         task = self._tasks.get(path) or self._task(path)
         seq = task[0]
         task[0] = seq + 1
-        self.record(path, seq, effect, _site(site_seg.frames[-1]) if site_seg.frames else "", None, error)
+        return seq
+
+    def _failed(self, path: tuple, site_seg: Any, effect: Any, error: BaseException, seq: int | None = None) -> None:
+        """Record ``effect``, performed by task ``path`` from the top frame of ``site_seg``, as raising ``error``."""
+        at = _site(site_seg.frames[-1]) if site_seg.frames else ""
+        self.record(path, self._take_seq(path) if seq is None else seq, effect, at, None, error)
 
     def body(self, effect: Any, k: Any, first: Any = None):
         """The recording handler as a generator body: perform the effect outward (or go on with
@@ -242,12 +248,13 @@ class _RecordingSession:
         if _SLOW_PATH[type(effect)]:
             return (yield from self._body_spawn_or_await(effect, k))
         path = _current.run.task.path
+        seq = self._take_seq(path)  # taken now: an effect the handler outside aborts leaves its number unused
         try:
             value = yield (effect if first is None else first)
         except Exception as err:
-            self._failed(path, k.top, effect, err)
+            self._failed(path, k.top, effect, err, seq)
             raise
-        self._answered(path, k.top, effect, value)
+        self._answered(path, k.top, effect, value, seq)
         return (yield Transfer(k, value))
 
     def _body_spawn_or_await(self, effect: Any, k: Any):
@@ -258,9 +265,7 @@ class _RecordingSession:
                 # keeps this recorder (its own effects are recorded under its task path).
                 return (yield Pass(effect, k))
         path = current_task().path
-        task = self._tasks.get(path) or self._task(path)
-        seq = task[0]
-        task[0] = seq + 1
+        seq = self._take_seq(path)
         frames = k.top.frames
         at = _site(frames[-1]) if frames else ""
         # An awaited coroutine is described by its arguments, which only a coroutine not yet run still has.
