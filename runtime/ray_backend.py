@@ -158,9 +158,14 @@ def _run_on_worker(program: Any, stack: Any, env: Any) -> Any:
 
 def _plain_call(program: Any, object_ref: type) -> tuple | None:
     """``(do function, args, kwargs)`` of a ``@do`` call that can be submitted as a task of its own
-    (``_spawn_remote``), else None. Not when an argument is an ``ObjectRef``: Ray would hand the task
-    the object's value where the program was given the reference."""
+    (``_spawn_remote``), else None. Not for a function defined inside another one: a new one each
+    time the outer one runs, each would be a remote function of its own, exported to the cluster
+    once per call. Not when an argument is an ``ObjectRef``: Ray would hand the task the object's
+    value where the program was given the reference."""
     if type(program) is not Call and type(program) is not PlainCall:
+        return None
+    function = getattr(program.func, "__doeff_do__", None)
+    if function is None or "<locals>" in function.__qualname__:
         return None
     args, kwargs = program.args, program.keywords
     for arg in args:
@@ -169,7 +174,7 @@ def _plain_call(program: Any, object_ref: type) -> tuple | None:
     for arg in kwargs.values():
         if isinstance(arg, object_ref):
             return None
-    return program.function, args, kwargs
+    return function, args, kwargs
 
 
 _SPAWN_REMOTES: dict = {}

@@ -218,6 +218,10 @@ def test_a_spawned_call_keeps_its_arguments_as_the_program_got_them():
 
 
 def test_a_local_do_function_is_shipped_by_value():
+    """A local ``@do`` function travels inside each task's program (not as a remote function of its
+    own, which would be exported once per definition)."""
+    from doeff_migrate.runtime.ray_backend import _plain_call
+
     offset = 100
 
     @do
@@ -232,3 +236,5 @@ def test_a_local_do_function_is_shipped_by_value():
         return (yield Gather(*tasks))
 
     assert run(main(), handlers=[RayHandler()]) == [100, 101, 102]
+    assert _plain_call(local(1), ray.ObjectRef) is None
+    assert _plain_call(P.plus_one(1), ray.ObjectRef) == (P.plus_one, (1,), {})
