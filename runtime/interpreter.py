@@ -453,12 +453,12 @@ _Put = E.Put
 
 
 def _to_generator_handler(
-    run: _Run, yielded: Any, seg: Segment, holder: Segment, task: Any, boundary: Any, first_step: bool = True
+    run: _Run, yielded: Any, seg: Segment, holder: Segment, task: Any, boundary: Any
 ) -> tuple:
     """``yielded`` goes to the generator handler of ``holder`` (to the scheduler from a bottom segment). Its
     body gets a continuation ``k`` and runs on the segment below the handler's, right above ``k``.
-    Its first step runs here (unless ``first_step`` is false): a body that answers at once in tail
-    position (``return (yield Resume(k, v))``, a ``Transfer``) never needs its frame kept. Returns
+    Its first step runs here: a body that answers at once in tail position
+    (``return (yield Resume(k, v))``, a ``Transfer``) never needs its frame kept. Returns
     ``(seg, task, value, exc, next)``: ``next`` is what the body yielded, for the loop to dispatch;
     None when the loop sends ``value``/``exc`` into ``seg``."""
     if holder.handler is None:
@@ -474,7 +474,7 @@ def _to_generator_handler(
         if type(body) is not _GENERATOR:
             seg, value, exc = _plain_handler_returned(continuation, body)
             return seg, task, value, exc, None
-        step = body.send(None) if first_step else _NOT_STARTED
+        step = body.send(None)
     except StopIteration as stop:  # a body that ends without yielding: it aborts the block
         seg, value, exc = _body_returned(continuation, outer, stop.value)
         return seg, task, value, exc, None
@@ -490,14 +490,9 @@ def _to_generator_handler(
         return continuation.top, task, step.value, None, None
     outer.frames.append(continuation)
     outer.frames.append(body)
-    if step is _NOT_STARTED:
-        return outer, task, None, None, None
     if step is None:  # not an effect or a program: raised at the body's yield, as the loop would
         return outer, task, None, _bad_yield(step, body), None
     return outer, task, None, None, step
-
-
-_NOT_STARTED = object()
 
 
 def _native_redirect(
@@ -510,17 +505,62 @@ def _native_redirect(
         while not isinstance(yielded, holder.types):
             holder = holder.parent
         handle = holder.handle
-        if handle is None:  # the body's first step is sent by the loop
-            return _to_generator_handler(run, yielded, seg, holder, task, boundary, False)[:4]
+        if handle is None:
+            return _generator_handler_first_step(run, yielded, seg, holder, task, boundary)
         try:
             answer = handle(yielded, holder)
         except BaseException as err:
             return seg, task, None, err
-    if answer is AS_GENERATOR:  # the body's first step is sent by the loop
-        return _to_generator_handler(run, yielded, seg, holder, task, boundary, False)[:4]
+    if answer is AS_GENERATOR:
+        return _generator_handler_first_step(run, yielded, seg, holder, task, boundary)
     if type(answer) is AtSite:
         return _at_site(run, answer, holder, seg), task, None, None
     return seg, task, answer, None
+
+
+def _generator_handler_first_step(
+    run: _Run, yielded: Any, seg: Segment, holder: Segment, task: Any, boundary: Any
+) -> tuple:
+    """``_to_generator_handler`` for a step that hands the loop only ``(seg, task, value, exc)``: a
+    body that answers at once in tail position costs no loop round (a recorded effect answered by
+    a ``@handler`` world handler takes this path); what a body yields first is handed to the loop by
+    a ``_Yielded`` frame on top of it."""
+    seg, task, value, exc, step = _to_generator_handler(run, yielded, seg, holder, task, boundary)
+    if step is not None:
+        seg.frames.append(_Yielded(seg.frames, step))
+    return seg, task, value, exc
+
+
+class _Yielded:
+    """Stands on top of a generator that has already yielded ``step``, for a step function that can
+    only ask the loop to send into a segment: the loop's send gets ``step`` back as if that
+    generator had just yielded it, and this frame leaves the stack. Later sends and throws into it
+    (the loop's inner state loop keeps its frame) go to the generator."""
+
+    __slots__ = ("frames", "step", "gen")
+
+    def __init__(self, frames: list, step: Any) -> None:
+        self.frames = frames
+        self.step = step
+        self.gen = frames[-1]
+
+    def send(self, value: Any) -> Any:
+        frames = self.frames
+        if frames is None:
+            return self.gen.send(value)
+        self.frames = None
+        frames.pop()
+        step, self.step = self.step, None
+        return step
+
+    def throw(self, error: BaseException) -> Any:
+        frames = self.frames
+        if frames is not None:
+            self.frames = None
+            if not frames or frames[-1] is not self:
+                raise error  # closed with an abandoned block (stack.close_frames), as is the generator
+            frames.pop()  # thrown into before its step was taken: the generator gets it instead
+        return self.gen.throw(error)
 
 
 def _resume(yielded: Any, kind: int, seg: Segment) -> tuple:

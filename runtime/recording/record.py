@@ -168,10 +168,18 @@ class _RecordingSession:
         while not isinstance(effect, answering.types):
             answering = answering.parent
         handle = answering.handle
-        if slow or handle is None or _OPEN_SESSIONS[0] > 1:
+        if slow or _OPEN_SESSIONS[0] > 1:
             return AS_GENERATOR
         run = _current.run
         site_seg = run.seg  # the perform site's segment (published before the step that performed it)
+        if handle is None:
+            if answering.handler is None or not site_seg.frames or not OBSERVE_GENERATOR_HANDLERS:
+                return AS_GENERATOR  # the scheduler or UnhandledEffect: the body asks for it
+            # A generator handler: it answers the program directly; the frame pushed at the perform
+            # site takes its answer on the way in and records it (_AnswerObserver).
+            path = run.task.path
+            site_seg.frames.append(_AnswerObserver(self, path, self._take_seq(path), effect, site_seg))
+            return PASS
         run.seg = outer  # what the outer handler runs (a re-entrant call) is performed outside this recorder, as from a body
         try:
             value = handle(effect, answering)
@@ -295,6 +303,69 @@ class _RecordingSession:
         else:
             fut.waiters.append(on_done)
 
+
+class _AnswerObserver:
+    """Pushed on the perform site's frames while a generator handler outside the recorder answers a
+    recorded effect: whatever delivers the answer into the program (the handler's ``Resume`` or
+    ``Transfer``, tail or not, its ``Throw`` forms, a raise before answering, a ``Pass`` it hands on)
+    sends or throws it into this frame first. The frame leaves the stack, records the answer and
+    hands it to the program frame below it, whose next yield the loop gets as if from this frame
+    (later sends into this object go straight to that frame). An aborted block closes it unrecorded.
+    Costs the loop nothing: to the loop it is one more frame. Records what the generator body
+    (``_RecordingSession.body``) records, sequence number taken before the handler runs included."""
+
+    __slots__ = ("session", "path", "seq", "effect", "site_seg", "program")
+
+    def __init__(self, session: "_RecordingSession", path: tuple, seq: int, effect: Any, site_seg: Any) -> None:
+        self.session = session
+        self.path = path
+        self.seq = seq
+        self.effect = effect
+        self.site_seg = site_seg
+        self.program = site_seg.frames[-1]
+
+    def send(self, value: Any) -> Any:
+        site_seg = self.site_seg
+        if site_seg is not None:
+            self.site_seg = None
+            site_seg.frames.pop()
+            try:
+                self.session._answered(self.path, site_seg, self.effect, value, self.seq)
+            except Exception as err:  # the answer cannot be recorded: raised at the yield, as from the body
+                return self.program.throw(err)
+        return self.program.send(value)
+
+    def throw(self, error: BaseException) -> Any:
+        site_seg = self.site_seg
+        if site_seg is None or not site_seg.frames or site_seg.frames[-1] is not self:
+            self.site_seg = None
+            raise error  # closed with the abandoned block (stack.close_frames): nothing is recorded
+        self.site_seg = None
+        site_seg.frames.pop()
+        if isinstance(error, Exception):
+            try:
+                self.session._failed(self.path, site_seg, self.effect, error, self.seq)
+            except Exception as err:
+                error = err
+        return self.program.throw(error)
+
+    # Read by perform-site lookups (errors.location_of, a recorder's _answered) while it is on top.
+    @property
+    def gi_code(self) -> Any:
+        return self.program.gi_code
+
+    @property
+    def gi_frame(self) -> Any:
+        return self.program.gi_frame
+
+    @property
+    def gi_yieldfrom(self) -> Any:
+        return self.program.gi_yieldfrom
+
+
+OBSERVE_GENERATOR_HANDLERS = True
+"""Whether a generator world handler's answers are taken by an ``_AnswerObserver`` (else by the
+recorder's generator body, which records the same lines; the tests compare the two)."""
 
 _SLOW_PATH: dict = {}  # effect type -> whether it is a Spawn or an Await (recorded by _body_spawn_or_await)
 
