@@ -177,8 +177,9 @@ class _RecordingSession:
                 return AS_GENERATOR  # the scheduler or UnhandledEffect: the body asks for it
             # A generator handler: it answers the program directly; the frame pushed at the perform
             # site takes its answer on the way in and records it (_AnswerObserver).
-            path = run.task.path
-            site_seg.frames.append(_AnswerObserver(self, path, self._take_seq(path), effect, site_seg))
+            observer = _new_observer(_AnswerObserver)  # no __init__ call: this runs once per effect
+            observer.session, observer.path, observer.effect, observer.site_seg = self, run.task.path, effect, site_seg
+            site_seg.frames.append(observer)
             return PASS
         run.seg = outer  # what the outer handler runs (a re-entrant call) is performed outside this recorder, as from a body
         try:
@@ -310,57 +311,65 @@ class _AnswerObserver:
     ``Transfer``, tail or not, its ``Throw`` forms, a raise before answering, a ``Pass`` it hands on)
     sends or throws it into this frame first. The frame leaves the stack, records the answer and
     hands it to the program frame below it, whose next yield the loop gets as if from this frame
-    (later sends into this object go straight to that frame). An aborted block closes it unrecorded.
-    Costs the loop nothing: to the loop it is one more frame. Records what the generator body
-    (``_RecordingSession.body``) records, sequence number taken before the handler runs included."""
+    (later sends into this object go straight to that frame). An aborted block closes it: nothing
+    is recorded, and its sequence number is left unused. To the loop it is one more frame, so the
+    loop pays nothing for it. It records what the generator body (``_RecordingSession.body``) does:
+    the sequence number is taken when the answer comes, since until then no other effect of the
+    task reaches the recorder (the handler's own effects are performed outside it)."""
 
-    __slots__ = ("session", "path", "seq", "effect", "site_seg", "program")
-
-    def __init__(self, session: "_RecordingSession", path: tuple, seq: int, effect: Any, site_seg: Any) -> None:
-        self.session = session
-        self.path = path
-        self.seq = seq
-        self.effect = effect
-        self.site_seg = site_seg
-        self.program = site_seg.frames[-1]
+    __slots__ = ("session", "path", "effect", "site_seg", "program")
 
     def send(self, value: Any) -> Any:
         site_seg = self.site_seg
         if site_seg is not None:
             self.site_seg = None
-            site_seg.frames.pop()
+            frames = site_seg.frames
+            frames.pop()
+            program = self.program = frames[-1]
             try:
-                self.session._answered(self.path, site_seg, self.effect, value, self.seq)
+                self.session._answered(self.path, site_seg, self.effect, value)
             except Exception as err:  # the answer cannot be recorded: raised at the yield, as from the body
-                return self.program.throw(err)
+                return program.throw(err)
+            return program.send(value)
         return self.program.send(value)
 
     def throw(self, error: BaseException) -> Any:
         site_seg = self.site_seg
-        if site_seg is None or not site_seg.frames or site_seg.frames[-1] is not self:
-            self.site_seg = None
-            raise error  # closed with the abandoned block (stack.close_frames): nothing is recorded
+        if site_seg is None:
+            return self.program.throw(error)
         self.site_seg = None
-        site_seg.frames.pop()
+        frames = site_seg.frames
+        if not frames or frames[-1] is not self:
+            self.session._take_seq(self.path)  # closed with the aborted block (stack.close_frames)
+            raise error
+        frames.pop()
+        program = self.program = frames[-1]
         if isinstance(error, Exception):
             try:
-                self.session._failed(self.path, site_seg, self.effect, error, self.seq)
+                self.session._failed(self.path, site_seg, self.effect, error)
             except Exception as err:
                 error = err
-        return self.program.throw(error)
+        return program.throw(error)
 
     # Read by perform-site lookups (errors.location_of, a recorder's _answered) while it is on top.
     @property
     def gi_code(self) -> Any:
-        return self.program.gi_code
+        return self._program().gi_code
 
     @property
     def gi_frame(self) -> Any:
-        return self.program.gi_frame
+        return self._program().gi_frame
 
     @property
     def gi_yieldfrom(self) -> Any:
-        return self.program.gi_yieldfrom
+        return self._program().gi_yieldfrom
+
+    def _program(self) -> Any:
+        site_seg = self.site_seg
+        return self.program if site_seg is None else site_seg.frames[site_seg.frames.index(self) - 1]
+
+
+_new_observer = object.__new__
 
 
 OBSERVE_GENERATOR_HANDLERS = True
