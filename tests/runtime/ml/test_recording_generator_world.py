@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from doeff_migrate.runtime import (
-    EffectBase, Gather, Pass, Resume, ResumeThrow, Spawn, Transfer, do, handler, run,
+    EffectBase, Gather, Pass, Resume, ResumeThrow, Spawn, Transfer, Wait, do, handler, run,
 )
 from doeff_migrate.runtime.handlers import NativeHandler
 from doeff_migrate.runtime.recording import RecordingHandler, ReplayHandler, load_recording
@@ -109,6 +109,18 @@ def pass_on(effect: Fetch, k):
 
 
 @do
+def computed(x):
+    return x + 1000
+
+
+@handler
+def spawn_and_wait_then_resume(effect: Fetch, k):
+    """Other tasks run while the answer is pending (the observer waits at the perform site)."""
+    task = yield Spawn(computed(effect.x))
+    return (yield Resume(k, (yield Wait(task))))
+
+
+@do
 def leaf(x):
     return (yield Fetch(x))
 
@@ -153,6 +165,7 @@ WORLDS = {
     "abort": [abort_at_two],
     "plain function aborting": [plain_function_aborting],
     "pass to a @handler outside": [pass_on, resume_tail],
+    "spawn and wait, then resume": [spawn_and_wait_then_resume],
 }
 
 
