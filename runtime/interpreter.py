@@ -41,6 +41,7 @@ from .program import (
     K_CALL,
     K_CALL_PLAIN,
     K_EFFECT,
+    K_GO_ON,
     K_OTHER,
     K_PASS,
     K_PURE,
@@ -134,6 +135,40 @@ class Redirect:
         self.effect = effect
         self.holder = holder
         self.answer = answer
+
+
+class GoOn:
+    """Pushed at the perform site (in an ``AtSite``) by a native handler that ran a generator
+    handler's first step itself (``first_step_of``) when that step did not answer there: the loop's
+    send into it takes it off the stack, and ``_control`` takes the loop to where the body went."""
+
+    __slots__ = ("frames", "seg", "value", "exc", "next")
+    _kind = K_GO_ON
+
+    def send(self, _value: Any) -> "GoOn":
+        self.frames.pop()
+        return self
+
+    def throw(self, error: BaseException) -> Any:
+        raise error  # closed with an aborted block before the loop reached it
+
+
+def first_step_of(effect: Any, site_seg: Segment, holder: Segment) -> tuple:
+    """For a native handler answering ``effect`` (performed from the top frame of ``site_seg``) by
+    way of the generator handler of ``holder`` further out (the recorder, observing that handler's
+    answer): run that handler's body up to its first step, as the loop does. ``(None, value, exc)``
+    when the body answered the perform site at once (a tail ``Resume``/``Transfer``, or a raise);
+    else ``(answer, None, None)``: the native handler returns ``answer``, which takes the loop to
+    where the body went (its next step, or past the block it aborted)."""
+    run = _current.run
+    program = site_seg.frames[-1]
+    seg, task, value, exc, step = _to_generator_handler(run, effect, site_seg, holder, run.task, None)
+    run.seg = site_seg
+    if seg is site_seg and step is None and site_seg.frames and site_seg.frames[-1] is program:
+        return None, value, exc
+    go_on = GoOn()
+    go_on.frames, go_on.seg, go_on.value, go_on.exc, go_on.next = site_seg.frames, seg, value, exc, step
+    return AtSite(go_on), None, None
 
 
 class _Run(Segment):
@@ -706,6 +741,9 @@ def _control(run: _Run, kind: int, yielded: Any, seg: Segment, task: Any, bounda
         return (*_native_redirect(run, yielded.effect, continuation.top, continuation.hseg, PASS, task, boundary), None)
     if kind == K_REDIRECT:
         return (*_native_redirect(run, yielded.effect, seg, yielded.holder, yielded.answer, task, boundary), None)
+    if kind == K_GO_ON:
+        run.seg = yielded.seg
+        return yielded.seg, task, yielded.value, yielded.exc, yielded.next
     if kind == K_BOUNDARY:
         # Another loop's re-entrant call, ended while this deeper loop runs: it is picked up once
         # this loop returns; meanwhile run the other tasks.

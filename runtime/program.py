@@ -29,6 +29,7 @@ K_PASS = 9
 K_BOUNDARY = 10  # the bottom frame of a re-entrant call (stack.Boundary)
 K_RETURNED = 11  # a runner's program returned (stack.Returned)
 K_REDIRECT = 12  # go on answering an effect from a native handler's PASS or AtSite (interpreter.Redirect)
+K_GO_ON = 13  # go on from where a generator handler's first step, run by a native handler, went (interpreter.GoOn)
 K_OTHER = -1  # what the interpreter takes anything without a ``_kind`` for
 
 EffectGenerator = Generator[Any, Any, T]

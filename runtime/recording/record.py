@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from .. import effects as E
 from ..handlers import Installer, _check_program
-from ..interpreter import AS_GENERATOR, PASS, AtSite, Future, Redirect, _current, current_task
+from ..interpreter import AS_GENERATOR, PASS, AtSite, Future, Redirect, _current, current_task, first_step_of
 from ..program import Pass, Program, Transfer, WithHandler, do
 from ..stack import RUNNER_CODE, handlers_answering
 from .blobs import BlobStore
@@ -155,8 +155,10 @@ class _RecordingSession:
         runs, so a recorded effect costs one native call and one line more than an unrecorded one.
 
         The common case (a native handler outside answering with a value or raising) is done here.
-        The rest goes to the generator
-        body, ``body``: a generator handler or nothing outside, a Spawn or an Await, another
+        A generator handler outside (a ``@handler``) runs its first step from here
+        (``first_step_of``): an answer given at once is recorded here, a later one by an
+        ``_AnswerObserver`` at the perform site. The rest goes to the generator
+        body, ``body``: no handler outside, a Spawn or an Await, another
         recording open (whose effects this one may have to leave out), and a native answer that is
         ``PASS`` or ``AtSite``, which the body takes on from where the native handler left it
         (``Redirect``), so that handler is not asked twice."""
@@ -175,12 +177,24 @@ class _RecordingSession:
         if handle is None:
             if answering.handler is None or not site_seg.frames or not OBSERVE_GENERATOR_HANDLERS:
                 return AS_GENERATOR  # the scheduler or UnhandledEffect: the body asks for it
-            # A generator handler: it answers the program directly; the frame pushed at the perform
-            # site takes its answer on the way in and records it (_AnswerObserver).
-            observer = _new_observer(_AnswerObserver)  # no __init__ call: this runs once per effect
-            observer.session, observer.path, observer.effect, observer.site_seg = self, run.task.path, effect, site_seg
-            site_seg.frames.append(observer)
-            return PASS
+            # A generator handler: its body's first step runs here. Answered at once, the answer is
+            # recorded here; else a frame pushed at the perform site records it on its way in.
+            program = site_seg.frames[-1]
+            go_on, value, exc = first_step_of(effect, site_seg, answering)
+            if go_on is None:
+                if exc is None:
+                    self._answered(run.task.path, site_seg, effect, value)
+                    return value
+                if isinstance(exc, Exception):
+                    self._failed(run.task.path, site_seg, effect, exc)
+                raise exc
+            if site_seg.frames and site_seg.frames[-1] is program:  # the body goes on: the answer comes later
+                observer = _new_observer(_AnswerObserver)  # no __init__ call
+                observer.session, observer.path, observer.effect, observer.site_seg = self, run.task.path, effect, site_seg
+                site_seg.frames.append(observer)
+            else:  # the block was aborted: its number is left unused, as by the generator body
+                self._take_seq(run.task.path)
+            return go_on
         run.seg = outer  # what the outer handler runs (a re-entrant call) is performed outside this recorder, as from a body
         try:
             value = handle(effect, answering)
@@ -307,9 +321,9 @@ class _RecordingSession:
 
 class _AnswerObserver:
     """Pushed on the perform site's frames while a generator handler outside the recorder answers a
-    recorded effect: whatever delivers the answer into the program (the handler's ``Resume`` or
-    ``Transfer``, tail or not, its ``Throw`` forms, a raise before answering, a ``Pass`` it hands on)
-    sends or throws it into this frame first. The frame leaves the stack, records the answer and
+    recorded effect after its first step (``observe`` records an answer given at once itself):
+    whatever delivers the answer into the program (the handler's ``Resume`` or ``Transfer``, tail or
+    not, its ``Throw`` forms, a raise, a ``Pass`` it hands on) sends or throws it into this frame first. The frame leaves the stack, records the answer and
     hands it to the program frame below it, whose next yield the loop gets as if from this frame
     (later sends into this object go straight to that frame). An aborted block closes it: nothing
     is recorded, and its sequence number is left unused. To the loop it is one more frame, so the
