@@ -12,6 +12,7 @@ from doeff_migrate.runtime import (
     EffectBase, Gather, Pass, Resume, ResumeThrow, Spawn, Transfer, Wait, do, handler, run,
 )
 from doeff_migrate.runtime.handlers import NativeHandler
+from doeff_migrate.runtime.interpreter import perform_site_location, run_reentrant
 from doeff_migrate.runtime.recording import RecordingHandler, ReplayHandler, load_recording
 from doeff_migrate.runtime.recording import record as record_module
 
@@ -223,3 +224,50 @@ def test_a_recording_of_a_generator_world_handler_replays(tmp_path):
     assert recorded == ([100, "no 101", 102], [[110, "no 111", 112], [120, "no 121", 122]])
     assert run(program(), handlers=[ReplayHandler(path)]) == recorded
     assert len(load_recording(path).records) == 9
+
+
+class SiteNaming(NativeHandler):
+    """Answers ``Fetch`` with where it was performed (``perform_site_location``)."""
+
+    types = (Fetch,)
+    name = "SiteNaming"
+
+    def handle(self, effect, segment):
+        return perform_site_location().rpartition(" ")[2]
+
+
+def test_a_handler_passed_the_effect_sees_the_perform_site_of_the_program(tmp_path):
+    """While the answer is pending, the observer frame stands on top of the program frame; a native
+    handler the world handler passes the effect to still names the program's perform site."""
+    path = tmp_path / "r.jsonl"
+    assert run(nested(4), handlers=[RecordingHandler(path), pass_on, SiteNaming()]) == "leaf"
+    assert [(r.fields, r.answer) for r in load_recording(path).records] == [({"x": 4}, "leaf")]
+
+
+@do
+def reentrant_program():
+    first = yield leaf(1)
+    second = sum_of_reentrant_fetches()  # plain Python code calling back into the run
+    return first, second
+
+
+def sum_of_reentrant_fetches():
+    return run_reentrant(leaf(2)) + run_reentrant(nested(3))
+
+
+@pytest.mark.parametrize("name", ["resume", "non-tail resume", "effect, then resume", "raise before answering"])
+def test_a_reentrant_call_under_a_generator_world_handler_is_recorded_as_by_the_generator_body(tmp_path, monkeypatch, name):
+    world = WORLDS[name]
+    outcomes = []
+    for observed in (False, True):
+        monkeypatch.setattr(record_module, "OBSERVE_GENERATOR_HANDLERS", observed)
+        path = tmp_path / f"{observed}.jsonl"
+        try:
+            outcome = ("value", run(reentrant_program(), handlers=[RecordingHandler(path), *world]))
+        except Exception as err:  # noqa: BLE001 - compared
+            outcome = ("raised", type(err).__name__, str(err))
+        outcomes.append((outcome, [json.loads(line) for line in path.read_text().splitlines()[1:]]))
+    assert outcomes[0] == outcomes[1]
+    # Fetch(1) raising ends the run before the re-entrant calls; otherwise all three are recorded.
+    assert outcomes[1][1][-1]["records"] == (1 if name == "raise before answering" else 3)
+    assert outcomes[1][0][0] == ("raised" if name == "raise before answering" else "value")
