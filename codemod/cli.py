@@ -329,7 +329,9 @@ def _migrate_files(
     # The index covers the whole project the paths belong to (a dependency's kind is a project-wide
     # fact), even when only some of its files are rewritten.
     indexed = discovered[1] if discovered is not None else [*files, *(str(f) for f in iter_python_files(roots, settings.exclude))]
-    _INDEX = ProjectIndex.build([Path(f) for f in dict.fromkeys(indexed)]) if candidates else ProjectIndex()
+    # Migrating in this process, the transforms read each file's ``ast`` tree the index read (no second parse).
+    in_process = jobs <= 1 or len(candidates) < 2
+    _INDEX = ProjectIndex.build([Path(f) for f in dict.fromkeys(indexed)], keep_trees=in_process) if candidates else ProjectIndex()
     _JOB = Job(
         phases=phases,
         target=chosen_target,

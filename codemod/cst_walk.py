@@ -12,7 +12,7 @@ import dataclasses
 
 import libcst as cst
 
-__all__ = ["name_counts", "names_in", "nodes"]
+__all__ = ["name_counts", "names_in", "names_outside", "nodes"]
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -48,6 +48,20 @@ def name_counts(node: cst.CSTNode) -> dict[str, int]:
 def names_in(node: cst.CSTNode) -> set[str]:
     """The identifiers of the ``Name`` nodes in ``node``."""
     return set(name_counts(node))
+
+
+def names_outside(node: cst.CSTNode, field: str) -> set[str]:
+    """The identifiers of the ``Name`` nodes in ``node`` but not in its field ``field`` (``node`` itself is no
+    ``Name``): with the names of that field counted already, ``names_in(node)`` without walking it again."""
+    found: set[str] = set()
+    for name in _fields(type(node)):
+        if name == field:
+            continue
+        value = getattr(node, name)
+        for item in value if type(value) in (list, tuple) else (value,):
+            if isinstance(item, cst.CSTNode):
+                found.update(name_counts(item))
+    return found
 
 
 def nodes(node: cst.CSTNode, skip: tuple[type, ...] = (), only: dict[type, tuple[str, ...]] | None = None) -> list[cst.CSTNode]:
