@@ -12,7 +12,7 @@ import dataclasses
 
 import libcst as cst
 
-__all__ = ["name_counts", "names_in", "names_outside", "nodes"]
+__all__ = ["child_fields", "name_counts", "names_in", "names_outside", "nodes"]
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -21,6 +21,32 @@ def _fields(cls: type) -> tuple[str, ...]:
     found = _FIELDS.get(cls)
     if found is None:
         found = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return found
+
+
+# Fields that hold only layout (whitespace, brackets, commas, operators): no name, call or statement below them.
+_LAYOUT_FIELDS = frozenset({
+    "lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "comma", "dot", "equal", "colon", "semicolon",
+    "operator", "leading_lines", "lines_after_decorators", "header", "footer", "asynchronous", "trailing_whitespace",
+})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a LibCST node class that a visitor descends into, in the order it does (source order,
+    which is not always the fields' order: ``IfExp`` visits ``body`` before ``test``), less layout fields.
+
+    The order is that of the field names in the class's ``_visit_and_replace_children``, which visits each
+    child field by name (``visit_required(self, "body", self.body, visitor)``); ``tests/codemod/test_cst_walk.py``
+    checks it against a visitor's order."""
+    found = _CHILD_FIELDS.get(cls)
+    if found is None:
+        names = set(_fields(cls))
+        method = getattr(cls, "_visit_and_replace_children", None)
+        consts = method.__code__.co_consts if method is not None else ()
+        found = _CHILD_FIELDS[cls] = tuple(
+            dict.fromkeys(c for c in consts if type(c) is str and c in names and c not in _LAYOUT_FIELDS and not c.startswith("whitespace"))
+        )
     return found
 
 

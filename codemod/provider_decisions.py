@@ -81,8 +81,7 @@ class ProviderDecider:
     def scan(self, node: cst.FunctionDef, deps: list[Dependency], body_names: dict[str, int] | None = None) -> BodyFacts:
         """The scan of ``node``'s body for ``deps`` (``body_names``: its name counts, for lowering comprehensions)."""
         scanner = BodyScanner({dep.local: dep for dep in deps}, self.aio, forms.name_counts(node.body) if body_names is None else body_names)
-        node.body.visit(scanner)
-        return scanner.facts
+        return scanner.scan(node.body)
 
     def pinjected_decorator(self, node: cst.FunctionDef) -> tuple[int, str] | None:
         for i, deco in enumerate(node.decorators):
