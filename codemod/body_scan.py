@@ -6,6 +6,7 @@ of the body (``transforms/injected_functions.py``) follows. Parses nothing and r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -182,11 +183,16 @@ class BodyScanner:
     match is kept (``event_loop_api``) and where a node marks what is below it (an ``await``'s call, a
     lowered comprehension)."""
 
-    def __init__(self, deps: dict[str, Dependency], aio: AsyncioNames | None = None, counts: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, deps: dict[str, Dependency], aio: AsyncioNames | None = None,
+        counts: dict[str, int] | Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self.deps = deps
         self.aio = aio or AsyncioNames()
         self.facts = BodyFacts()
-        self.counts = counts  # names of the whole function: list comprehensions may be lowered to loops
+        # Names of the whole function: list comprehensions may be lowered to loops (none without them). A
+        # function giving them is called once, when a comprehension first needs them (most bodies have none).
+        self.counts = counts
         self.nested = 0  # inside lambdas / comprehensions of this scope
         self.protected = 0  # inside the body of a ``try``
         self.callee_ids: set[int] = set()
@@ -239,9 +245,15 @@ class BodyScanner:
         # count as direct calls (dependency_forms.lowerable says when a loop means the same).
         if (
             self.counts is not None and not self.nested and not self.protected
-            and names_in(node.value) & set(self.deps) and forms.lowerable(node, self.counts)
+            and names_in(node.value) & set(self.deps) and forms.lowerable(node, self.known_counts())
         ):
             self.facts.lowered.add(id(node.value))
+
+    def known_counts(self) -> dict[str, int] | None:
+        """The function's name counts, computed now if given as a function; ``None``: not given."""
+        if callable(self.counts):
+            self.counts = self.counts()
+        return self.counts
 
     def _yield(self, node: cst.Yield) -> None:
         self.facts.has_yield = True

@@ -40,7 +40,7 @@ class Decision:
     body: BodyFacts | None = None
     """The scan of ``node.body`` the decision was taken from (the rewrite follows the same scan)."""
     body_names: dict[str, int] | None = None
-    """``cst_walk.name_counts(node.body)``, as the scan used them."""
+    """``cst_walk.name_counts(node.body)`` if the scan counted them (``None``: it needed no counts)."""
 
 
 class ProviderDecider:
@@ -73,15 +73,18 @@ class ProviderDecider:
         deps = self.dependencies(node.params, kind)
         for dep in deps:
             self.classify(dep)
-        body_names = forms.name_counts(node.body)
-        body = self.scan(node, deps, body_names)
+        scanner = self._scanner(node, deps)
+        body = scanner.scan(node.body)
         problems, form = self.blockers(node, index, kind, deps, body)
-        return Decision(node, index, deps, problems, form, body, body_names)
+        return Decision(node, index, deps, problems, form, body, scanner.counts if isinstance(scanner.counts, dict) else None)
 
-    def scan(self, node: cst.FunctionDef, deps: list[Dependency], body_names: dict[str, int] | None = None) -> BodyFacts:
-        """The scan of ``node``'s body for ``deps`` (``body_names``: its name counts, for lowering comprehensions)."""
-        scanner = BodyScanner({dep.local: dep for dep in deps}, self.aio, forms.name_counts(node.body) if body_names is None else body_names)
-        return scanner.scan(node.body)
+    def scan(self, node: cst.FunctionDef, deps: list[Dependency]) -> BodyFacts:
+        """The scan of ``node``'s body for ``deps``."""
+        return self._scanner(node, deps).scan(node.body)
+
+    def _scanner(self, node: cst.FunctionDef, deps: list[Dependency]) -> BodyScanner:
+        # The body's name counts (for lowering comprehensions) are counted only if a comprehension needs them.
+        return BodyScanner({dep.local: dep for dep in deps}, self.aio, lambda: forms.name_counts(node.body))
 
     def pinjected_decorator(self, node: cst.FunctionDef) -> tuple[int, str] | None:
         for i, deco in enumerate(node.decorators):
