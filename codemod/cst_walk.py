@@ -60,7 +60,7 @@ def name_counts(node: cst.CSTNode) -> dict[str, int]:
         current = pop()
         if type(current) is name_type:
             counts[current.value] = counts.get(current.value, 0) + 1
-        for field in _fields(type(current)):
+        for field in child_fields(type(current)):  # (no name is held below a layout field)
             value = getattr(current, field)
             if isinstance(value, node_type):
                 push(value)
@@ -80,7 +80,7 @@ def names_outside(node: cst.CSTNode, field: str) -> set[str]:
     """The identifiers of the ``Name`` nodes in ``node`` but not in its field ``field`` (``node`` itself is no
     ``Name``): with the names of that field counted already, ``names_in(node)`` without walking it again."""
     found: set[str] = set()
-    for name in _fields(type(node)):
+    for name in child_fields(type(node)):
         if name == field:
             continue
         value = getattr(node, name)
