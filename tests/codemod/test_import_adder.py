@@ -13,10 +13,16 @@ from libcst.codemod.visitors import AddImportsVisitor
 from doeff_migrate.codemod.import_adder import add_from_imports
 from doeff_migrate.codemod.imports import _add_with_libcst
 
-from .test_engine_speed import MODULES as ENGINE_MODULES
-
 MODULES = [
-    *ENGINE_MODULES,
+    "",
+    '"""Doc."""\n',
+    '"""Doc."""\nimport os\nfrom pinjected import injected\n\n\ndef f():\n    from x import y\n    return y\n',
+    "import os\nfrom app.effects import Ask\n# a comment\nx = 1\nimport sys\n",
+    "x = 1\nimport os\n",
+    "__strict__ = True\nfrom app.effects import Ask\nclass C:\n    pass\n",
+    "from __future__ import annotations\nimport os; x = 1\nfrom app.effects import Ask\ny = 2\n",
+    "# header comment\n\nfrom app.effects import Ask as A, Tell\n\n# leading comment\ndef g():\n    return A\n",
+    "def main():\n    pass\n\n\nif __name__ == '__main__':\n    main()\n",
     '"""Doc."""\n\nfrom app.effects import (\n    Tell,\n    Log,\n)\nfrom app.effects import Ask as A\nimport os\n\n# comment\n\nx = 1\n',
     "'''Doc''' 'more'\nfrom app.effects import Tell\nx = 1\n",
     "from app.effects import *\nfrom other import thing as t\nx = 1\n",
