@@ -6,12 +6,13 @@ of the body (``transforms/injected_functions.py``) follows. Parses nothing and r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from . import pinjected_names as pn
-from .cst_walk import names_in
+from .cst_walk import child_fields, names_in
 from .transforms import dependency_forms as forms
 
 __all__ = ["AsyncioNames", "BodyFacts", "BodyScanner", "Dependency", "module_level_rebinds"]
@@ -174,15 +175,24 @@ def module_level_rebinds(module: cst.Module) -> set[str]:
 
 
 
-class BodyScanner(cst.CSTVisitor):
-    """Scans the function's own scope; nested scopes are only searched for dependency names."""
+class BodyScanner:
+    """Scans the function's own scope; nested scopes are only searched for dependency names.
 
-    def __init__(self, deps: dict[str, Dependency], aio: AsyncioNames | None = None, counts: dict[str, int] | None = None) -> None:
-        super().__init__()
+    A walk over the nodes' child fields in a visitor's order (``cst_walk.child_fields``), not a ``CSTVisitor``
+    (several times slower): every provider's body is scanned to decide it. The order matters where the first
+    match is kept (``event_loop_api``) and where a node marks what is below it (an ``await``'s call, a
+    lowered comprehension)."""
+
+    def __init__(
+        self, deps: dict[str, Dependency], aio: AsyncioNames | None = None,
+        counts: dict[str, int] | Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self.deps = deps
         self.aio = aio or AsyncioNames()
         self.facts = BodyFacts()
-        self.counts = counts  # names of the whole function: list comprehensions may be lowered to loops
+        # Names of the whole function: list comprehensions may be lowered to loops (none without them). A
+        # function giving them is called once, when a comprehension first needs them (most bodies have none).
+        self.counts = counts
         self.nested = 0  # inside lambdas / comprehensions of this scope
         self.protected = 0  # inside the body of a ``try``
         self.callee_ids: set[int] = set()
@@ -190,45 +200,70 @@ class BodyScanner(cst.CSTVisitor):
         self.gathered_ids: set[int] = set()
         self.optioned_ids: set[int] = set()
 
+    def scan(self, node: cst.CSTNode) -> BodyFacts:
+        """Scan ``node`` (the function's body) and return what was found."""
+        self._walk(node)
+        return self.facts
+
+    def _walk(self, node: cst.CSTNode) -> None:
+        cls = type(node)
+        hook = _HOOKS.get(cls)
+        if hook is not None:
+            descend = hook(self, node)
+            if descend is False:
+                return
+            if descend is not None:  # a scope-opening node: walk its children, then close it
+                self._children(node, cls)
+                if id(node) not in self.facts.lowered:
+                    self.nested -= 1
+                return
+        self._children(node, cls)
+
+    def _children(self, node: cst.CSTNode, cls: type) -> None:
+        walk, node_type = self._walk, cst.CSTNode
+        for field in child_fields(cls):
+            value = getattr(node, field)
+            if type(value) in (list, tuple):
+                for item in value:
+                    walk(item)
+            elif isinstance(value, node_type):
+                walk(value)
+
+    # Each hook runs before the node's children are walked; ``False``: they are not (walked by the hook,
+    # or not at all); ``True``: a nested scope of this function, left after the children.
     def _nested_scope(self, node: cst.CSTNode) -> bool:
         self.facts.nested_uses |= names_in(node) & set(self.deps)
         return False
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return self._nested_scope(node)
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return self._nested_scope(node)
-
-    def _enter(self, node: cst.CSTNode) -> None:
+    def _enter(self, node: cst.CSTNode) -> bool:
         if id(node) not in self.facts.lowered:
             self.nested += 1
+        return True
 
-    def _leave(self, node: cst.CSTNode) -> None:
-        if id(node) not in self.facts.lowered:
-            self.nested -= 1
-
-    def visit_Assign(self, node: cst.Assign) -> None:
+    def _assign(self, node: cst.Assign) -> None:
         # ``x = [dep(i) for i in xs]`` in the body's own scope becomes a loop of ``yield``s: its calls
         # count as direct calls (dependency_forms.lowerable says when a loop means the same).
         if (
             self.counts is not None and not self.nested and not self.protected
-            and names_in(node.value) & set(self.deps) and forms.lowerable(node, self.counts)
+            and names_in(node.value) & set(self.deps) and forms.lowerable(node, self.known_counts())
         ):
             self.facts.lowered.add(id(node.value))
 
-    visit_Lambda = visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter  # type: ignore[assignment]
-    leave_Lambda = leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave  # type: ignore[assignment]
+    def known_counts(self) -> dict[str, int] | None:
+        """The function's name counts, computed now if given as a function; ``None``: not given."""
+        if callable(self.counts):
+            self.counts = self.counts()
+        return self.counts
 
-    def visit_Yield(self, node: cst.Yield) -> None:
+    def _yield(self, node: cst.Yield) -> None:
         self.facts.has_yield = True
 
-    def visit_Expr(self, node: cst.Expr) -> None:
+    def _expr(self, node: cst.Expr) -> None:
         call = node.value
         if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in self.deps:
             self.facts.discarded_calls.add(call.func.value)
 
-    def visit_Await(self, node: cst.Await) -> None:
+    def _await(self, node: cst.Await) -> None:
         if self.nested:
             self.facts.awaits_nested = True
         self.awaited_ids.add(id(node.expression))
@@ -240,33 +275,25 @@ class BodyScanner(cst.CSTVisitor):
             for arg in node.expression.args:  # type: ignore[attr-defined]
                 self.optioned_ids.add(id(arg.value))
 
-    def visit_Try(self, node: cst.Try) -> bool:
+    def _try(self, node: cst.Try) -> bool:
         self.protected += 1
-        node.body.visit(self)
+        self._walk(node.body)
         self.protected -= 1
         for part in (*node.handlers, node.orelse, node.finalbody):
             if part is not None:
-                part.visit(self)
+                self._walk(part)
         return False
 
-    def visit_Raise(self, node: cst.Raise) -> None:
+    def _raise(self, node: cst.Raise) -> None:
         exc = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
         if isinstance(exc, cst.Name) and exc.value in ("StopIteration", "StopAsyncIteration"):
             self.facts.stop_iteration = True
 
-    def visit_With(self, node: cst.With) -> None:
+    def _async_block(self, node: cst.With | cst.For | cst.CompFor) -> None:
         if node.asynchronous is not None:
             self.facts.async_with_for = True
 
-    def visit_For(self, node: cst.For) -> None:
-        if node.asynchronous is not None:
-            self.facts.async_with_for = True
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        if node.asynchronous is not None:
-            self.facts.async_with_for = True
-
-    def visit_Call(self, node: cst.Call) -> None:
+    def _call(self, node: cst.Call) -> None:
         attr = self.aio.attr_of(node.func)
         if attr in _LOOP_BOUND:
             self.facts.loop_bound = True
@@ -293,17 +320,32 @@ class BodyScanner(cst.CSTVisitor):
                 if id(node) not in self.awaited_ids:
                     self.facts.unawaited_calls.add(name)
 
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
+    def _value_only(self, node: cst.Attribute | cst.Arg) -> bool:
+        self._walk(node.value)
         return False
 
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+    def _assign_target(self, node: cst.AssignTarget) -> None:
         self.facts.assigned |= names_in(node.target)
 
-    def visit_Name(self, node: cst.Name) -> None:
+    def _name(self, node: cst.Name) -> None:
         if node.value in self.deps and id(node) not in self.callee_ids:
             (self.facts.nested_uses if self.nested else self.facts.value_uses).add(node.value)
+
+
+_HOOKS = {
+    cst.FunctionDef: BodyScanner._nested_scope,
+    cst.ClassDef: BodyScanner._nested_scope,
+    **dict.fromkeys((cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp), BodyScanner._enter),
+    cst.Assign: BodyScanner._assign,
+    cst.Yield: BodyScanner._yield,
+    cst.Expr: BodyScanner._expr,
+    cst.Await: BodyScanner._await,
+    cst.Try: BodyScanner._try,
+    cst.Raise: BodyScanner._raise,
+    **dict.fromkeys((cst.With, cst.For, cst.CompFor), BodyScanner._async_block),
+    cst.Call: BodyScanner._call,
+    cst.Attribute: BodyScanner._value_only,
+    cst.Arg: BodyScanner._value_only,
+    cst.AssignTarget: BodyScanner._assign_target,
+    cst.Name: BodyScanner._name,
+}

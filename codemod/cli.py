@@ -115,6 +115,19 @@ def _interrupted(message: str) -> typer.Exit:
 def _init_worker(index: ProjectIndex, job: Job) -> None:
     global _INDEX, _JOB
     _INDEX, _JOB = index, job
+    _spare_the_collector()
+
+
+def _spare_the_collector() -> None:
+    """Fewer, shorter cyclic garbage collections for a migrating process (a sixth of a migration's CPU time
+    went to them): the objects alive once the index is built (the index, modules) live for the whole run,
+    so collections stop walking them (``gc.freeze``: they are still freed when no longer referenced); and
+    the young generation is collected after 10,000 allocations, not 700 (migrating a file allocates LibCST
+    nodes by the hundred thousand, nearly all freed by reference counting)."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def migrate_text(source: str, **options):
@@ -329,7 +342,11 @@ def _migrate_files(
     # The index covers the whole project the paths belong to (a dependency's kind is a project-wide
     # fact), even when only some of its files are rewritten.
     indexed = discovered[1] if discovered is not None else [*files, *(str(f) for f in iter_python_files(roots, settings.exclude))]
-    _INDEX = ProjectIndex.build([Path(f) for f in dict.fromkeys(indexed)]) if candidates else ProjectIndex()
+    # Migrating in this process, the transforms read each file's ``ast`` tree the index read (no second parse).
+    in_process = jobs <= 1 or len(candidates) < 2
+    _INDEX = ProjectIndex.build([Path(f) for f in dict.fromkeys(indexed)], keep_trees=in_process) if candidates else ProjectIndex()
+    if _started_as_the_command():  # (not in a test's process, whose objects are not the run's)
+        _spare_the_collector()
     _JOB = Job(
         phases=phases,
         target=chosen_target,

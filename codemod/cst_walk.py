@@ -12,7 +12,7 @@ import dataclasses
 
 import libcst as cst
 
-__all__ = ["name_counts", "names_in", "nodes"]
+__all__ = ["child_fields", "name_counts", "names_in", "names_outside", "nodes"]
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -21,6 +21,32 @@ def _fields(cls: type) -> tuple[str, ...]:
     found = _FIELDS.get(cls)
     if found is None:
         found = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return found
+
+
+# Fields that hold only layout (whitespace, brackets, commas, operators): no name, call or statement below them.
+_LAYOUT_FIELDS = frozenset({
+    "lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "comma", "dot", "equal", "colon", "semicolon",
+    "operator", "leading_lines", "lines_after_decorators", "header", "footer", "asynchronous", "trailing_whitespace",
+})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a LibCST node class that a visitor descends into, in the order it does (source order,
+    which is not always the fields' order: ``IfExp`` visits ``body`` before ``test``), less layout fields.
+
+    The order is that of the field names in the class's ``_visit_and_replace_children``, which visits each
+    child field by name (``visit_required(self, "body", self.body, visitor)``); ``tests/codemod/test_cst_walk.py``
+    checks it against a visitor's order."""
+    found = _CHILD_FIELDS.get(cls)
+    if found is None:
+        names = set(_fields(cls))
+        method = getattr(cls, "_visit_and_replace_children", None)
+        consts = method.__code__.co_consts if method is not None else ()
+        found = _CHILD_FIELDS[cls] = tuple(
+            dict.fromkeys(c for c in consts if type(c) is str and c in names and c not in _LAYOUT_FIELDS and not c.startswith("whitespace"))
+        )
     return found
 
 
@@ -34,7 +60,7 @@ def name_counts(node: cst.CSTNode) -> dict[str, int]:
         current = pop()
         if type(current) is name_type:
             counts[current.value] = counts.get(current.value, 0) + 1
-        for field in _fields(type(current)):
+        for field in child_fields(type(current)):  # (no name is held below a layout field)
             value = getattr(current, field)
             if isinstance(value, node_type):
                 push(value)
@@ -48,6 +74,20 @@ def name_counts(node: cst.CSTNode) -> dict[str, int]:
 def names_in(node: cst.CSTNode) -> set[str]:
     """The identifiers of the ``Name`` nodes in ``node``."""
     return set(name_counts(node))
+
+
+def names_outside(node: cst.CSTNode, field: str) -> set[str]:
+    """The identifiers of the ``Name`` nodes in ``node`` but not in its field ``field`` (``node`` itself is no
+    ``Name``): with the names of that field counted already, ``names_in(node)`` without walking it again."""
+    found: set[str] = set()
+    for name in child_fields(type(node)):
+        if name == field:
+            continue
+        value = getattr(node, name)
+        for item in value if type(value) in (list, tuple) else (value,):
+            if isinstance(item, cst.CSTNode):
+                found.update(name_counts(item))
+    return found
 
 
 def nodes(node: cst.CSTNode, skip: tuple[type, ...] = (), only: dict[type, tuple[str, ...]] | None = None) -> list[cst.CSTNode]:

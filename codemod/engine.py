@@ -93,7 +93,7 @@ def migrate_text(
     # A module the index already decided (another file asked about its providers) was parsed then.
     module = index.take_tree(path, source) if index is not None else None
     if module is None:
-        module = flags_to_first_statement(parse_guarded(source, path))
+        module = flags_to_first_statement(parse_guarded(source, path, index is not None and index.parsed_as_indexed(path, source)))
     if index is None:
         index = ProjectIndex.from_sources({path: source})
     if index.analysis is None:

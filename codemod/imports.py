@@ -21,6 +21,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from . import pinjected_names as pn
+from .import_adder import add_from_imports
 
 
 def apply_import_requests(module: cst.Module, context: CodemodContext, code: str | None = None) -> cst.Module:
@@ -70,7 +71,11 @@ def _add_with_libcst(module: cst.Module, context: CodemodContext) -> cst.Module:
     It reads the imports at the top of the module (after a docstring), merges into those, inserts after them
     and gives the first statement after them a blank line; a statement further down is never looked at. Run
     over the whole module it walked, and first copied, every node (most of the time of a file that needs an
-    aliased import)."""
+    aliased import). Plain ``from M import name [as alias]`` requests are added by the same edit made directly
+    (``import_adder``), without the visitor."""
+    direct = add_from_imports(module, context.scratch.get(AddImportsVisitor.CONTEXT_KEY, ()), context.full_package_name)
+    if direct is not None:
+        return direct
     body = list(module.body)
     end = 1  # the first statement (a docstring or an import), the import block after it, and the statement after that
     while end < len(body) and isinstance(body[end], cst.SimpleStatementLine) and any(

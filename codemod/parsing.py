@@ -14,16 +14,19 @@ __all__ = ["TOO_NESTED", "parse_guarded", "flags_to_first_statement"]
 TOO_NESTED = "too deeply nested to parse (Python's own parser gives up on it): left unchanged"
 
 
-def parse_guarded(source: str, path: str = "<string>") -> cst.Module:
+def parse_guarded(source: str, path: str = "<string>", python_parsed: bool = False) -> cst.Module:
     """``source`` parsed by LibCST, or :class:`MigrationError` naming why not; never a crash.
 
     Python's own parser reads the text first: it words syntax errors the way users know them, and it
     refuses what is nested too deeply (``too many nested parentheses``, a ``RecursionError`` on a
     5,000-term chained expression) with an error, where LibCST's native parser overflows the C stack
     and kills the process (a segfault takes the whole run, or the worker pool, with it).
+    ``python_parsed``: Python's parser accepted this very text already (the project index read it), so it
+    is not asked again.
     """
     try:
-        compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        if not python_parsed:
+            compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as py_exc:
         if "too many nested" in (py_exc.msg or ""):
             raise MigrationError(f"{TOO_NESTED} (line {py_exc.lineno}: {py_exc.msg})", py_exc.lineno) from None

@@ -144,8 +144,10 @@ class FileState:
     def ast_tree(self) -> ast.Module | None:
         """``source`` parsed by Python's own parser (fast), once; ``None`` without a source or if it fails."""
         if self._tree is False:
+            # The index's tree of this very text, when it kept it (read-only here, like the index's).
+            kept = self.index.ast_tree(self.module, self.source) if self.source else None
             try:
-                self._tree = ast.parse(self.source) if self.source else None
+                self._tree = kept if kept is not None else ast.parse(self.source) if self.source else None
             except (SyntaxError, ValueError, RecursionError):
                 self._tree = None
         return self._tree  # type: ignore[return-value]

@@ -37,7 +37,13 @@ class DecisionCache:
 
         While a module is being decided its own providers count as migrated (breaks import cycles).
         """
-        if module not in self._unmigrated:
+        deciding = self.__dict__.setdefault("_deciding", [])
+        if module in self._unmigrated:
+            if deciding and module != deciding[-1] and module in deciding:
+                # A partial answer (``module`` is still being decided further out): the decisions of the
+                # module now being decided may differ from those the di pass will take with the final one.
+                self.__dict__.setdefault("_partial_readers", set()).add(deciding[-1])
+        else:
             self._unmigrated[module] = self._surely_unmigrated(module)
             if module in self.sources:
                 analysis = self.analysis
@@ -45,10 +51,11 @@ class DecisionCache:
                     raise RuntimeError("ProjectIndex.analysis is not set: decisions.ProviderAnalysis answers this (the engine sets it)")
                 path, source = self.sources[module]
                 remembered = self._tree
-                # Decisions taken while another module is being decided saw that module's partial answer;
-                # the di pass would see its final one: only an outermost decision is kept for reuse.
-                deciding = self.__dict__.setdefault("_deciding", [])
-                outermost = not deciding
+                # Decisions that read the partial answer of a module being decided further out are not those
+                # the di pass takes (it sees the final one): only the others are kept for reuse. Every other
+                # answer they read is final: cached, it is what the di pass reads too.
+                partial_readers = self.__dict__.setdefault("_partial_readers", set())
+                partial_readers.discard(module)
                 deciding.append(module)
                 fresh = not (remembered is not None and remembered[0] == module and remembered[1] == source and "pinjected" in source)
                 tree = analysis.tree(source) if fresh else remembered[2]
@@ -56,7 +63,8 @@ class DecisionCache:
                     decided = self._decide_to_fixpoint(module, path, source, tree)
                 finally:
                     deciding.pop()
-                if not outermost:
+                if module in partial_readers:
+                    partial_readers.discard(module)
                     decided = None
                 # The di pass over this tree reuses them (``module_decisions``).
                 if not fresh:

@@ -36,7 +36,11 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
         ``di`` decisions of ``provider_decisions.py``, which this module must not depend on)."""
         self._ast_trees: dict[str, tuple[str, ast.Module]] = {}
         """Module -> (source, ``ast`` tree) of the sources added after the index was built (the run's
-        rewrites), for :meth:`ast_tree` (the bridge planning reads them again)."""
+        rewrites), for :meth:`ast_tree` (the bridge planning reads them again), and of those the build read
+        within :attr:`_tree_budget` (the engine's transforms read the file's tree again)."""
+        self._tree_budget = 0
+        """Characters of source whose ``ast`` trees the build may still keep (a tree takes about 50 bytes a
+        character: the budget bounds the memory, since a file's tree is dropped only when it is migrated)."""
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -67,12 +71,19 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
         index._keep_trees = True
         return index
 
+    KEPT_BUILD_TREES = 2_000_000
+    """Characters of source whose build-time ``ast`` trees ``build(keep_trees=True)`` keeps (about 100 MB)."""
+
     @classmethod
-    def build(cls, paths: Iterable[str | os.PathLike[str]]) -> ProjectIndex:
-        """Index every ``.py`` file under ``paths`` that mentions pinjected (unreadable files skipped)."""
+    def build(cls, paths: Iterable[str | os.PathLike[str]], keep_trees: bool = False) -> ProjectIndex:
+        """Index every ``.py`` file under ``paths`` that mentions pinjected (unreadable files skipped).
+
+        ``keep_trees``: keep the ``ast`` trees read (within :attr:`KEPT_BUILD_TREES`) for :meth:`ast_tree`, for
+        a process that migrates the files itself (an index sent to worker processes goes without them)."""
         from ..discovery import iter_python_files
 
         index = cls()
+        index._tree_budget = cls.KEPT_BUILD_TREES if keep_trees else 0
         # Modules that only re-export (``from app.lib import fetch as DEFAULT``) are indexed too, after
         # the pinjected ones, so that names resolve through them; they never replace a pinjected module.
         importing: list[tuple[Path, bytes]] = []
@@ -108,6 +119,7 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
                     index.pending_paths[os.path.abspath(path)] = name
         index.link_reexports()
         index._keep_trees = True
+        index._tree_budget = 0
         return index
 
     def _load_plain(self, name: str, candidates: list[tuple[str, bytes]]) -> None:
@@ -153,7 +165,9 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
             if facts is None:
                 return None
         module = facts.module
-        if self._keep_trees and tree is not None:
+        if tree is not None and (self._keep_trees or len(source) <= self._tree_budget):
+            if not self._keep_trees:
+                self._tree_budget -= len(source)
             self._ast_trees[module] = (source, tree)
         else:
             self._ast_trees.pop(module, None)
@@ -193,6 +207,11 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
         self._cyclic = None
 
     # -- queries ------------------------------------------------------------------------------
+    def parsed_as_indexed(self, path: str, source: str) -> bool:
+        """Whether ``source`` is the text indexed for the file at ``path`` (so Python's parser accepted it)."""
+        facts = self.by_path.get(os.path.abspath(path))
+        return facts is not None and self.sources.get(facts.module, ("", None))[1] == source
+
     def facts_for(self, path: str) -> ModuleFacts | None:
         key = os.path.abspath(path)
         found = self.by_path.get(key)

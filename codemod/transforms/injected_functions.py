@@ -22,8 +22,8 @@ import json
 import libcst as cst
 
 from .. import pinjected_names as pn
-from ..body_scan import AsyncioNames, BodyScanner, Dependency
-from ..cst_walk import names_in
+from ..body_scan import AsyncioNames, BodyFacts, Dependency
+from ..cst_walk import names_in, names_outside
 from ..provider_decisions import ProviderDecider, earlier_flags, refusal
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
@@ -219,21 +219,26 @@ class InjectedFunctions(MigrationTransformer):
                 wrapping = [*node.decorators[:index], cst.Decorator(cst.Name(state.need("injected_proxy")))]
             result = node.with_changes(decorators=[*wrapping, *registration, passing, *node.decorators[index + 1 :]])
         else:
-            result = self._as_do_function(node, index, deps, form, registration)
+            result = self._as_do_function(node, index, deps, form, registration, decision.body, decision.body_names)
         for dep in deps:
             if dep.param.default is not None:
                 result = state.flag(result, DEPENDENCY_DEFAULT.code, f"dependency `{dep.local}` had a default, which pinjected never used; the key `{dep.key}` is still required")
-        scanner = BodyScanner({dep.local: dep for dep in deps}, self.aio)
-        node.body.visit(scanner)
+        # The decision's scan of this body (whose ``discarded_calls`` do not depend on the name counts it had).
+        facts = decision.body if decision.body is not None else self.decider.scan(node, deps)
         for dep in deps:
-            if dep.kind != "value" and dep.is_async and dep.local in scanner.facts.discarded_calls and form != "pass":
+            if dep.kind != "value" and dep.is_async and dep.local in facts.discarded_calls and form != "pass":
                 result = state.flag(result, UNAWAITED_ASYNC_DEPENDENCY.code, f"async injected dependency `{dep.local}` is called without `await`: the call does nothing, as under pinjected; fix it consciously")
         if kind == "instance":
             state.migrated_instances.append(node.name.value)
         return result
 
-    def _as_do_function(self, node: cst.FunctionDef, index: int, deps: list[Dependency], form: str, registration: list) -> cst.FunctionDef:
-        """The ``@do`` function of the body or coroutine form: asks at the top, then the body."""
+    def _as_do_function(
+        self, node: cst.FunctionDef, index: int, deps: list[Dependency], form: str, registration: list,
+        facts: BodyFacts | None = None, body_names: dict[str, int] | None = None,
+    ) -> cst.FunctionDef:
+        """The ``@do`` function of the body or coroutine form: asks at the top, then the body.
+
+        ``facts`` / ``body_names``: the decision's scan of the body and its name counts (taken again if absent)."""
         state = self.state
         old = node.decorators[index]
         new_decorators = [
@@ -256,12 +261,13 @@ class InjectedFunctions(MigrationTransformer):
         if form == "coroutine":
             assert isinstance(node.body, cst.IndentedBlock)
             head = list(node.body.body)[: _docstring_count(node.body)]
-            body = forms.coroutine_body(state, node, forms.free_name(names_in(node)), head, statements)
+            taken = names_in(node) if body_names is None else names_outside(node, "body") | body_names.keys()
+            body = forms.coroutine_body(state, node, forms.free_name(taken), head, statements)
         else:
             by_local = {dep.local: dep for dep in deps}
-            scanner = BodyScanner(by_local, self.aio, forms.name_counts(node.body))
-            node.body.visit(scanner)
-            body = node.body.visit(_BodyRewriter(state, by_local, self.aio, scanner.facts.lowered))
+            if facts is None:
+                facts = self.decider.scan(node, deps)
+            body = node.body.visit(_BodyRewriter(state, by_local, self.aio, facts.lowered))
             if statements:
                 body = _insert_after_docstring(body, statements)  # type: ignore[arg-type]
         removed = {id(dep.param) for dep in deps}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textwrap import dedent
 
+import pytest
+
 from doeff_migrate.codemod.api import ProjectIndex
 from doeff_migrate.codemod.decisions import module_decisions
 from doeff_migrate.codemod.engine import migrate_text
@@ -93,37 +95,73 @@ def test_the_di_pass_reuses_the_decisions_taken_over_the_tree_it_rewrites():
     assert "yield use(z)" in result.code and "@do" in result.code
 
 
-def test_a_module_decided_inside_another_ones_decision_keeps_its_parse_but_not_its_decisions():
-    # Deciding ``a`` asks about ``b``'s provider: ``b`` is decided meanwhile, seeing ``a``'s partial answer,
-    # which the di pass of ``b`` would not see; so only ``a``'s decisions are kept for reuse.
+_USES_HELPER = dedent(
+    '''
+    from pinjected import injected
+
+
+    @injected
+    def use(helper, /, x):
+        return helper(x)
+
+
+    @injected
+    def base(x):
+        return x
+    '''
+)
+_HELPER = dedent(
+    '''
+    from pinjected import injected
+
+
+    @injected
+    def helper(x):
+        return x + 1
+    '''
+)
+# ``helper`` asks for ``base``, a provider of the module whose decision asked about ``helper``.
+_HELPER_USING_BASE = dedent(
+    '''
+    from pinjected import injected
+
+
+    @injected
+    def helper(base, /, x):
+        return base(x) + 1
+    '''
+)
+
+
+@pytest.mark.parametrize(("b", "b_kept"), [(_HELPER, True), (_HELPER_USING_BASE, False)], ids=["independent", "reads-partial"])
+def test_a_module_decided_inside_another_ones_decision_keeps_its_decisions_unless_it_read_a_partial_answer(b, b_kept):
+    # Deciding ``a`` asks about ``b``'s provider: ``b`` is decided meanwhile. Its decisions are kept for the di
+    # pass unless they read ``a``'s answer, still partial then (the di pass of ``b`` sees the final one).
     from doeff_migrate.codemod.decisions import ProviderAnalysis
 
-    a = dedent(
-        '''
-        from pinjected import injected
-
-
-        @injected
-        def use(helper, /, x):
-            return helper(x)
-        '''
-    )
-    b = dedent(
-        '''
-        from pinjected import injected
-
-
-        @injected
-        def helper(x):
-            return x + 1
-        '''
-    )
+    a = _USES_HELPER
     index = ProjectIndex.from_sources({"pkg/a.py": a, "pkg/b.py": b})
     index.analysis = ProviderAnalysis
     assert index.unmigrated_providers("pkg.a") == set()
-    for path, source, module, kept in (("pkg/b.py", b, "pkg.b", False), ("pkg/a.py", a, "pkg.a", True)):
+    for path, source, module, kept in (("pkg/b.py", b, "pkg.b", b_kept), ("pkg/a.py", a, "pkg.a", True)):
         tree = index.take_tree(path, source)
         assert tree is not None and tree.code == source
         index.remember_tree(module, source, tree)
         assert (index.module_decisions(module) is not None) is kept
         assert index.take_tree(path, source) is None  # a kept parse is handed out once
+
+
+@pytest.mark.parametrize("b", [_HELPER, _HELPER_USING_BASE], ids=["independent", "reads-partial"])
+def test_migrating_with_decisions_kept_from_nested_questions_gives_the_code_of_fresh_decisions(b):
+    sources = {"pkg/a.py": _USES_HELPER, "pkg/b.py": b}
+
+    def migrated(reuse: bool) -> list[str]:
+        index = ProjectIndex.from_sources(sources)
+        if not reuse:
+            index.module_decisions = lambda module: None
+        # ``a`` first: its decision decides ``b`` inside it.
+        return [migrate_text(sources[path], path=path, index=index).code for path in ("pkg/a.py", "pkg/b.py")]
+
+    reused, fresh = migrated(True), migrated(False)
+    assert reused == fresh
+    assert "@do" in reused[0] and "@do" in reused[1]
