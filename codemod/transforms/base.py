@@ -19,6 +19,13 @@ class MigrationTransformer(cst.CSTTransformer):
         super().__init__()
         self.state = state
 
+    def statement_words(self) -> set[str] | None:
+        """Words (identifiers) one of which a top-level statement's source must show for this pass to change or
+        flag anything in it, asked once ``visit_Module`` has run (``codemod/scoped_pass.py``); the others are
+        not visited. A necessary condition only; ``None`` (the default): every statement is visited, as a pass
+        must whose visit of one statement depends on what it saw in another."""
+        return None
+
 
 def single_string(call: cst.Call) -> bool:
     """Whether ``call`` takes one positional argument, a string literal: ``injected("key")``, ``by_name("key")``."""

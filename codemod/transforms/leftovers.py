@@ -50,6 +50,12 @@ class Leftovers(MigrationTransformer):
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         return self.walk_all
 
+    def statement_words(self) -> set[str]:
+        # Every flag is on a use of pinjected's API (``state.canonical``: a local pinjected name or a module
+        # alias) or on ``<design>.to_graph`` / ``.to_resolver``; ``leave_Module`` sees the whole module itself.
+        names = self.state.names
+        return {*names.names, *(m.split(".")[0] for m in names.modules), "to_graph", "to_resolver"}
+
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         module = retarget_utilities(self.state, updated_node, pinjected_values_remain=_still_pinjected(self.state))
         return without_unused_star(self.state, retarget_type_names(self.state, module))

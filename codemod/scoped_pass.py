@@ -1,0 +1,136 @@
+"""Runs one transform over a module visiting only the top-level statements it can change or flag.
+
+A transform's pass is LibCST's ``module.visit(transformer)``: ``visit_Module``, every statement, ``leave_Module``.
+Most statements of a file are nothing a given family reacts to, and a full LibCST traversal of each of them
+per family is most of the codemod's time. Here the pass is the same ``visit_Module`` / ``leave_Module`` with
+the body visited statement by statement, as LibCST's ``visit_body_iterable`` does (removals, flattening and
+the dropping of emptied statements alike), except that a statement of the parsed source whose text shows
+none of the words the transformer names (:meth:`MigrationTransformer.statement_words`, asked after
+``visit_Module``) is kept as it is, unvisited.
+
+The words are a necessary condition, like a transform's pre-filter: a statement that could be changed or
+flagged always shows one of them. A statement an earlier pass replaced has no known text and is always
+visited. So that one pass's untouched statements are still known to the next, a visited statement in which
+no ``on_leave`` replaced anything is kept as the very object it was (its rebuilt copy is equal to it).
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+from collections.abc import Callable, Iterable
+
+import libcst as cst
+from libcst._nodes.internal import visit_sequence
+
+from .indexing.word_lines import LONE_CR, word_lines
+
+__all__ = ["StatementLines", "visit_pass"]
+
+
+class StatementLines:
+    """The source lines of each top-level statement of the parsed module, by the statement's identity.
+
+    A statement's lines run from the line after the previous statement's last line to the line before the
+    next statement's first line (its decorators included): comments on either side count as its own, which
+    can only make it visited more often. Known only when Python's parser splits the module the same way
+    (``ast`` statements matched to LibCST's: one per small statement of a line, one per compound statement).
+    """
+
+    def __init__(self, module: cst.Module, source: str, tree: ast.Module | None) -> None:
+        self.source = source
+        self.spans: dict[int, tuple[cst.CSTNode, int, int]] = {}
+        if tree is None or LONE_CR.search(source):
+            return
+        groups: list[tuple[int, int]] = []
+        at = 0
+        statements = tree.body
+        for stmt in module.body:
+            count = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+            group = statements[at:at + count]
+            if len(group) != count:
+                return
+            at += count
+            first = min([group[0].lineno, *(d.lineno for d in getattr(group[0], "decorator_list", ()))])
+            groups.append((first, max(s.end_lineno or s.lineno for s in group)))
+        if at != len(statements):
+            return
+        last_line = source.count("\n") + 1
+        for i, stmt in enumerate(module.body):
+            low = groups[i - 1][1] + 1 if i else 1
+            high = groups[i + 1][0] - 1 if i + 1 < len(groups) else last_line
+            self.spans[id(stmt)] = (stmt, low, max(high, groups[i][1]))
+
+    def showing(self, words: Iterable[str]) -> Callable[[cst.CSTNode], bool]:
+        """Whether a statement may show one of ``words``: true for a statement whose lines are not known."""
+        words = set(words)
+        lines = word_lines(self.source, words) if words else []
+        spans = self.spans
+
+        def shows(stmt: cst.CSTNode) -> bool:
+            known = spans.get(id(stmt))
+            if known is None or known[0] is not stmt:
+                return True
+            at = bisect.bisect_left(lines, known[1])
+            return at < len(lines) and lines[at] <= known[2]
+
+        return shows
+
+
+def visit_pass(module: cst.Module, transformer: cst.CSTTransformer, lines: StatementLines | None) -> cst.Module:
+    """``module.visit(transformer)``, with the body's statements the transformer has no words for left unvisited.
+
+    ``lines`` ``None``: every statement is visited (still statement by statement, keeping unchanged ones)."""
+    replaced = [0]
+    leave = transformer.on_leave
+
+    def counting_leave(original_node, updated_node):
+        result = leave(original_node, updated_node)
+        if result is not updated_node:
+            replaced[0] += 1
+        return result
+
+    transformer.on_leave = counting_leave  # type: ignore[method-assign]
+    try:
+        if transformer.on_visit(module):
+            words = getattr(transformer, "statement_words", lambda: None)()
+            wanted = lines.showing(words) if lines is not None and words is not None else None
+            updated = module.with_changes(
+                header=visit_sequence(module, "header", module.header, transformer),
+                body=tuple(_visit_body(module, transformer, wanted, replaced)),
+                footer=visit_sequence(module, "footer", module.footer, transformer),
+            )
+        else:
+            updated = module
+        result = transformer.on_leave(module, updated)
+    finally:
+        del transformer.on_leave
+    if isinstance(result, cst.RemovalSentinel):
+        return module.with_changes(body=(), header=(), footer=())
+    if not isinstance(result, cst.Module):
+        raise cst.CSTValidationError(f"Expected a Module from leave_Module, but got {type(result).__name__}")
+    return result
+
+
+def _visit_body(module, transformer, wanted, replaced):
+    """LibCST's ``visit_body_iterable`` over ``module.body``, skipping what ``wanted`` refuses."""
+    transformer.on_visit_attribute(module, "body")
+    for child in module.body:
+        if wanted is not None and not wanted(child):
+            yield child
+            continue
+        before = replaced[0]
+        new_child = child.visit(transformer)
+        if isinstance(new_child, cst.RemovalSentinel):
+            continue
+        if isinstance(new_child, cst.FlattenSentinel):
+            for flattened in new_child:
+                if not child._is_removable() and flattened._is_removable():
+                    continue
+                yield flattened
+            continue
+        if not child._is_removable() and new_child._is_removable():
+            continue
+        # Nothing in it was replaced: the rebuilt statement equals the original, which stays known by identity.
+        yield child if replaced[0] == before else new_child
+    transformer.on_leave_attribute(module, "body")
