@@ -24,7 +24,7 @@ from .imports import apply_import_requests
 from .index import ProjectIndex
 from .parsing import flags_to_first_statement, parse_guarded
 from .ranges import restricted
-from .scoped_pass import StatementLines, visit_pass
+from .scoped_pass import StatementWords, visit_pass
 from .state import FileState, FlagRecord
 from .transforms import PHASES, all_transforms
 
@@ -133,13 +133,13 @@ def migrate_text(
     tree = module
     # Passes over a range keep LibCST's whole-module visit (the range wrappers decide what they keep).
     scoped = SCOPED_PASSES and only_range is None
-    lines = StatementLines(module, source, state.ast_tree()) if scoped else None
+    shown = StatementWords(module, source, state.ast_tree()) if scoped else None
     for transform in transforms:
         transformer = transform.transformer
         if only_range is not None and transform.phase != "di":
             transformer = restricted(transformer, transform.phase)
         try:
-            tree = visit_pass(tree, transformer(state), lines) if scoped else tree.visit(transformer(state))
+            tree = visit_pass(tree, transformer(state), shown) if scoped else tree.visit(transformer(state))
         except (RecursionError, MigrationError):
             raise
         except Exception as exc:  # a bug in a transform fails this file only, never the whole run

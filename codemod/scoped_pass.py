@@ -8,16 +8,19 @@ the dropping of emptied statements alike), except that a statement of the parsed
 none of the words the transformer names (:meth:`MigrationTransformer.statement_words`, asked after
 ``visit_Module``) is kept as it is, unvisited.
 
-The words are a necessary condition, like a transform's pre-filter: a statement that could be changed or
-flagged always shows one of them. A statement an earlier pass replaced has no known text and is always
-visited. So that one pass's untouched statements are still known to the next, a visited statement in which
-no ``on_leave`` replaced anything is kept as the very object it was (its rebuilt copy is equal to it).
+The words are identifiers, a necessary condition like a transform's pre-filter: a statement that could be
+changed or flagged always has one of them as a ``Name`` node. A statement of the parsed source is judged by
+its lines (a word in a comment or a string counts too); one an earlier pass built, by the ``Name`` nodes in
+it (a plain walk, much cheaper than a visit). So that one pass's untouched statements are still known to
+the next, a visited statement in which no ``on_leave`` replaced anything is kept as the very object it was
+(its rebuilt copy is equal to it).
 """
 
 from __future__ import annotations
 
 import ast
 import bisect
+import dataclasses
 from collections.abc import Callable, Iterable
 
 import libcst as cst
@@ -25,21 +28,23 @@ from libcst._nodes.internal import visit_sequence
 
 from .indexing.word_lines import LONE_CR, word_lines
 
-__all__ = ["StatementLines", "visit_pass"]
+__all__ = ["StatementWords", "visit_pass"]
 
 
-class StatementLines:
-    """The source lines of each top-level statement of the parsed module, by the statement's identity.
+class StatementWords:
+    """Which words the top-level statements of a module show, by the statement's identity.
 
+    For the statements of the parsed source, their source lines:
     A statement's lines run from the line after the previous statement's last line to the line before the
     next statement's first line (its decorators included): comments on either side count as its own, which
-    can only make it visited more often. Known only when Python's parser splits the module the same way
+    can only make it visited more often. Used only when Python's parser splits the module the same way
     (``ast`` statements matched to LibCST's: one per small statement of a line, one per compound statement).
     """
 
     def __init__(self, module: cst.Module, source: str, tree: ast.Module | None) -> None:
         self.source = source
         self.spans: dict[int, tuple[cst.CSTNode, int, int]] = {}
+        self.names: dict[int, tuple[cst.CSTNode, set[str]]] = {}
         if tree is None or LONE_CR.search(source):
             return
         groups: list[tuple[int, int]] = []
@@ -62,7 +67,7 @@ class StatementLines:
             self.spans[id(stmt)] = (stmt, low, max(high, groups[i][1]))
 
     def showing(self, words: Iterable[str]) -> Callable[[cst.CSTNode], bool]:
-        """Whether a statement may show one of ``words``: true for a statement whose lines are not known."""
+        """Whether a statement may show one of ``words``."""
         words = set(words)
         lines = word_lines(self.source, words) if words else []
         spans = self.spans
@@ -70,17 +75,63 @@ class StatementLines:
         def shows(stmt: cst.CSTNode) -> bool:
             known = spans.get(id(stmt))
             if known is None or known[0] is not stmt:
-                return True
+                return not words.isdisjoint(self.names_of(stmt))
             at = bisect.bisect_left(lines, known[1])
             return at < len(lines) and lines[at] <= known[2]
 
         return shows
 
+    def names_of(self, stmt: cst.CSTNode) -> set[str]:
+        """The identifiers of a statement a pass built (kept while it is not replaced again)."""
+        known = self.names.get(id(stmt))
+        if known is None or known[0] is not stmt:
+            known = self.names[id(stmt)] = (stmt, identifiers(stmt))
+        return known[1]
 
-def visit_pass(module: cst.Module, transformer: cst.CSTTransformer, lines: StatementLines | None) -> cst.Module:
+
+# Fields that hold only whitespace, comments and punctuation (never a ``Name``): not walked.
+_PUNCTUATION_FIELDS = frozenset({
+    "lpar", "rpar", "leading_lines", "lines_after_decorators", "trailing_whitespace", "header", "footer", "comma",
+    "semicolon", "equal", "colon", "dot", "operator", "asynchronous", "lbracket", "rbracket", "lbrace", "rbrace",
+    "newline", "first_line", "empty_lines", "lines_after_open", "lines_before_close",
+})
+_NAME_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def identifiers(node: cst.CSTNode) -> set[str]:
+    """The identifiers of the ``Name`` nodes in ``node``: ``cst_walk.names_in`` without descending into
+    whitespace and punctuation, which are most of a tree's nodes."""
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    pop, push, add = stack.pop, stack.append, found.add
+    name_type, node_type, fields_of = cst.Name, cst.CSTNode, _NAME_FIELDS.get
+    while stack:
+        current = pop()
+        cls = type(current)
+        if cls is name_type:
+            add(current.value)
+            continue
+        fields = fields_of(cls)
+        if fields is None:
+            fields = _NAME_FIELDS[cls] = tuple(
+                f.name for f in dataclasses.fields(cls)
+                if f.name not in _PUNCTUATION_FIELDS and not f.name.startswith("whitespace")
+            )
+        for field in fields:
+            value = getattr(current, field)
+            if isinstance(value, node_type):
+                push(value)
+            elif type(value) in (list, tuple):
+                for item in value:
+                    if isinstance(item, node_type):
+                        push(item)
+    return found
+
+
+def visit_pass(module: cst.Module, transformer: cst.CSTTransformer, shown: StatementWords | None) -> cst.Module:
     """``module.visit(transformer)``, with the body's statements the transformer has no words for left unvisited.
 
-    ``lines`` ``None``: every statement is visited (still statement by statement, keeping unchanged ones)."""
+    ``shown`` ``None``: every statement is visited (still statement by statement, keeping unchanged ones)."""
     replaced = [0]
     leave = transformer.on_leave
 
@@ -94,7 +145,7 @@ def visit_pass(module: cst.Module, transformer: cst.CSTTransformer, lines: State
     try:
         if transformer.on_visit(module):
             words = getattr(transformer, "statement_words", lambda: None)()
-            wanted = lines.showing(words) if lines is not None and words is not None else None
+            wanted = shown.showing(words) if shown is not None and words is not None else None
             updated = module.with_changes(
                 header=visit_sequence(module, "header", module.header, transformer),
                 body=tuple(_visit_body(module, transformer, wanted, replaced)),
