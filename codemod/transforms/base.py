@@ -9,7 +9,7 @@ import libcst as cst
 if TYPE_CHECKING:
     from ..state import FileState
 
-__all__ = ["MigrationTransformer", "single_string"]
+__all__ = ["MigrationTransformer", "pinjected_words", "single_string"]
 
 
 class MigrationTransformer(cst.CSTTransformer):
@@ -25,6 +25,13 @@ class MigrationTransformer(cst.CSTTransformer):
         not visited. A necessary condition only; ``None`` (the default): every statement is visited, as a pass
         must whose visit of one statement depends on what it saw in another."""
         return None
+
+
+def pinjected_words(state: FileState) -> set[str]:
+    """The words every use of pinjected's API in the file shows (what ``FileState.canonical`` resolves): its
+    local pinjected names and the first part of its pinjected module aliases."""
+    names = state.names
+    return {*names.names, *(module.split(".")[0] for module in names.modules)}
 
 
 def single_string(call: cst.Call) -> bool:
