@@ -19,32 +19,34 @@ the next, a visited statement in which no ``on_leave`` replaced anything is kept
 from __future__ import annotations
 
 import ast
-import bisect
 import dataclasses
+import re
 from collections.abc import Callable, Iterable
 
 import libcst as cst
 from libcst._nodes.internal import visit_sequence
 
-from .indexing.word_lines import LONE_CR, word_lines
+from .indexing.word_lines import LONE_CR
+
+_NEWLINE = re.compile("\n")
+_WORD = re.compile(r"\w+")
 
 __all__ = ["StatementWords", "visit_pass"]
 
 
 class StatementWords:
-    """Which words the top-level statements of a module show, by the statement's identity.
+    """The words each top-level statement shows, by the statement's identity.
 
-    For the statements of the parsed source, their source lines:
-    A statement's lines run from the line after the previous statement's last line to the line before the
-    next statement's first line (its decorators included): comments on either side count as its own, which
-    can only make it visited more often. Used only when Python's parser splits the module the same way
-    (``ast`` statements matched to LibCST's: one per small statement of a line, one per compound statement).
+    A statement of the parsed source shows the words of its source lines, which run from the line after the
+    previous statement's last line to the line before the next statement's first line (its decorators
+    included): comments on either side count as its own, which can only make it visited more often. They are
+    known when Python's parser splits the module the same way (``ast`` statements matched to LibCST's: one per
+    small statement of a line, one per compound statement); otherwise, and for a statement a pass built, the
+    identifiers of its ``Name`` nodes are its words (read once, kept while the statement is not replaced).
     """
 
     def __init__(self, module: cst.Module, source: str, tree: ast.Module | None) -> None:
-        self.source = source
-        self.spans: dict[int, tuple[cst.CSTNode, int, int]] = {}
-        self.names: dict[int, tuple[cst.CSTNode, set[str]]] = {}
+        self.words: dict[int, tuple[cst.CSTNode, set[str]]] = {}
         if tree is None or LONE_CR.search(source):
             return
         groups: list[tuple[int, int]] = []
@@ -60,32 +62,21 @@ class StatementWords:
             groups.append((first, max(s.end_lineno or s.lineno for s in group)))
         if at != len(statements):
             return
-        last_line = source.count("\n") + 1
+        starts = [0, *(m.end() for m in _NEWLINE.finditer(source)), len(source)]
         for i, stmt in enumerate(module.body):
             low = groups[i - 1][1] + 1 if i else 1
-            high = groups[i + 1][0] - 1 if i + 1 < len(groups) else last_line
-            self.spans[id(stmt)] = (stmt, low, max(high, groups[i][1]))
+            high = max(groups[i + 1][0] - 1 if i + 1 < len(groups) else len(starts) - 1, groups[i][1])
+            self.words[id(stmt)] = (stmt, set(_WORD.findall(source, starts[low - 1], starts[min(high, len(starts) - 1)])))
 
     def showing(self, words: Iterable[str]) -> Callable[[cst.CSTNode], bool]:
         """Whether a statement may show one of ``words``."""
         words = set(words)
-        lines = word_lines(self.source, words) if words else []
-        spans = self.spans
+        return lambda stmt: not words.isdisjoint(self.words_of(stmt))
 
-        def shows(stmt: cst.CSTNode) -> bool:
-            known = spans.get(id(stmt))
-            if known is None or known[0] is not stmt:
-                return not words.isdisjoint(self.names_of(stmt))
-            at = bisect.bisect_left(lines, known[1])
-            return at < len(lines) and lines[at] <= known[2]
-
-        return shows
-
-    def names_of(self, stmt: cst.CSTNode) -> set[str]:
-        """The identifiers of a statement a pass built (kept while it is not replaced again)."""
-        known = self.names.get(id(stmt))
+    def words_of(self, stmt: cst.CSTNode) -> set[str]:
+        known = self.words.get(id(stmt))
         if known is None or known[0] is not stmt:
-            known = self.names[id(stmt)] = (stmt, identifiers(stmt))
+            known = self.words[id(stmt)] = (stmt, identifiers(stmt))
         return known[1]
 
 

@@ -21,6 +21,8 @@ body (entry_point_lifting.py), the combinators (entry_point_combinators.py), dec
 
 from __future__ import annotations
 
+import dataclasses
+
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
@@ -32,7 +34,7 @@ from . import entry_point_combinators as combinators
 from . import entry_point_leaves as leaves
 from . import entry_point_lifting as lifting
 from .entry_point_decorators import with_lowered_decorator_arguments
-from ..cst_walk import names_in, nodes
+from ..cst_walk import names_in
 from .entry_point_lifting import NO_DOEFF_EXPRESSIONS as _NO_DOEFF_EXPRESSIONS, Untranslatable
 from .entry_point_requires import with_requires_written
 from .effectful_code import target_names
@@ -278,13 +280,34 @@ def _assigned_names(module: cst.Module) -> set[str]:
     """Names assigned outside functions and classes (in ``with``/``if`` blocks too): the entry points the
     pass may lift, which later statements may use."""
     names: set[str] = set()
-    for node in nodes(module, skip=(cst.FunctionDef, cst.ClassDef)):
-        if isinstance(node, cst.Assign):
-            for target in node.targets:
-                names |= target_names(target.target)
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
-            names |= target_names(node.target)
+    blocks = [module.body]
+    while blocks:
+        for stmt in blocks.pop():
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign):
+                        for target in small.targets:
+                            names |= target_names(target.target)
+                    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                        names |= target_names(small.target)
+            elif not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                blocks.extend(_blocks(stmt))
     return names
+
+
+_CLAUSES = (cst.If, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase)
+
+
+def _blocks(node: cst.CSTNode):
+    """The statement lists of the indented blocks of a compound statement (``if``/``with``/``for``/``while``/
+    ``try``/``match``), its ``elif``/``else``/``except``/``finally``/``case`` clauses included."""
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        for item in value if type(value) in (list, tuple) else (value,):
+            if isinstance(item, cst.IndentedBlock):
+                yield item.body
+            elif isinstance(item, _CLAUSES):
+                yield from _blocks(item)
 
 
 def _bare_return(expr: cst.BaseExpression) -> cst.BaseExpression:
