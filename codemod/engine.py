@@ -152,9 +152,9 @@ def migrate_text(
         from .transforms.entry_points import with_requires
 
         tree = with_requires(tree, state)
-    # Code generation is the most expensive step after parsing: once per top-level statement (the
-    # import edits replace a few statements; the others' code is reused).
-    codegen = _StatementCode()
+    # Code generation is the most expensive step after parsing: once per top-level statement a pass or the
+    # import edits replaced; a parsed statement none replaced is its source text (``StatementWords.texts``).
+    codegen = _StatementCode(shown.texts if shown is not None else {})
     code = codegen.code(tree)
     if code != source:
         # Only a file that changes loses its now unused pinjected imports.
@@ -187,8 +187,9 @@ class _StatementCode:
     """``Module.code`` assembled from the code of its top-level nodes, remembered by identity (LibCST
     trees are immutable: a statement the import edits kept is the same object with the same code)."""
 
-    def __init__(self) -> None:
-        self.known: dict[int, tuple[cst.CSTNode, str]] = {}
+    def __init__(self, known: dict[int, tuple[cst.CSTNode, str]]) -> None:
+        self.known = dict(known)
+        """Code by node identity, starting from the source text of the parsed statements no pass replaced."""
 
     def code(self, module: cst.Module) -> str:
         nodes = (*module.header, *module.body, *module.footer)

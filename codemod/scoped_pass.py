@@ -43,10 +43,16 @@ class StatementWords:
     known when Python's parser splits the module the same way (``ast`` statements matched to LibCST's: one per
     small statement of a line, one per compound statement); otherwise, and for a statement a pass built, the
     identifiers of its ``Name`` nodes are its words (read once, kept while the statement is not replaced).
+
+    ``texts`` holds the source text of the statements whose text LibCST's code generation would give back
+    exactly, found from the same lines: a statement other than the first whose neighbours are separated
+    from it by blank and comment lines only, which are its own (``leading_lines``) after a simple statement
+    and may be a block's ``footer`` after a compound one (none are allowed there).
     """
 
     def __init__(self, module: cst.Module, source: str, tree: ast.Module | None) -> None:
         self.words: dict[int, tuple[cst.CSTNode, set[str]]] = {}
+        self.texts: dict[int, tuple[cst.CSTNode, str]] = {}
         if tree is None or LONE_CR.search(source):
             return
         groups: list[tuple[int, int]] = []
@@ -67,6 +73,25 @@ class StatementWords:
             low = groups[i - 1][1] + 1 if i else 1
             high = max(groups[i + 1][0] - 1 if i + 1 < len(groups) else len(starts) - 1, groups[i][1])
             self.words[id(stmt)] = (stmt, set(_WORD.findall(source, starts[low - 1], starts[min(high, len(starts) - 1)])))
+        if not module.has_trailing_newline or not source.endswith("\n"):
+            return
+        lines = len(starts) - 2  # (the text ends with a newline: the last start is the text's end)
+        simple = [isinstance(stmt, cst.SimpleStatementLine) for stmt in module.body]
+
+        def separated(first: int, last: int, after_simple: bool) -> bool:
+            """Lines ``first``..``last`` (1-based) are blank or comments only, and none follow a compound statement."""
+            if first > last:
+                return True
+            return after_simple and all(
+                not text or text.startswith("#") for text in (source[starts[n - 1]:starts[n]].strip() for n in range(first, last + 1))
+            )
+
+        for i in range(1, len(groups)):
+            end = groups[i][1]
+            next_first = groups[i + 1][0] if i + 1 < len(groups) else lines + 1
+            if separated(groups[i - 1][1] + 1, groups[i][0] - 1, simple[i - 1]) and separated(end + 1, next_first - 1, simple[i]):
+                stmt = module.body[i]
+                self.texts[id(stmt)] = (stmt, source[starts[groups[i - 1][1]]:starts[end]])
 
     def showing(self, words: Iterable[str]) -> Callable[[cst.CSTNode], bool]:
         """Whether a statement may show one of ``words``."""

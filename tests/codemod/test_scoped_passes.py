@@ -296,3 +296,36 @@ def test_the_scoped_pass_equals_libcsts_visit_and_keeps_untouched_statements():
     assert sum(stmt is module.body[4] for stmt in scoped.body) == 1
     unscoped = visit_pass(module, cst.CSTTransformer(), None)
     assert all(after is before for after, before in zip(unscoped.body, module.body))
+
+
+# -- the source text of untouched statements ---------------------------------------------------------
+
+TEXT_SOURCES = [
+    "import os\n# lead\n\nx = (\n    1\n)  # trailing\ny = 2; z = 3;\n",
+    "def f():\n    return 1\n    # indented after the block\n\n# at the margin\ng = 1\n",
+    "class C:\n    x = 1\ny = 2\n\n\n@dec\n\n@other(\n    a,\n)\ndef h():\n    pass\n# the end\n",
+    "if a:\n    b = 1\nelse:\n    c = 2\n\n    # footer?\nd = 3\n",
+    "x = '''\n# not a comment\n'''\ny = 1 + \\\n    2\nz = 1\r\nw = 2\r\n",
+    "try:\n    pass\nexcept E:\n    pass\n# c\nfor i in x: pass\nwhile y:\n    pass\n",
+    "\"\"\"Doc.\"\"\"\n\nfrom a import (\n    b,\n    c,\n)\n\n\n\nv = 1\n\n\n# footer\n\n",
+]
+
+
+@pytest.mark.parametrize("source", TEXT_SOURCES)
+def test_a_statement_text_is_its_generated_code(source):
+    module, words = _words(source)
+    for stmt in module.body:
+        known = words.texts.get(id(stmt))
+        if known is not None:
+            assert known[1] == module.code_for_node(stmt)
+    assert engine._StatementCode(words.texts).code(module) == source
+
+
+def test_texts_are_known_between_simple_statements_and_not_after_a_block_with_lines_after_it():
+    module, words = _words("import os\n\n# lead\nx = 1\ndef f():\n    pass\n\ny = 2\n")
+    first, x, f, y = module.body
+    assert words.texts[id(x)][1] == "\n# lead\nx = 1\n"
+    assert id(first) not in words.texts  # the first statement shares the module header
+    assert id(f) not in words.texts and id(y) not in words.texts  # the blank line may be f's block footer
+    module, words = _words("x = 1\ndef f():\n    pass\ny = 2\n")
+    assert words.texts[id(module.body[1])][1] == "def f():\n    pass\n"
