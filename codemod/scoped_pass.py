@@ -46,8 +46,9 @@ class StatementWords:
 
     ``texts`` holds the source text of the statements whose text LibCST's code generation would give back
     exactly, found from the same lines: a statement other than the first whose neighbours are separated
-    from it by blank and comment lines only, which are its own (``leading_lines``) after a simple statement
-    and may be a block's ``footer`` after a compound one (none are allowed there).
+    from it by blank and comment lines only. After a simple statement they are the next one's
+    (``leading_lines``); after a compound one, an indented comment and the lines above it are the block's
+    ``footer``, so only empty lines and comments at the margin are allowed there.
     """
 
     def __init__(self, module: cst.Module, source: str, tree: ast.Module | None) -> None:
@@ -79,12 +80,12 @@ class StatementWords:
         simple = [isinstance(stmt, cst.SimpleStatementLine) for stmt in module.body]
 
         def separated(first: int, last: int, after_simple: bool) -> bool:
-            """Lines ``first``..``last`` (1-based) are blank or comments only, and none follow a compound statement."""
-            if first > last:
-                return True
-            return after_simple and all(
-                not text or text.startswith("#") for text in (source[starts[n - 1]:starts[n]].strip() for n in range(first, last + 1))
-            )
+            """Lines ``first``..``last`` (1-based) are blank or comments only; after a compound statement, empty or
+            comments at the margin only (an indented comment, and the lines before it, are the block's footer)."""
+            texts = (source[starts[n - 1]:starts[n]] for n in range(first, last + 1))
+            if after_simple:
+                return all(not text.strip() or text.lstrip().startswith("#") for text in texts)
+            return all(text in ("\n", "\r\n") or text.startswith("#") for text in texts)
 
         for i in range(1, len(groups)):
             end = groups[i][1]

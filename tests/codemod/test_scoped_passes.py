@@ -308,6 +308,12 @@ TEXT_SOURCES = [
     "x = '''\n# not a comment\n'''\ny = 1 + \\\n    2\nz = 1\r\nw = 2\r\n",
     "try:\n    pass\nexcept E:\n    pass\n# c\nfor i in x: pass\nwhile y:\n    pass\n",
     "\"\"\"Doc.\"\"\"\n\nfrom a import (\n    b,\n    c,\n)\n\n\n\nv = 1\n\n\n# footer\n\n",
+    "def f():\n    pass\n\n\nx = 1\ndef g():\n    pass\n    # in\n\ny = 1\n",
+    "def f():\n    pass\n\n    # in\n\n# out\nx = 1\ndef g():\n    pass\n  # half\nz = 1\n",
+    "def f():\n    pass\n# out\n    # in-after-out\nx = 1\nclass A:\n    def g(self):\n        pass\n\n\n    # about h\n\nx=1\n",
+    "x = 1\ndef f():\n    pass\n\n# c\n\n",
+    "x = 1\ndef f():\n    pass\n    \n\ny = 2\nif a:\n    b\n\t\nz = 3\n",
+    "x = 1\r\ndef f():\r\n    pass\r\n\r\n\r\n# c\r\ny = 2\r\n",
 ]
 
 
@@ -326,6 +332,8 @@ def test_texts_are_known_between_simple_statements_and_not_after_a_block_with_li
     first, x, f, y = module.body
     assert words.texts[id(x)][1] == "\n# lead\nx = 1\n"
     assert id(first) not in words.texts  # the first statement shares the module header
-    assert id(f) not in words.texts and id(y) not in words.texts  # the blank line may be f's block footer
+    assert id(f) in words.texts and id(y) in words.texts  # an empty line after a block is the next statement's
+    module, words = _words("x = 1\ndef f():\n    pass\n    # in\ny = 2\n")
+    assert id(module.body[1]) not in words.texts and id(module.body[2]) not in words.texts  # an indented comment
     module, words = _words("x = 1\ndef f():\n    pass\ny = 2\n")
     assert words.texts[id(module.body[1])][1] == "def f():\n    pass\n"
