@@ -4,16 +4,17 @@ A transform's pass is LibCST's ``module.visit(transformer)``: ``visit_Module``, 
 Most statements of a file are nothing a given family reacts to, and a full LibCST traversal of each of them
 per family is most of the codemod's time. Here the pass is the same ``visit_Module`` / ``leave_Module`` with
 the body visited statement by statement, as LibCST's ``visit_body_iterable`` does (removals, flattening and
-the dropping of emptied statements alike), except that a statement of the parsed source whose text shows
-none of the words the transformer names (:meth:`MigrationTransformer.statement_words`, asked after
-``visit_Module``) is kept as it is, unvisited.
+the dropping of emptied statements alike), except that a statement that shows none of the words the
+transformer names (:meth:`MigrationTransformer.statement_words`, asked after ``visit_Module``) is kept as it
+is, unvisited.
 
 The words are identifiers, a necessary condition like a transform's pre-filter: a statement that could be
 changed or flagged always has one of them as a ``Name`` node. A statement of the parsed source is judged by
 its lines (a word in a comment or a string counts too); one an earlier pass built, by the ``Name`` nodes in
 it (a plain walk, much cheaper than a visit). So that one pass's untouched statements are still known to
 the next, a visited statement in which no ``on_leave`` replaced anything is kept as the very object it was
-(its rebuilt copy is equal to it).
+(its rebuilt copy is equal to it); the engine's code generation reuses the source text of such statements
+(:attr:`StatementWords.texts`).
 """
 
 from __future__ import annotations
