@@ -24,6 +24,7 @@ from .imports import apply_import_requests
 from .index import ProjectIndex
 from .parsing import flags_to_first_statement, parse_guarded
 from .ranges import restricted
+from .scoped_pass import StatementWords, visit_pass
 from .state import FileState, FlagRecord
 from .transforms import PHASES, all_transforms
 
@@ -31,6 +32,10 @@ __all__ = ["Flag", "MigrationResult", "MigrationError", "migrate_text", "PREFILT
 
 # Files that never mention pinjected are not parsed at all (text pre-filter).
 PREFILTER = "pinjected"
+
+SCOPED_PASSES = True
+"""Whether a pass visits only the top-level statements its transformer names words for (``scoped_pass``);
+``False`` runs every pass over the whole module (the reference the scoped passes are tested against)."""
 
 
 @dataclass(frozen=True)
@@ -126,12 +131,15 @@ def migrate_text(
         # transformers are wrapped to keep just the range's rewrites (ranges.py).
         transforms = [t for t in transforms if t.phase != "di" or t.name == "injected_functions"]
     tree = module
+    # Passes over a range keep LibCST's whole-module visit (the range wrappers decide what they keep).
+    scoped = SCOPED_PASSES and only_range is None
+    shown = StatementWords(module, source, state.ast_tree()) if scoped else None
     for transform in transforms:
         transformer = transform.transformer
         if only_range is not None and transform.phase != "di":
             transformer = restricted(transformer, transform.phase)
         try:
-            tree = tree.visit(transformer(state))
+            tree = visit_pass(tree, transformer(state), shown) if scoped else tree.visit(transformer(state))
         except (RecursionError, MigrationError):
             raise
         except Exception as exc:  # a bug in a transform fails this file only, never the whole run
@@ -144,9 +152,9 @@ def migrate_text(
         from .transforms.entry_points import with_requires
 
         tree = with_requires(tree, state)
-    # Code generation is the most expensive step after parsing: once per top-level statement (the
-    # import edits replace a few statements; the others' code is reused).
-    codegen = _StatementCode()
+    # Code generation is the most expensive step after parsing: once per top-level statement a pass or the
+    # import edits replaced; a parsed statement none replaced is its source text (``StatementWords.texts``).
+    codegen = _StatementCode(shown.texts if shown is not None else {})
     code = codegen.code(tree)
     if code != source:
         # Only a file that changes loses its now unused pinjected imports.
@@ -179,8 +187,9 @@ class _StatementCode:
     """``Module.code`` assembled from the code of its top-level nodes, remembered by identity (LibCST
     trees are immutable: a statement the import edits kept is the same object with the same code)."""
 
-    def __init__(self) -> None:
-        self.known: dict[int, tuple[cst.CSTNode, str]] = {}
+    def __init__(self, known: dict[int, tuple[cst.CSTNode, str]]) -> None:
+        self.known = dict(known)
+        """Code by node identity, starting from the source text of the parsed statements no pass replaced."""
 
     def code(self, module: cst.Module) -> str:
         nodes = (*module.header, *module.body, *module.footer)

@@ -24,6 +24,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from .. import pinjected_names as pn
 from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
+from .base import pinjected_words
 
 CLASSES_MODULE = "doeff_migrate.runtime.classes"
 
@@ -50,6 +51,10 @@ class ClassInjection(MigrationTransformer):
             for a in i.names
         }
         return True
+
+    def statement_words(self) -> set[str]:
+        # Only ``@injected`` classes and ``injected(...)`` calls are rewritten (``state.canonical``).
+        return pinjected_words(self.state)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self.function_depth += 1

@@ -46,7 +46,7 @@ from ..rules.phases import DOEFF_CODE_KEEPS_RAY
 from ..state import FileState
 from . import EFFECTFUL_FILE, MigrationTransformer, Transform, imports_any, register
 from .compute_body import BodyRewriter
-from .effectful_code import ImportTable, is_doeff_code, is_effectful, target_names
+from .effectful_code import ImportTable, effectful_words, is_doeff_code, is_effectful, target_names
 
 _LOCKS = {
     "threading.Lock", "threading.RLock", "threading.Semaphore", "threading.BoundedSemaphore", "threading.Condition",
@@ -103,6 +103,10 @@ class ComputeTransformer(MigrationTransformer):
         # modules may go on calling ``f.remote``; only a name bound again at module level is ambiguous (DM206).
         rebound = _top_level_binding_counts(node)
         self.plan = Plan(allowed={n for n in self.remote_functions if rebound.get(n, 0) == 1})
+
+    def statement_words(self) -> set[str]:
+        # Only effectful functions are rewritten or flagged (``leave_FunctionDef``), and each shows its ``@do``.
+        return effectful_words(self.imports)
 
     def is_lock_block(self, node: cst.With, shadowed: set[str]) -> bool:
         """``with <lock>:``: a lock constructed there, a module-level name bound to one, or any name that says it

@@ -30,6 +30,7 @@ import libcst as cst
 
 from ..rules.di import DEPENDENCY_CYCLE
 from . import MigrationTransformer, Transform, register
+from .base import pinjected_words
 from .design_blocks import DM118_ENTRY_MESSAGE, OVERRIDES, dissolve_module
 from .design_statements import plan_meta_designs, rewrite_design_statement
 from .design_syntax import earlier_flag, module_bindings
@@ -87,6 +88,20 @@ class Designs(MigrationTransformer):
         if self._bindings is None:
             self._bindings = module_bindings(self._module) if self._module is not None else (Counter(), set())
         return self._bindings
+
+    def statement_words(self) -> set[str] | None:
+        # A statement is rewritten or flagged when it uses pinjected's API (``design(...)``, ``injected``), a
+        # design variable of this module or one imported (``is_design_expr``), ``__design__`` /
+        # ``__meta_design__``, or defines a provider in a dependency cycle. Imports that borrow pinjected's API
+        # through a project module are flagged by what they import: every statement is visited then.
+        facts = self.state.facts
+        if facts.reexported_api:
+            return None
+        cyclic = {name for module, name in self.state.index.cyclic_providers() if module == self.state.module}
+        return {
+            *pinjected_words(self.state), *facts.design_vars, *(name.split(".")[0] for name in facts.imports),
+            "__design__", "__meta_design__", *cyclic,
+        }
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False

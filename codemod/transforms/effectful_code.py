@@ -6,6 +6,8 @@ bound several ways at module level resolves to nothing, and a local of a functio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
@@ -102,6 +104,11 @@ class ImportTable:
             return None
         return f"{base}.{rest}" if rest else base
 
+    def heads_of(self, qualified: Iterable[str]) -> set[str]:
+        """The local names a node must start with for :meth:`qualify` to give one of ``qualified``."""
+        targets = set(qualified)
+        return {name for name, base in self.names.items() if any(t == base or t.startswith(base + ".") for t in targets)}
+
     def builtin(self, node: cst.CSTNode, shadowed: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
         """The name of a builtin (``open``) that nothing in the file rebinds."""
         if isinstance(node, cst.Name) and node.value not in self.names and node.value not in shadowed:
@@ -136,6 +143,11 @@ def target_names(node: cst.CSTNode) -> set[str]:
     if isinstance(node, cst.StarredElement):
         return target_names(node.value)
     return set()
+
+
+def effectful_words(imports: ImportTable) -> set[str]:
+    """Words every effectful function's source shows: the local names its ``@do`` decorator can start with."""
+    return imports.heads_of(DO_DECORATORS)
 
 
 def is_effectful(node: cst.FunctionDef, imports: ImportTable) -> bool:

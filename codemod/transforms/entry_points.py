@@ -21,12 +21,15 @@ body (entry_point_lifting.py), the combinators (entry_point_combinators.py), dec
 
 from __future__ import annotations
 
+import dataclasses
+
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from .. import pinjected_names as pn
 from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
+from .base import pinjected_words
 from . import entry_point_combinators as combinators
 from . import entry_point_leaves as leaves
 from . import entry_point_lifting as lifting
@@ -34,6 +37,7 @@ from .entry_point_decorators import with_lowered_decorator_arguments
 from ..cst_walk import names_in
 from .entry_point_lifting import NO_DOEFF_EXPRESSIONS as _NO_DOEFF_EXPRESSIONS, Untranslatable
 from .entry_point_requires import with_requires_written
+from .effectful_code import target_names
 from .program_expressions import ExpressionLowering, NotAnExpression
 from ..rules.di import UNDISSOLVED_WITH_DESIGN, UNTRANSLATABLE_IPROXY
 
@@ -76,6 +80,19 @@ class EntryPoints(MigrationTransformer):
             if isinstance(stmt, cst.FunctionDef):
                 if not stmt.decorators:
                     self.plain_functions[stmt.name.value] = stmt
+
+    def statement_words(self) -> set[str]:
+        # A statement is lifted or lowered only when it holds a leaf or an annotation of pinjected's
+        # (``has_leaf``, ``is_iproxy``): a use of pinjected's API, a name the index resolves to a provider
+        # (defined, aliased or imported here, or a dotted name under a package of the project), or an entry point
+        # of this module; a function only when it has the ``injected_proxy`` decorator the di phase writes.
+        facts, index = self.state.facts, self.state.index
+        return {
+            *pinjected_words(self.state), *facts.providers, *facts.variables, *(name.split(".")[0] for name in facts.imports),
+            *{module.split(".")[0] for module in (*index.modules, *getattr(index.modules, "pending", ()))},
+            *_assigned_names(self.module_node),
+            "injected_proxy", "_dm_injected_proxy",
+        }
 
     # -- leaves (entry_point_leaves.py) --------------------------------------------------------
     def provider(self, node: cst.BaseExpression):
@@ -257,6 +274,40 @@ def with_requires(tree: cst.Module, state) -> cst.Module:
     """``tree`` with the ``__doeff_requires__`` entries of the instances and tests this run migrated
     (``state.migrated_instances``), written and merged as the transform writes them at the end of a file."""
     return EntryPoints(state).leave_Module(tree, tree)
+
+
+def _assigned_names(module: cst.Module) -> set[str]:
+    """Names assigned outside functions and classes (in ``with``/``if`` blocks too): the entry points the
+    pass may lift, which later statements may use."""
+    names: set[str] = set()
+    blocks = [module.body]
+    while blocks:
+        for stmt in blocks.pop():
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign):
+                        for target in small.targets:
+                            names |= target_names(target.target)
+                    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                        names |= target_names(small.target)
+            elif not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                blocks.extend(_blocks(stmt))
+    return names
+
+
+_CLAUSES = (cst.If, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase)
+
+
+def _blocks(node: cst.CSTNode):
+    """The statement lists of the indented blocks of a compound statement (``if``/``with``/``for``/``while``/
+    ``try``/``match``), its ``elif``/``else``/``except``/``finally``/``case`` clauses included."""
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        for item in value if type(value) in (list, tuple) else (value,):
+            if isinstance(item, cst.IndentedBlock):
+                yield item.body
+            elif isinstance(item, _CLAUSES):
+                yield from _blocks(item)
 
 
 def _bare_return(expr: cst.BaseExpression) -> cst.BaseExpression:

@@ -41,7 +41,7 @@ from ..handler_stubs import HANDLER_MODULE, handler_module_for, record_need
 from ..rules.phases import CACHE_ON_EFFECTFUL_FUNCTION, DOEFF_CODE_KEEPS_IO
 from ..state import FileState
 from . import MigrationTransformer, Transform, register
-from .effectful_code import ImportTable, is_doeff_code, is_effectful, module_bound_names
+from .effectful_code import ImportTable, effectful_words, is_doeff_code, is_effectful, module_bound_names
 from .io_body import BodyRewriter
 from .io_catalogue import PREFILTER, catalogue_for, extra_prefilter
 from .io_clients import is_constructor
@@ -89,6 +89,11 @@ class IoTransformer(MigrationTransformer):
         # its entry points are wired (``leave_Module``), and function bodies are not walked.
         source = self.state.source
         self.bodies = not source or "cache" in source.lower() or may_yield_effects(source, self.state.path)
+
+    def statement_words(self) -> set[str]:
+        # Only effectful functions' bodies are rewritten or flagged (``leave_FunctionDef``), and each shows its
+        # ``@do``; ``leave_Module`` wires entry points over the whole body itself.
+        return effectful_words(self.imports) if self.bodies else set()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return self.bodies

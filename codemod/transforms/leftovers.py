@@ -24,6 +24,7 @@ from ..indexing.word_lines import LONE_CR, word_lines
 from ..comments import FLAG_COMMENT
 from .. import cst_walk
 from . import MigrationTransformer, Transform, register
+from .base import pinjected_words
 from .pinjected_utilities import name_uses, retarget_utilities
 from .pinjected_uses import PROXY_TYPE_NAMES, TYPE_ALIASES
 from ..rules.di import CLASS_INJECTION, DEPENDENCY_DEFAULT, RESOLVER_SPECIAL, RUNNER_SPECIFIC, UNAWAITED_ASYNC_DEPENDENCY
@@ -49,6 +50,11 @@ class Leftovers(MigrationTransformer):
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         return self.walk_all
+
+    def statement_words(self) -> set[str]:
+        # Every flag is on a use of pinjected's API (``state.canonical``: a local pinjected name or a module
+        # alias) or on ``<design>.to_graph`` / ``.to_resolver``; ``leave_Module`` sees the whole module itself.
+        return {*pinjected_words(self.state), "to_graph", "to_resolver"}
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         module = retarget_utilities(self.state, updated_node, pinjected_values_remain=_still_pinjected(self.state))

@@ -12,6 +12,7 @@ import libcst as cst
 from .. import pathlib_calls as pc
 from . import EFFECTFUL_FILE, MigrationTransformer, Transform, register
 from .compute import ImportTable, is_effectful
+from .effectful_code import effectful_words
 from ..rules.side_effects import DIRECT_FILE_IO
 
 __all__ = ["PathlibIo"]
@@ -22,6 +23,10 @@ class PathlibIo(MigrationTransformer):
         self.imports = ImportTable(node, self.state)
         self.frames: list[set[str] | None] = []
         """Per function: the names bound to paths when it is effectful code, None otherwise."""
+
+    def statement_words(self) -> set[str]:
+        # Only statements of effectful functions are flagged: each such function shows its ``@do``.
+        return effectful_words(self.imports)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not is_effectful(node, self.imports):

@@ -29,6 +29,7 @@ import libcst as cst
 from .. import pinjected_names as pn
 from ..index import ValueSpec
 from . import MigrationTransformer, Transform, register
+from .base import pinjected_words
 from .leftovers import clean_functions, is_generated_program
 from .pinjected_uses import UPDATE_IF_REGISTERED, PinjectedUses, plain_callees, without_metadata
 
@@ -60,6 +61,11 @@ class PlainPrograms(MigrationTransformer):
             if not left:
                 return True
             plain, factories = plain - left, factories - left
+
+    def statement_words(self) -> set[str]:
+        # A function is translated only when it has a call with a runtime counterpart, a use of pinjected's
+        # API (``PinjectedUses.counterpart``: ``state.canonical``); nothing outside such functions changes.
+        return pinjected_words(self.state)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         if self.translating:

@@ -89,6 +89,10 @@ class RecordingTransformer(MigrationTransformer):
         is_test = name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
         return self.state.module.rpartition(".")[2] != HANDLER_MODULE and not is_test
 
+    def statement_words(self) -> set[str]:
+        # Only calls of ``run`` / ``with_handlers`` are wired or flagged (``leave_Call``).
+        return self.imports.heads_of({*_RUN, *_WITH_HANDLERS, "doeff.run", "doeff.with_handlers"})
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         # A run inside effectful code, or a stack a handler installs to answer an effect, is nested in a run
         # that is wired already: a second recorder there would record the same effects again.
