@@ -37,7 +37,7 @@ def child_fields(cls: type) -> tuple[str, ...]:
     which is not always the fields' order: ``IfExp`` visits ``body`` before ``test``), less layout fields.
 
     The order is that of the field names in the class's ``_visit_and_replace_children``, which visits each
-    child field by name (``visit_required(self, "body", self.body, visitor)``); ``tests/codemod/test_cst_walk.py``
+    child field by name (``visit_required(self, "body", self.body, visitor)``); ``tests/codemod/test_body_scan_walk.py``
     checks it against a visitor's order."""
     found = _CHILD_FIELDS.get(cls)
     if found is None:

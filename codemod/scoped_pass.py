@@ -20,13 +20,13 @@ the next, a visited statement in which no ``on_leave`` replaced anything is kept
 from __future__ import annotations
 
 import ast
-import dataclasses
 import re
 from collections.abc import Callable, Iterable
 
 import libcst as cst
 from libcst._nodes.internal import visit_sequence
 
+from .cst_walk import names_in
 from .indexing.word_lines import LONE_CR
 
 _NEWLINE = re.compile("\n")
@@ -103,47 +103,8 @@ class StatementWords:
     def words_of(self, stmt: cst.CSTNode) -> set[str]:
         known = self.words.get(id(stmt))
         if known is None or known[0] is not stmt:
-            known = self.words[id(stmt)] = (stmt, identifiers(stmt))
+            known = self.words[id(stmt)] = (stmt, names_in(stmt))
         return known[1]
-
-
-# Fields that hold only whitespace, comments and punctuation (never a ``Name``): not walked.
-_PUNCTUATION_FIELDS = frozenset({
-    "lpar", "rpar", "leading_lines", "lines_after_decorators", "trailing_whitespace", "header", "footer", "comma",
-    "semicolon", "equal", "colon", "dot", "operator", "asynchronous", "lbracket", "rbracket", "lbrace", "rbrace",
-    "newline", "first_line", "empty_lines", "lines_after_open", "lines_before_close",
-})
-_NAME_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def identifiers(node: cst.CSTNode) -> set[str]:
-    """The identifiers of the ``Name`` nodes in ``node``: ``cst_walk.names_in`` without descending into
-    whitespace and punctuation, which are most of a tree's nodes."""
-    found: set[str] = set()
-    stack: list[cst.CSTNode] = [node]
-    pop, push, add = stack.pop, stack.append, found.add
-    name_type, node_type, fields_of = cst.Name, cst.CSTNode, _NAME_FIELDS.get
-    while stack:
-        current = pop()
-        cls = type(current)
-        if cls is name_type:
-            add(current.value)
-            continue
-        fields = fields_of(cls)
-        if fields is None:
-            fields = _NAME_FIELDS[cls] = tuple(
-                f.name for f in dataclasses.fields(cls)
-                if f.name not in _PUNCTUATION_FIELDS and not f.name.startswith("whitespace")
-            )
-        for field in fields:
-            value = getattr(current, field)
-            if isinstance(value, node_type):
-                push(value)
-            elif type(value) in (list, tuple):
-                for item in value:
-                    if isinstance(item, node_type):
-                        push(item)
-    return found
 
 
 def visit_pass(module: cst.Module, transformer: cst.CSTTransformer, shown: StatementWords | None) -> cst.Module:

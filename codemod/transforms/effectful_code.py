@@ -123,13 +123,20 @@ def module_bound_names(module: cst.Module) -> set[str]:
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             bound.add(stmt.name.value)
         elif isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.Assign):
-                    for t in small.targets:
-                        bound |= target_names(t.target)
-                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                    bound |= target_names(small.target)
+            bound |= assigned_names(stmt)
     return bound
+
+
+def assigned_names(line: cst.SimpleStatementLine) -> set[str]:
+    """The names the assignments of ``line`` bind (``=``, annotated and augmented)."""
+    names: set[str] = set()
+    for small in line.body:
+        if isinstance(small, cst.Assign):
+            for target in small.targets:
+                names |= target_names(target.target)
+        elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+            names |= target_names(small.target)
+    return names
 
 
 def target_names(node: cst.CSTNode) -> set[str]:

@@ -37,7 +37,7 @@ from .entry_point_decorators import with_lowered_decorator_arguments
 from ..cst_walk import names_in
 from .entry_point_lifting import NO_DOEFF_EXPRESSIONS as _NO_DOEFF_EXPRESSIONS, Untranslatable
 from .entry_point_requires import with_requires_written
-from .effectful_code import target_names
+from .effectful_code import assigned_names
 from .program_expressions import ExpressionLowering, NotAnExpression
 from ..rules.di import UNDISSOLVED_WITH_DESIGN, UNTRANSLATABLE_IPROXY
 
@@ -284,12 +284,7 @@ def _assigned_names(module: cst.Module) -> set[str]:
     while blocks:
         for stmt in blocks.pop():
             if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if isinstance(small, cst.Assign):
-                        for target in small.targets:
-                            names |= target_names(target.target)
-                    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                        names |= target_names(small.target)
+                names |= assigned_names(stmt)
             elif not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 blocks.extend(_blocks(stmt))
     return names
