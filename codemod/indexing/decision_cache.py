@@ -120,6 +120,14 @@ class DecisionCache:
             return None
         return decided[1]
 
+    def decisions_of_migrated_module(self, module: str):
+        """:meth:`module_decisions`, taken now for a module nobody has asked about yet: one of its providers
+        asks about the module's others sooner or later during its di pass, which decides the whole module
+        then, so deciding it first takes each provider's decision once instead of twice."""
+        if module not in self._unmigrated and module in self.sources:
+            self.unmigrated_providers(module)
+        return self.module_decisions(module)
+
     def _surely_unmigrated(self, module: str) -> set[str]:
         """Providers pinjected itself cannot resolve or that the transforms cannot see: they stay pinjected."""
         facts = self.modules.get(module)

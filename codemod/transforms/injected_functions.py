@@ -190,7 +190,7 @@ class InjectedFunctions(MigrationTransformer):
             return node
         # The index decided this very tree's functions when asked which providers stay pinjected: the
         # decision taken there holds here (same node, same module-level facts, same index answers).
-        decided = self.state.index.module_decisions(self.state.module)
+        decided = self.state.index.decisions_of_migrated_module(self.state.module)
         decision = decided.take(node, self.decider) if decided is not None else None
         if decision is None or decision.index != index:
             decision = self.decider.decide(node, index, kind)

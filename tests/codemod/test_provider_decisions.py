@@ -58,8 +58,9 @@ def test_decisions_give_form_and_blockers_per_function_and_the_names_left_pinjec
 
 
 def test_the_di_pass_reuses_the_decisions_taken_over_the_tree_it_rewrites():
-    # ``use`` asks whether ``base`` (same module) stays pinjected: the index decides the whole module then,
-    # over the tree the engine migrates; ``last`` is decided there and not again.
+    # Nobody asked about the module before its di pass: the index decides the whole module at its first
+    # provider, over the tree the engine migrates, and the pass takes every decision from there (``use``, which
+    # asks about ``base`` of the same module, would otherwise have the module decided half-way through the pass).
     source = dedent(
         '''
         from pinjected import injected
@@ -86,7 +87,7 @@ def test_the_di_pass_reuses_the_decisions_taken_over_the_tree_it_rewrites():
     decided = index.module_decisions("pkg.chain")
     assert decided is not None
     left = {d.node.name.value for d in decided.by_node.values()}
-    assert "last" not in left and "base" in left  # ``last`` was taken; ``base`` was migrated before the question
+    assert left == set()  # each function's decision was taken, none decided a second time
     # The same text migrated with the reuse turned off: every function decided afresh by the di pass.
     uncached = ProjectIndex.from_sources({path: source})
     uncached.module_decisions = lambda module: None
