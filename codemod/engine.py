@@ -109,7 +109,7 @@ def migrate_text(
         raise MigrationError("the file could not be parsed by Python's own parser")
     # The index decides which providers of this module stay pinjected from the same tree (no second parse).
     index.remember_tree(facts.module, source, module)
-    if dict.get(index.modules, facts.module) is facts and index.sources.get(facts.module, ("", None))[1] == source:
+    if index.parsed_as_indexed(path, source):
         # The index's facts are of this very text: a family they show has nothing to do here is not run.
         transforms = [t for t in transforms if t.needed is None or t.needed(facts)]
     context = CodemodContext(filename=path, full_module_name=facts.module)

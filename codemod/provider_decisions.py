@@ -37,7 +37,7 @@ class Decision:
     deps: list[Dependency]
     problems: list[tuple[str, str | None]]
     form: str
-    body: BodyFacts | None = None
+    body: BodyFacts
     """The scan of ``node.body`` the decision was taken from (the rewrite follows the same scan)."""
     body_names: dict[str, int] | None = None
     """``cst_walk.name_counts(node.body)`` if the scan counted them (``None``: it needed no counts)."""
@@ -73,18 +73,11 @@ class ProviderDecider:
         deps = self.dependencies(node.params, kind)
         for dep in deps:
             self.classify(dep)
-        scanner = self._scanner(node, deps)
+        # The body's name counts (for lowering comprehensions) are counted only if a comprehension needs them.
+        scanner = BodyScanner({dep.local: dep for dep in deps}, self.aio, lambda: forms.name_counts(node.body))
         body = scanner.scan(node.body)
         problems, form = self.blockers(node, index, kind, deps, body)
         return Decision(node, index, deps, problems, form, body, scanner.counts if isinstance(scanner.counts, dict) else None)
-
-    def scan(self, node: cst.FunctionDef, deps: list[Dependency]) -> BodyFacts:
-        """The scan of ``node``'s body for ``deps``."""
-        return self._scanner(node, deps).scan(node.body)
-
-    def _scanner(self, node: cst.FunctionDef, deps: list[Dependency]) -> BodyScanner:
-        # The body's name counts (for lowering comprehensions) are counted only if a comprehension needs them.
-        return BodyScanner({dep.local: dep for dep in deps}, self.aio, lambda: forms.name_counts(node.body))
 
     def pinjected_decorator(self, node: cst.FunctionDef) -> tuple[int, str] | None:
         for i, deco in enumerate(node.decorators):
@@ -148,7 +141,7 @@ class ProviderDecider:
         return dep.is_async and dep.local in facts.unawaited_calls and dep.local not in facts.gather_with_options
 
     def blockers(
-        self, node: cst.FunctionDef, index: int, kind: str, deps: list[Dependency], facts: BodyFacts | None = None
+        self, node: cst.FunctionDef, index: int, kind: str, deps: list[Dependency], facts: BodyFacts
     ) -> tuple[list[tuple[str, str | None]], str]:
         """What keeps the function from migrating, and the form it migrates to.
 
@@ -156,7 +149,7 @@ class ProviderDecider:
         context-manager providers, decorators stacked under the pinjected one), ``"coroutine"`` (an
         async body with ``async with`` / ``async for`` / ``await`` in a nested expression, run
         unchanged through ``Await``), ``"body"`` (the ``@do`` body with ``yield`` statements).
-        ``facts``: :meth:`scan` of the body for ``deps``, when taken already.
+        ``facts``: the scan of the body for ``deps``.
         """
         problems: list[tuple[str, str | None]] = []
         deco = node.decorators[index].decorator
@@ -185,8 +178,6 @@ class ProviderDecider:
         # A runtime parameter annotated ``Injected`` gets its argument unevaluated in pinjected; the call
         # sites hand over its Program expression (entry_points.argument_of), which the body may resolve
         # with ``__resolver__[x]`` (runtime/resolver.py).
-        if facts is None:
-            facts = self.scan(node, deps)
         dynamic = {dep.local for dep in deps if self.used_dynamically(dep, facts)}
         form = "body"
         if passable and (others or facts.has_yield):

@@ -208,9 +208,13 @@ class ProjectIndex(KeyQueries, DecisionCache, EntryRequirements):
 
     # -- queries ------------------------------------------------------------------------------
     def parsed_as_indexed(self, path: str, source: str) -> bool:
-        """Whether ``source`` is the text indexed for the file at ``path`` (so Python's parser accepted it)."""
+        """Whether the index's facts of the file at ``path`` are its module's and were read from ``source`` itself
+        (so Python's parser accepted that text, and the facts describe it)."""
         facts = self.by_path.get(os.path.abspath(path))
-        return facts is not None and self.sources.get(facts.module, ("", None))[1] == source
+        return (
+            facts is not None and dict.get(self.modules, facts.module) is facts
+            and self.sources.get(facts.module, ("", None))[1] == source
+        )
 
     def facts_for(self, path: str) -> ModuleFacts | None:
         key = os.path.abspath(path)

@@ -224,7 +224,7 @@ class InjectedFunctions(MigrationTransformer):
             if dep.param.default is not None:
                 result = state.flag(result, DEPENDENCY_DEFAULT.code, f"dependency `{dep.local}` had a default, which pinjected never used; the key `{dep.key}` is still required")
         # The decision's scan of this body (whose ``discarded_calls`` do not depend on the name counts it had).
-        facts = decision.body if decision.body is not None else self.decider.scan(node, deps)
+        facts = decision.body
         for dep in deps:
             if dep.kind != "value" and dep.is_async and dep.local in facts.discarded_calls and form != "pass":
                 result = state.flag(result, UNAWAITED_ASYNC_DEPENDENCY.code, f"async injected dependency `{dep.local}` is called without `await`: the call does nothing, as under pinjected; fix it consciously")
@@ -234,11 +234,11 @@ class InjectedFunctions(MigrationTransformer):
 
     def _as_do_function(
         self, node: cst.FunctionDef, index: int, deps: list[Dependency], form: str, registration: list,
-        facts: BodyFacts | None = None, body_names: dict[str, int] | None = None,
+        facts: BodyFacts, body_names: dict[str, int] | None,
     ) -> cst.FunctionDef:
         """The ``@do`` function of the body or coroutine form: asks at the top, then the body.
 
-        ``facts`` / ``body_names``: the decision's scan of the body and its name counts (taken again if absent)."""
+        ``facts`` / ``body_names``: the decision's scan of the body and its name counts (``None``: not counted)."""
         state = self.state
         old = node.decorators[index]
         new_decorators = [
@@ -265,8 +265,6 @@ class InjectedFunctions(MigrationTransformer):
             body = forms.coroutine_body(state, node, forms.free_name(taken), head, statements)
         else:
             by_local = {dep.local: dep for dep in deps}
-            if facts is None:
-                facts = self.decider.scan(node, deps)
             body = node.body.visit(_BodyRewriter(state, by_local, self.aio, facts.lowered))
             if statements:
                 body = _insert_after_docstring(body, statements)  # type: ignore[arg-type]
